@@ -1,0 +1,101 @@
+//! Command-line surface (clap). Raw arguments only: turning them into
+//! resolved, validated settings happens in `settings.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ahi-edge",
+    version,
+    about = "Provision, report on and tear down a CloudFront edge stack for AWS HealthImaging",
+    long_about = "Provision, report on and tear down a CloudFront edge stack for AWS HealthImaging \
+                  (CloudFront + Lambda@Edge JWT authorizer + ALB/ECS Fargate regional proxy) \
+                  by calling AWS APIs directly. State lives in a local lockfile.",
+    after_help = "Exit codes: 0 done, 1 failed, 2 bad input (profile/flags/lockfile), \
+                  3 done except what must wait, 4 drift found, 5 lockfile held by another run."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The stack profile (TOML)
+    #[arg(long, global = true, value_name = "FILE", default_value = "ahi-edge.toml")]
+    pub profile: PathBuf,
+
+    /// The lockfile [default: the profile's path with the extension .lock]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub lockfile: Option<PathBuf>,
+
+    /// Print one JSON document on stdout instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Answer yes to every confirmation prompt
+    #[arg(long, global = true)]
+    pub yes: bool,
+
+    /// More detail on stderr (-vv for debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors and warnings on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// No live progress bars; one plain line per state change instead
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+
+    /// Send every AWS call to this endpoint (e.g. the local emulator)
+    #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Named profile from the shared AWS config/credentials files
+    #[arg(long, global = true, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+
+    /// AWS region for regional calls [default: the profile's HealthImaging region]
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented profile from a template
+    Init(InitArgs),
+    /// Check a profile offline and list every problem
+    Validate,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Which template to start from
+    #[arg(long, value_enum, default_value_t = TemplateName::AhiDelivery)]
+    pub template: TemplateName,
+
+    /// Stack name to write into the profile [default: the template's]
+    #[arg(long, value_name = "NAME")]
+    pub stack_name: Option<String>,
+
+    /// Overwrite the profile if it exists
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateName {
+    /// Cognito JWT auth, HTTP between CloudFront and the ALB (acknowledged)
+    AhiDelivery,
+    /// Cognito JWT auth, HTTPS ALB and CloudFront aliases with certificates
+    AhiDeliveryHttps,
+    /// No authorizer (anyone with the URL can read frames)
+    AhiDeliveryNoauth,
+}

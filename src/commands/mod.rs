@@ -1,0 +1,5 @@
+//! One module per subcommand. Each takes resolved settings and the printer
+//! and returns an exit status.
+
+pub mod init;
+pub mod validate;

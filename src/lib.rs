@@ -1,0 +1,32 @@
+//! ahi-edge: provisions, reports on and tears down a CloudFront edge stack
+//! for AWS HealthImaging by calling AWS APIs directly.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod lockfile;
+pub mod names;
+pub mod output;
+pub mod profile;
+pub mod settings;
+pub mod templates;
+
+use cli::{Cli, Command};
+use error::ExitStatus;
+use settings::Settings;
+
+/// Runs one command to completion and returns its exit status.
+pub fn run(cli: Cli) -> ExitStatus {
+    let printer = Settings::printer(&cli.global);
+    let outcome = Settings::resolve(&cli.global).and_then(|settings| match &cli.command {
+        Command::Init(args) => commands::init::run(&settings, &printer, args),
+        Command::Validate => commands::validate::run(&settings, &printer),
+    });
+    match outcome {
+        Ok(status) => status,
+        Err(error) => {
+            printer.error(&error);
+            error.exit_status()
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! The lockfile: what ahi-edge has created, so every command can resume.
+//!
+//! Format and invariants are described in docs/lockfile.md. This module is
+//! plain data and pure operations; `store` does the disk work (atomic
+//! writes) and `run_lock` the exclusive lock held for a whole run.
+
+mod run_lock;
+mod store;
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use run_lock::RunLock;
+pub use store::{StateStore, read, write_atomic};
+
+/// The schema this build reads and writes. A newer one is refused.
+pub const SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lockfile {
+    pub schema: u32,
+    /// The profile's `stack.name`: a lockfile belongs to exactly one stack.
+    pub stack: String,
+    /// The ahi-edge version that last wrote the file.
+    pub tool_version: String,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Logical id (e.g. `distribution`) -> what exists in AWS.
+    #[serde(default)]
+    pub resources: BTreeMap<String, Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// Resource kind, e.g. `cloudfront-distribution`.
+    pub kind: String,
+    pub region: String,
+    pub state: State,
+    /// The id AWS gave it (or the name we chose), once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// Idempotency token or deterministic name sent with the create call, so
+    /// a run killed mid-create finds (adopts) what it made instead of making
+    /// it twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Fingerprint of the desired spec the resource was last made to match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Values other resources and `outputs` need (DNS names, version ARNs...).
+    /// Never a secret.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    /// Intent recorded; the create call may or may not have reached AWS.
+    Creating,
+    Ready,
+    Updating,
+    Deleting,
+    /// A Lambda@Edge function whose delete waits for CloudFront to remove replicas.
+    AwaitingReplicas,
+}
+
+impl Lockfile {
+    pub fn new(stack: &str) -> Self {
+        let now = now();
+        Lockfile {
+            schema: SCHEMA,
+            stack: stack.to_string(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at: now.clone(),
+            updated_at: now,
+            resources: BTreeMap::new(),
+        }
+    }
+
+    /// Records the intent to create `id` before the create call is sent.
+    pub fn record_intent(&mut self, id: &str, kind: &str, region: &str, token: &str) {
+        let now = now();
+        self.resources.insert(
+            id.to_string(),
+            Entry {
+                kind: kind.to_string(),
+                region: region.to_string(),
+                state: State::Creating,
+                physical_id: None,
+                arn: None,
+                token: Some(token.to_string()),
+                fingerprint: None,
+                created_at: now.clone(),
+                updated_at: now,
+                outputs: BTreeMap::new(),
+            },
+        );
+    }
+
+    /// Records that `id` exists and matches the spec with `fingerprint`.
+    /// Returns false when there is no such entry.
+    pub fn mark_ready(&mut self, id: &str, ready: Ready) -> bool {
+        let Some(entry) = self.resources.get_mut(id) else {
+            return false;
+        };
+        entry.state = State::Ready;
+        entry.physical_id = Some(ready.physical_id);
+        entry.arn = ready.arn;
+        entry.fingerprint = Some(ready.fingerprint);
+        entry.outputs = ready.outputs;
+        entry.updated_at = now();
+        true
+    }
+
+    pub fn set_state(&mut self, id: &str, state: State) -> bool {
+        let Some(entry) = self.resources.get_mut(id) else {
+            return false;
+        };
+        entry.state = state;
+        entry.updated_at = now();
+        true
+    }
+
+    /// Drops an entry once its resource is gone.
+    pub fn forget(&mut self, id: &str) -> Option<Entry> {
+        self.resources.remove(id)
+    }
+}
+
+/// What a finished create or update leaves in the lockfile.
+#[derive(Debug, Clone, Default)]
+pub struct Ready {
+    pub physical_id: String,
+    pub arn: Option<String>,
+    pub fingerprint: String,
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// A stable fingerprint of a desired spec: `sha256:<hex>` of its JSON form.
+/// Specs must use ordered maps (BTreeMap) so equal specs give equal bytes.
+pub fn fingerprint<T: Serialize>(spec: &T) -> String {
+    // Serializing plain data structs to JSON cannot fail.
+    let bytes = serde_json::to_vec(spec).unwrap_or_default();
+    let digest = Sha256::digest(&bytes);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_through_toml() {
+        let mut lock = Lockfile::new("ahi-prod");
+        lock.record_intent(
+            "distribution",
+            "cloudfront-distribution",
+            "us-east-1",
+            "ahi-prod-7f3a",
+        );
+        lock.record_intent(
+            "edge_function",
+            "lambda-edge-function",
+            "us-east-1",
+            "ahi-prod-edge-auth",
+        );
+        let mut outputs = BTreeMap::new();
+        outputs.insert(
+            "domain_name".to_string(),
+            "d111111abcdef8.cloudfront.net".to_string(),
+        );
+        assert!(lock.mark_ready(
+            "distribution",
+            Ready {
+                physical_id: "E2QWRUHEXAMPLE".into(),
+                arn: Some("arn:aws:cloudfront::123456789012:distribution/E2QWRUHEXAMPLE".into()),
+                fingerprint: fingerprint(&("spec", 1)),
+                outputs,
+            }
+        ));
+        assert!(lock.set_state("edge_function", State::AwaitingReplicas));
+        let text = toml::to_string(&lock).unwrap();
+        assert!(text.contains("state = \"awaiting-replicas\""), "{text}");
+        let back: Lockfile = toml::from_str(&text).unwrap();
+        assert_eq!(back, lock);
+        assert!(!lock.set_state("nope", State::Ready));
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_sensitive() {
+        let a = fingerprint(&BTreeMap::from([("cache_headers", vec!["authorization"])]));
+        let b = fingerprint(&BTreeMap::from([("cache_headers", vec!["authorization"])]));
+        let c = fingerprint(&BTreeMap::from([(
+            "cache_headers",
+            vec!["authorization", "accept"],
+        )]));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(a.starts_with("sha256:") && a.len() == 7 + 64);
+    }
+}

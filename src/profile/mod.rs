@@ -1,0 +1,173 @@
+//! The profile: what a user writes (TOML), checked and resolved into plain
+//! settings before any work starts. See docs/profile.md for every key.
+
+mod diagnostic;
+pub mod formats;
+mod sections;
+mod toml_reader;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+pub use diagnostic::{Problem, Severity};
+
+use crate::error::Error;
+
+/// The exact words a user must write to run CloudFront -> ALB over plain HTTP
+/// (the same acknowledgement the original CDK project asked for).
+pub const INSECURE_HTTP_ACKNOWLEDGEMENT: &str =
+    "I understand encryption in transit is disabled between CloudFront to the ALB";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Profile {
+    pub stack: Stack,
+    pub healthimaging: HealthImaging,
+    pub auth: Auth,
+    pub alb: AlbOrigin,
+    pub cloudfront: CloudFront,
+    pub proxy: Proxy,
+    pub network: Network,
+    pub logs: Logs,
+    pub lambda_edge: LambdaEdge,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stack {
+    pub name: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthImaging {
+    pub region: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Auth {
+    pub mode: AuthMode,
+    /// Origins the edge authorizer allows in CORS answers.
+    pub cors_allow_origins: Vec<String>,
+    /// Accept `?token=` and move it into the Authorization header (off by default).
+    pub query_token: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum AuthMode {
+    CognitoJwt(Cognito),
+    Oidc(Oidc),
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenUse {
+    Access,
+    Id,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cognito {
+    pub user_pool_id: String,
+    /// The pool's region (the id's prefix).
+    pub region: String,
+    pub client_ids: Vec<String>,
+    pub token_use: TokenUse,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Oidc {
+    pub issuer: String,
+    pub jwks_url: String,
+    pub audiences: Vec<String>,
+}
+
+/// How CloudFront reaches the regional ALB.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "protocol", rename_all = "snake_case")]
+pub enum AlbOrigin {
+    /// HTTPS to `hostname` (a DNS name the operator points at the ALB).
+    Https {
+        hostname: String,
+        certificate_arn: String,
+    },
+    /// HTTP to the ALB's own DNS name; acknowledged in the profile.
+    Http,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CloudFront {
+    pub aliases: Vec<String>,
+    pub certificate_arn: Option<String>,
+    pub price_class: String,
+    pub cache_headers: Vec<String>,
+    pub web_acl_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Proxy {
+    pub image: String,
+    pub architecture: String,
+    pub cpu: u32,
+    pub memory: u32,
+    pub desired_count: u32,
+    pub log_level: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Network {
+    /// ahi-edge creates a VPC (10.0.0.0/23, 2 public + 2 private subnets, one NAT gateway).
+    Create,
+    Existing {
+        vpc_id: String,
+        public_subnet_ids: Vec<String>,
+        private_subnet_ids: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Logs {
+    pub retention_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LambdaEdge {
+    pub replica_regions: Vec<String>,
+}
+
+/// The outcome of checking a profile: the resolved profile when there is no
+/// error, and every problem found (errors and warnings) in file order.
+#[derive(Debug)]
+pub struct Report {
+    pub profile: Option<Profile>,
+    pub problems: Vec<Problem>,
+}
+
+/// Checks profile text. Pure: no file or network access.
+pub fn check(path: &Path, text: &str) -> Report {
+    sections::read(path, text)
+}
+
+/// Reads and checks a profile file. Errors when the file cannot be read or
+/// has any error; warnings are returned with the profile.
+pub fn load(path: &Path) -> Result<(Profile, Vec<Problem>), Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::Refused {
+            path: path.to_path_buf(),
+            reason: "profile not found".into(),
+            fix: "pass --profile FILE, or create one with `ahi-edge init`".into(),
+        },
+        _ => Error::io(format!("reading profile {}", path.display()), e),
+    })?;
+    let report = check(path, &text);
+    match report.profile {
+        Some(profile) => Ok((profile, report.problems)),
+        None => Err(Error::InvalidProfile {
+            path: path.to_path_buf(),
+            problems: report.problems,
+        }),
+    }
+}

@@ -1,0 +1,184 @@
+//! Reads each profile section, applies its rules, and resolves defaults.
+//!
+//! Every section reads all of its keys before judging them, so unknown keys
+//! get a "did you mean" from the complete list, and every problem in the
+//! file is reported in one run.
+
+use std::path::Path;
+
+use toml::de::DeTable;
+
+use super::diagnostic::{Diagnostics, Located, Place, Severity};
+use super::toml_reader::Table;
+use super::{Profile, Report};
+
+mod auth;
+mod origin;
+mod runtime;
+mod stack;
+
+use auth::read_auth;
+use origin::{read_alb, read_cloudfront};
+use runtime::{read_lambda_edge, read_logs, read_network, read_proxy};
+use stack::{check_derived_names, read_healthimaging, read_stack};
+
+pub fn read(path: &Path, text: &str) -> Report {
+    let mut d = Diagnostics::new(path, text);
+    let doc = match DeTable::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            d.push(
+                Severity::Error,
+                "(toml)",
+                &span,
+                None,
+                format!("not valid TOML: {}", e.message().trim_end()),
+                "correct the TOML syntax at this line and column",
+            );
+            return Report {
+                profile: None,
+                problems: d.into_problems(),
+            };
+        }
+    };
+    let mut root = Table::root(doc.get_ref(), doc.span());
+    let stack = read_stack(&mut d, &mut root);
+    let healthimaging = read_healthimaging(&mut d, &mut root);
+    let auth = read_auth(&mut d, &mut root);
+    let alb = read_alb(
+        &mut d,
+        &mut root,
+        healthimaging.as_ref().map(|h| h.region.as_str()),
+    );
+    let cloudfront = read_cloudfront(&mut d, &mut root);
+    let proxy = read_proxy(&mut d, &mut root);
+    let network = read_network(&mut d, &mut root);
+    let logs = read_logs(&mut d, &mut root);
+    let lambda_edge = read_lambda_edge(&mut d, &mut root, &auth);
+    root.finish(&mut d);
+
+    if let (Some((stack, name_at)), Some(hi)) = (&stack, &healthimaging) {
+        check_derived_names(&mut d, name_at, &stack.name, &hi.region);
+    }
+
+    let profile = match (
+        stack,
+        healthimaging,
+        auth,
+        alb,
+        cloudfront,
+        proxy,
+        network,
+        logs,
+        lambda_edge,
+    ) {
+        (
+            Some((stack, _)),
+            Some(healthimaging),
+            Some(auth),
+            Some(alb),
+            Some(cloudfront),
+            Some(proxy),
+            Some(network),
+            Some(logs),
+            Some(lambda_edge),
+        ) if !d.has_errors() => Some(Profile {
+            stack,
+            healthimaging,
+            auth,
+            alb,
+            cloudfront,
+            proxy,
+            network,
+            logs,
+            lambda_edge,
+        }),
+        _ => None,
+    };
+    Report {
+        profile,
+        problems: d.into_problems(),
+    }
+}
+
+/// A required sub-table; reports it missing with an example to paste.
+pub(super) fn required_table<'t, 'i>(
+    d: &mut Diagnostics,
+    parent: &mut Table<'t, 'i>,
+    name: &'static str,
+    example: &str,
+) -> Option<Table<'t, 'i>> {
+    let place = parent.place().clone();
+    let table = parent.table(d, name);
+    if table.is_none() && !parent.contains(name) {
+        d.missing(
+            &place,
+            name,
+            "missing required table",
+            format!("add it, e.g.\n{example}"),
+        );
+    }
+    table
+}
+
+/// Reports a required key that is absent (a wrong type was already reported).
+pub(super) fn require<T>(
+    d: &mut Diagnostics,
+    t: &Table,
+    name: &str,
+    value: Option<T>,
+    fix: &str,
+) -> Option<T> {
+    if value.is_none() && !t.contains(name) {
+        d.missing(t.place(), name, "missing required key", fix.to_string());
+    }
+    value
+}
+
+/// Checks a value against a fixed set of choices.
+pub(super) fn one_of(d: &mut Diagnostics, at: &Located<String>, choices: &[&str]) -> Option<String> {
+    if choices.contains(&at.value.as_str()) {
+        return Some(at.value.clone());
+    }
+    let close = choices
+        .iter()
+        .find(|c| c.eq_ignore_ascii_case(&at.value) || strsim::jaro_winkler(c, &at.value) > 0.85);
+    let fix = match close {
+        Some(c) => format!("did you mean \"{c}\"? (one of: {})", choices.join(", ")),
+        None => format!("use one of: {}", choices.join(", ")),
+    };
+    d.error(at, "is not a supported value", fix);
+    None
+}
+
+/// A key that the chosen mode requires.
+pub(super) fn need<T>(
+    d: &mut Diagnostics,
+    place: &Place,
+    name: &str,
+    value: Option<T>,
+    why: &str,
+) -> Option<T> {
+    if value.is_none() {
+        d.missing(place, name, format!("missing: {why}"), format!("add {name}"));
+    }
+    value
+}
+
+pub(super) fn join_nums(n: &[i64]) -> String {
+    n.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// AWS allows 50 tags per resource; ahi-edge adds `ahi-edge:stack`, `ahi-edge:resource` and `Name`.
+pub(super) const MAX_USER_TAGS: usize = 47;
+
+pub(super) const PRICE_CLASSES: &[&str] = &["PriceClass_All", "PriceClass_200", "PriceClass_100"];
+
+pub(super) const ARCHITECTURES: &[&str] = &["x86_64", "arm64"];
+
+pub(super) const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
+
+pub(super) const AUTH_MODES: &[&str] = &["cognito_jwt", "oidc", "none"];
+
+pub(super) const MAX_CACHE_HEADERS: usize = 10;

@@ -1,0 +1,237 @@
+//! `[alb]` and `[cloudfront]`: how viewers reach CloudFront and CloudFront the ALB.
+
+use std::collections::BTreeSet;
+
+use super::super::diagnostic::Diagnostics;
+use super::super::formats::{self as f};
+use super::super::toml_reader::Table;
+use super::super::*;
+use super::*;
+
+pub(super) fn read_alb(d: &mut Diagnostics, root: &mut Table, ahi_region: Option<&str>) -> Option<AlbOrigin> {
+    let mut t = required_table(
+        d,
+        root,
+        "alb",
+        "[alb]\nprotocol = \"https\"\nhostname = \"alb.example.com\"",
+    )?;
+    let protocol = t.string(d, "protocol", "\"https\"");
+    let hostname = t.string(d, "hostname", "\"alb.example.com\"");
+    let cert = t.string(
+        d,
+        "certificate_arn",
+        "\"arn:aws:acm:REGION:ACCOUNT:certificate/ID\"",
+    );
+    let ack = t.string(
+        d,
+        "insecure_http_acknowledgement",
+        &format!("{INSECURE_HTTP_ACKNOWLEDGEMENT:?}"),
+    );
+    let protocol = require(
+        d,
+        &t,
+        "protocol",
+        protocol,
+        "add protocol = \"https\" (recommended) or \"http\"",
+    );
+    let place = t.place().clone();
+    t.finish(d);
+
+    match one_of(d, protocol.as_ref()?, &["https", "http"])?.as_str() {
+        "https" => {
+            if let Some(ack) = &ack {
+                d.error(ack, "is only for protocol = \"http\"", "remove it");
+            }
+            let hostname = need(
+                d,
+                &place,
+                "hostname",
+                hostname,
+                "HTTPS to the ALB needs the DNS name on its certificate",
+            );
+            let cert = need(
+                d,
+                &place,
+                "certificate_arn",
+                cert,
+                "HTTPS to the ALB needs an ACM certificate",
+            );
+            if let Some(h) = &hostname
+                && let Err(reason) = f::check_dns_name(&h.value, false)
+            {
+                d.error(
+                    h,
+                    reason,
+                    "use the DNS name you will point at the ALB, e.g. \"alb.example.com\"",
+                );
+            }
+            if let (Some(c), Some(region)) = (&cert, ahi_region)
+                && let Err(reason) = f::check_acm_certificate_arn(&c.value, region)
+            {
+                d.error(
+                    c,
+                    reason,
+                    format!(
+                        "use an ACM certificate in the HealthImaging region {region} that covers the hostname"
+                    ),
+                );
+            }
+            Some(AlbOrigin::Https {
+                hostname: hostname?.value,
+                certificate_arn: cert?.value,
+            })
+        }
+        _ => {
+            for extra in [&hostname, &cert].into_iter().flatten() {
+                d.error(
+                    extra,
+                    "is only used with protocol = \"https\"",
+                    "remove it, or set protocol = \"https\"",
+                );
+            }
+            let fix = format!(
+                "write insecure_http_acknowledgement = {INSECURE_HTTP_ACKNOWLEDGEMENT:?}, or use protocol = \"https\""
+            );
+            match ack {
+                None => {
+                    d.missing(
+                        &place,
+                        "insecure_http_acknowledgement",
+                        "protocol = \"http\" sends traffic from CloudFront to the ALB unencrypted",
+                        fix,
+                    );
+                    None
+                }
+                Some(a) if a.value != INSECURE_HTTP_ACKNOWLEDGEMENT => {
+                    d.error(&a, "is not the exact acknowledgement text", fix);
+                    None
+                }
+                Some(_) => Some(AlbOrigin::Http),
+            }
+        }
+    }
+}
+
+pub(super) fn read_cloudfront(d: &mut Diagnostics, root: &mut Table) -> Option<CloudFront> {
+    let Some(mut t) = root.table(d, "cloudfront") else {
+        return (!root.contains("cloudfront")).then(CloudFront::default_settings);
+    };
+    let aliases = t.string_list(d, "aliases", "[\"images.example.com\"]");
+    let cert = t.string(
+        d,
+        "certificate_arn",
+        "\"arn:aws:acm:us-east-1:ACCOUNT:certificate/ID\"",
+    );
+    let price = t.string(d, "price_class", "\"PriceClass_All\"");
+    let headers = t.string_list(d, "cache_headers", "[\"authorization\"]");
+    let waf = t.string(
+        d,
+        "web_acl_arn",
+        "\"arn:aws:wafv2:us-east-1:ACCOUNT:global/webacl/NAME/ID\"",
+    );
+    let place = t.place().clone();
+    t.finish(d);
+    let before = d.error_count();
+
+    let aliases: Vec<String> = aliases
+        .map(|a| a.value)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| {
+            if let Err(reason) = f::check_dns_name(&a.value, true) {
+                d.error(
+                    &a,
+                    reason,
+                    "use a DNS name you control, e.g. \"images.example.com\"",
+                );
+            }
+            a.value
+        })
+        .collect();
+    match (&cert, aliases.is_empty()) {
+        (None, false) => d.missing(
+            &place,
+            "certificate_arn",
+            "aliases need a certificate that covers them",
+            "add certificate_arn = an ACM certificate in us-east-1",
+        ),
+        (Some(c), true) => d.error(
+            c,
+            "is only used with aliases",
+            "add aliases, or remove certificate_arn",
+        ),
+        (Some(c), false) => {
+            if let Err(reason) = f::check_acm_certificate_arn(&c.value, "us-east-1") {
+                d.error(
+                    c,
+                    reason,
+                    "CloudFront uses certificates from us-east-1: request or import the certificate there",
+                );
+            }
+        }
+        (None, true) => {}
+    }
+    let price_class = match &price {
+        Some(p) => one_of(d, p, PRICE_CLASSES).unwrap_or_default(),
+        None => "PriceClass_All".to_string(),
+    };
+    let cache_headers = match headers {
+        None => vec!["authorization".to_string()],
+        Some(list) => {
+            if list.value.len() > MAX_CACHE_HEADERS {
+                d.error(
+                    &list,
+                    format!(
+                        "has {} headers; a cache policy takes at most {MAX_CACHE_HEADERS}",
+                        list.value.len()
+                    ),
+                    "keep only the headers that change the response",
+                );
+            }
+            let mut seen = BTreeSet::new();
+            for h in &list.value {
+                if let Err(reason) = f::check_header_name(&h.value) {
+                    d.error(h, reason, "use a header name such as \"authorization\"");
+                } else if !seen.insert(h.value.to_ascii_lowercase()) {
+                    d.error(
+                        h,
+                        "is listed twice (header names ignore case)",
+                        "remove the duplicate",
+                    );
+                }
+            }
+            list.value
+                .into_iter()
+                .map(|h| h.value.to_ascii_lowercase())
+                .collect()
+        }
+    };
+    if let Some(w) = &waf
+        && let Err(reason) = f::check_cloudfront_web_acl_arn(&w.value)
+    {
+        d.error(
+            w,
+            reason,
+            "use the ARN of a WAFv2 web ACL created with scope CLOUDFRONT",
+        );
+    }
+    (d.error_count() == before).then(|| CloudFront {
+        aliases,
+        certificate_arn: cert.map(|c| c.value),
+        price_class,
+        cache_headers,
+        web_acl_arn: waf.map(|w| w.value),
+    })
+}
+
+impl CloudFront {
+    fn default_settings() -> Self {
+        CloudFront {
+            aliases: Vec::new(),
+            certificate_arn: None,
+            price_class: "PriceClass_All".into(),
+            cache_headers: vec!["authorization".into()],
+            web_acl_arn: None,
+        }
+    }
+}
