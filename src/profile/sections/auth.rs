@@ -9,7 +9,7 @@ use super::super::*;
 use super::*;
 
 pub(super) fn read_auth(d: &mut Diagnostics, root: &mut Table) -> Option<Auth> {
-    let mut t = required_table(d, root, "auth", "[auth]\nmode = \"cognito_jwt\"")?;
+    let mut t = required_table(d, root, "auth", "[auth] with mode = \"cognito_jwt\"")?;
     let mode = t.string(d, "mode", "\"cognito_jwt\"");
     let cors = t.string_list(d, "cors_allow_origins", "[\"https://viewer.example.com\"]");
     let query_token = t.bool(d, "query_token");

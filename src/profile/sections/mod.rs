@@ -112,12 +112,7 @@ pub(super) fn required_table<'t, 'i>(
     let place = parent.place().clone();
     let table = parent.table(d, name);
     if table.is_none() && !parent.contains(name) {
-        d.missing(
-            &place,
-            name,
-            "missing required table",
-            format!("add it, e.g.\n{example}"),
-        );
+        d.missing(&place, name, "missing required table", format!("add {example}"));
     }
     table
 }

@@ -13,7 +13,7 @@ pub(super) fn read_alb(d: &mut Diagnostics, root: &mut Table, ahi_region: Option
         d,
         root,
         "alb",
-        "[alb]\nprotocol = \"https\"\nhostname = \"alb.example.com\"",
+        "[alb] with protocol = \"https\" (and hostname, certificate_arn) or protocol = \"http\"",
     )?;
     let protocol = t.string(d, "protocol", "\"https\"");
     let hostname = t.string(d, "hostname", "\"alb.example.com\"");

@@ -13,7 +13,7 @@ pub(super) fn read_proxy(d: &mut Diagnostics, root: &mut Table) -> Option<Proxy>
         d,
         root,
         "proxy",
-        "[proxy]\nimage = \"ACCOUNT.dkr.ecr.REGION.amazonaws.com/ahi-regional-proxy:0.1.0\"",
+        "[proxy] with image = \"ACCOUNT.dkr.ecr.REGION.amazonaws.com/ahi-regional-proxy:0.1.0\"",
     )?;
     let image = t.string(
         d,

@@ -10,7 +10,7 @@ use super::*;
 use crate::names::{self, StackNames};
 
 pub(super) fn read_stack(d: &mut Diagnostics, root: &mut Table) -> Option<(Stack, Located<String>)> {
-    let mut t = required_table(d, root, "stack", "[stack]\nname = \"ahi-prod\"")?;
+    let mut t = required_table(d, root, "stack", "[stack] with name = \"ahi-prod\"")?;
     let name = t.string(d, "name", "\"ahi-prod\"");
     let tags = t.string_map(d, "tags");
     let name = require(
@@ -88,7 +88,7 @@ pub(super) fn read_healthimaging(d: &mut Diagnostics, root: &mut Table) -> Optio
         d,
         root,
         "healthimaging",
-        "[healthimaging]\nregion = \"us-east-1\"",
+        "[healthimaging] with region = \"us-east-1\"",
     )?;
     let region = t.string(d, "region", "\"us-east-1\"");
     let region = require(

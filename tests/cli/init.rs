@@ -1,0 +1,94 @@
+//! `ahi-edge init`: templates are written, valid, and never overwrite by accident.
+
+use crate::support::run;
+
+#[test]
+fn each_template_writes_a_profile_that_validates() {
+    for template in ["ahi-delivery", "ahi-delivery-https", "ahi-delivery-noauth"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run(&["init", "--template", template], dir.path());
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stdout.contains("wrote ahi-edge.toml"), "{}", out.stdout);
+        let text = std::fs::read_to_string(dir.path().join("ahi-edge.toml")).unwrap();
+        assert!(text.starts_with("# ahi-edge profile"), "commented template");
+        // The default --profile is ./ahi-edge.toml, so validate finds it.
+        let check = run(&["validate"], dir.path());
+        assert_eq!(check.code, 0, "{template}: {}", check.stdout);
+    }
+}
+
+#[test]
+fn stack_name_is_set_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        &["init", "--stack-name", "imaging-prod", "--profile", "p.toml"],
+        dir.path(),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = std::fs::read_to_string(dir.path().join("p.toml")).unwrap();
+    assert!(text.contains("name = \"imaging-prod\""));
+    let out = run(
+        &["init", "--stack-name", "Imaging_Prod", "--profile", "q.toml"],
+        dir.path(),
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("--stack-name = \"Imaging_Prod\": must be lower-case"),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.path().join("q.toml").exists());
+}
+
+#[test]
+fn an_existing_profile_is_kept_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ahi-edge.toml"), "# mine\n").unwrap();
+    let out = run(&["init"], dir.path());
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("ahi-edge.toml: already exists"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--force"), "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("ahi-edge.toml")).unwrap(),
+        "# mine\n"
+    );
+    let out = run(
+        &["init", "--force", "--template", "ahi-delivery-noauth"],
+        dir.path(),
+    );
+    assert_eq!(out.code, 0);
+    assert!(
+        std::fs::read_to_string(dir.path().join("ahi-edge.toml"))
+            .unwrap()
+            .contains("mode = \"none\"")
+    );
+}
+
+#[test]
+fn help_lists_commands_and_global_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["--help"], dir.path());
+    assert_eq!(out.code, 0);
+    for word in [
+        "init",
+        "validate",
+        "--profile",
+        "--lockfile",
+        "--json",
+        "--yes",
+        "--verbose",
+        "--quiet",
+        "--no-progress",
+        "--endpoint-url",
+        "--aws-profile",
+        "--region",
+        "Exit codes",
+    ] {
+        assert!(out.stdout.contains(word), "help lacks {word}:\n{}", out.stdout);
+    }
+}

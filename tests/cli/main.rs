@@ -1,0 +1,7 @@
+//! Integration tests: the real `ahi-edge` binary, run as a user would.
+//! One test binary (modules below) so the crate links once.
+
+mod init;
+mod lock_contention;
+mod support;
+mod validate;
