@@ -1,0 +1,116 @@
+"""Timed state on top of moto's own models: ECS services reach steady state
+after a modelled delay and drain before they are INACTIVE; load balancers
+stay `provisioning` for a modelled time. Done by wrapping moto's model
+methods with the emulator's clock (moto flips both at once otherwise)."""
+
+import functools
+
+_INSTALLED = []
+
+
+def install(emulator):
+    if _INSTALLED:
+        _INSTALLED[0] = emulator
+        return
+    _INSTALLED.append(emulator)
+    _patch_ecs()
+    _patch_elbv2()
+
+
+def emu():
+    return _INSTALLED[0]
+
+
+def _patch_ecs():
+    from moto.ecs.exceptions import InvalidParameterException
+    from moto.ecs.models import EC2ContainerServiceBackend as Backend
+
+    create, update, delete, describe = (
+        Backend.create_service, Backend.update_service, Backend.delete_service, Backend.describe_services,
+    )
+
+    @functools.wraps(create)
+    def create_service(self, cluster_str, service_name, *args, **kwargs):
+        cluster_name = cluster_str.split("/")[-1]
+        old = self.services.get(f"{cluster_name}:{service_name}")
+        if old is not None and _draining(old):
+            raise InvalidParameterException("Unable to Start a service that is still Draining.")
+        service = create(self, cluster_str, service_name, *args, **kwargs)
+        service._ahi_rollout_until = emu().now() + emu().config.delay("ecs_service_create")
+        service._ahi_deleted_at = None
+        return service
+
+    @functools.wraps(update)
+    def update_service(self, service_properties):
+        service = update(self, service_properties)
+        service._ahi_rollout_until = emu().now() + emu().config.delay("ecs_service_update")
+        return service
+
+    @functools.wraps(delete)
+    def delete_service(self, cluster_name, service_name, force):
+        service = delete(self, cluster_name, service_name, force)
+        service._ahi_deleted_at = emu().now()
+        return service
+
+    @functools.wraps(describe)
+    def describe_services(self, cluster_str, names):
+        services, failures = describe(self, cluster_str, names)
+        for service in services:
+            _refresh(service)
+        return services, failures
+
+    Backend.create_service = create_service
+    Backend.update_service = update_service
+    Backend.delete_service = delete_service
+    Backend.describe_services = describe_services
+
+
+def _draining(service):
+    deleted = getattr(service, "_ahi_deleted_at", None)
+    return deleted is not None and emu().now() < deleted + emu().config.delay("ecs_service_drain")
+
+
+def _refresh(service):
+    """Brings a service's counts and rollout state to what the clock says."""
+    if getattr(service, "_ahi_deleted_at", None) is not None:
+        service.status = "DRAINING" if _draining(service) else "INACTIVE"
+        service.running_count = 0
+        service.pending_count = 0
+        return
+    primary = service.deployments[0] if service.deployments else None
+    if emu().now() < getattr(service, "_ahi_rollout_until", 0):
+        if not getattr(service, "_ahi_steady_once", False):
+            service.running_count = 0
+        service.pending_count = service.desired_count
+        if primary:
+            primary.update(rolloutState="IN_PROGRESS", runningCount=0, pendingCount=service.desired_count,
+                           desiredCount=service.desired_count,
+                           rolloutStateReason=f"ECS deployment {primary['id']} in progress.")
+        return
+    service._ahi_steady_once = True
+    service.running_count = service.desired_count
+    service.pending_count = 0
+    if primary:
+        primary.update(rolloutState="COMPLETED", runningCount=service.desired_count, pendingCount=0,
+                       desiredCount=service.desired_count, taskDefinition=service.task_definition,
+                       rolloutStateReason=f"ECS deployment {primary['id']} completed.")
+        del service.deployments[1:]
+
+
+def _patch_elbv2():
+    from moto.elbv2.models import FakeLoadBalancer
+
+    init = FakeLoadBalancer.__init__
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._ahi_created = emu().now()
+
+    def activate(self):
+        created = getattr(self, "_ahi_created", 0)
+        if self.state == "provisioning" and emu().now() >= created + emu().config.delay("alb_provisioning"):
+            self.state = "active"
+
+    FakeLoadBalancer.__init__ = __init__
+    FakeLoadBalancer.activate = activate
