@@ -1,6 +1,8 @@
 //! Integration tests: the real `ahi-edge` binary, run as a user would.
 //! One test binary (modules below) so the crate links once.
 
+mod emulator;
+mod emulator_harness;
 mod init;
 mod lock_contention;
 mod support;

@@ -222,7 +222,8 @@ class Resources:
         fn.code = base64.b64decode(text(request, "FunctionCode", ""))
         fn.etag = new_etag()
         fn.last_modified = timestamp()
-        return 200, [("ETag", fn.etag)], self._summary_doc(fn, "DEVELOPMENT")
+        # AWS spells this one header "ETtag"; the SDKs' models expect it so.
+        return 200, [("ETtag", fn.etag)], self._summary_doc(fn, "DEVELOPMENT")
 
     def op_PublishFunction(self, call, account, name):
         fn = self._function(account, name)

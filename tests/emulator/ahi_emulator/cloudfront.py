@@ -45,7 +45,9 @@ class Distribution:
         self.etag = new_etag()
         self.status = "InProgress"
         self.last_modified = timestamp()
-        self.deploy_done_at = None
+        # A deploy in flight: when it started and which delay it takes. The
+        # end is computed when asked, so a changed time scale applies at once.
+        self.deploy = None
         self.deployed_refs = set()
         self.tags = {}
 
@@ -103,15 +105,20 @@ class CloudFront:
         and tells the replica model what became deployed when."""
         now = self.emu.now()
         due = sorted(
-            (d for d in self.distributions.values() if d.deploy_done_at is not None and d.deploy_done_at <= now),
-            key=lambda d: d.deploy_done_at,
+            ((self.done_at(d), d) for d in self.distributions.values() if d.deploy is not None),
+            key=lambda pair: pair[0],
         )
-        for dist in due:
-            done_at = dist.deploy_done_at
+        for done_at, dist in due:
+            if done_at > now:
+                continue
             dist.status = "Deployed"
-            dist.deploy_done_at = None
+            dist.deploy = None
             dist.deployed_refs = edge.lambda_refs(dist.config)
             self.emu.replicas.references_changed(dist.account, self.deployed_refs(dist.account), done_at)
+
+    def done_at(self, dist):
+        started, kind = dist.deploy
+        return started + self.emu.config.delay(kind)
 
     def deployed_refs(self, account):
         refs = set()
@@ -132,7 +139,7 @@ class CloudFront:
         dist.status = "InProgress"
         dist.last_modified = timestamp()
         dist.etag = new_etag()
-        dist.deploy_done_at = self.emu.now() + self.emu.config.delay(kind)
+        dist.deploy = (self.emu.now(), kind)
 
     # ---- requests -----------------------------------------------------------
 

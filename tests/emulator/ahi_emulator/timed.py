@@ -36,14 +36,14 @@ def _patch_ecs():
         if old is not None and _draining(old):
             raise InvalidParameterException("Unable to Start a service that is still Draining.")
         service = create(self, cluster_str, service_name, *args, **kwargs)
-        service._ahi_rollout_until = emu().now() + emu().config.delay("ecs_service_create")
+        service._ahi_rollout = (emu().now(), "ecs_service_create")
         service._ahi_deleted_at = None
         return service
 
     @functools.wraps(update)
     def update_service(self, service_properties):
         service = update(self, service_properties)
-        service._ahi_rollout_until = emu().now() + emu().config.delay("ecs_service_update")
+        service._ahi_rollout = (emu().now(), "ecs_service_update")
         return service
 
     @functools.wraps(delete)
@@ -78,7 +78,8 @@ def _refresh(service):
         service.pending_count = 0
         return
     primary = service.deployments[0] if service.deployments else None
-    if emu().now() < getattr(service, "_ahi_rollout_until", 0):
+    started, delay = getattr(service, "_ahi_rollout", (0, "ecs_service_create"))
+    if emu().now() < started + emu().config.delay(delay):
         if not getattr(service, "_ahi_steady_once", False):
             service.running_count = 0
         service.pending_count = service.desired_count

@@ -79,7 +79,7 @@ def aws(endpoint):
         return boto3.client(
             service, region_name=region, endpoint_url=endpoint,
             aws_access_key_id="testing", aws_secret_access_key="testing",
-            config=Config(retries={"max_attempts": retries + 1, "mode": "standard"}),
+            config=Config(retries={"total_max_attempts": retries + 1, "mode": "standard"}),
         )
     return client
 

@@ -1,0 +1,129 @@
+//! The local AWS emulator for integration tests: started once per test
+//! binary (tests/emulator/serve), shared by all tests. Tests stay apart by
+//! using distinct stack names; `resources_of` filters the emulator's
+//! inventory to one stack for leak checks.
+//!
+//! The emulator dies with this test process (the launcher arranges it), so
+//! nothing is left running after `cargo test`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::Value;
+
+/// Modelled delays shrink by this factor (266 s CloudFront deploy -> 0.5 s).
+pub const TIME_SCALE: &str = "0.002";
+
+pub struct Emulator {
+    pub endpoint: String,
+    _child: Mutex<Child>,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The emulator for this test binary, started on first use.
+pub fn emulator() -> &'static Emulator {
+    static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+    EMULATOR.get_or_init(|| {
+        let mut child = Command::new(root().join("tests/emulator/serve"))
+            .args(["--time-scale", TIME_SCALE])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tests/emulator/serve (run tests/emulator/venv first?)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("emulator stdout"))
+            .read_line(&mut line)
+            .expect("read the emulator's endpoint line");
+        let endpoint = line
+            .trim()
+            .strip_prefix("endpoint=")
+            .unwrap_or_else(|| panic!("emulator printed {line:?}, not endpoint=..."))
+            .to_string();
+        Emulator {
+            endpoint,
+            _child: Mutex::new(child),
+        }
+    })
+}
+
+impl Emulator {
+    /// A call to the control API (`/_ahi/...`), answered as JSON.
+    pub fn control(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).expect("connect to the emulator");
+        let payload = body.map(Value::to_string).unwrap_or_default();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+            payload.len()
+        )
+        .expect("send a control request");
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .expect("read the control answer");
+        let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP answer");
+        assert!(
+            head.starts_with("HTTP/1.1 200"),
+            "{method} {path}: {head}\n{body}"
+        );
+        serde_json::from_str(body).expect("a JSON answer")
+    }
+
+    /// Every AWS call the emulator received so far.
+    pub fn calls(&self) -> Vec<Value> {
+        self.control("GET", "/_ahi/calls", None)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// What the emulator holds that carries this stack's ownership tag or name.
+    pub fn resources_of(&self, stack: &str) -> Vec<Value> {
+        let all = self.control("GET", "/_ahi/resources", None);
+        all.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| {
+                r["tags"]["ahi-edge:stack"] == stack
+                    || r["id"].as_str().is_some_and(|id| id.contains(stack))
+                    || r["name"].as_str().is_some_and(|n| n.starts_with(stack))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Runs a Python snippet with boto3 from the emulator's venv: an
+    /// independent client to check what ahi-edge did. The snippet gets
+    /// `client(service, region="us-east-1")` and must print one JSON value.
+    pub fn boto3(&self, snippet: &str) -> Value {
+        let prelude = "import boto3, json, os\n\
+            def client(service, region='us-east-1'):\n    \
+            return boto3.client(service, region_name=region, endpoint_url=os.environ['AHI_EMULATOR'],\n        \
+            aws_access_key_id='testing', aws_secret_access_key='testing')\n";
+        let out = Command::new(python())
+            .arg("-c")
+            .arg(format!("{prelude}{snippet}"))
+            .env("AHI_EMULATOR", &self.endpoint)
+            .output()
+            .expect("run python from tests/emulator/.venv");
+        assert!(
+            out.status.success(),
+            "boto3 snippet failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("the snippet prints one JSON value")
+    }
+}
+
+fn python() -> PathBuf {
+    let venv: &Path = &root().join("tests/emulator/.venv/bin/python");
+    venv.to_path_buf()
+}
