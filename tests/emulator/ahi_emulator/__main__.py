@@ -5,7 +5,6 @@ socket accepts connections, stays in the foreground, and stops on SIGTERM,
 SIGINT, or when the process that started it dies."""
 
 import argparse
-import ctypes
 import os
 import signal
 import sys
@@ -17,16 +16,12 @@ def die_with_parent():
     # The launcher passes its caller's pid: by the time we run, that caller
     # may already be gone, and getppid() would name our new parent instead.
     parent = int(os.environ.get("AHI_EMULATOR_PARENT") or os.getppid())
-    try:  # Linux: the kernel sends SIGTERM when the parent exits.
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
+    # Not prctl(PR_SET_PDEATHSIG): it fires when the *thread* that started
+    # us exits, and test harnesses start us from short-lived test threads.
     if os.getppid() != parent:
         sys.exit(0)  # the caller died before we started
 
-    def watch():  # Elsewhere (and as a backstop): notice re-parenting.
+    def watch():  # The parent process is gone once we are re-parented.
         while os.getppid() == parent:
             time.sleep(1)
         os.kill(os.getpid(), signal.SIGTERM)
