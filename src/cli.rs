@@ -73,6 +73,24 @@ pub enum Command {
     Init(InitArgs),
     /// Check a profile offline and list every problem
     Validate,
+    /// Build a deployable artifact exactly as `up` would deploy it
+    Package(PackageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    #[command(subcommand)]
+    pub target: PackageTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PackageTarget {
+    /// The Lambda@Edge authorizer zip (bundle + config.json from the profile)
+    Authorizer {
+        /// Where to write the zip
+        #[arg(long, value_name = "FILE.zip")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

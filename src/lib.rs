@@ -1,6 +1,7 @@
 //! ahi-edge: provisions, reports on and tears down a CloudFront edge stack
 //! for AWS HealthImaging by calling AWS APIs directly.
 
+pub mod authorizer;
 pub mod cli;
 pub mod commands;
 pub mod error;
@@ -11,7 +12,7 @@ pub mod profile;
 pub mod settings;
 pub mod templates;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, PackageTarget};
 use error::ExitStatus;
 use settings::Settings;
 
@@ -21,6 +22,9 @@ pub fn run(cli: Cli) -> ExitStatus {
     let outcome = Settings::resolve(&cli.global).and_then(|settings| match &cli.command {
         Command::Init(args) => commands::init::run(&settings, &printer, args),
         Command::Validate => commands::validate::run(&settings, &printer),
+        Command::Package(args) => match &args.target {
+            PackageTarget::Authorizer { out } => commands::package::authorizer(&settings, &printer, out),
+        },
     });
     match outcome {
         Ok(status) => status,

@@ -90,6 +90,11 @@ impl Printer {
         eprintln!("warning: {message}");
     }
 
+    /// A profile problem (it names its own severity); shown even with `-q`.
+    pub fn problem(&self, problem: &crate::profile::Problem) {
+        eprintln!("{problem}");
+    }
+
     /// Reports a failed command. With `--json`, stdout still gets one document
     /// so scripts can parse the outcome.
     pub fn error(&self, error: &Error) {

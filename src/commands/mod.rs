@@ -2,4 +2,5 @@
 //! and returns an exit status.
 
 pub mod init;
+pub mod package;
 pub mod validate;

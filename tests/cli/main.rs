@@ -5,5 +5,6 @@ mod emulator;
 mod emulator_harness;
 mod init;
 mod lock_contention;
+mod package;
 mod support;
 mod validate;
