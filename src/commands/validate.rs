@@ -55,15 +55,7 @@ impl fmt::Display for ValidateReport {
 
 pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> {
     let path = &settings.profile;
-    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::Refused {
-            path: path.clone(),
-            reason: "profile not found".into(),
-            fix: "pass --profile FILE, or create one with `ahi-edge init`".into(),
-        },
-        _ => Error::io(format!("reading profile {}", path.display()), e),
-    })?;
-    let report = profile::check(path, &text);
+    let report = profile::check(path, &profile::read_text(path)?);
     let count = |s: Severity| report.problems.iter().filter(|p| p.severity == s).count();
     let mut out = ValidateReport {
         file: path.display().to_string(),

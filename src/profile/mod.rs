@@ -151,18 +151,22 @@ pub fn check(path: &Path, text: &str) -> Report {
     sections::read(path, text)
 }
 
-/// Reads and checks a profile file. Errors when the file cannot be read or
-/// has any error; warnings are returned with the profile.
-pub fn load(path: &Path) -> Result<(Profile, Vec<Problem>), Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+/// The profile's text; a missing file is bad input with the way out.
+pub fn read_text(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::Refused {
             path: path.to_path_buf(),
             reason: "profile not found".into(),
             fix: "pass --profile FILE, or create one with `ahi-edge init`".into(),
         },
         _ => Error::io(format!("reading profile {}", path.display()), e),
-    })?;
-    let report = check(path, &text);
+    })
+}
+
+/// Reads and checks a profile file. Errors when the file cannot be read or
+/// has any error; warnings are returned with the profile.
+pub fn load(path: &Path) -> Result<(Profile, Vec<Problem>), Error> {
+    let report = check(path, &read_text(path)?);
     match report.profile {
         Some(profile) => Ok((profile, report.problems)),
         None => Err(Error::InvalidProfile {

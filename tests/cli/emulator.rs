@@ -100,6 +100,22 @@ impl Emulator {
             .collect()
     }
 
+    /// Runs the real `ahi-edge` binary against the emulator: its endpoint
+    /// and throwaway credentials in the environment, as a user would set them.
+    pub fn ahi_edge(&self, args: &[&str], dir: &Path) -> crate::support::Run {
+        crate::support::bin()
+            .args(args)
+            .current_dir(dir)
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("run ahi-edge")
+            .into()
+    }
+
     /// Runs a Python snippet with boto3 from the emulator's venv: an
     /// independent client to check what ahi-edge did. The snippet gets
     /// `client(service, region="us-east-1")` and must print one JSON value.

@@ -38,3 +38,11 @@ fn calls_from_boto3_show_in_the_call_log_and_faults_fire() {
     assert_eq!(held.len(), 1, "{held:?}");
     assert_eq!(held[0]["type"], "log-group");
 }
+
+#[test]
+fn ahi_edge_accepts_the_emulator_endpoint_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ahi-edge.toml"), crate::support::BASE_PROFILE).unwrap();
+    let result = emulator().ahi_edge(&["validate"], dir.path());
+    assert_eq!(result.code, 0, "{}", result.stderr);
+}

@@ -62,40 +62,22 @@ pub fn read(path: &Path, text: &str) -> Report {
         check_derived_names(&mut d, name_at, &stack.name, &hi.region);
     }
 
-    let profile = match (
-        stack,
-        healthimaging,
-        auth,
-        alb,
-        cloudfront,
-        proxy,
-        network,
-        logs,
-        lambda_edge,
-    ) {
-        (
-            Some((stack, _)),
-            Some(healthimaging),
-            Some(auth),
-            Some(alb),
-            Some(cloudfront),
-            Some(proxy),
-            Some(network),
-            Some(logs),
-            Some(lambda_edge),
-        ) if !d.has_errors() => Some(Profile {
-            stack,
-            healthimaging,
-            auth,
-            alb,
-            cloudfront,
-            proxy,
-            network,
-            logs,
-            lambda_edge,
-        }),
-        _ => None,
+    // Every section returns None only after reporting an error, so with no
+    // errors all of them are present.
+    let resolve = || {
+        Some(Profile {
+            stack: stack?.0,
+            healthimaging: healthimaging?,
+            auth: auth?,
+            alb: alb?,
+            cloudfront: cloudfront?,
+            proxy: proxy?,
+            network: network?,
+            logs: logs?,
+            lambda_edge: lambda_edge?,
+        })
     };
+    let profile = if d.has_errors() { None } else { resolve() };
     Report {
         profile,
         problems: d.into_problems(),
