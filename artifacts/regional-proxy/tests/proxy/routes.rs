@@ -1,0 +1,266 @@
+//! Routes, mapping to the signed upstream call, passthrough and refusals.
+
+use ahi_regional_proxy::config::AuthConfig;
+use futures_util::future::join_all;
+
+use crate::support::*;
+
+async fn open_proxy() -> (FakeHealthImaging, String) {
+    let (fake, upstream) = fake_healthimaging().await;
+    (fake, proxy(config(&upstream, AuthConfig::None)).await)
+}
+
+#[tokio::test]
+async fn a_frame_get_reaches_healthimaging_as_a_correctly_signed_post() {
+    let (fake, proxy) = open_proxy().await;
+    let url = format!("{proxy}{}?imageFrameId={FRAME}&token=a.b.c&debug=1", frame_path());
+    let answer = client().get(url).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["content-type"], "application/octet-stream");
+    assert_eq!(
+        answer.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let bytes = answer.bytes().await.unwrap();
+    assert_eq!(bytes.len(), 1024);
+    assert!(bytes.iter().enumerate().all(|(i, b)| *b == frame_byte(i)));
+
+    let [call] = fake.received().try_into().expect("exactly one upstream call");
+    assert_eq!(call.method, "POST");
+    assert_eq!(call.path_and_query, frame_path(), "no query string upstream");
+    assert_eq!(call.body, format!("{{\"imageFrameId\":\"{FRAME}\"}}"));
+    assert_eq!(call.headers["content-type"], "application/json");
+    assert_eq!(call.signature_ok, Ok(()));
+}
+
+#[tokio::test]
+async fn the_client_token_never_reaches_healthimaging() {
+    let (fake, upstream) = fake_healthimaging().await;
+    let proxy = proxy(config(&upstream, cognito(&jwks_server().await))).await;
+    let token = token(&access_claims());
+    let url = format!("{proxy}{}?imageFrameId={FRAME}&token={token}", frame_path());
+    let answer = client().get(url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let [call] = fake.received().try_into().expect("one upstream call");
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(call.headers["authorization"].starts_with("AWS4-HMAC-SHA256 "));
+    for (name, value) in &call.headers {
+        assert!(!value.contains(signature), "header {name} carries the token");
+    }
+    assert!(!call.path_and_query.contains(signature));
+    assert!(!String::from_utf8_lossy(&call.body).contains(signature));
+}
+
+#[tokio::test]
+async fn metadata_passes_through_compressed_with_its_headers() {
+    let (fake, proxy) = open_proxy().await;
+    let path = format!("/datastore/{DS}/imageSet/{IS}/getImageSetMetadata");
+    let latest = client().get(format!("{proxy}{path}")).send().await.unwrap();
+    assert_eq!(latest.status(), 200);
+    assert_eq!(latest.headers()["content-encoding"], "gzip");
+    assert_eq!(latest.headers()["content-type"], "application/json");
+    assert_eq!(latest.headers()["cache-control"], "public, max-age=60");
+    let body = latest.bytes().await.unwrap();
+    assert_eq!(
+        &body[..2],
+        &[0x1f, 0x8b],
+        "still gzip: the proxy does not decompress"
+    );
+    let versioned = client()
+        .get(format!("{proxy}{path}?version=7"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        versioned.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let calls = fake.received();
+    assert_eq!(calls[0].path_and_query, path);
+    assert_eq!(calls[1].path_and_query, format!("{path}?version=7"));
+    assert!(calls.iter().all(|c| c.body.is_empty() && c.signature_ok.is_ok()));
+}
+
+#[tokio::test]
+async fn image_set_and_the_allowed_posts_are_mapped_exactly() {
+    let (fake, proxy) = open_proxy().await;
+    let set = format!("/datastore/{DS}/imageSet/{IS}/getImageSet");
+    assert_eq!(
+        client()
+            .get(format!("{proxy}{set}?version=2"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let search = format!("/datastore/{DS}/searchImageSets");
+    let answer = client()
+        .post(format!("{proxy}{search}?maxResults=5&nextToken=abc"))
+        .body(r#"{"searchCriteria":{"filters":[{"values":[{"DICOMPatientId":"p1"}],"operator":"EQUAL"}]},"extra":1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["cache-control"], "no-store");
+    let versions = format!("/datastore/{DS}/imageSet/{IS}/listImageSetVersions");
+    assert_eq!(
+        client()
+            .post(format!("{proxy}{versions}?maxResults=50"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let frame = client()
+        .post(format!("{proxy}{}", frame_path()))
+        .body(format!(r#"{{"imageFrameId":"{FRAME}","x":"y"}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(frame.status(), 200);
+
+    let calls = fake.received();
+    assert_eq!(calls[0].path_and_query, format!("{set}?version=2"));
+    assert_eq!(
+        calls[1].path_and_query,
+        format!("{search}?maxResults=5&nextToken=abc")
+    );
+    assert_eq!(
+        calls[1].body,
+        r#"{"searchCriteria":{"filters":[{"operator":"EQUAL","values":[{"DICOMPatientId":"p1"}]}]}}"#
+    );
+    assert_eq!(calls[2].path_and_query, format!("{versions}?maxResults=50"));
+    assert_eq!(calls[3].body, format!("{{\"imageFrameId\":\"{FRAME}\"}}"));
+    assert!(calls.iter().all(|c| c.method == "POST" && c.signature_ok.is_ok()));
+}
+
+#[tokio::test]
+async fn writes_and_unknown_routes_are_refused_without_an_upstream_call() {
+    let (fake, proxy) = open_proxy().await;
+    for (method, path) in [
+        ("POST", format!("/datastore/{DS}/imageSet/{IS}/deleteImageSet")),
+        (
+            "POST",
+            format!("/datastore/{DS}/imageSet/{IS}/updateImageSetMetadata?latestVersion=1"),
+        ),
+        ("POST", format!("/datastore/{DS}/imageSet/{IS}/copyImageSet")),
+        ("DELETE", format!("/datastore/{DS}")),
+        ("GET", "/admin".to_string()),
+    ] {
+        let answer = client()
+            .request(method.parse().unwrap(), format!("{proxy}{path}"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 403, "{method} {path}");
+        assert_eq!(answer.headers()["content-type"], "application/json");
+        assert_eq!(
+            answer.text().await.unwrap(),
+            r#"{"message":"operation not allowed by this proxy"}"#
+        );
+    }
+    let bad = client()
+        .get(format!("{proxy}{}?imageFrameId=NOT-AN-ID", frame_path()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(
+        fake.received().is_empty(),
+        "no upstream call for refused requests"
+    );
+}
+
+#[tokio::test]
+async fn health_answers_without_auth() {
+    let (fake, upstream) = fake_healthimaging().await;
+    let proxy = proxy(config(&upstream, cognito(&jwks_server().await))).await;
+    let answer = client().get(format!("{proxy}/healthcheck")).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.text().await.unwrap(), "ok");
+    assert!(fake.received().is_empty());
+}
+
+#[tokio::test]
+async fn upstream_status_and_headers_pass_through() {
+    let (_, proxy) = open_proxy().await;
+    let missing = format!("/datastore/{DS}/imageSet/{MISSING_SET}/getImageSetMetadata");
+    let answer = client().get(format!("{proxy}{missing}")).send().await.unwrap();
+    assert_eq!(answer.status(), 404);
+    assert_eq!(answer.headers()["content-type"], "application/json");
+    assert_eq!(
+        answer.headers()["cache-control"],
+        "no-store",
+        "errors are never cached"
+    );
+    assert_eq!(
+        answer.text().await.unwrap(),
+        r#"{"message":"Image set not found"}"#
+    );
+
+    let bare = client()
+        .get(format!("{proxy}{}?imageFrameId={BARE_FRAME}", frame_path()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), 200);
+    assert!(
+        bare.headers().get("content-type").is_none(),
+        "no content type invented"
+    );
+    assert_eq!(bare.bytes().await.unwrap().len(), 1024);
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_502_and_a_slow_one_504() {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let proxy_down = proxy(config(&closed, AuthConfig::None)).await;
+    let down = client()
+        .get(format!("{proxy_down}{}?imageFrameId={FRAME}", frame_path()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(down.status(), 502);
+    assert_eq!(
+        down.text().await.unwrap(),
+        r#"{"message":"HealthImaging is unreachable"}"#
+    );
+
+    let (_, proxy) = open_proxy().await;
+    let slow = client()
+        .get(format!("{proxy}{}?imageFrameId={SLOW_FRAME}", frame_path()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(slow.status(), 504);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_clients_each_get_their_own_intact_frame() {
+    let (fake, proxy) = open_proxy().await;
+    let ids: Vec<String> = (0..32).map(|i| format!("{i:032x}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        fake.frame_sizes
+            .lock()
+            .unwrap()
+            .insert(id.clone(), 100_000 + i * 1000);
+    }
+    let requests = ids.iter().enumerate().map(|(i, id)| {
+        let url = format!("{proxy}{}?imageFrameId={id}", frame_path());
+        async move {
+            let bytes = client().get(url).send().await.unwrap().bytes().await.unwrap();
+            assert_eq!(bytes.len(), 100_000 + i * 1000);
+            assert!(bytes.iter().enumerate().all(|(j, b)| *b == frame_byte(j)));
+        }
+    });
+    join_all(requests).await;
+    let calls = fake.received();
+    assert_eq!(calls.len(), 32);
+    assert!(calls.iter().all(|c| c.signature_ok.is_ok()));
+}
