@@ -34,8 +34,14 @@ struct Stats {
     mib_s: f64,
 }
 
-async fn load(clients: usize, request: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync>) -> Stats {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(128).build().unwrap();
+async fn load(
+    clients: usize,
+    request: Arc<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync>,
+) -> Stats {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(128)
+        .build()
+        .unwrap();
     let deadline = Instant::now() + RUN;
     let tasks: Vec<_> = (0..clients)
         .map(|_| {
@@ -87,7 +93,13 @@ async fn fake_upstream() -> String {
             &format!("/datastore/{DS}/imageSet/{IS}/getImageSetMetadata"),
             post(move || {
                 let metadata = metadata.clone();
-                async move { ([("content-type", "application/json"), ("content-encoding", "gzip")], metadata).into_response() }
+                async move {
+                    (
+                        [("content-type", "application/json"), ("content-encoding", "gzip")],
+                        metadata,
+                    )
+                        .into_response()
+                }
             }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -109,23 +121,46 @@ fn peak_rss_mib(pid: u32) -> f64 {
 #[tokio::main]
 async fn main() {
     let upstream = fake_upstream().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let pinned = cores >= 2 && Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success());
+    let pinned = cores >= 2
+        && Command::new("taskset")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
     let mut command = if pinned {
         // The harness (generator + upstream) on cores 0..n-2, the proxy on the last.
         let me = std::process::id().to_string();
-        let rest = if cores == 2 { "0".to_string() } else { format!("0-{}", cores - 2) };
-        Command::new("taskset").args(["-a", "-p", "-c", &rest, &me]).output().expect("taskset");
+        let rest = if cores == 2 {
+            "0".to_string()
+        } else {
+            format!("0-{}", cores - 2)
+        };
+        Command::new("taskset")
+            .args(["-a", "-p", "-c", &rest, &me])
+            .output()
+            .expect("taskset");
         let mut c = Command::new("taskset");
-        c.args(["-c", &(cores - 1).to_string(), env!("CARGO_BIN_EXE_ahi-regional-proxy")]);
+        c.args([
+            "-c",
+            &(cores - 1).to_string(),
+            env!("CARGO_BIN_EXE_ahi-regional-proxy"),
+        ]);
         c
     } else {
         Command::new(env!("CARGO_BIN_EXE_ahi-regional-proxy"))
     };
     println!(
         "{}",
-        if pinned { "proxy pinned to its own core (taskset)" } else { "proxy shares the cores with the load generator" }
+        if pinned {
+            "proxy pinned to its own core (taskset)"
+        } else {
+            "proxy shares the cores with the load generator"
+        }
     );
     let mut proxy = command
         .env_clear()
@@ -147,7 +182,12 @@ async fn main() {
     let proxy_url = format!("http://127.0.0.1:{port}");
     let probe = reqwest::Client::new();
     let ready = Instant::now();
-    while probe.get(format!("{proxy_url}/healthcheck")).send().await.is_err() {
+    while probe
+        .get(format!("{proxy_url}/healthcheck"))
+        .send()
+        .await
+        .is_err()
+    {
         assert!(ready.elapsed() < Duration::from_secs(10), "proxy did not start");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -158,7 +198,11 @@ async fn main() {
     let mut frame_ratio = Vec::new();
     let mut metadata_added_p99_16 = 0.0;
     for (kind, op, body) in [
-        ("frame", "getImageFrame", format!("{{\"imageFrameId\":\"{FRAME}\"}}")),
+        (
+            "frame",
+            "getImageFrame",
+            format!("{{\"imageFrameId\":\"{FRAME}\"}}"),
+        ),
         ("metadata", "getImageSetMetadata", String::new()),
     ] {
         for clients in [1, 16, 64] {
@@ -169,7 +213,11 @@ async fn main() {
                 Arc::new(move |c: &reqwest::Client| c.post(&direct_url).body(body_direct.clone())),
             )
             .await;
-            let query = if kind == "frame" { format!("?imageFrameId={FRAME}") } else { String::new() };
+            let query = if kind == "frame" {
+                format!("?imageFrameId={FRAME}")
+            } else {
+                String::new()
+            };
             let via_url = format!("{proxy_url}/datastore/{DS}/imageSet/{IS}/{op}{query}");
             let via = load(clients, Arc::new(move |c: &reqwest::Client| c.get(&via_url))).await;
             for (path, s) in [("direct", &direct), ("proxy", &via)] {
@@ -191,7 +239,10 @@ async fn main() {
     proxy.wait().ok();
     println!();
     for (clients, ratio) in frame_ratio {
-        println!("frame throughput, proxy / direct, {clients} clients: {:.0}% (target >= 85%)", ratio * 100.0);
+        println!(
+            "frame throughput, proxy / direct, {clients} clients: {:.0}% (target >= 85%)",
+            ratio * 100.0
+        );
     }
     println!("metadata p99 added by the proxy at 16 clients: {metadata_added_p99_16:.2} ms (target <= 2 ms)");
     println!("proxy peak RSS over the whole run (up to 64 clients): {rss:.1} MiB (target <= 50 MiB)");
