@@ -122,7 +122,8 @@ impl Config {
                 "use error, warn, info, debug or trace",
             ));
         }
-        let port = number(&var, "PORT", 8080, 1, 65535)? as u16;
+        // 0 asks the OS for any free port (tests); the log line says which.
+        let port = number(&var, "PORT", 8080, 0, 65535)? as u16;
         let cache = CacheLifetimes {
             frame: number(&var, "CACHE_MAX_AGE_FRAME", 31_536_000, 0, 31_536_000)?,
             versioned: number(&var, "CACHE_MAX_AGE_VERSIONED", 31_536_000, 0, 31_536_000)?,
@@ -357,8 +358,12 @@ mod tests {
                 "OIDC_ISSUER = \"http://x.example.com\": must be an https URL",
             ),
             (
-                &[("AHI_REGION", "us-east-1"), ("AUTH_MODE", "none"), ("PORT", "0")],
-                "PORT = \"0\": expected a whole number from 1 to 65535",
+                &[
+                    ("AHI_REGION", "us-east-1"),
+                    ("AUTH_MODE", "none"),
+                    ("PORT", "70000"),
+                ],
+                "PORT = \"70000\": expected a whole number from 0 to 65535",
             ),
             (
                 &[

@@ -41,10 +41,11 @@ async fn main() {
     };
     // Frames are written in many segments: without NODELAY, Nagle and the
     // client's delayed ACK stall the last one by ~40 ms.
+    let port = listener.local_addr().map_or(config.port, |a| a.port());
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    tracing::info!(port = config.port, region = %config.region, "listening");
+    tracing::info!(port, region = %config.region, "listening");
     // On SIGTERM (ECS stopping the task) stop accepting, finish in-flight requests.
     let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown())

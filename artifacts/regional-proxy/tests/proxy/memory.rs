@@ -9,11 +9,6 @@ use crate::support::*;
 /// Starts the built proxy against `upstream`; returns it and its base URL
 /// once it logged that it listens (that line is the synchronisation).
 fn start(upstream: &str) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let home = tempfile_dir();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ahi-regional-proxy"))
         .env_clear()
@@ -21,7 +16,7 @@ fn start(upstream: &str) -> (Child, String) {
         .env("AHI_REGION", REGION)
         .env("AHI_ENDPOINT", upstream)
         .env("AUTH_MODE", "none")
-        .env("PORT", port.to_string())
+        .env("PORT", "0")
         .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -29,12 +24,16 @@ fn start(upstream: &str) -> (Child, String) {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    loop {
+    // PORT=0: the proxy binds a free port and names it in this line.
+    let port = loop {
         let line = lines.next().expect("proxy exited before listening").unwrap();
-        if line.contains("listening") {
-            break;
+        let log: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if log["fields"]["message"] == "listening" {
+            break log["fields"]["port"]
+                .as_u64()
+                .expect("the listening line names the port");
         }
-    }
+    };
     // Keep draining the log so the proxy never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
     (child, format!("http://127.0.0.1:{port}"))

@@ -216,11 +216,10 @@ async fn upstream_status_and_headers_pass_through() {
 
 #[tokio::test]
 async fn an_unreachable_upstream_is_502_and_a_slow_one_504() {
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    };
-    let proxy_down = proxy(config(&closed, AuthConfig::None)).await;
+    // Port 9 (discard) on loopback: nothing listens there, and unlike a
+    // port picked and released here, no other test can take it meanwhile.
+    let closed = "http://127.0.0.1:9";
+    let proxy_down = proxy(config(closed, AuthConfig::None)).await;
     let down = client()
         .get(format!("{proxy_down}{}?imageFrameId={FRAME}", frame_path()))
         .send()
