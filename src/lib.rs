@@ -4,6 +4,7 @@
 pub mod authorizer;
 pub mod cli;
 pub mod commands;
+pub mod engine;
 pub mod error;
 pub mod lockfile;
 pub mod names;
