@@ -54,18 +54,25 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_200_mb_frame_streams_with_bounded_memory() {
+/// The real proxy in front of a fake HealthImaging serving a `size`-byte
+/// frame, and the (not yet read) answer to a GET of that frame.
+async fn download(size: usize) -> (FakeHealthImaging, Child, reqwest::Response) {
     let (fake, upstream) = fake_healthimaging().await;
-    const SIZE: usize = 200 * 1024 * 1024;
-    fake.frame_sizes.lock().unwrap().insert(FRAME.into(), SIZE);
-    let (mut child, proxy) = start(&upstream);
-    let mut answer = client()
+    fake.frame_sizes.lock().unwrap().insert(FRAME.into(), size);
+    let (child, proxy) = start(&upstream);
+    let answer = client()
         .get(format!("{proxy}{}?imageFrameId={FRAME}", frame_path()))
         .send()
         .await
         .unwrap();
     assert_eq!(answer.status(), 200);
+    (fake, child, answer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_200_mb_frame_streams_with_bounded_memory() {
+    const SIZE: usize = 200 * 1024 * 1024;
+    let (fake, mut child, mut answer) = download(SIZE).await;
     assert_eq!(answer.headers()["content-length"], SIZE.to_string().as_str());
     let mut received = 0usize;
     while let Some(chunk) = answer.chunk().await.unwrap() {
@@ -88,15 +95,8 @@ async fn a_200_mb_frame_streams_with_bounded_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_an_in_flight_request_finish() {
-    let (fake, upstream) = fake_healthimaging().await;
     const SIZE: usize = 50 * 1024 * 1024;
-    fake.frame_sizes.lock().unwrap().insert(FRAME.into(), SIZE);
-    let (mut child, proxy) = start(&upstream);
-    let mut answer = client()
-        .get(format!("{proxy}{}?imageFrameId={FRAME}", frame_path()))
-        .send()
-        .await
-        .unwrap();
+    let (_fake, mut child, mut answer) = download(SIZE).await;
     let mut received = answer.chunk().await.unwrap().unwrap().len();
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
