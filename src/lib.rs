@@ -2,6 +2,7 @@
 //! for AWS HealthImaging by calling AWS APIs directly.
 
 pub mod authorizer;
+pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod engine;
@@ -10,6 +11,7 @@ pub mod lockfile;
 pub mod names;
 pub mod output;
 pub mod profile;
+pub mod resources;
 pub mod settings;
 pub mod templates;
 

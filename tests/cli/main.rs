@@ -1,6 +1,7 @@
 //! Integration tests: the real `ahi-edge` binary, run as a user would.
 //! One test binary (modules below) so the crate links once.
 
+mod cache_policy;
 mod emulator;
 mod emulator_harness;
 mod init;

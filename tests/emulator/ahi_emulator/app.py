@@ -110,7 +110,7 @@ class App:
         if call.service is None:
             return  # unsigned requests (moto's own dashboard) are not AWS calls
         with self.emu.lock:
-            self.emu.record(call.service, call.operation, call.region, status, fault)
+            self.emu.record(call.service, call.operation, call.region, status, fault, call.path)
 
     # ---- control API -----------------------------------------------------------
 

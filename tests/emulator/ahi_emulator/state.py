@@ -166,13 +166,14 @@ class Emulator:
                 return fault
         return None
 
-    def record(self, service, operation, region, status, fault=None):
+    def record(self, service, operation, region, status, fault=None, path=None):
         self.calls.append({
             "seq": len(self.calls) + 1,
             "t": round(self.now() - self.started, 3),
             "service": service,
             "operation": operation,
             "region": region,
+            "path": path,
             "status": status,
             "fault": fault,
         })

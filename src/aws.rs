@@ -1,0 +1,79 @@
+//! AWS SDK configuration, built in exactly one place, and the typed error
+//! every resource module returns.
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cloudfront::error::ProvideErrorMetadata;
+
+use crate::settings::AwsSettings;
+
+/// Where edge resources (Lambda@Edge, CloudFront policies) always live.
+pub const EDGE_REGION: &str = "us-east-1";
+
+/// SDK settings for one region: the standard credential chain (environment,
+/// shared config and SSO, container and instance roles), the named profile
+/// and endpoint from the flags, and the SDK's standard retries (throttling,
+/// 5xx and dropped connections) with room for a busy account.
+pub async fn sdk_config(settings: &AwsSettings, region: &str) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .retry_config(RetryConfig::standard().with_max_attempts(8));
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &settings.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// An AWS call that failed, with AWS's own code and message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{operation}: {} ({})", message, code.as_deref().unwrap_or("no error code"))]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl AwsError {
+    /// From any SDK error: service errors keep their code; transport and
+    /// timeout errors carry the SDK's description.
+    pub fn from_sdk<E>(operation: &'static str, err: aws_sdk_cloudfront::error::SdkError<E>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let code = err.code().map(str::to_string);
+        let message = err
+            .message()
+            .map(str::to_string)
+            .unwrap_or_else(|| aws_sdk_cloudfront::error::DisplayErrorContext(&err).to_string());
+        AwsError {
+            operation,
+            code,
+            message,
+        }
+    }
+
+    pub fn is(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn flags_reach_the_sdk_config() {
+        let settings = AwsSettings {
+            endpoint_url: Some("http://127.0.0.1:4566".into()),
+            profile: None,
+            region: None,
+        };
+        let config = sdk_config(&settings, "eu-west-1").await;
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:4566"));
+        assert_eq!(config.retry_config().map(|r| r.max_attempts()), Some(8));
+    }
+}

@@ -1,0 +1,290 @@
+//! The distribution's CloudFront cache policy: query strings all, the
+//! profile's cache headers, no cookies, gzip and brotli, TTLs 0 / 1 day /
+//! 1 year (the origin's Cache-Control decides within them).
+
+use aws_sdk_cloudfront::Client;
+use aws_sdk_cloudfront::types::{
+    CachePolicyConfig, CachePolicyCookieBehavior, CachePolicyCookiesConfig, CachePolicyHeaderBehavior,
+    CachePolicyHeadersConfig, CachePolicyQueryStringBehavior, CachePolicyQueryStringsConfig, CachePolicyType,
+    Headers, ParametersInCacheKeyAndForwardedToOrigin,
+};
+use serde::Serialize;
+
+use super::Change;
+use crate::aws::AwsError;
+use crate::names::StackNames;
+use crate::profile::Profile;
+
+/// How often a write is retried after CloudFront answers that the ETag is
+/// stale (it moved under us); each retry re-reads first.
+const STALE_ETAG_RETRIES: usize = 3;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CachePolicySpec {
+    pub name: String,
+    pub comment: String,
+    pub min_ttl: i64,
+    pub default_ttl: i64,
+    pub max_ttl: i64,
+    pub headers: Vec<String>,
+    pub gzip: bool,
+    pub brotli: bool,
+}
+
+impl CachePolicySpec {
+    pub fn for_profile(profile: &Profile) -> Self {
+        let stack = &profile.stack.name;
+        CachePolicySpec {
+            name: StackNames { stack }.cache_policy(),
+            comment: format!("ahi-edge stack {stack}: HealthImaging frames and metadata"),
+            min_ttl: 0,
+            default_ttl: 86_400,
+            max_ttl: 31_536_000,
+            headers: profile.cloudfront.cache_headers.clone(),
+            gzip: true,
+            brotli: true,
+        }
+    }
+
+    fn to_config(&self) -> Result<CachePolicyConfig, AwsError> {
+        let build = |e: aws_sdk_cloudfront::error::BuildError| AwsError {
+            operation: "CachePolicyConfig",
+            code: None,
+            message: e.to_string(),
+        };
+        let headers = if self.headers.is_empty() {
+            CachePolicyHeadersConfig::builder().header_behavior(CachePolicyHeaderBehavior::None)
+        } else {
+            CachePolicyHeadersConfig::builder()
+                .header_behavior(CachePolicyHeaderBehavior::Whitelist)
+                .headers(
+                    Headers::builder()
+                        .quantity(self.headers.len() as i32)
+                        .set_items(Some(self.headers.clone()))
+                        .build()
+                        .map_err(build)?,
+                )
+        };
+        let parameters = ParametersInCacheKeyAndForwardedToOrigin::builder()
+            .enable_accept_encoding_gzip(self.gzip)
+            .enable_accept_encoding_brotli(self.brotli)
+            .headers_config(headers.build().map_err(build)?)
+            .cookies_config(
+                CachePolicyCookiesConfig::builder()
+                    .cookie_behavior(CachePolicyCookieBehavior::None)
+                    .build()
+                    .map_err(build)?,
+            )
+            .query_strings_config(
+                CachePolicyQueryStringsConfig::builder()
+                    .query_string_behavior(CachePolicyQueryStringBehavior::All)
+                    .build()
+                    .map_err(build)?,
+            )
+            .build()
+            .map_err(build)?;
+        CachePolicyConfig::builder()
+            .name(&self.name)
+            .comment(&self.comment)
+            .min_ttl(self.min_ttl)
+            .default_ttl(self.default_ttl)
+            .max_ttl(self.max_ttl)
+            .parameters_in_cache_key_and_forwarded_to_origin(parameters)
+            .build()
+            .map_err(build)
+    }
+
+    /// The spec a live policy amounts to, for comparison with the desired one.
+    fn from_config(config: &CachePolicyConfig) -> Self {
+        let parameters = config.parameters_in_cache_key_and_forwarded_to_origin();
+        CachePolicySpec {
+            name: config.name().to_string(),
+            comment: config.comment().unwrap_or_default().to_string(),
+            min_ttl: config.min_ttl(),
+            default_ttl: config.default_ttl().unwrap_or_default(),
+            max_ttl: config.max_ttl().unwrap_or_default(),
+            headers: parameters
+                .and_then(|p| p.headers_config())
+                .and_then(|h| h.headers())
+                .map(|h| h.items().to_vec())
+                .unwrap_or_default(),
+            gzip: parameters.is_some_and(|p| p.enable_accept_encoding_gzip()),
+            brotli: parameters.is_some_and(|p| p.enable_accept_encoding_brotli().unwrap_or(false)),
+        }
+    }
+}
+
+/// A policy as it exists, with the ETag a write must present.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Live {
+    pub id: String,
+    pub etag: String,
+    pub spec: CachePolicySpec,
+}
+
+/// The policy with this id, if it exists.
+pub async fn get(client: &Client, id: &str) -> Result<Option<Live>, AwsError> {
+    match client.get_cache_policy().id(id).send().await {
+        Ok(out) => Ok(out.cache_policy().map(|p| Live {
+            id: p.id().to_string(),
+            etag: out.e_tag().unwrap_or_default().to_string(),
+            spec: CachePolicySpec::from_config(p.cache_policy_config().unwrap_or(&empty_config())),
+        })),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_cache_policy()) => Ok(None),
+        Err(e) => Err(AwsError::from_sdk("GetCachePolicy", e)),
+    }
+}
+
+fn empty_config() -> CachePolicyConfig {
+    CachePolicyConfig::builder()
+        .name("")
+        .min_ttl(0)
+        .build()
+        .expect("name and min_ttl are set")
+}
+
+/// The custom policy with this name (names are unique per account).
+pub async fn find_by_name(client: &Client, name: &str) -> Result<Option<Live>, AwsError> {
+    let mut marker: Option<String> = None;
+    loop {
+        let page = client
+            .list_cache_policies()
+            .r#type(CachePolicyType::Custom)
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ListCachePolicies", e))?;
+        let list = page.cache_policy_list();
+        for summary in list.map(|l| l.items()).unwrap_or_default() {
+            let Some(policy) = summary.cache_policy() else {
+                continue;
+            };
+            if policy.cache_policy_config().is_some_and(|c| c.name() == name) {
+                return get(client, policy.id()).await;
+            }
+        }
+        marker = list.and_then(|l| l.next_marker()).map(str::to_string);
+        if marker.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+/// Makes the policy match `spec`: by `known_id` (from the lockfile), else
+/// adopted by name, else created. No write call when it already matches.
+pub async fn ensure(
+    client: &Client,
+    spec: &CachePolicySpec,
+    known_id: Option<&str>,
+) -> Result<(String, Change), AwsError> {
+    let mut live = match known_id {
+        Some(id) => get(client, id).await?,
+        None => None,
+    };
+    if live.is_none() {
+        live = find_by_name(client, &spec.name).await?;
+    }
+    let Some(mut current) = live else {
+        let created = client
+            .create_cache_policy()
+            .cache_policy_config(spec.to_config()?)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("CreateCachePolicy", e))?;
+        let id = created
+            .cache_policy()
+            .map(|p| p.id().to_string())
+            .unwrap_or_default();
+        return Ok((id, Change::Created));
+    };
+    for _ in 0..=STALE_ETAG_RETRIES {
+        if current.spec == *spec {
+            return Ok((current.id, Change::Unchanged));
+        }
+        match client
+            .update_cache_policy()
+            .id(&current.id)
+            .if_match(&current.etag)
+            .cache_policy_config(spec.to_config()?)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok((current.id, Change::Updated)),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => {
+                current = get(client, &current.id).await?.ok_or_else(|| gone(&current.id))?;
+            }
+            Err(e) => return Err(AwsError::from_sdk("UpdateCachePolicy", e)),
+        }
+    }
+    Err(AwsError {
+        operation: "UpdateCachePolicy",
+        code: Some("PreconditionFailed".into()),
+        message: format!("cache policy {} kept changing under us; run again", current.id),
+    })
+}
+
+fn gone(id: &str) -> AwsError {
+    AwsError {
+        operation: "UpdateCachePolicy",
+        code: Some("NoSuchCachePolicy".into()),
+        message: format!("cache policy {id} was deleted while being updated; run again to re-create it"),
+    }
+}
+
+/// Deletes the policy; one that is already gone counts as deleted.
+/// `CachePolicyInUse` is returned as is: the distribution must go first.
+pub async fn delete(client: &Client, id: &str) -> Result<(), AwsError> {
+    for _ in 0..=STALE_ETAG_RETRIES {
+        let Some(current) = get(client, id).await? else {
+            return Ok(());
+        };
+        match client
+            .delete_cache_policy()
+            .id(id)
+            .if_match(&current.etag)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_cache_policy()) => return Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => continue,
+            Err(e) => return Err(AwsError::from_sdk("DeleteCachePolicy", e)),
+        }
+    }
+    Err(AwsError {
+        operation: "DeleteCachePolicy",
+        code: Some("PreconditionFailed".into()),
+        message: format!("cache policy {id} kept changing under us; run again"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile() -> Profile {
+        let text = include_str!("../../profiles/ahi-delivery.toml");
+        crate::profile::check(std::path::Path::new("p.toml"), text)
+            .profile
+            .unwrap()
+    }
+
+    #[test]
+    fn the_spec_follows_the_profile_and_survives_a_round_trip() {
+        let spec = CachePolicySpec::for_profile(&profile());
+        assert_eq!(spec.name, "ahi-delivery-cache");
+        assert_eq!(spec.headers, ["authorization"]);
+        assert_eq!(
+            (spec.min_ttl, spec.default_ttl, spec.max_ttl),
+            (0, 86_400, 31_536_000)
+        );
+        assert!(spec.gzip && spec.brotli);
+        let config = spec.to_config().unwrap();
+        assert_eq!(CachePolicySpec::from_config(&config), spec);
+        let none = CachePolicySpec {
+            headers: vec![],
+            ..spec
+        };
+        assert_eq!(CachePolicySpec::from_config(&none.to_config().unwrap()), none);
+    }
+}

@@ -1,0 +1,135 @@
+//! The cache policy resource against the emulator: real SDK calls over
+//! HTTP, results checked with boto3 and the emulator's call log.
+
+use ahi_edge::resources::Change;
+use ahi_edge::resources::cache_policy::{self, CachePolicySpec};
+use aws_sdk_cloudfront::Client;
+use serde_json::{Value, json};
+
+use crate::emulator::emulator;
+
+fn client() -> Client {
+    let config = aws_sdk_cloudfront::Config::builder()
+        .behavior_version_latest()
+        .endpoint_url(&emulator().endpoint)
+        .region(aws_sdk_cloudfront::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_cloudfront::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .build();
+    Client::from_conf(config)
+}
+
+fn spec(stack: &str, headers: &[&str]) -> CachePolicySpec {
+    CachePolicySpec {
+        name: format!("{stack}-cache"),
+        comment: format!("ahi-edge stack {stack}"),
+        min_ttl: 0,
+        default_ttl: 86_400,
+        max_ttl: 31_536_000,
+        headers: headers.iter().map(|h| h.to_string()).collect(),
+        gzip: true,
+        brotli: true,
+    }
+}
+
+/// The policy as boto3 sees it.
+fn boto3_config(id: &str) -> Value {
+    emulator().boto3(&format!(
+        "c = client('cloudfront').get_cache_policy_config(Id='{id}')['CachePolicyConfig']\n\
+         p = c['ParametersInCacheKeyAndForwardedToOrigin']\n\
+         print(json.dumps({{'name': c['Name'], 'ttl': [c['MinTTL'], c['DefaultTTL'], c['MaxTTL']],\n    \
+           'headers': p['HeadersConfig'].get('Headers', {{}}).get('Items', []),\n    \
+           'gzip': p['EnableAcceptEncodingGzip'], 'brotli': p['EnableAcceptEncodingBrotli'],\n    \
+           'query': p['QueryStringsConfig']['QueryStringBehavior'], 'cookies': p['CookiesConfig']['CookieBehavior']}}))"
+    ))
+}
+
+/// Write calls that named this policy (tests share the emulator, so the
+/// log is filtered by the id in the request path).
+fn writes_to(id: &str) -> usize {
+    emulator()
+        .calls()
+        .iter()
+        .filter(|c| {
+            let op = c["operation"].as_str().unwrap_or_default();
+            (op.starts_with("Update") || op.starts_with("Delete"))
+                && c["path"].as_str().is_some_and(|p| p.contains(id))
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn create_then_no_write_when_nothing_changed_then_update_in_place() {
+    let client = client();
+    let stack = "cp-lifecycle";
+    let (id, change) = cache_policy::ensure(&client, &spec(stack, &["authorization"]), None)
+        .await
+        .unwrap();
+    assert_eq!(change, Change::Created);
+    assert_eq!(
+        boto3_config(&id),
+        json!({"name": "cp-lifecycle-cache", "ttl": [0, 86400, 31536000], "headers": ["authorization"],
+               "gzip": true, "brotli": true, "query": "all", "cookies": "none"})
+    );
+
+    let before = writes_to(&id);
+    let (same, change) = cache_policy::ensure(&client, &spec(stack, &["authorization"]), Some(&id))
+        .await
+        .unwrap();
+    assert_eq!((same.as_str(), change), (id.as_str(), Change::Unchanged));
+    assert_eq!(writes_to(&id), before, "an unchanged policy costs no write call");
+
+    let (same, change) = cache_policy::ensure(&client, &spec(stack, &["authorization", "accept"]), Some(&id))
+        .await
+        .unwrap();
+    assert_eq!((same.as_str(), change), (id.as_str(), Change::Updated));
+    assert_eq!(boto3_config(&id)["headers"], json!(["authorization", "accept"]));
+    assert_eq!(writes_to(&id), before + 1, "exactly one update");
+}
+
+#[tokio::test]
+async fn a_policy_missing_from_the_lockfile_is_adopted_by_name_not_created_twice() {
+    let client = client();
+    let desired = spec("cp-adopt", &["authorization"]);
+    let (id, _) = cache_policy::ensure(&client, &desired, None).await.unwrap();
+    // As after a run killed between the create call and the lockfile write.
+    let (adopted, change) = cache_policy::ensure(&client, &desired, None).await.unwrap();
+    assert_eq!((adopted, change), (id, Change::Unchanged));
+    let named = emulator().boto3(
+        "items = client('cloudfront').list_cache_policies(Type='custom')['CachePolicyList'].get('Items', [])\n\
+         print(json.dumps(sum(1 for i in items if i['CachePolicy']['CachePolicyConfig']['Name'] == 'cp-adopt-cache')))",
+    );
+    assert_eq!(named, json!(1));
+}
+
+#[tokio::test]
+async fn a_stale_etag_is_re_read_and_the_update_goes_through() {
+    let client = client();
+    let (id, _) = cache_policy::ensure(&client, &spec("cp-stale", &["authorization"]), None)
+        .await
+        .unwrap();
+    emulator().control(
+        "POST",
+        "/_ahi/faults",
+        Some(&json!({"operation": "cloudfront:UpdateCachePolicy", "kind": "error", "code": "PreconditionFailed",
+                     "status": 412, "nth": 1})),
+    );
+    let (_, change) = cache_policy::ensure(&client, &spec("cp-stale", &["accept"]), Some(&id))
+        .await
+        .unwrap();
+    assert_eq!(change, Change::Updated);
+    assert_eq!(boto3_config(&id)["headers"], json!(["accept"]));
+}
+
+#[tokio::test]
+async fn delete_is_safe_to_repeat() {
+    let client = client();
+    let (id, _) = cache_policy::ensure(&client, &spec("cp-delete", &[]), None)
+        .await
+        .unwrap();
+    assert_eq!(boto3_config(&id)["headers"], json!([]));
+    cache_policy::delete(&client, &id).await.unwrap();
+    cache_policy::delete(&client, &id).await.unwrap();
+    assert_eq!(cache_policy::get(&client, &id).await.unwrap(), None);
+}
