@@ -7,6 +7,10 @@
 //! as done, so teardown is always safe to re-run).
 
 pub mod cache_policy;
+pub mod edge_function;
+pub mod edge_role;
+
+use std::collections::BTreeMap;
 
 /// What `ensure` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,4 +18,22 @@ pub enum Change {
     Created,
     Updated,
     Unchanged,
+}
+
+/// Tag keys that mark what ahi-edge created; `down` deletes only resources
+/// that carry them with this stack's name.
+pub const STACK_TAG: &str = "ahi-edge:stack";
+pub const RESOURCE_TAG: &str = "ahi-edge:resource";
+
+/// The profile's tags plus the ownership tags of one resource.
+pub fn tags_for(stack: &str, logical_id: &str, user: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut tags = user.clone();
+    tags.insert(STACK_TAG.to_string(), stack.to_string());
+    tags.insert(RESOURCE_TAG.to_string(), logical_id.to_string());
+    tags
+}
+
+/// Whether live tags say this stack owns the resource.
+pub fn owned_by(tags: &BTreeMap<String, String>, stack: &str) -> bool {
+    tags.get(STACK_TAG).is_some_and(|s| s == stack)
 }

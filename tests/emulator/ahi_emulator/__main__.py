@@ -50,6 +50,12 @@ def main(argv=None):
     parent = die_with_parent()
 
 
+    # Real accounts have AWS managed policies; load the ones the stack attaches
+    # (all ~1,200 would cost a second on every reset).
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    from . import iam_policies
+
+    iam_policies.keep_only(iam_policies.ATTACHED_BY_AHI_EDGE)
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 

@@ -82,7 +82,8 @@ def resources(emulator):
         for role in iam.roles.values():
             add("iam", account, "global", "role", role.arn, _tags(role.tags))
         for policy in iam.managed_policies.values():
-            add("iam", account, "global", "policy", policy.arn)
+            if not policy.arn.startswith("arn:aws:iam::aws:"):  # AWS's own
+                add("iam", account, "global", "policy", policy.arn)
     for account, region, lam in _regions(lambda_backends):
         for fn in lam.list_functions():
             add("lambda", account, region, "function", fn.function_arn, dict(fn.tags or {}))
