@@ -113,7 +113,7 @@ async fn a_stale_etag_is_re_read_and_the_update_goes_through() {
         "POST",
         "/_ahi/faults",
         Some(&json!({"operation": "cloudfront:UpdateCachePolicy", "kind": "error", "code": "PreconditionFailed",
-                     "status": 412, "nth": 1})),
+                     "status": 412, "nth": 1, "target": id})),
     );
     let (_, change) = cache_policy::ensure(&client, &spec("cp-stale", &["accept"]), Some(&id))
         .await

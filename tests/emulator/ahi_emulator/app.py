@@ -31,7 +31,9 @@ class App:
         account = self.account(call)
 
         with self.emu.lock:
-            fault = self.emu.fault_for(call.service, call.operation, call.region) if call.operation else None
+            fault = (
+                self.emu.fault_for(call.service, call.operation, call.region, call.path) if call.operation else None
+            )
         if fault is not None:
             return self.inject(fault, call, environ, start_response)
         try:

@@ -92,6 +92,9 @@ class Fault:
         if self.kind == "error" and not self.code:
             raise ValueError("kind \"error\" needs a code, e.g. \"DependencyViolation\"")
         self.region = doc.get("region")
+        # Only calls whose path contains this (REST APIs put resource ids in
+        # the path), so a test can aim at its own resource.
+        self.target = doc.get("target")
         self.nth = doc.get("nth")
         self.times = int(doc.get("times", 1))
         self.fraction = doc.get("fraction")
@@ -105,11 +108,12 @@ class Fault:
         self.seen = 0
         self.fired = 0
 
-    def matches(self, service, operation, region):
+    def matches(self, service, operation, region, path=""):
         return (
             operation == self.operation
             and (self.service is None or self.service == service)
             and (self.region is None or self.region == region)
+            and (self.target is None or self.target in (path or ""))
         )
 
     def should_fire(self):
@@ -134,6 +138,7 @@ class Fault:
             "times": self.times,
             "fraction": self.fraction,
             "region": self.region,
+            "target": self.target,
             "seen": self.seen,
             "fired": self.fired,
         }
@@ -160,9 +165,9 @@ class Emulator:
         self.next_fault_id += 1
         return fault
 
-    def fault_for(self, service, operation, region):
+    def fault_for(self, service, operation, region, path=""):
         for fault in self.faults.values():
-            if fault.matches(service, operation, region) and fault.should_fire():
+            if fault.matches(service, operation, region, path) and fault.should_fire():
                 return fault
         return None
 

@@ -119,3 +119,14 @@ def test_time_scale_shrinks_every_delay(control, aws):
     control.config(time_scale=0)  # every delay now zero
     assert cf.get_distribution(Id=dist_id)["Distribution"]["Status"] == "Deployed"
     assert Control(control.endpoint).call("GET", "/_ahi/config")["time_scale"] == 0
+
+
+def test_a_fault_can_target_one_resource_by_path(control, aws):
+    cf = aws("cloudfront")
+    mine = cf.create_distribution(DistributionConfig=distribution_config("ref-mine"))["Distribution"]["Id"]
+    other = cf.create_distribution(DistributionConfig=distribution_config("ref-other"))["Distribution"]["Id"]
+    control.fault(operation="GetDistribution", kind="throttle", nth=1, target=mine)
+    cf.get_distribution(Id=other)  # not the target: does not count
+    with pytest.raises(ClientError):
+        cf.get_distribution(Id=mine)
+    cf.get_distribution(Id=mine)
