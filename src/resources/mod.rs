@@ -7,6 +7,7 @@
 //! as done, so teardown is always safe to re-run).
 
 pub mod cache_policy;
+pub mod distribution;
 pub mod edge_function;
 pub mod edge_role;
 

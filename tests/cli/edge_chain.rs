@@ -174,3 +174,80 @@ async fn a_look_alike_role_without_our_tags_is_never_touched() {
     ));
     assert_eq!(still, json!(format!("{stack}-edge-auth")));
 }
+
+#[tokio::test]
+async fn the_distribution_spec_round_trips_through_cloudfront() {
+    use ahi_edge::resources::cache_policy::{self, CachePolicySpec};
+    use ahi_edge::resources::distribution::{DistributionSpec, Inputs};
+
+    let stack = "edge-dist";
+    let p = profile(stack, "clienteeeeeeeeeeeeeeeeeeee");
+    let (role_arn, _) = edge_role::ensure(&iam(), &EdgeRoleSpec::for_profile(&p))
+        .await
+        .unwrap();
+    let zip = package(&p);
+    let (version, _) = edge_function::ensure(&lambda(), &EdgeFunctionSpec::new(&p, &role_arn, &zip), &zip)
+        .await
+        .unwrap();
+    let cloudfront = aws_sdk_cloudfront::Client::from_conf(
+        aws_sdk_cloudfront::Config::builder()
+            .behavior_version_latest()
+            .endpoint_url(&emulator().endpoint)
+            .region(aws_sdk_cloudfront::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_cloudfront::config::Credentials::new(
+                "testing", "testing", None, None, "t",
+            ))
+            .build(),
+    );
+    let (cache_policy_id, _) = cache_policy::ensure(&cloudfront, &CachePolicySpec::for_profile(&p), None)
+        .await
+        .unwrap();
+    let origin_request_policy_id = emulator().boto3(&format!(
+        "r = client('cloudfront').create_origin_request_policy(OriginRequestPolicyConfig={{'Name': '{stack}-origin-request',\n    \
+           'HeadersConfig': {{'HeaderBehavior': 'none'}}, 'CookiesConfig': {{'CookieBehavior': 'none'}},\n    \
+           'QueryStringsConfig': {{'QueryStringBehavior': 'all'}}}})\n\
+         print(json.dumps(r['OriginRequestPolicy']['Id']))"
+    ));
+    let spec = DistributionSpec::new(
+        &p,
+        &Inputs {
+            alb_dns_name: format!("{stack}-alb-1.us-east-1.elb.amazonaws.com"),
+            cache_policy_id,
+            origin_request_policy_id: origin_request_policy_id.as_str().unwrap().to_string(),
+            authorizer_version_arn: Some(version.clone()),
+            log_bucket_domain: format!("{stack}-logs.s3.amazonaws.com"),
+            origin_secret_version: "v1".into(),
+        },
+    );
+    let created = cloudfront
+        .create_distribution()
+        .distribution_config(spec.to_config("Secret32CharactersLongForTheAlbX").unwrap())
+        .send()
+        .await
+        .unwrap();
+    let id = created.distribution().unwrap().id().to_string();
+
+    let seen = emulator().boto3(&format!(
+        "c = client('cloudfront').get_distribution_config(Id='{id}')['DistributionConfig']\n\
+         b = c['DefaultCacheBehavior']\n\
+         print(json.dumps({{'association': b['LambdaFunctionAssociations']['Items'][0]['LambdaFunctionARN'],\n    \
+           'event': b['LambdaFunctionAssociations']['Items'][0]['EventType'],\n    \
+           'header': c['Origins']['Items'][0]['CustomHeaders']['Items'][0],\n    \
+           'protocol': c['Origins']['Items'][0]['CustomOriginConfig']['OriginProtocolPolicy'],\n    \
+           'cached': b['AllowedMethods']['CachedMethods']['Items'], 'prefix': c['Logging']['Prefix']}}))"
+    ));
+    assert_eq!(seen["association"], json!(version));
+    assert_eq!(seen["event"], "viewer-request");
+    assert_eq!(
+        seen["header"],
+        json!({"HeaderName": "X-Custom-Header", "HeaderValue": "Secret32CharactersLongForTheAlbX"})
+    );
+    assert_eq!(seen["protocol"], "http-only");
+    assert_eq!(seen["cached"], json!(["GET", "HEAD"]));
+    assert_eq!(seen["prefix"], "cloudfront/");
+
+    let live = cloudfront.get_distribution_config().id(&id).send().await.unwrap();
+    let (back, secret) = DistributionSpec::from_config(live.distribution_config().unwrap(), "v1");
+    assert_eq!(back, spec);
+    assert_eq!(secret.as_deref(), Some("Secret32CharactersLongForTheAlbX"));
+}
