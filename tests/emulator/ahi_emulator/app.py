@@ -84,8 +84,8 @@ class App:
         return result
 
     def inject(self, fault, call, environ, start_response):
-        self.log(call, 0 if fault.kind == "drop" else None, fault=fault.kind)
         if fault.kind == "drop":
+            self.log(call, 0, fault=fault.kind)
             sock = environ.get("werkzeug.socket")
             if sock is not None:
                 try:
@@ -103,8 +103,8 @@ class App:
             code, status, message = protocol.internal_code(call.service), 500, "We encountered an internal error. Please try again."
         else:
             code, status, message = fault.code, fault.status, fault.message
+        self.log(call, status, fault=fault.kind)
         line, headers, body = protocol.error(call.service, code, message, status)
-        self.emu.calls[-1]["status"] = status
         start_response(line, headers)
         return [body.encode("utf-8")]
 
