@@ -9,15 +9,7 @@ use serde_json::{Value, json};
 use crate::emulator::emulator;
 
 fn client() -> Client {
-    let config = aws_sdk_cloudfront::Config::builder()
-        .behavior_version_latest()
-        .endpoint_url(&emulator().endpoint)
-        .region(aws_sdk_cloudfront::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_cloudfront::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .build();
-    Client::from_conf(config)
+    Client::new(&emulator().sdk_config())
 }
 
 fn spec(stack: &str, headers: &[&str]) -> CachePolicySpec {

@@ -21,37 +21,30 @@ fn profile(stack: &str, client_id: &str) -> ahi_edge::profile::Profile {
         .expect("valid profile")
 }
 
-fn credentials() -> aws_sdk_iam::config::Credentials {
-    aws_sdk_iam::config::Credentials::new("testing", "testing", None, None, "test")
-}
-
 fn iam() -> aws_sdk_iam::Client {
-    aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::Config::builder()
-            .behavior_version_latest()
-            .endpoint_url(&emulator().endpoint)
-            .region(aws_sdk_iam::config::Region::new("us-east-1"))
-            .credentials_provider(credentials())
-            .build(),
-    )
+    aws_sdk_iam::Client::new(&emulator().sdk_config())
 }
 
 fn lambda() -> aws_sdk_lambda::Client {
-    aws_sdk_lambda::Client::from_conf(
-        aws_sdk_lambda::Config::builder()
-            .behavior_version_latest()
-            .endpoint_url(&emulator().endpoint)
-            .region(aws_sdk_lambda::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .build(),
-    )
+    aws_sdk_lambda::Client::new(&emulator().sdk_config())
 }
 
 fn package(profile: &ahi_edge::profile::Profile) -> Vec<u8> {
     let config = AuthorizerConfig::from_profile(profile).expect("an authorizer");
     authorizer::package(&config, authorizer::BUNDLE).unwrap()
+}
+
+/// Role and function for `stack`; the published version's ARN.
+async fn deployed_authorizer(stack: &str, client_id: &str) -> (ahi_edge::profile::Profile, String) {
+    let p = profile(stack, client_id);
+    let (role_arn, _) = edge_role::ensure(&iam(), &EdgeRoleSpec::for_profile(&p))
+        .await
+        .unwrap();
+    let zip = package(&p);
+    let (version, _) = edge_function::ensure(&lambda(), &EdgeFunctionSpec::new(&p, &role_arn, &zip), &zip)
+        .await
+        .unwrap();
+    (p, version)
 }
 
 #[tokio::test]
@@ -124,14 +117,7 @@ async fn role_then_function_version_then_nothing_then_a_new_version() {
 #[tokio::test]
 async fn a_replicated_function_refuses_deletion_with_the_recognised_error() {
     let stack = "edge-replicated";
-    let p = profile(stack, "clientcccccccccccccccccccc");
-    let (role_arn, _) = edge_role::ensure(&iam(), &EdgeRoleSpec::for_profile(&p))
-        .await
-        .unwrap();
-    let zip = package(&p);
-    let (version, _) = edge_function::ensure(&lambda(), &EdgeFunctionSpec::new(&p, &role_arn, &zip), &zip)
-        .await
-        .unwrap();
+    let (_, version) = deployed_authorizer(stack, "clientcccccccccccccccccccc").await;
     // A distribution (made with boto3) associates the version.
     emulator().boto3(&format!(
         "b = {{'TargetOriginId': 'o', 'ViewerProtocolPolicy': 'redirect-to-https', 'MinTTL': 0,\n    \
@@ -181,24 +167,8 @@ async fn the_distribution_spec_round_trips_through_cloudfront() {
     use ahi_edge::resources::distribution::{DistributionSpec, Inputs};
 
     let stack = "edge-dist";
-    let p = profile(stack, "clienteeeeeeeeeeeeeeeeeeee");
-    let (role_arn, _) = edge_role::ensure(&iam(), &EdgeRoleSpec::for_profile(&p))
-        .await
-        .unwrap();
-    let zip = package(&p);
-    let (version, _) = edge_function::ensure(&lambda(), &EdgeFunctionSpec::new(&p, &role_arn, &zip), &zip)
-        .await
-        .unwrap();
-    let cloudfront = aws_sdk_cloudfront::Client::from_conf(
-        aws_sdk_cloudfront::Config::builder()
-            .behavior_version_latest()
-            .endpoint_url(&emulator().endpoint)
-            .region(aws_sdk_cloudfront::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_cloudfront::config::Credentials::new(
-                "testing", "testing", None, None, "t",
-            ))
-            .build(),
-    );
+    let (p, version) = deployed_authorizer(stack, "clienteeeeeeeeeeeeeeeeeeee").await;
+    let cloudfront = aws_sdk_cloudfront::Client::new(&emulator().sdk_config());
     let (cache_policy_id, _) = cache_policy::ensure(&cloudfront, &CachePolicySpec::for_profile(&p), None)
         .await
         .unwrap();

@@ -100,6 +100,22 @@ impl Emulator {
             .collect()
     }
 
+    /// SDK settings pointing at the emulator (us-east-1, throwaway
+    /// credentials): `aws_sdk_x::Client::new(&emulator().sdk_config())`.
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        use aws_config::{BehaviorVersion, Region};
+        use aws_credential_types::Credentials;
+        use aws_credential_types::provider::SharedCredentialsProvider;
+        aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "testing", "testing", None, None, "test",
+            )))
+            .build()
+    }
+
     /// Runs the real `ahi-edge` binary against the emulator: its endpoint
     /// and throwaway credentials in the environment, as a user would set them.
     pub fn ahi_edge(&self, args: &[&str], dir: &Path) -> crate::support::Run {
