@@ -7,6 +7,7 @@ mod emulator;
 mod emulator_harness;
 mod init;
 mod lock_contention;
+mod origin_secret;
 mod package;
 mod support;
 mod validate;
