@@ -10,6 +10,7 @@ pub mod cache_policy;
 pub mod distribution;
 pub mod edge_function;
 pub mod edge_role;
+pub mod origin_request_policy;
 pub mod origin_secret;
 
 use std::collections::BTreeMap;

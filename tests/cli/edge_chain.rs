@@ -165,6 +165,7 @@ async fn a_look_alike_role_without_our_tags_is_never_touched() {
 async fn the_distribution_spec_round_trips_through_cloudfront() {
     use ahi_edge::resources::cache_policy::{self, CachePolicySpec};
     use ahi_edge::resources::distribution::{DistributionSpec, Inputs};
+    use ahi_edge::resources::origin_request_policy;
 
     let stack = "edge-dist";
     let (p, version) = deployed_authorizer(stack, "clienteeeeeeeeeeeeeeeeeeee").await;
@@ -172,18 +173,45 @@ async fn the_distribution_spec_round_trips_through_cloudfront() {
     let (cache_policy_id, _) = cache_policy::ensure(&cloudfront, &CachePolicySpec::for_profile(&p), None)
         .await
         .unwrap();
-    let origin_request_policy_id = emulator().boto3(&format!(
-        "r = client('cloudfront').create_origin_request_policy(OriginRequestPolicyConfig={{'Name': '{stack}-origin-request',\n    \
-           'HeadersConfig': {{'HeaderBehavior': 'none'}}, 'CookiesConfig': {{'CookieBehavior': 'none'}},\n    \
-           'QueryStringsConfig': {{'QueryStringBehavior': 'all'}}}})\n\
-         print(json.dumps(r['OriginRequestPolicy']['Id']))"
+    let (origin_request_policy_id, change) = origin_request_policy::ensure(
+        &cloudfront,
+        &origin_request_policy::OriginRequestPolicySpec::for_profile(&p),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(change, Change::Created);
+    let forwarded = emulator().boto3(&format!(
+        "c = client('cloudfront').get_origin_request_policy_config(Id='{origin_request_policy_id}')['OriginRequestPolicyConfig']\n\
+         print(json.dumps([c['HeadersConfig']['Headers']['Items'], c['QueryStringsConfig']['QueryStringBehavior'],\n    \
+           c['CookiesConfig']['CookieBehavior']]))"
     ));
+    assert_eq!(
+        forwarded,
+        json!([
+            [
+                "Origin",
+                "Access-Control-Request-Headers",
+                "Access-Control-Request-Method"
+            ],
+            "all",
+            "none"
+        ])
+    );
+    let again = origin_request_policy::ensure(
+        &cloudfront,
+        &origin_request_policy::OriginRequestPolicySpec::for_profile(&p),
+        Some(&origin_request_policy_id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, (origin_request_policy_id.clone(), Change::Unchanged));
     let spec = DistributionSpec::new(
         &p,
         &Inputs {
             alb_dns_name: format!("{stack}-alb-1.us-east-1.elb.amazonaws.com"),
             cache_policy_id,
-            origin_request_policy_id: origin_request_policy_id.as_str().unwrap().to_string(),
+            origin_request_policy_id,
             authorizer_version_arn: Some(version.clone()),
             log_bucket_domain: format!("{stack}-logs.s3.amazonaws.com"),
             origin_secret_version: "v1".into(),
