@@ -10,14 +10,10 @@ use aws_sdk_cloudfront::types::{
 };
 use serde::Serialize;
 
-use super::Change;
+use super::{Change, Etagged, Write, converge, delete_etagged};
 use crate::aws::AwsError;
 use crate::names::StackNames;
 use crate::profile::Profile;
-
-/// How often a write is retried after CloudFront answers that the ETag is
-/// stale (it moved under us); each retry re-reads first.
-const STALE_ETAG_RETRIES: usize = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CachePolicySpec {
@@ -115,17 +111,12 @@ impl CachePolicySpec {
 }
 
 /// A policy as it exists, with the ETag a write must present.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Live {
-    pub id: String,
-    pub etag: String,
-    pub spec: CachePolicySpec,
-}
+pub type Live = Etagged<CachePolicySpec>;
 
 /// The policy with this id, if it exists.
 pub async fn get(client: &Client, id: &str) -> Result<Option<Live>, AwsError> {
     match client.get_cache_policy().id(id).send().await {
-        Ok(out) => Ok(out.cache_policy().map(|p| Live {
+        Ok(out) => Ok(out.cache_policy().map(|p| Etagged {
             id: p.id().to_string(),
             etag: out.e_tag().unwrap_or_default().to_string(),
             spec: CachePolicySpec::from_config(p.cache_policy_config().unwrap_or(&empty_config())),
@@ -184,7 +175,7 @@ pub async fn ensure(
     if live.is_none() {
         live = find_by_name(client, &spec.name).await?;
     }
-    let Some(mut current) = live else {
+    let Some(current) = live else {
         let created = client
             .create_cache_policy()
             .cache_policy_config(spec.to_config()?)
@@ -197,65 +188,45 @@ pub async fn ensure(
             .unwrap_or_default();
         return Ok((id, Change::Created));
     };
-    for _ in 0..=STALE_ETAG_RETRIES {
-        if current.spec == *spec {
-            return Ok((current.id, Change::Unchanged));
-        }
-        match client
-            .update_cache_policy()
-            .id(&current.id)
-            .if_match(&current.etag)
-            .cache_policy_config(spec.to_config()?)
-            .send()
-            .await
-        {
-            Ok(_) => return Ok((current.id, Change::Updated)),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => {
-                current = get(client, &current.id).await?.ok_or_else(|| gone(&current.id))?;
-            }
-            Err(e) => return Err(AwsError::from_sdk("UpdateCachePolicy", e)),
-        }
-    }
-    Err(AwsError {
-        operation: "UpdateCachePolicy",
-        code: Some("PreconditionFailed".into()),
-        message: format!("cache policy {} kept changing under us; run again", current.id),
-    })
-}
-
-fn gone(id: &str) -> AwsError {
-    AwsError {
-        operation: "UpdateCachePolicy",
-        code: Some("NoSuchCachePolicy".into()),
-        message: format!("cache policy {id} was deleted while being updated; run again to re-create it"),
-    }
+    let config = spec.to_config()?;
+    let update = async |live: &Live| match client
+        .update_cache_policy()
+        .id(&live.id)
+        .if_match(&live.etag)
+        .cache_policy_config(config.clone())
+        .send()
+        .await
+    {
+        Ok(_) => Ok(Write::Done),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => Ok(Write::Stale),
+        Err(e) => Err(AwsError::from_sdk("UpdateCachePolicy", e)),
+    };
+    converge(
+        current,
+        spec,
+        "UpdateCachePolicy",
+        async |id: &str| get(client, id).await,
+        update,
+    )
+    .await
 }
 
 /// Deletes the policy; one that is already gone counts as deleted.
 /// `CachePolicyInUse` is returned as is: the distribution must go first.
 pub async fn delete(client: &Client, id: &str) -> Result<(), AwsError> {
-    for _ in 0..=STALE_ETAG_RETRIES {
-        let Some(current) = get(client, id).await? else {
-            return Ok(());
-        };
-        match client
-            .delete_cache_policy()
-            .id(id)
-            .if_match(&current.etag)
-            .send()
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_cache_policy()) => return Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => continue,
-            Err(e) => return Err(AwsError::from_sdk("DeleteCachePolicy", e)),
-        }
-    }
-    Err(AwsError {
-        operation: "DeleteCachePolicy",
-        code: Some("PreconditionFailed".into()),
-        message: format!("cache policy {id} kept changing under us; run again"),
-    })
+    let delete = async |etag: &str| match client.delete_cache_policy().id(id).if_match(etag).send().await {
+        Ok(_) => Ok(Write::Done),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_cache_policy()) => Ok(Write::Done),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => Ok(Write::Stale),
+        Err(e) => Err(AwsError::from_sdk("DeleteCachePolicy", e)),
+    };
+    delete_etagged(
+        id,
+        "DeleteCachePolicy",
+        async |id: &str| get(client, id).await,
+        delete,
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use aws_sdk_iam::types::Tag;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{Change, owned_by, tags_for};
+use super::{Change, not_owned, owned_by, tags_for};
 use crate::aws::AwsError;
 use crate::names::StackNames;
 use crate::profile::Profile;
@@ -96,13 +96,7 @@ async fn attached(client: &Client, name: &str) -> Result<Vec<String>, AwsError> 
 }
 
 fn not_ours(name: &str, stack: &str) -> AwsError {
-    AwsError {
-        operation: "GetRole",
-        code: Some("NotOwned".into()),
-        message: format!(
-            "IAM role {name} exists but does not carry the tag ahi-edge:stack = {stack}: ahi-edge will not adopt or change it; rename the stack or remove the role"
-        ),
-    }
+    not_owned("GetRole", "IAM role", name, stack)
 }
 
 /// Creates the role or brings trust policy and attachments in line; returns its ARN.

@@ -15,6 +15,8 @@ pub mod origin_secret;
 
 use std::collections::BTreeMap;
 
+use crate::aws::AwsError;
+
 /// What `ensure` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -36,7 +38,94 @@ pub fn tags_for(stack: &str, logical_id: &str, user: &BTreeMap<String, String>) 
     tags
 }
 
+/// The refusal for a look-alike: a resource with our name but not our tags.
+pub fn not_owned(operation: &'static str, what: &str, name: &str, stack: &str) -> AwsError {
+    AwsError {
+        operation,
+        code: Some("NotOwned".into()),
+        message: format!(
+            "{what} {name} exists but does not carry the tag {STACK_TAG} = {stack}: ahi-edge will not adopt or change it; rename the stack or remove the {what}"
+        ),
+    }
+}
+
 /// Whether live tags say this stack owns the resource.
 pub fn owned_by(tags: &BTreeMap<String, String>, stack: &str) -> bool {
     tags.get(STACK_TAG).is_some_and(|s| s == stack)
+}
+
+/// A resource CloudFront guards with an ETag (policies, distributions): its
+/// id, the ETag a write must present, and the spec it amounts to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Etagged<S> {
+    pub id: String,
+    pub etag: String,
+    pub spec: S,
+}
+
+/// How an ETag-guarded write went.
+pub enum Write {
+    Done,
+    /// `PreconditionFailed`: the ETag moved under us; re-read and try again.
+    Stale,
+}
+
+/// How often a write is retried after a stale ETag; each retry re-reads first.
+const STALE_ETAG_RETRIES: usize = 3;
+
+fn kept_changing(operation: &'static str, what: &str) -> AwsError {
+    AwsError {
+        operation,
+        code: Some("PreconditionFailed".into()),
+        message: format!("{what} kept changing under us; run again"),
+    }
+}
+
+/// Brings `current` to `spec`: no write when they already match, else
+/// `update` with the current ETag, re-reading with `get` when it was stale.
+pub async fn converge<S: PartialEq>(
+    mut current: Etagged<S>,
+    spec: &S,
+    operation: &'static str,
+    get: impl AsyncFn(&str) -> Result<Option<Etagged<S>>, AwsError>,
+    update: impl AsyncFn(&Etagged<S>) -> Result<Write, AwsError>,
+) -> Result<(String, Change), AwsError> {
+    for _ in 0..=STALE_ETAG_RETRIES {
+        if current.spec == *spec {
+            return Ok((current.id, Change::Unchanged));
+        }
+        match update(&current).await? {
+            Write::Done => return Ok((current.id, Change::Updated)),
+            Write::Stale => {
+                current = get(&current.id).await?.ok_or_else(|| AwsError {
+                    operation,
+                    code: Some("NotFound".into()),
+                    message: format!(
+                        "{} was deleted while being updated; run again to re-create it",
+                        current.id
+                    ),
+                })?;
+            }
+        }
+    }
+    Err(kept_changing(operation, &current.id))
+}
+
+/// Deletes with the current ETag, re-reading when it was stale; a resource
+/// already gone counts as deleted (`delete` answers `Done` for NotFound too).
+pub async fn delete_etagged<S>(
+    id: &str,
+    operation: &'static str,
+    get: impl AsyncFn(&str) -> Result<Option<Etagged<S>>, AwsError>,
+    delete: impl AsyncFn(&str) -> Result<Write, AwsError>,
+) -> Result<(), AwsError> {
+    for _ in 0..=STALE_ETAG_RETRIES {
+        let Some(current) = get(id).await? else {
+            return Ok(());
+        };
+        if let Write::Done = delete(&current.etag).await? {
+            return Ok(());
+        }
+    }
+    Err(kept_changing(operation, id))
 }

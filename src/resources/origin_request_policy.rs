@@ -11,12 +11,11 @@ use aws_sdk_cloudfront::types::{
 };
 use serde::Serialize;
 
-use super::Change;
+use super::{Change, Etagged, Write, converge, delete_etagged};
 use crate::aws::AwsError;
 use crate::names::StackNames;
 use crate::profile::Profile;
 
-const STALE_ETAG_RETRIES: usize = 3;
 pub const FORWARDED_HEADERS: [&str; 3] = [
     "Origin",
     "Access-Control-Request-Headers",
@@ -90,17 +89,13 @@ impl OriginRequestPolicySpec {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Live {
-    pub id: String,
-    pub etag: String,
-    pub spec: OriginRequestPolicySpec,
-}
+/// A policy as it exists, with the ETag a write must present.
+pub type Live = Etagged<OriginRequestPolicySpec>;
 
 pub async fn get(client: &Client, id: &str) -> Result<Option<Live>, AwsError> {
     match client.get_origin_request_policy().id(id).send().await {
         Ok(out) => Ok(out.origin_request_policy().and_then(|p| {
-            Some(Live {
+            Some(Etagged {
                 id: p.id().to_string(),
                 etag: out.e_tag().unwrap_or_default().to_string(),
                 spec: OriginRequestPolicySpec::from_config(p.origin_request_policy_config()?),
@@ -157,7 +152,7 @@ pub async fn ensure(
     if live.is_none() {
         live = find_by_name(client, &spec.name).await?;
     }
-    let Some(mut current) = live else {
+    let Some(current) = live else {
         let created = client
             .create_origin_request_policy()
             .origin_request_policy_config(spec.to_config()?)
@@ -170,70 +165,55 @@ pub async fn ensure(
             .unwrap_or_default();
         return Ok((id, Change::Created));
     };
-    for _ in 0..=STALE_ETAG_RETRIES {
-        if current.spec == *spec {
-            return Ok((current.id, Change::Unchanged));
-        }
-        match client
-            .update_origin_request_policy()
-            .id(&current.id)
-            .if_match(&current.etag)
-            .origin_request_policy_config(spec.to_config()?)
-            .send()
-            .await
-        {
-            Ok(_) => return Ok((current.id, Change::Updated)),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => {
-                current = get(client, &current.id).await?.ok_or_else(|| AwsError {
-                    operation: "UpdateOriginRequestPolicy",
-                    code: Some("NoSuchOriginRequestPolicy".into()),
-                    message: format!(
-                        "origin request policy {} was deleted while being updated; run again",
-                        current.id
-                    ),
-                })?;
-            }
-            Err(e) => return Err(AwsError::from_sdk("UpdateOriginRequestPolicy", e)),
-        }
-    }
-    Err(AwsError {
-        operation: "UpdateOriginRequestPolicy",
-        code: Some("PreconditionFailed".into()),
-        message: format!(
-            "origin request policy {} kept changing under us; run again",
-            current.id
-        ),
-    })
+    let config = spec.to_config()?;
+    let update = async |live: &Live| match client
+        .update_origin_request_policy()
+        .id(&live.id)
+        .if_match(&live.etag)
+        .origin_request_policy_config(config.clone())
+        .send()
+        .await
+    {
+        Ok(_) => Ok(Write::Done),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => Ok(Write::Stale),
+        Err(e) => Err(AwsError::from_sdk("UpdateOriginRequestPolicy", e)),
+    };
+    converge(
+        current,
+        spec,
+        "UpdateOriginRequestPolicy",
+        async |id: &str| get(client, id).await,
+        update,
+    )
+    .await
 }
 
+/// Deletes the policy; one that is already gone counts as deleted.
 pub async fn delete(client: &Client, id: &str) -> Result<(), AwsError> {
-    for _ in 0..=STALE_ETAG_RETRIES {
-        let Some(current) = get(client, id).await? else {
-            return Ok(());
-        };
-        match client
-            .delete_origin_request_policy()
-            .id(id)
-            .if_match(&current.etag)
-            .send()
-            .await
+    let delete = async |etag: &str| match client
+        .delete_origin_request_policy()
+        .id(id)
+        .if_match(etag)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(Write::Done),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_origin_request_policy()) =>
         {
-            Ok(_) => return Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_origin_request_policy()) =>
-            {
-                return Ok(());
-            }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => continue,
-            Err(e) => return Err(AwsError::from_sdk("DeleteOriginRequestPolicy", e)),
+            Ok(Write::Done)
         }
-    }
-    Err(AwsError {
-        operation: "DeleteOriginRequestPolicy",
-        code: Some("PreconditionFailed".into()),
-        message: format!("origin request policy {id} kept changing under us; run again"),
-    })
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => Ok(Write::Stale),
+        Err(e) => Err(AwsError::from_sdk("DeleteOriginRequestPolicy", e)),
+    };
+    delete_etagged(
+        id,
+        "DeleteOriginRequestPolicy",
+        async |id: &str| get(client, id).await,
+        delete,
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::fmt;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::types::Tag;
 
-use super::{Change, owned_by, tags_for};
+use super::{Change, not_owned, owned_by, tags_for};
 use crate::aws::AwsError;
 use crate::names::StackNames;
 use crate::profile::Profile;
@@ -91,13 +91,7 @@ async fn describe(
 }
 
 fn not_ours(name: &str, stack: &str) -> AwsError {
-    AwsError {
-        operation: "DescribeSecret",
-        code: Some("NotOwned".into()),
-        message: format!(
-            "secret {name} exists but does not carry the tag ahi-edge:stack = {stack}: ahi-edge will not adopt or change it"
-        ),
-    }
+    not_owned("DescribeSecret", "secret", name, stack)
 }
 
 /// The current value and its version.
