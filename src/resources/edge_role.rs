@@ -1,182 +1,25 @@
 //! The Lambda@Edge execution role: trusted by lambda.amazonaws.com and
 //! edgelambda.amazonaws.com (Lambda@Edge needs both), with basic logging.
 
-use std::collections::BTreeMap;
-
-use aws_sdk_iam::Client;
-use aws_sdk_iam::types::Tag;
-use serde::Serialize;
-use serde_json::{Value, json};
-
-use super::{Change, not_owned, owned_by, tags_for};
-use crate::aws::AwsError;
+use super::role::{RoleSpec, trusted_by};
+use super::tags_for;
 use crate::names::StackNames;
 use crate::profile::Profile;
+
+pub use super::role::{delete, ensure, get};
 
 pub const LOGICAL_ID: &str = "edge_role";
 pub const BASIC_EXECUTION: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EdgeRoleSpec {
-    pub stack: String,
-    pub name: String,
-    pub trust_policy: Value,
-    pub managed_policies: Vec<String>,
-    pub tags: BTreeMap<String, String>,
-}
-
-impl EdgeRoleSpec {
-    pub fn for_profile(profile: &Profile) -> Self {
-        let stack = &profile.stack.name;
-        EdgeRoleSpec {
-            stack: stack.clone(),
-            name: StackNames { stack }.edge_role(),
-            trust_policy: json!({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]},
-                    "Action": "sts:AssumeRole"
-                }]
-            }),
-            managed_policies: vec![BASIC_EXECUTION.to_string()],
-            tags: tags_for(stack, LOGICAL_ID, &profile.stack.tags),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Live {
-    pub arn: String,
-    pub trust_policy: Value,
-    pub tags: BTreeMap<String, String>,
-}
-
-/// IAM returns policy documents URL-encoded.
-fn policy_document(raw: &str) -> Value {
-    let decoded = urlencoding::decode(raw)
-        .map(|d| d.into_owned())
-        .unwrap_or_else(|_| raw.to_string());
-    serde_json::from_str(&decoded).unwrap_or(Value::Null)
-}
-
-pub async fn get(client: &Client, name: &str) -> Result<Option<Live>, AwsError> {
-    match client.get_role().role_name(name).send().await {
-        Ok(out) => Ok(out.role().map(|r| Live {
-            arn: r.arn().to_string(),
-            trust_policy: policy_document(r.assume_role_policy_document().unwrap_or("{}")),
-            tags: r
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect(),
-        })),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(AwsError::from_sdk("GetRole", e)),
-    }
-}
-
-async fn attached(client: &Client, name: &str) -> Result<Vec<String>, AwsError> {
-    let out = client
-        .list_attached_role_policies()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("ListAttachedRolePolicies", e))?;
-    Ok(out
-        .attached_policies()
-        .iter()
-        .filter_map(|p| p.policy_arn().map(str::to_string))
-        .collect())
-}
-
-fn not_ours(name: &str, stack: &str) -> AwsError {
-    not_owned("GetRole", "IAM role", name, stack)
-}
-
-/// Creates the role or brings trust policy and attachments in line; returns its ARN.
-pub async fn ensure(client: &Client, spec: &EdgeRoleSpec) -> Result<(String, Change), AwsError> {
-    let (arn, mut change) = match get(client, &spec.name).await? {
-        Some(live) if !owned_by(&live.tags, &spec.stack) => return Err(not_ours(&spec.name, &spec.stack)),
-        Some(live) if live.trust_policy == spec.trust_policy => (live.arn, Change::Unchanged),
-        Some(live) => {
-            client
-                .update_assume_role_policy()
-                .role_name(&spec.name)
-                .policy_document(spec.trust_policy.to_string())
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("UpdateAssumeRolePolicy", e))?;
-            (live.arn, Change::Updated)
-        }
-        None => {
-            let tags: Vec<Tag> = spec
-                .tags
-                .iter()
-                .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
-                .collect();
-            let out = client
-                .create_role()
-                .role_name(&spec.name)
-                .assume_role_policy_document(spec.trust_policy.to_string())
-                .description("ahi-edge: Lambda@Edge authorizer")
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("CreateRole", e))?;
-            (
-                out.role().map(|r| r.arn().to_string()).unwrap_or_default(),
-                Change::Created,
-            )
-        }
-    };
-    let have = attached(client, &spec.name).await?;
-    for policy in spec.managed_policies.iter().filter(|p| !have.contains(p)) {
-        client
-            .attach_role_policy()
-            .role_name(&spec.name)
-            .policy_arn(policy)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("AttachRolePolicy", e))?;
-        if change == Change::Unchanged {
-            change = Change::Updated;
-        }
-    }
-    Ok((arn, change))
-}
-
-/// Detaches its policies and deletes the role; gone counts as done. A role
-/// without this stack's ownership tag is refused, never deleted.
-pub async fn delete(client: &Client, name: &str, stack: &str) -> Result<(), AwsError> {
-    let Some(live) = get(client, name).await? else {
-        return Ok(());
-    };
-    if !owned_by(&live.tags, stack) {
-        return Err(not_ours(name, stack));
-    }
-    for policy in attached(client, name).await? {
-        client
-            .detach_role_policy()
-            .role_name(name)
-            .policy_arn(policy)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("DetachRolePolicy", e))?;
-    }
-    match client.delete_role().role_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(AwsError::from_sdk("DeleteRole", e)),
+pub fn spec(profile: &Profile) -> RoleSpec {
+    let stack = &profile.stack.name;
+    RoleSpec {
+        stack: stack.clone(),
+        name: StackNames { stack }.edge_role(),
+        description: "ahi-edge: Lambda@Edge authorizer".into(),
+        trust_policy: trusted_by(&["edgelambda.amazonaws.com", "lambda.amazonaws.com"]),
+        managed_policies: vec![BASIC_EXECUTION.to_string()],
+        inline_policy: None,
+        tags: tags_for(stack, LOGICAL_ID, &profile.stack.tags),
     }
 }

@@ -10,8 +10,15 @@ pub mod cache_policy;
 pub mod distribution;
 pub mod edge_function;
 pub mod edge_role;
+pub mod load_balancer;
+pub mod log_bucket;
+pub mod log_group;
+pub mod network;
 pub mod origin_request_policy;
 pub mod origin_secret;
+pub mod proxy;
+pub mod role;
+pub mod security_group;
 
 use std::collections::BTreeMap;
 

@@ -6,7 +6,7 @@
 use ahi_edge::authorizer::{self, AuthorizerConfig};
 use ahi_edge::resources::Change;
 use ahi_edge::resources::edge_function::{self, EdgeFunctionSpec};
-use ahi_edge::resources::edge_role::{self, EdgeRoleSpec};
+use ahi_edge::resources::edge_role;
 use serde_json::json;
 
 use crate::emulator::emulator;
@@ -37,9 +37,7 @@ fn package(profile: &ahi_edge::profile::Profile) -> Vec<u8> {
 /// Role and function for `stack`; the published version's ARN.
 async fn deployed_authorizer(stack: &str, client_id: &str) -> (ahi_edge::profile::Profile, String) {
     let p = profile(stack, client_id);
-    let (role_arn, _) = edge_role::ensure(&iam(), &EdgeRoleSpec::for_profile(&p))
-        .await
-        .unwrap();
+    let (role_arn, _) = edge_role::ensure(&iam(), &edge_role::spec(&p)).await.unwrap();
     let zip = package(&p);
     let (version, _) = edge_function::ensure(&lambda(), &EdgeFunctionSpec::new(&p, &role_arn, &zip), &zip)
         .await
@@ -51,7 +49,7 @@ async fn deployed_authorizer(stack: &str, client_id: &str) -> (ahi_edge::profile
 async fn role_then_function_version_then_nothing_then_a_new_version() {
     let stack = "edge-chain";
     let first = profile(stack, "clientaaaaaaaaaaaaaaaaaaaa");
-    let role_spec = EdgeRoleSpec::for_profile(&first);
+    let role_spec = edge_role::spec(&first);
     let (role_arn, change) = edge_role::ensure(&iam(), &role_spec).await.unwrap();
     assert_eq!(change, Change::Created);
     let role = emulator().boto3(&format!(
@@ -142,7 +140,7 @@ async fn a_look_alike_role_without_our_tags_is_never_touched() {
     emulator().boto3(&format!(
         "client('iam').create_role(RoleName='{stack}-edge-auth', AssumeRolePolicyDocument='{{}}')\nprint(json.dumps(True))"
     ));
-    let spec = EdgeRoleSpec::for_profile(&profile(stack, "clientdddddddddddddddddddd"));
+    let spec = edge_role::spec(&profile(stack, "clientdddddddddddddddddddd"));
     let refused = edge_role::ensure(&iam(), &spec).await.unwrap_err();
     assert!(
         refused

@@ -1,0 +1,286 @@
+//! The CloudFront distribution: the desired config (`spec`) and the
+//! ETag-guarded create / update / disable / delete cycle.
+//!
+//! Adoption: CloudFront's idempotency token is the CallerReference, and a
+//! second create with ours fails with `DistributionAlreadyExists`; the
+//! distribution is then found by its comment and CallerReference.
+
+mod spec;
+
+use aws_sdk_cloudfront::Client;
+use aws_sdk_cloudfront::types::{
+    DistributionConfig, DistributionConfigWithTags, FunctionAssociations, LambdaFunctionAssociations, Tag,
+    Tags,
+};
+
+pub use spec::*;
+
+use super::{Change, Etagged, Write, converge, owned_by};
+use crate::aws::AwsError;
+
+/// What a live distribution amounts to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Live {
+    pub id: String,
+    pub arn: String,
+    pub domain_name: String,
+    /// `InProgress` or `Deployed`.
+    pub status: String,
+    pub etag: String,
+    pub config: DistributionConfig,
+}
+
+fn build(e: aws_sdk_cloudfront::error::BuildError) -> AwsError {
+    AwsError {
+        operation: "DistributionConfig",
+        code: None,
+        message: e.to_string(),
+    }
+}
+
+pub async fn get(client: &Client, id: &str) -> Result<Option<Live>, AwsError> {
+    match client.get_distribution().id(id).send().await {
+        Ok(out) => Ok(out.distribution().and_then(|d| {
+            Some(Live {
+                id: d.id().to_string(),
+                arn: d.arn().to_string(),
+                domain_name: d.domain_name().to_string(),
+                status: d.status().to_string(),
+                etag: out.e_tag()?.to_string(),
+                config: d.distribution_config()?.clone(),
+            })
+        })),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_distribution()) => Ok(None),
+        Err(e) => Err(AwsError::from_sdk("GetDistribution", e)),
+    }
+}
+
+/// Ours, by comment and CallerReference (for a run killed mid-create).
+pub async fn find(client: &Client, spec: &DistributionSpec) -> Result<Option<Live>, AwsError> {
+    let mut marker: Option<String> = None;
+    loop {
+        let out = client
+            .list_distributions()
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ListDistributions", e))?;
+        let list = out.distribution_list();
+        for summary in list.map(|l| l.items()).unwrap_or_default() {
+            if summary.comment() != spec.comment {
+                continue;
+            }
+            if let Some(live) = get(client, summary.id()).await?
+                && live.config.caller_reference() == spec.caller_reference
+            {
+                return Ok(Some(live));
+            }
+        }
+        marker = list
+            .filter(|l| l.is_truncated())
+            .and_then(|l| l.next_marker())
+            .map(str::to_string);
+        if marker.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+/// The spec a live distribution amounts to, where a secret that differs
+/// from `secret` shows as a different secret version.
+fn live_spec(live: &Live, recorded_version: &str, secret: &str) -> DistributionSpec {
+    let (mut spec, live_secret) = DistributionSpec::from_config(&live.config, recorded_version);
+    if live_secret.as_deref() != Some(secret) {
+        spec.origin_secret_version = "(differs)".into();
+    }
+    spec
+}
+
+/// Creates the distribution or brings ours in line with `spec` (no write
+/// when it matches). Returns the live distribution as last seen.
+pub async fn ensure(
+    client: &Client,
+    spec: &DistributionSpec,
+    secret: &str,
+    tags: &std::collections::BTreeMap<String, String>,
+    known_id: Option<&str>,
+) -> Result<(Live, Change), AwsError> {
+    let mut live = match known_id {
+        Some(id) => get(client, id).await?,
+        None => None,
+    };
+    if live.is_none() {
+        live = find(client, spec).await?;
+    }
+    let Some(current) = live else {
+        let created = client
+            .create_distribution_with_tags()
+            .distribution_config_with_tags(
+                DistributionConfigWithTags::builder()
+                    .distribution_config(spec.to_config(secret)?)
+                    .tags(
+                        Tags::builder()
+                            .set_items(Some(
+                                tags.iter()
+                                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                                    .collect::<Result<_, _>>()
+                                    .map_err(build)?,
+                            ))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("CreateDistributionWithTags", e))?;
+        let id = created
+            .distribution()
+            .map(|d| d.id().to_string())
+            .unwrap_or_default();
+        let live = get(client, &id).await?.ok_or_else(|| AwsError {
+            operation: "GetDistribution",
+            code: Some("NoSuchDistribution".into()),
+            message: format!("distribution {id} vanished right after it was created"),
+        })?;
+        return Ok((live, Change::Created));
+    };
+    let tagged = client
+        .list_tags_for_resource()
+        .resource(&current.arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("ListTagsForResource", e))?;
+    let live_tags = tagged
+        .tags()
+        .map(|t| {
+            t.items()
+                .iter()
+                .map(|x| (x.key().to_string(), x.value().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !owned_by(&live_tags, &tags_stack(tags)) {
+        return Err(super::not_owned(
+            "GetDistribution",
+            "distribution",
+            &current.id,
+            &tags_stack(tags),
+        ));
+    }
+    let version = spec.origin_secret_version.clone();
+    let wrap = |l: Live| Etagged {
+        id: l.id.clone(),
+        etag: l.etag.clone(),
+        spec: live_spec(&l, &version, secret),
+    };
+    let config = spec.to_config(secret)?;
+    let update = async |cur: &Etagged<DistributionSpec>| match client
+        .update_distribution()
+        .id(&cur.id)
+        .if_match(&cur.etag)
+        .distribution_config(config.clone())
+        .send()
+        .await
+    {
+        Ok(_) => Ok(Write::Done),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => Ok(Write::Stale),
+        Err(e) => Err(AwsError::from_sdk("UpdateDistribution", e)),
+    };
+    let (id, change) = converge(
+        wrap(current),
+        spec,
+        "UpdateDistribution",
+        async |id: &str| Ok(get(client, id).await?.map(&wrap)),
+        update,
+    )
+    .await?;
+    let live = get(client, &id).await?.ok_or_else(|| AwsError {
+        operation: "GetDistribution",
+        code: Some("NoSuchDistribution".into()),
+        message: format!("distribution {id} was deleted while being updated; run again"),
+    })?;
+    Ok((live, change))
+}
+
+fn tags_stack(tags: &std::collections::BTreeMap<String, String>) -> String {
+    tags.get(super::STACK_TAG).cloned().unwrap_or_default()
+}
+
+/// Disables the distribution and drops its Lambda@Edge and function
+/// associations in one update (so replicas can start to go), unless that is
+/// already so. Returns whether an update was sent.
+pub async fn disable(client: &Client, id: &str) -> Result<bool, AwsError> {
+    for _ in 0..4 {
+        let Some(live) = get(client, id).await? else {
+            return Ok(false);
+        };
+        let behaviour = live.config.default_cache_behavior();
+        let associated = behaviour
+            .and_then(|b| b.lambda_function_associations())
+            .is_some_and(|a| a.quantity() > 0)
+            || behaviour
+                .and_then(|b| b.function_associations())
+                .is_some_and(|a| a.quantity() > 0);
+        if !live.config.enabled() && !associated {
+            return Ok(false);
+        }
+        let mut config = live.config.clone();
+        config.enabled = false;
+        if let Some(b) = config.default_cache_behavior.as_mut() {
+            b.lambda_function_associations = Some(
+                LambdaFunctionAssociations::builder()
+                    .quantity(0)
+                    .build()
+                    .map_err(build)?,
+            );
+            b.function_associations = Some(
+                FunctionAssociations::builder()
+                    .quantity(0)
+                    .build()
+                    .map_err(build)?,
+            );
+        }
+        match client
+            .update_distribution()
+            .id(id)
+            .if_match(&live.etag)
+            .distribution_config(config)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => continue,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_distribution()) => return Ok(false),
+            Err(e) => return Err(AwsError::from_sdk("UpdateDistribution", e)),
+        }
+    }
+    Err(AwsError {
+        operation: "UpdateDistribution",
+        code: Some("PreconditionFailed".into()),
+        message: format!("distribution {id} kept changing under us; run again"),
+    })
+}
+
+/// Deletes with a fresh ETag; gone counts as done. `DistributionNotDisabled`
+/// (still enabled, or deployed a moment ago) comes back for the caller to retry.
+pub async fn delete(client: &Client, id: &str) -> Result<(), AwsError> {
+    let delete = async |etag: &str| match client.delete_distribution().id(id).if_match(etag).send().await {
+        Ok(_) => Ok(Write::Done),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_distribution()) => Ok(Write::Done),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => Ok(Write::Stale),
+        Err(e) => Err(AwsError::from_sdk("DeleteDistribution", e)),
+    };
+    super::delete_etagged(
+        id,
+        "DeleteDistribution",
+        async |id: &str| {
+            Ok(get(client, id).await?.map(|l| Etagged {
+                id: l.id,
+                etag: l.etag,
+                spec: (),
+            }))
+        },
+        delete,
+    )
+    .await
+}
