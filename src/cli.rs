@@ -75,6 +75,29 @@ pub enum Command {
     Validate,
     /// Build a deployable artifact exactly as `up` would deploy it
     Package(PackageArgs),
+    /// What `up` would create, update, replace or leave alone (exit 4 if anything)
+    Plan,
+    /// Create or update the whole stack; resumable
+    Up,
+    /// Live state of every resource in the lockfile (exit 4 on drift or missing)
+    Status,
+    /// The URL, distribution id, ALB DNS name and DNS records to create
+    Outputs,
+    /// Tear the stack down in reverse dependency order; resumable
+    Down(DownArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Wait until CloudFront has removed the Lambda@Edge replicas, then delete the functions
+    #[arg(long)]
+    pub wait_replicas: bool,
+    /// With --wait-replicas: give up after this long (exit 3, resumable), e.g. 90m, 6h
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Also empty and delete the access-log bucket (kept by default)
+    #[arg(long)]
+    pub purge_logs: bool,
 }
 
 #[derive(Debug, Args)]

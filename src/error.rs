@@ -89,6 +89,12 @@ pub enum Error {
         fix: String,
     },
 
+    /// An AWS call failed before any work started (credentials, account lookup).
+    #[error(
+        "{0}\n    fix: check the AWS credentials and region (aws sts get-caller-identity), or --endpoint-url"
+    )]
+    Aws(#[from] crate::aws::AwsError),
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -114,7 +120,7 @@ impl Error {
             | Error::LockfileStackMismatch { .. }
             | Error::Refused { .. } => ExitStatus::BadInput,
             Error::LockHeld { .. } => ExitStatus::Locked,
-            Error::Io { .. } => ExitStatus::Failure,
+            Error::Io { .. } | Error::Aws(_) => ExitStatus::Failure,
         }
     }
 }

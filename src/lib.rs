@@ -13,6 +13,7 @@ pub mod output;
 pub mod profile;
 pub mod resources;
 pub mod settings;
+pub mod stack;
 pub mod templates;
 
 use cli::{Cli, Command, PackageTarget};
@@ -28,6 +29,8 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Package(args) => match &args.target {
             PackageTarget::Authorizer { out } => commands::package::authorizer(&settings, &printer, out),
         },
+        Command::Up => commands::up::run(&settings, &printer),
+        Command::Plan | Command::Status | Command::Outputs | Command::Down(_) => todo!(),
     });
     match outcome {
         Ok(status) => status,

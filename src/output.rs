@@ -55,6 +55,11 @@ impl Printer {
         self.json
     }
 
+    /// `-q`: only results and errors.
+    pub fn quiet(&self) -> bool {
+        self.verbosity == Verbosity::Quiet
+    }
+
     /// Whether live progress bars may be drawn (a TTY, not turned off).
     /// Off a TTY, commands print one plain line per state change instead.
     pub fn live_progress(&self) -> bool {

@@ -3,4 +3,6 @@
 
 pub mod init;
 pub mod package;
+pub mod session;
+pub mod up;
 pub mod validate;

@@ -9,9 +9,32 @@
 //! whenever every task sleeps, so an hour-long wait is tested instantly.
 
 use std::future::Future;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+/// Shrinks every modelled duration the tool waits by (poll intervals, retry
+/// pauses, deadlines), for tests and benchmarks that run the emulator with
+/// the same scale. Unset means 1: real AWS time.
+pub const TIME_SCALE_ENV: &str = "AHI_EDGE_TIME_SCALE";
+
+/// The time scale from `AHI_EDGE_TIME_SCALE` (a number in (0, 1]), read once.
+pub fn time_scale() -> f64 {
+    static SCALE: OnceLock<f64> = OnceLock::new();
+    *SCALE.get_or_init(|| {
+        std::env::var(TIME_SCALE_ENV)
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|s| *s > 0.0 && *s <= 1.0)
+            .unwrap_or(1.0)
+    })
+}
+
+/// A modelled duration in real time.
+pub fn scaled(d: Duration) -> Duration {
+    d.mul_f64(time_scale())
+}
 
 /// Exponential backoff with jitter, capped at a steady interval.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +49,15 @@ pub struct Backoff {
 }
 
 impl Backoff {
+    /// The same backoff with its intervals shrunk by the time scale.
+    pub fn scaled(&self) -> Backoff {
+        Backoff {
+            initial: scaled(self.initial),
+            max: scaled(self.max),
+            ..self.clone()
+        }
+    }
+
     /// The delay before attempt `n` (0-based), given a random `r` in [0, 1).
     pub fn delay(&self, n: u32, r: f64) -> Duration {
         let grown = self.initial.as_secs_f64() * self.factor.powi(n.min(64) as i32);

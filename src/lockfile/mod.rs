@@ -60,6 +60,11 @@ pub struct Entry {
     /// Never a secret.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, String>,
+    /// The desired spec the resource was last made to match, one top-level
+    /// field per key (compact JSON), so `plan` can name what changed.
+    /// Never a secret: specs name the origin secret's version, not its value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub spec: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +108,7 @@ impl Lockfile {
                 created_at: now.clone(),
                 updated_at: now,
                 outputs: BTreeMap::new(),
+                spec: BTreeMap::new(),
             },
         );
     }
@@ -118,6 +124,7 @@ impl Lockfile {
         entry.arn = ready.arn;
         entry.fingerprint = Some(ready.fingerprint);
         entry.outputs = ready.outputs;
+        entry.spec = ready.spec;
         entry.updated_at = now();
         true
     }
@@ -144,6 +151,7 @@ pub struct Ready {
     pub arn: Option<String>,
     pub fingerprint: String,
     pub outputs: BTreeMap<String, String>,
+    pub spec: BTreeMap<String, String>,
 }
 
 /// A stable fingerprint of a desired spec: `sha256:<hex>` of its JSON form.
@@ -191,6 +199,7 @@ mod tests {
                 arn: Some("arn:aws:cloudfront::123456789012:distribution/E2QWRUHEXAMPLE".into()),
                 fingerprint: fingerprint(&("spec", 1)),
                 outputs,
+                spec: BTreeMap::new(),
             }
         ));
         assert!(lock.set_state("edge_function", State::AwaitingReplicas));

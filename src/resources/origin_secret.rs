@@ -42,7 +42,7 @@ impl fmt::Display for SecretValue {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct OriginSecretSpec {
     pub stack: String,
     pub name: String,

@@ -1,0 +1,143 @@
+//! Progress while a command works through the stack: on a TTY, one live
+//! line per resource (state, elapsed time) under a header with an overall
+//! ETA from typical AWS durations; off a TTY or with `--no-progress`, one
+//! plain line per state change, so CI logs and runbooks read well.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::output::Printer;
+
+enum Mode {
+    Live {
+        multi: MultiProgress,
+        header: ProgressBar,
+    },
+    Plain,
+    Silent,
+}
+
+struct Line {
+    started: Instant,
+    typical: Duration,
+    state: String,
+    done: bool,
+    bar: Option<ProgressBar>,
+}
+
+pub struct Progress {
+    mode: Mode,
+    started: Instant,
+    lines: Mutex<BTreeMap<String, Line>>,
+}
+
+impl Progress {
+    pub fn new(printer: &Printer) -> Self {
+        let mode = if printer.quiet() {
+            Mode::Silent
+        } else if printer.live_progress() {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let header = multi.add(ProgressBar::new_spinner());
+            header.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            header.enable_steady_tick(Duration::from_millis(120));
+            Mode::Live { multi, header }
+        } else {
+            Mode::Plain
+        };
+        Progress {
+            mode,
+            started: Instant::now(),
+            lines: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// A progress sink that prints nothing (for `status` and `plan`).
+    pub fn silent() -> Self {
+        Progress {
+            mode: Mode::Silent,
+            started: Instant::now(),
+            lines: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// `id` is now in `state` (e.g. "creating", "waiting: InProgress").
+    pub fn state(&self, id: &str, typical: Duration, state: &str) {
+        self.update(id, typical, state, false);
+    }
+
+    /// `id` is finished, with the outcome shown (e.g. "created", "failed").
+    pub fn done(&self, id: &str, outcome: &str) {
+        self.update(id, Duration::ZERO, outcome, true);
+    }
+
+    fn update(&self, id: &str, typical: Duration, state: &str, done: bool) {
+        let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        let line = lines.entry(id.to_string()).or_insert_with(|| Line {
+            started: Instant::now(),
+            typical,
+            state: String::new(),
+            done: false,
+            bar: match &self.mode {
+                Mode::Live { multi, .. } => {
+                    let bar = multi.add(ProgressBar::new_spinner());
+                    bar.set_style(
+                        ProgressStyle::with_template("  {prefix:<24} {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
+                    bar.set_prefix(id.to_string());
+                    Some(bar)
+                }
+                _ => None,
+            },
+        });
+        if line.state == state && line.done == done {
+            return;
+        }
+        line.state = state.to_string();
+        line.done = done;
+        let elapsed = line.started.elapsed();
+        let text = format!("{state} ({})", seconds(elapsed));
+        match &self.mode {
+            Mode::Silent => {}
+            Mode::Plain => eprintln!("[{:>7}] {id}: {text}", seconds(self.started.elapsed())),
+            Mode::Live { header, .. } => {
+                if let Some(bar) = &line.bar {
+                    if done {
+                        bar.finish_with_message(text);
+                    } else {
+                        bar.set_message(text);
+                    }
+                }
+                let eta = lines
+                    .values()
+                    .filter(|l| !l.done)
+                    .map(|l| l.typical.saturating_sub(l.started.elapsed()))
+                    .max()
+                    .unwrap_or_default();
+                header.set_message(format!(
+                    "elapsed {}, about {} left (typical AWS durations)",
+                    seconds(self.started.elapsed()),
+                    seconds(eta)
+                ));
+            }
+        }
+    }
+
+    /// Removes the live lines (before the final result is printed).
+    pub fn clear(&self) {
+        if let Mode::Live { multi, header } = &self.mode {
+            header.finish_and_clear();
+            let _ = multi.clear();
+        }
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
