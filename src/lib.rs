@@ -30,7 +30,9 @@ pub fn run(cli: Cli) -> ExitStatus {
             PackageTarget::Authorizer { out } => commands::package::authorizer(&settings, &printer, out),
         },
         Command::Up => commands::up::run(&settings, &printer),
-        Command::Plan | Command::Status | Command::Outputs | Command::Down(_) => todo!(),
+        Command::Status => commands::status::run(&settings, &printer),
+        Command::Outputs => commands::outputs::run(&settings, &printer),
+        Command::Plan | Command::Down(_) => todo!(),
     });
     match outcome {
         Ok(status) => status,

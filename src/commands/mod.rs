@@ -2,7 +2,9 @@
 //! and returns an exit status.
 
 pub mod init;
+pub mod outputs;
 pub mod package;
 pub mod session;
+pub mod status;
 pub mod up;
 pub mod validate;

@@ -13,7 +13,7 @@ use crate::error::{Error, ExitStatus};
 use crate::output::Printer;
 use crate::settings::Settings;
 use crate::stack::progress::Progress;
-use crate::stack::{Ctx, StepError, apply, output, shape};
+use crate::stack::{Ctx, Ledger, StepError, apply, output, shape};
 
 /// How many nodes run at once: enough for every independent branch.
 const CONCURRENCY: usize = 12;
@@ -62,7 +62,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
     let store = session::store(settings, &profile)?;
     session::runtime()?.block_on(async {
         let (clients, account) = session::clients(settings, &profile).await?;
-        let ctx = Ctx::new(&profile, clients, account, store, Progress::new(printer), package);
+        let ctx = Ctx::new(&profile, clients, account, Ledger::Writable(store), Progress::new(printer), package);
         let nodes = shape::for_profile(&profile);
         let graph = shape::graph(nodes.iter().map(|n| n.id));
         let work = graph.run(CONCURRENCY, |id| {

@@ -74,7 +74,7 @@ fn backoff() -> Backoff {
 }
 
 /// The function's `$LATEST` settings as they are now, or `None`.
-async fn latest(client: &Client, name: &str) -> Result<Option<(EdgeFunctionSpec, String)>, AwsError> {
+pub async fn latest(client: &Client, name: &str) -> Result<Option<(EdgeFunctionSpec, String)>, AwsError> {
     match client.get_function().function_name(name).send().await {
         Ok(out) => {
             let Some(c) = out.configuration() else {
@@ -250,5 +250,37 @@ pub async fn delete(client: &Client, name: &str) -> Result<(), AwsError> {
             Ok(())
         }
         Err(e) => Err(AwsError::from_sdk("DeleteFunction", e)),
+    }
+}
+
+/// How many replicas of `name`'s versions Lambda lists in the region of
+/// `client` (`ListFunctions` with `MasterRegion=us-east-1`,
+/// `FunctionVersion=ALL`, pages of 50).
+pub async fn replicas_in(client: &Client, name: &str) -> Result<usize, AwsError> {
+    let suffix = format!(":function:{name}");
+    let mut count = 0;
+    let mut marker: Option<String> = None;
+    loop {
+        let page = client
+            .list_functions()
+            .master_region(crate::aws::EDGE_REGION)
+            .function_version(aws_sdk_lambda::types::FunctionVersion::All)
+            .max_items(50)
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ListFunctions", e))?;
+        count += page
+            .functions()
+            .iter()
+            .filter(|f| {
+                f.master_arn()
+                    .is_some_and(|m| m.ends_with(&suffix) || m.contains(&format!("{suffix}:")))
+            })
+            .count();
+        marker = page.next_marker().map(str::to_string);
+        if marker.is_none() {
+            return Ok(count);
+        }
     }
 }

@@ -71,12 +71,29 @@ impl From<Error> for StepError {
     }
 }
 
+/// The lockfile as a run holds it: locked and saved on every change (`up`,
+/// `down`), or a snapshot read without the lock (`status`, `plan`, `outputs`
+/// work while another run holds it).
+pub enum Ledger {
+    Writable(StateStore),
+    ReadOnly(Lockfile),
+}
+
+impl Ledger {
+    fn state(&self) -> &Lockfile {
+        match self {
+            Ledger::Writable(store) => store.state(),
+            Ledger::ReadOnly(lock) => lock,
+        }
+    }
+}
+
 /// What one run works with.
 pub struct Ctx<'a> {
     pub profile: &'a Profile,
     pub clients: Clients,
     pub account: String,
-    pub store: Mutex<StateStore>,
+    ledger: Mutex<Ledger>,
     pub progress: Progress,
     /// The authorizer zip, built once per run (with an authorizer only).
     pub package: Option<Vec<u8>>,
@@ -88,7 +105,7 @@ impl<'a> Ctx<'a> {
         profile: &'a Profile,
         clients: Clients,
         account: String,
-        store: StateStore,
+        ledger: Ledger,
         progress: Progress,
         package: Option<Vec<u8>>,
     ) -> Self {
@@ -96,7 +113,7 @@ impl<'a> Ctx<'a> {
             profile,
             clients,
             account,
-            store: Mutex::new(store),
+            ledger: Mutex::new(ledger),
             progress,
             package,
             secret: OnceCell::new(),
@@ -107,27 +124,26 @@ impl<'a> Ctx<'a> {
         &self.profile.stack.name
     }
 
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn lock(&self) -> Lockfile {
-        self.store
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .state()
-            .clone()
+        self.ledger().state().clone()
     }
 
     pub fn entry(&self, id: &str) -> Option<Entry> {
-        self.store
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .state()
-            .resources
-            .get(id)
-            .cloned()
+        self.ledger().state().resources.get(id).cloned()
     }
 
     /// Applies one change to the lockfile and saves it at once.
     pub fn change<R>(&self, f: impl FnOnce(&mut Lockfile) -> R) -> Result<R, StepError> {
-        Ok(self.store.lock().unwrap_or_else(|p| p.into_inner()).change(f)?)
+        match &mut *self.ledger() {
+            Ledger::Writable(store) => Ok(store.change(f)?),
+            Ledger::ReadOnly(_) => Err(StepError::Missing(
+                "this command does not change the lockfile".into(),
+            )),
+        }
     }
 
     /// The origin header value, read once from Secrets Manager.
@@ -141,8 +157,8 @@ impl<'a> Ctx<'a> {
             .await
     }
 
-    pub fn into_store(self) -> StateStore {
-        self.store.into_inner().unwrap_or_else(|p| p.into_inner())
+    pub fn into_ledger(self) -> Ledger {
+        self.ledger.into_inner().unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -1,0 +1,88 @@
+//! `ahi-edge outputs`: what scripts need from the deployed stack, from the
+//! lockfile alone (no AWS call): the URL, the distribution id, the ALB DNS
+//! name, and the DNS records the operator must create.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::session;
+use super::status::read;
+use crate::error::{Error, ExitStatus};
+use crate::output::Printer;
+use crate::profile::AlbOrigin;
+use crate::settings::Settings;
+use crate::stack::output;
+
+#[derive(Debug, Serialize)]
+pub struct Outputs {
+    pub stack: String,
+    pub url: Option<String>,
+    pub distribution_id: Option<String>,
+    pub distribution_domain: Option<String>,
+    pub alb_dns_name: Option<String>,
+    pub dns_records: Vec<DnsRecord>,
+}
+
+/// A record the operator creates in their DNS zone.
+#[derive(Debug, Serialize)]
+pub struct DnsRecord {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+    pub why: String,
+}
+
+impl fmt::Display for Outputs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not deployed)".into());
+        writeln!(f, "url: {}", show(&self.url))?;
+        writeln!(f, "distribution_id: {}", show(&self.distribution_id))?;
+        writeln!(f, "alb_dns_name: {}", show(&self.alb_dns_name))?;
+        for r in &self.dns_records {
+            writeln!(f, "dns: {} {} {}  ({})", r.name, r.kind, r.value, r.why)?;
+        }
+        Ok(())
+    }
+}
+
+pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> {
+    let profile = session::profile(settings, printer)?;
+    let lock = read(settings, &profile.stack.name)?;
+    let domain = output(&lock, "distribution", "domain_name").ok();
+    let alb = output(&lock, "load_balancer", "dns_name").ok();
+    let mut dns_records = Vec::new();
+    if let (AlbOrigin::Https { hostname, .. }, Some(alb)) = (&profile.alb, &alb) {
+        dns_records.push(DnsRecord {
+            name: hostname.clone(),
+            kind: "CNAME".into(),
+            value: alb.clone(),
+            why: "CloudFront reaches the ALB by this name over HTTPS".into(),
+        });
+    }
+    if let Some(d) = &domain {
+        for alias in &profile.cloudfront.aliases {
+            dns_records.push(DnsRecord {
+                name: alias.clone(),
+                kind: "CNAME".into(),
+                value: d.clone(),
+                why: "viewers reach CloudFront by this alias".into(),
+            });
+        }
+    }
+    let url = match (profile.cloudfront.aliases.first(), &domain) {
+        (Some(alias), Some(_)) => Some(format!("https://{alias}")),
+        (None, Some(d)) => Some(format!("https://{d}")),
+        _ => None,
+    };
+    printer.result(&Outputs {
+        stack: profile.stack.name.clone(),
+        url,
+        distribution_id: output(&lock, "distribution", "id").ok(),
+        distribution_domain: domain,
+        alb_dns_name: alb,
+        dns_records,
+    })?;
+    Ok(ExitStatus::Success)
+}
