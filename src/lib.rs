@@ -32,7 +32,8 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Up => commands::up::run(&settings, &printer),
         Command::Status => commands::status::run(&settings, &printer),
         Command::Outputs => commands::outputs::run(&settings, &printer),
-        Command::Plan | Command::Down(_) => todo!(),
+        Command::Down(args) => commands::down::run(&settings, &printer, args),
+        Command::Plan => todo!(),
     });
     match outcome {
         Ok(status) => status,

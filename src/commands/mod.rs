@@ -1,6 +1,7 @@
 //! One module per subcommand. Each takes resolved settings and the printer
 //! and returns an exit status.
 
+pub mod down;
 pub mod init;
 pub mod outputs;
 pub mod package;

@@ -160,6 +160,8 @@ impl StateStore {
 
     /// Removes the lockfile once the stack is gone, so `status` reports nothing deployed.
     pub fn remove(self) -> Result<(), Error> {
+        // The lock file goes too; we still hold the lock while removing it.
+        let _ = fs::remove_file(self.lock.path());
         match fs::remove_file(&self.path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),

@@ -55,6 +55,11 @@ async fn tags_of(client: &Client, arn: &str) -> Result<BTreeMap<String, String>,
         .collect())
 }
 
+/// Whether the ALB or target group at `arn` carries this stack's tag.
+pub async fn owned(client: &Client, arn: &str, stack: &str) -> Result<bool, AwsError> {
+    Ok(owned_by(&tags_of(client, arn).await?, stack))
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlbSpec {
     pub name: String,

@@ -141,6 +141,22 @@ pub async fn ensure_cluster(
     ))
 }
 
+/// Whether the active cluster `name` carries this stack's tag (`None`: no such cluster).
+pub async fn cluster_owned(client: &Client, name: &str, stack: &str) -> Result<Option<bool>, AwsError> {
+    let out = client
+        .describe_clusters()
+        .clusters(name)
+        .include(ClusterField::Tags)
+        .send()
+        .await
+        .map_err(err("DescribeClusters"))?;
+    Ok(out
+        .clusters()
+        .iter()
+        .find(|c| c.status() == Some("ACTIVE"))
+        .map(|c| owned_by(&tag_map(c.tags()), stack)))
+}
+
 pub async fn cluster_active(client: &Client, name: &str) -> Result<bool, AwsError> {
     let out = client
         .describe_clusters()

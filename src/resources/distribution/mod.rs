@@ -56,7 +56,7 @@ pub async fn get(client: &Client, id: &str) -> Result<Option<Live>, AwsError> {
 }
 
 /// Ours, by comment and CallerReference (for a run killed mid-create).
-pub async fn find(client: &Client, spec: &DistributionSpec) -> Result<Option<Live>, AwsError> {
+pub async fn find(client: &Client, comment: &str, caller_reference: &str) -> Result<Option<Live>, AwsError> {
     let mut marker: Option<String> = None;
     loop {
         let out = client
@@ -67,11 +67,11 @@ pub async fn find(client: &Client, spec: &DistributionSpec) -> Result<Option<Liv
             .map_err(|e| AwsError::from_sdk("ListDistributions", e))?;
         let list = out.distribution_list();
         for summary in list.map(|l| l.items()).unwrap_or_default() {
-            if summary.comment() != spec.comment {
+            if summary.comment() != comment {
                 continue;
             }
             if let Some(live) = get(client, summary.id()).await?
-                && live.config.caller_reference() == spec.caller_reference
+                && live.config.caller_reference() == caller_reference
             {
                 return Ok(Some(live));
             }
@@ -110,7 +110,7 @@ pub async fn ensure(
         None => None,
     };
     if live.is_none() {
-        live = find(client, spec).await?;
+        live = find(client, &spec.comment, &spec.caller_reference).await?;
     }
     let Some(current) = live else {
         let created = client

@@ -40,6 +40,16 @@ pub struct Inputs {
     pub origin_secret_version: String,
 }
 
+/// CloudFront's idempotency token for the stack's distribution.
+pub fn caller_reference(stack: &str) -> String {
+    format!("ahi-edge-{stack}")
+}
+
+/// The comment that finds the distribution again (with the CallerReference).
+pub fn comment(stack: &str) -> String {
+    format!("ahi-edge stack {stack}: AWS HealthImaging image frames and metadata")
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DistributionSpec {
     /// Stable per stack: CloudFront's idempotency token for the create.
@@ -68,8 +78,8 @@ impl DistributionSpec {
             AlbOrigin::Http => (inputs.alb_dns_name.clone(), "http-only"),
         };
         DistributionSpec {
-            caller_reference: format!("ahi-edge-{stack}"),
-            comment: format!("ahi-edge stack {stack}: AWS HealthImaging image frames and metadata"),
+            caller_reference: caller_reference(stack),
+            comment: comment(stack),
             enabled: true,
             origin_domain,
             origin_protocol: origin_protocol.to_string(),

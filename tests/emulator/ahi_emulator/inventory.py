@@ -82,7 +82,7 @@ def resources(emulator):
         for role in iam.roles.values():
             add("iam", account, "global", "role", role.arn, _tags(role.tags))
         for policy in iam.managed_policies.values():
-            if not policy.arn.startswith("arn:aws:iam::aws:"):  # AWS's own
+            if ":iam::aws:policy/" not in policy.arn:  # AWS-managed, in any partition
                 add("iam", account, "global", "policy", policy.arn)
     for account, region, lam in _regions(lambda_backends):
         for fn in lam.list_functions():

@@ -1,0 +1,184 @@
+//! `ahi-edge down`: tears the stack down in reverse dependency order,
+//! independent branches at once, from the lockfile alone. Exit 0 when
+//! nothing is left (the lockfile is removed), 3 when only Lambda@Edge
+//! functions wait for CloudFront's replicas, 1 on failure.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{BufRead, IsTerminal, Write};
+
+use serde::Serialize;
+
+use super::session;
+use crate::cli::DownArgs;
+use crate::engine::graph::Outcome;
+use crate::error::{Error, ExitStatus};
+use crate::output::Printer;
+use crate::settings::Settings;
+use crate::stack::progress::Progress;
+use crate::stack::teardown::{self, Options};
+use crate::stack::{Ctx, Ledger, StepError, shape};
+
+const CONCURRENCY: usize = 12;
+
+#[derive(Debug, Serialize)]
+pub struct DownReport {
+    pub stack: String,
+    /// `done`, `awaiting-replicas` or `failed`.
+    pub result: String,
+    /// Logical id -> why it is still there.
+    pub remaining: BTreeMap<String, String>,
+    pub resume: Option<String>,
+}
+
+impl fmt::Display for DownReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.result.as_str() {
+            "done" => writeln!(f, "stack {} is gone; the lockfile was removed", self.stack)?,
+            "awaiting-replicas" => writeln!(
+                f,
+                "stack {}: everything else is gone; Lambda@Edge waits for CloudFront to remove its replicas (typically minutes to hours):",
+                self.stack
+            )?,
+            _ => writeln!(f, "stack {}: teardown did not finish:", self.stack)?,
+        }
+        for (id, why) in &self.remaining {
+            writeln!(f, "  {id}: {why}")?;
+        }
+        if let Some(resume) = &self.resume {
+            writeln!(f, "finish with: {resume}")?;
+        }
+        Ok(())
+    }
+}
+
+pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<ExitStatus, Error> {
+    let profile = session::profile(settings, printer)?;
+    let store = session::store(settings, &profile)?;
+    if store.state().resources.is_empty() {
+        let path = store.path().to_path_buf();
+        store.remove()?;
+        printer.result(&DownReport {
+            stack: profile.stack.name.clone(),
+            result: "done".into(),
+            remaining: BTreeMap::new(),
+            resume: None,
+        })?;
+        printer.info(format!("nothing was deployed ({} held no resources)", path.display()));
+        return Ok(ExitStatus::Success);
+    }
+    confirm(settings, &profile.stack.name, store.state().resources.len())?;
+    let opts = Options {
+        wait_replicas: args.wait_replicas,
+        timeout: args.timeout,
+        purge_logs: args.purge_logs,
+    };
+    session::runtime()?.block_on(async {
+        let (clients, account) = session::clients(settings, &profile).await?;
+        let ctx = Ctx::new(&profile, clients, account, Ledger::Writable(store), Progress::new(printer), None);
+        let ids: Vec<String> = ctx.lock().resources.keys().cloned().collect();
+        let graph = shape::graph(ids.iter().map(String::as_str)).reversed();
+        let work = graph.run(CONCURRENCY, |id| {
+            let (ctx, opts) = (&ctx, &opts);
+            async move { teardown::node(ctx, &id, opts).await }
+        });
+        let outcomes = tokio::select! {
+            outcomes = work => outcomes,
+            _ = tokio::signal::ctrl_c() => {
+                ctx.progress.clear();
+                printer.warn("interrupted: what was deleted is recorded in the lockfile; run `ahi-edge down` again to resume");
+                return Ok(ExitStatus::Failure);
+            }
+        };
+        ctx.progress.clear();
+        let resume = format!(
+            "ahi-edge down --profile {} --lockfile {} --wait-replicas --yes",
+            settings.profile.display(),
+            settings.lockfile.display()
+        );
+        let report = report(&profile.stack.name, &outcomes, resume);
+        let status = match report.result.as_str() {
+            "done" => {
+                let Ledger::Writable(store) = ctx.into_ledger() else {
+                    unreachable!("down holds the lockfile for writing")
+                };
+                if store.state().resources.is_empty() {
+                    store.remove()?;
+                }
+                ExitStatus::Success
+            }
+            "awaiting-replicas" => ExitStatus::Incomplete,
+            _ => ExitStatus::Failure,
+        };
+        printer.result(&report)?;
+        Ok(status)
+    })
+}
+
+fn report(stack: &str, outcomes: &BTreeMap<String, Outcome<StepError>>, resume: String) -> DownReport {
+    let mut remaining = BTreeMap::new();
+    let mut awaiting = false;
+    let mut failed = false;
+    for (id, outcome) in outcomes {
+        match outcome {
+            Outcome::Done => {}
+            Outcome::Failed(StepError::AwaitingReplicas(why)) => {
+                awaiting = true;
+                remaining.insert(id.clone(), format!("awaiting replicas: {why}"));
+            }
+            Outcome::Failed(e) => {
+                failed = true;
+                remaining.insert(id.clone(), format!("failed: {e}"));
+            }
+            Outcome::Skipped { because } => {
+                remaining.insert(id.clone(), format!("waits for {because}"));
+            }
+        }
+    }
+    let result = if failed {
+        "failed"
+    } else if awaiting {
+        "awaiting-replicas"
+    } else {
+        "done"
+    };
+    DownReport {
+        stack: stack.to_string(),
+        result: result.into(),
+        remaining,
+        resume: (result != "done").then_some(if failed {
+            resume.replace(" --wait-replicas", "")
+        } else {
+            resume
+        }),
+    }
+}
+
+/// Asks on a TTY; refuses (exit 2, nothing deleted) elsewhere without `--yes`.
+fn confirm(settings: &Settings, stack: &str, count: usize) -> Result<(), Error> {
+    if settings.yes {
+        return Ok(());
+    }
+    let refuse = |reason: &str| Error::Refused {
+        path: settings.lockfile.clone(),
+        reason: reason.to_string(),
+        fix: "pass --yes to delete without asking (runbooks do)".into(),
+    };
+    if !std::io::stdin().is_terminal() {
+        return Err(refuse(&format!(
+            "`down` would delete stack {stack} ({count} resources) and needs confirmation, but stdin is not a terminal"
+        )));
+    }
+    eprint!("Delete stack {stack} ({count} resources in {})? Type the stack name to confirm: ", settings.lockfile.display());
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("reading the confirmation", e))?;
+    if answer.trim() == stack {
+        Ok(())
+    } else {
+        Err(refuse("not confirmed; nothing was deleted"))
+    }
+}
