@@ -33,7 +33,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Status => commands::status::run(&settings, &printer),
         Command::Outputs => commands::outputs::run(&settings, &printer),
         Command::Down(args) => commands::down::run(&settings, &printer, args),
-        Command::Plan => todo!(),
+        Command::Plan => commands::plan::run(&settings, &printer),
     });
     match outcome {
         Ok(status) => status,

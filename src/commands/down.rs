@@ -64,7 +64,10 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
             remaining: BTreeMap::new(),
             resume: None,
         })?;
-        printer.info(format!("nothing was deployed ({} held no resources)", path.display()));
+        printer.info(format!(
+            "nothing was deployed ({} held no resources)",
+            path.display()
+        ));
         return Ok(ExitStatus::Success);
     }
     confirm(settings, &profile.stack.name, store.state().resources.len())?;
@@ -169,7 +172,10 @@ fn confirm(settings: &Settings, stack: &str, count: usize) -> Result<(), Error> 
             "`down` would delete stack {stack} ({count} resources) and needs confirmation, but stdin is not a terminal"
         )));
     }
-    eprint!("Delete stack {stack} ({count} resources in {})? Type the stack name to confirm: ", settings.lockfile.display());
+    eprint!(
+        "Delete stack {stack} ({count} resources in {})? Type the stack name to confirm: ",
+        settings.lockfile.display()
+    );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin()

@@ -5,6 +5,7 @@ pub mod down;
 pub mod init;
 pub mod outputs;
 pub mod package;
+pub mod plan;
 pub mod session;
 pub mod status;
 pub mod up;

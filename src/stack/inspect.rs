@@ -79,11 +79,18 @@ impl Seen {
     }
 }
 
-/// Fields of `live` that differ from `desired` (both serialisable specs).
-fn diff<T: Serialize>(desired: &T, live: &T) -> Vec<String> {
-    let a = flatten(&serde_json::to_value(desired).unwrap_or(Value::Null));
-    let b = flatten(&serde_json::to_value(live).unwrap_or(Value::Null));
-    changed_fields(&a, &b)
+/// Fields of the live spec that differ from the spec `up` last applied (as
+/// the lockfile recorded it). Status reports drift against what was applied,
+/// not against an edited profile: that is `plan`'s job.
+fn drift<T: Serialize>(recorded: &BTreeMap<String, String>, live: &T, only: Option<&[&str]>) -> Vec<String> {
+    if recorded.is_empty() {
+        return Vec::new();
+    }
+    let live = flatten(&serde_json::to_value(live).unwrap_or(Value::Null));
+    changed_fields(recorded, &live)
+        .into_iter()
+        .filter(|k| only.is_none_or(|o| o.contains(&k.as_str())))
+        .collect()
 }
 
 /// Looks at entry `id` live.
@@ -161,36 +168,27 @@ async fn look(ctx: &Ctx<'_>, id: &str, entry: &Entry) -> Result<Seen, StepError>
             seen
         }
         "cloudfront-cache-policy" => match cache_policy::get(&c.cloudfront, physical).await? {
-            Some(live) => Seen::exists(true).drift(diff(
-                &cache_policy::CachePolicySpec::for_profile(ctx.profile),
-                &live.spec,
-            )),
+            Some(live) => Seen::exists(true).drift(drift(&entry.spec, &live.spec, None)),
             None => Seen::exists(false),
         },
         "cloudfront-origin-request-policy" => {
             match origin_request_policy::get(&c.cloudfront, physical).await? {
-                Some(live) => Seen::exists(true).drift(diff(
-                    &origin_request_policy::OriginRequestPolicySpec::for_profile(ctx.profile),
-                    &live.spec,
-                )),
+                Some(live) => Seen::exists(true).drift(drift(&entry.spec, &live.spec, None)),
                 None => Seen::exists(false),
             }
         }
         "cloudfront-distribution" => match distribution::get(&c.cloudfront, physical).await? {
             Some(live) => {
-                let mut drift = Vec::new();
-                if let Ok(desired) = src.distribution() {
-                    let secret = ctx.secret().await?;
-                    let (mut seen, live_secret) = distribution::DistributionSpec::from_config(
-                        &live.config,
-                        &desired.origin_secret_version,
-                    );
-                    if live_secret.as_deref() != Some(secret.expose()) {
-                        seen.origin_secret_version = "(differs)".into();
-                    }
-                    drift = diff(&desired, &seen);
+                let version = super::output(&lock, "origin_secret", "version_id").unwrap_or_default();
+                let secret = ctx.secret().await?;
+                let (mut seen, live_secret) =
+                    distribution::DistributionSpec::from_config(&live.config, &version);
+                if live_secret.as_deref() != Some(secret.expose()) {
+                    seen.origin_secret_version = "(differs)".into();
                 }
-                Seen::exists(true).drift(drift).detail(live.status)
+                Seen::exists(true)
+                    .drift(drift(&entry.spec, &seen, None))
+                    .detail(live.status)
             }
             None => Seen::exists(false),
         },
@@ -255,46 +253,37 @@ async fn look(ctx: &Ctx<'_>, id: &str, entry: &Entry) -> Result<Seen, StepError>
         }
         "ecs-cluster" => Seen::exists(proxy::cluster_active(&c.ecs, physical).await?),
         "logs-log-group" => match log_group::get(&c.logs, physical).await? {
-            Some((_, retention)) => {
-                let want = ctx.profile.logs.retention_days as i32;
-                Seen::exists(true).drift(if retention == Some(want) {
-                    vec![]
-                } else {
-                    vec!["retention_days".into()]
-                })
-            }
+            Some((_, retention)) => Seen::exists(true).drift(drift(
+                &entry.spec,
+                &serde_json::json!({"retention_days": retention}),
+                Some(&["retention_days"]),
+            )),
             None => Seen::exists(false),
         },
         "ecs-task-definition" => match proxy::latest_task_definition(&c.ecs, physical).await? {
             Some((live_arn, live)) => {
-                let mut drift = src.task_definition().map(|d| diff(&d, &live)).unwrap_or_default();
-                if live_arn != arn && drift.is_empty() && !arn.is_empty() {
-                    drift.push("revision".into());
+                let mut fields = drift(&entry.spec, &live, None);
+                if live_arn != arn && fields.is_empty() && !arn.is_empty() {
+                    fields.push("revision".into());
                 }
                 Seen::exists(true)
-                    .drift(drift)
+                    .drift(fields)
                     .detail(live_arn.rsplit('/').next().unwrap_or_default().to_string())
             }
             None => Seen::exists(false),
         },
         "ecs-service" => match proxy::get_service(&c.ecs, &names.cluster(), physical).await? {
             Some(s) if s.status == "ACTIVE" => {
-                let mut drift = Vec::new();
-                if let Ok(want) = src.service() {
-                    if want.desired_count != s.desired {
-                        drift.push("desired_count".into());
-                    }
-                    if want.task_definition != s.task_definition {
-                        drift.push("task_definition".into());
-                    }
-                }
+                let live =
+                    serde_json::json!({"desired_count": s.desired, "task_definition": s.task_definition});
+                let fields = drift(&entry.spec, &live, Some(&["desired_count", "task_definition"]));
                 let rollout = if s.rollout.is_empty() {
                     "unknown".to_string()
                 } else {
                     s.rollout.to_lowercase()
                 };
                 Seen::exists(true)
-                    .drift(drift)
+                    .drift(fields)
                     .detail(format!("{}/{} running, rollout {rollout}", s.running, s.desired))
             }
             _ => Seen::exists(false),

@@ -78,7 +78,9 @@ pub async fn node(ctx: &Ctx<'_>, id: &str, opts: &Options) -> Result<(), StepErr
     let Some(entry) = ctx.entry(id) else {
         return Ok(());
     };
-    let typical = super::shape::get(id).map(super::shape::typical).unwrap_or_default();
+    let typical = super::shape::get(id)
+        .map(super::shape::typical)
+        .unwrap_or_default();
     if entry.state != State::AwaitingReplicas {
         ctx.change(|l| l.set_state(id, State::Deleting))?;
     }
@@ -151,10 +153,15 @@ async fn delete(ctx: &Ctx<'_>, id: &str, entry: &Entry, opts: &Options) -> Resul
         "cloudfront-cache-policy" => {
             let found = match recorded {
                 Some(p) => Some(p),
-                None => cache_policy::find_by_name(&c.cloudfront, &names.cache_policy()).await?.map(|l| l.id),
+                None => cache_policy::find_by_name(&c.cloudfront, &names.cache_policy())
+                    .await?
+                    .map(|l| l.id),
             };
             if let Some(p) = found {
-                retrying(&["CachePolicyInUse"], 5, async || cache_policy::delete(&c.cloudfront, &p).await).await?;
+                retrying(&["CachePolicyInUse"], 5, async || {
+                    cache_policy::delete(&c.cloudfront, &p).await
+                })
+                .await?;
             }
         }
         "cloudfront-origin-request-policy" => {
@@ -186,7 +193,9 @@ async fn delete(ctx: &Ctx<'_>, id: &str, entry: &Entry, opts: &Options) -> Resul
         "s3-bucket" => {
             let bucket = recorded.unwrap_or_else(|| src.log_bucket());
             if !opts.purge_logs {
-                return Ok(Gone::Kept(format!("access logs stay in s3://{bucket} (--purge-logs deletes them)")));
+                return Ok(Gone::Kept(format!(
+                    "access logs stay in s3://{bucket} (--purge-logs deletes them)"
+                )));
             }
             log_bucket::purge(&c.s3, &bucket, stack).await?;
         }
@@ -200,18 +209,26 @@ async fn delete(ctx: &Ctx<'_>, id: &str, entry: &Entry, opts: &Options) -> Resul
                 && live.status == "ACTIVE"
                 && !crate::resources::owned_by(&live.tags, stack)
             {
-                return Err(crate::resources::not_owned("DescribeServices", "ECS service", &service, stack).into());
+                return Err(
+                    crate::resources::not_owned("DescribeServices", "ECS service", &service, stack).into(),
+                );
             }
             retrying(&["InvalidParameterException"], 5, async || {
                 proxy::delete_service(&c.ecs, &cluster, &service).await
             })
             .await?;
-            wait_for(ctx, id, format!("ECS service {service} to drain"), 30, async || {
-                Ok(match proxy::get_service(&c.ecs, &cluster, &service).await? {
-                    Some(s) if s.status != "INACTIVE" => Some(s.status.to_lowercase()),
-                    _ => None,
-                })
-            })
+            wait_for(
+                ctx,
+                id,
+                format!("ECS service {service} to drain"),
+                30,
+                async || {
+                    Ok(match proxy::get_service(&c.ecs, &cluster, &service).await? {
+                        Some(s) if s.status != "INACTIVE" => Some(s.status.to_lowercase()),
+                        _ => None,
+                    })
+                },
+            )
             .await?;
         }
         "ecs-task-definition" => {
@@ -220,17 +237,27 @@ async fn delete(ctx: &Ctx<'_>, id: &str, entry: &Entry, opts: &Options) -> Resul
         "ecs-cluster" => {
             let cluster = recorded.unwrap_or_else(|| names.cluster());
             if proxy::cluster_owned(&c.ecs, &cluster, stack).await? == Some(false) {
-                return Err(crate::resources::not_owned("DescribeClusters", "ECS cluster", &cluster, stack).into());
+                return Err(
+                    crate::resources::not_owned("DescribeClusters", "ECS cluster", &cluster, stack).into(),
+                );
             }
             retrying(
-                &["ClusterContainsServicesException", "ClusterContainsTasksException"],
+                &[
+                    "ClusterContainsServicesException",
+                    "ClusterContainsTasksException",
+                ],
                 10,
                 async || proxy::delete_cluster(&c.ecs, &cluster).await,
             )
             .await?;
         }
         "logs-log-group" => {
-            log_group::delete(&c.logs, &recorded.unwrap_or_else(|| names.proxy_log_group()), stack).await?;
+            log_group::delete(
+                &c.logs,
+                &recorded.unwrap_or_else(|| names.proxy_log_group()),
+                stack,
+            )
+            .await?;
         }
         "elbv2-listener-rule" => {
             if let Some(arn) = &entry.arn {
@@ -245,16 +272,21 @@ async fn delete(ctx: &Ctx<'_>, id: &str, entry: &Entry, opts: &Options) -> Resul
         "elbv2-load-balancer" => {
             let arn = match &entry.arn {
                 Some(a) => Some(a.clone()),
-                None => load_balancer::get_alb(&c.elb, &names.load_balancer()).await?.map(|l| l.arn),
+                None => load_balancer::get_alb(&c.elb, &names.load_balancer())
+                    .await?
+                    .map(|l| l.arn),
             };
             if let Some(arn) = arn
                 && load_balancer::alb_exists(&c.elb, &arn).await?.is_some()
             {
                 if !load_balancer::owned(&c.elb, &arn, stack).await? {
-                    return Err(
-                        crate::resources::not_owned("DescribeTags", "load balancer", &names.load_balancer(), stack)
-                            .into(),
-                    );
+                    return Err(crate::resources::not_owned(
+                        "DescribeTags",
+                        "load balancer",
+                        &names.load_balancer(),
+                        stack,
+                    )
+                    .into());
                 }
                 load_balancer::delete_alb(&c.elb, &arn).await?;
                 wait_for(ctx, id, "load balancer to go".into(), 20, async || {
@@ -269,16 +301,24 @@ async fn delete(ctx: &Ctx<'_>, id: &str, entry: &Entry, opts: &Options) -> Resul
                 None => load_balancer::get_target_group(&c.elb, &names.target_group()).await?,
             };
             if let Some(arn) = arn
-                && load_balancer::get_target_group(&c.elb, &names.target_group()).await?.as_deref() == Some(arn.as_str())
+                && load_balancer::get_target_group(&c.elb, &names.target_group())
+                    .await?
+                    .as_deref()
+                    == Some(arn.as_str())
             {
                 if !load_balancer::owned(&c.elb, &arn, stack).await? {
-                    return Err(
-                        crate::resources::not_owned("DescribeTags", "target group", &names.target_group(), stack)
-                            .into(),
-                    );
+                    return Err(crate::resources::not_owned(
+                        "DescribeTags",
+                        "target group",
+                        &names.target_group(),
+                        stack,
+                    )
+                    .into());
                 }
-                retrying(&["ResourceInUse"], 10, async || load_balancer::delete_target_group(&c.elb, &arn).await)
-                    .await?;
+                retrying(&["ResourceInUse"], 10, async || {
+                    load_balancer::delete_target_group(&c.elb, &arn).await
+                })
+                .await?;
             }
         }
         "ec2-security-group" => {
@@ -300,18 +340,26 @@ async fn delete(ctx: &Ctx<'_>, id: &str, entry: &Entry, opts: &Options) -> Resul
             let nat = match recorded {
                 Some(n) => Some(n),
                 None => match super::output(&lock, "subnet_public_a", "id") {
-                    Ok(s) => network::find_nat_gateway(&c.ec2, &s, stack, id).await?.map(|(n, _)| n),
+                    Ok(s) => network::find_nat_gateway(&c.ec2, &s, stack, id)
+                        .await?
+                        .map(|(n, _)| n),
                     Err(_) => None,
                 },
             };
             if let Some(n) = nat {
                 network::delete_nat_gateway(&c.ec2, &n).await?;
-                wait_for(ctx, id, format!("NAT gateway {n} to be deleted"), 20, async || {
-                    Ok(network::nat_gateway_state(&c.ec2, &n)
-                        .await?
-                        .filter(|s| s.as_str() != "deleted")
-                        .map(|s| s.as_str().to_string()))
-                })
+                wait_for(
+                    ctx,
+                    id,
+                    format!("NAT gateway {n} to be deleted"),
+                    20,
+                    async || {
+                        Ok(network::nat_gateway_state(&c.ec2, &n)
+                            .await?
+                            .filter(|s| s.as_str() != "deleted")
+                            .map(|s| s.as_str().to_string()))
+                    },
+                )
                 .await?;
             }
         }
@@ -356,7 +404,10 @@ async fn delete(ctx: &Ctx<'_>, id: &str, entry: &Entry, opts: &Options) -> Resul
                 },
             };
             if let Some(s) = subnet {
-                retrying(&["DependencyViolation"], 20, async || network::delete_subnet(&c.ec2, &s).await).await?;
+                retrying(&["DependencyViolation"], 20, async || {
+                    network::delete_subnet(&c.ec2, &s).await
+                })
+                .await?;
             }
         }
         "ec2-vpc" => {
@@ -365,7 +416,10 @@ async fn delete(ctx: &Ctx<'_>, id: &str, entry: &Entry, opts: &Options) -> Resul
                 None => network::find_vpc(&c.ec2, stack, id).await?,
             };
             if let Some(v) = found {
-                retrying(&["DependencyViolation"], 20, async || network::delete_vpc(&c.ec2, &v).await).await?;
+                retrying(&["DependencyViolation"], 20, async || {
+                    network::delete_vpc(&c.ec2, &v).await
+                })
+                .await?;
             }
         }
         other => {
@@ -382,7 +436,12 @@ async fn find_group(ctx: &Ctx<'_>, vpc: &str, id: &str) -> Result<Option<String>
         .clients
         .ec2
         .describe_security_groups()
-        .filters(aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(vpc).build())
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(vpc)
+                .build(),
+        )
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("DescribeSecurityGroups", e))?;
@@ -415,7 +474,10 @@ async fn wait_for(
                 Some(state) => Ok(Check::Pending(state)),
             }
         },
-        |p| ctx.progress.state(id, Duration::ZERO, &format!("waiting: {}", p.state)),
+        |p| {
+            ctx.progress
+                .state(id, Duration::ZERO, &format!("waiting: {}", p.state))
+        },
     )
     .await?;
     Ok(())
@@ -427,14 +489,23 @@ async fn wait_for(
 async fn delete_distribution(ctx: &Ctx<'_>, id: &str, dist: &str) -> Result<(), StepError> {
     let c = &ctx.clients;
     distribution::disable(&c.cloudfront, dist).await?;
-    wait_for(ctx, id, format!("distribution {dist} to deploy its disabled config"), 90, async || {
-        Ok(distribution::get(&c.cloudfront, dist)
-            .await?
-            .filter(|l| l.status != "Deployed")
-            .map(|l| format!("disabling: {}", l.status)))
+    wait_for(
+        ctx,
+        id,
+        format!("distribution {dist} to deploy its disabled config"),
+        90,
+        async || {
+            Ok(distribution::get(&c.cloudfront, dist)
+                .await?
+                .filter(|l| l.status != "Deployed")
+                .map(|l| format!("disabling: {}", l.status)))
+        },
+    )
+    .await?;
+    retrying(&["DistributionNotDisabled"], 5, async || {
+        distribution::delete(&c.cloudfront, dist).await
     })
     .await?;
-    retrying(&["DistributionNotDisabled"], 5, async || distribution::delete(&c.cloudfront, dist).await).await?;
     Ok(())
 }
 
@@ -470,7 +541,9 @@ async fn delete_edge_function(ctx: &Ctx<'_>, id: &str, name: &str, opts: &Option
         .until(
             &mut jitter,
             || async {
-                let counts = inspect::replicas(ctx, name).await.map_err(|e| CheckError::Transient(e.to_string()))?;
+                let counts = inspect::replicas(ctx, name)
+                    .await
+                    .map_err(|e| CheckError::Transient(e.to_string()))?;
                 if counts.is_empty() {
                     Ok(Check::Done(()))
                 } else {
@@ -481,7 +554,11 @@ async fn delete_edge_function(ctx: &Ctx<'_>, id: &str, name: &str, opts: &Option
                 let waited = humantime::format_duration(Duration::from_secs(
                     (started.elapsed().as_secs_f64() / crate::engine::wait::time_scale()) as u64,
                 ));
-                ctx.progress.state(id, Duration::ZERO, &format!("replicas left: {} (waited {waited})", p.state))
+                ctx.progress.state(
+                    id,
+                    Duration::ZERO,
+                    &format!("replicas left: {} (waited {waited})", p.state),
+                )
             },
         )
         .await;
