@@ -29,7 +29,21 @@ fn root() -> PathBuf {
 /// The emulator for this test binary, started on first use.
 pub fn emulator() -> &'static Emulator {
     static EMULATOR: OnceLock<Emulator> = OnceLock::new();
-    EMULATOR.get_or_init(|| {
+    EMULATOR.get_or_init(Emulator::start)
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let mut child = self._child.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Emulator {
+    /// A fresh emulator of its own, for tests whose faults must not reach
+    /// other tests (faults apply to every call the emulator answers).
+    pub fn start() -> Emulator {
         let mut child = Command::new(root().join("tests/emulator/serve"))
             .args(["--time-scale", TIME_SCALE])
             .stdout(Stdio::piped())
@@ -49,10 +63,8 @@ pub fn emulator() -> &'static Emulator {
             endpoint,
             _child: Mutex::new(child),
         }
-    })
-}
+    }
 
-impl Emulator {
     /// A call to the control API (`/_ahi/...`), answered as JSON.
     pub fn control(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
         let address = self.endpoint.trim_start_matches("http://");
@@ -119,17 +131,22 @@ impl Emulator {
     /// Runs the real `ahi-edge` binary against the emulator: its endpoint
     /// and throwaway credentials in the environment, as a user would set them.
     pub fn ahi_edge(&self, args: &[&str], dir: &Path) -> crate::support::Run {
-        crate::support::bin()
-            .args(args)
+        self.command(args, dir).output().expect("run ahi-edge").into()
+    }
+
+    /// The `ahi-edge` command `ahi_edge` runs, for tests that start it and
+    /// kill it part way. The tool's own waits shrink by the emulator's scale.
+    pub fn command(&self, args: &[&str], dir: &Path) -> Command {
+        let mut cmd = crate::support::bin();
+        cmd.args(args)
             .current_dir(dir)
             .env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")
-            .env_remove("AWS_PROFILE")
-            .output()
-            .expect("run ahi-edge")
-            .into()
+            .env("AHI_EDGE_TIME_SCALE", TIME_SCALE)
+            .env_remove("AWS_PROFILE");
+        cmd
     }
 
     /// Runs a Python snippet with boto3 from the emulator's venv: an

@@ -9,5 +9,7 @@ mod init;
 mod lock_contention;
 mod origin_secret;
 mod package;
+mod stack;
 mod support;
+mod up;
 mod validate;

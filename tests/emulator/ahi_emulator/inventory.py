@@ -59,14 +59,14 @@ def resources(emulator):
                 add("ec2", account, region, "route-table", table.id, ec2_tags(table.id))
     for account, region, elb in _regions(elbv2_backends):
         for lb in elb.load_balancers.values():
-            add("elbv2", account, region, "load-balancer", lb.arn, lb.tags, name=lb.name)
+            add("elbv2", account, region, "load-balancer", lb.arn, elb.tagging_service.get_tag_dict_for_resource(lb.arn), name=lb.name)
             for listener in lb.listeners.values():
                 add("elbv2", account, region, "listener", listener.arn)
                 for rule in listener.rules.values():
                     if not rule.is_default:
                         add("elbv2", account, region, "listener-rule", rule.arn)
         for tg in elb.target_groups.values():
-            add("elbv2", account, region, "target-group", tg.arn, tg.tags, name=tg.name)
+            add("elbv2", account, region, "target-group", tg.arn, elb.tagging_service.get_tag_dict_for_resource(tg.arn), name=tg.name)
     for account, region, ecs in _regions(ecs_backends):
         for cluster in ecs.clusters.values():
             if cluster.status != "INACTIVE":

@@ -110,7 +110,7 @@ class Fault:
 
     def matches(self, service, operation, region, path=""):
         return (
-            operation == self.operation
+            (self.operation == "*" or operation == self.operation)
             and (self.service is None or self.service == service)
             and (self.region is None or self.region == region)
             and (self.target is None or self.target in (path or ""))

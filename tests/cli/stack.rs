@@ -1,0 +1,195 @@
+//! Helpers for whole-stack tests: a shipped profile under a test's own
+//! stack name, runs of the binary, and what the emulator holds.
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::emulator::Emulator;
+use crate::support::Run;
+
+/// A shipped profile copied into a temporary directory with its stack
+/// renamed, so tests sharing one emulator never touch each other's stacks.
+pub struct Stack<'a> {
+    pub emu: &'a Emulator,
+    pub name: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl<'a> Stack<'a> {
+    pub fn new(emu: &'a Emulator, shipped: &str, name: &str, edits: &[(&str, &str)]) -> Self {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("profiles/{shipped}.toml"));
+        let mut text = std::fs::read_to_string(path).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("name = "))
+            .unwrap()
+            .to_string();
+        text = text.replacen(&line, &format!("name = \"{name}\""), 1);
+        for (old, new) in edits {
+            assert!(text.contains(old), "{shipped} has no {old:?}");
+            text = text.replacen(old, new, 1);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("profile.toml"), text).unwrap();
+        Stack {
+            emu,
+            name: name.to_string(),
+            dir,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Rewrites part of the profile.
+    pub fn edit(&self, old: &str, new: &str) {
+        let file = self.path().join("profile.toml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains(old), "profile has no {old:?}");
+        std::fs::write(file, text.replacen(old, new, 1)).unwrap();
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--profile", "profile.toml"];
+        all.extend_from_slice(args);
+        self.emu.ahi_edge(&all, self.path())
+    }
+
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        let mut all = vec!["--profile", "profile.toml"];
+        all.extend_from_slice(args);
+        self.emu
+            .command(&all, self.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// `up`, which must succeed.
+    pub fn up(&self) -> Run {
+        let run = self.run(&["up"]);
+        assert_eq!(run.code, 0, "up failed:\n{}\n{}", run.stdout, run.stderr);
+        run
+    }
+
+    pub fn json(&self, args: &[&str]) -> (i32, Value) {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let run = self.run(&all);
+        let value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}):\n{}\n{}", run.stdout, run.stderr));
+        (run.code, value)
+    }
+
+    pub fn lockfile(&self) -> Option<String> {
+        std::fs::read_to_string(self.path().join("profile.lock")).ok()
+    }
+
+    /// Resource types the emulator holds for this stack, with counts.
+    pub fn held(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut out = std::collections::BTreeMap::new();
+        for r in self.emu.resources_of(&self.name) {
+            *out.entry(r["type"].as_str().unwrap().to_string()).or_insert(0) += 1;
+        }
+        out
+    }
+
+    /// The emulator's call log from `after` (a sequence number) on.
+    pub fn calls_since(&self, after: u64) -> Vec<Value> {
+        self.emu
+            .calls()
+            .into_iter()
+            .filter(|c| c["seq"].as_u64().unwrap_or(0) > after)
+            .collect()
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        self.emu
+            .calls()
+            .last()
+            .and_then(|c| c["seq"].as_u64())
+            .unwrap_or(0)
+    }
+
+    /// Runs `args` and SIGKILLs the process once the emulator has answered
+    /// `operation` for it (a call logged after `after` whose path or
+    /// operation matches), or returns false if the run ended first.
+    pub fn kill_at(&self, args: &[&str], operation: &str) -> bool {
+        let after = self.last_seq();
+        let mut child = self.spawn(args);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if self
+                .calls_since(after)
+                .iter()
+                .any(|c| c["operation"] == operation)
+            {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                return true;
+            }
+            if child.try_wait().unwrap().is_some() {
+                return false;
+            }
+            assert!(Instant::now() < deadline, "{operation} never came");
+        }
+    }
+}
+
+/// Operations that change something, by AWS's naming.
+pub fn mutating(operation: &str) -> bool {
+    !["Get", "Describe", "List", "Head"]
+        .iter()
+        .any(|p| operation.starts_with(p))
+}
+
+/// The count of each resource type a full `up` of the HealthImaging stack
+/// holds, with a new VPC and an authorizer.
+pub fn full_stack(authorizer: bool, new_network: bool) -> std::collections::BTreeMap<String, usize> {
+    let mut want: Vec<(&str, usize)> = vec![
+        ("distribution", 1),
+        ("CachePolicy", 1),
+        ("OriginRequestPolicy", 1),
+        ("bucket", 1),
+        ("secret", 1),
+        ("security-group", 2),
+        ("load-balancer", 1),
+        ("listener", 1),
+        ("listener-rule", 1),
+        ("target-group", 1),
+        ("cluster", 1),
+        ("service", 1),
+        ("task-definition", 1),
+        ("log-group", 1),
+    ];
+    let roles = if authorizer { 3 } else { 2 };
+    want.push(("role", roles));
+    if authorizer {
+        want.push(("function", 1));
+    }
+    if new_network {
+        want.extend([
+            ("vpc", 1),
+            ("subnet", 4),
+            ("internet-gateway", 1),
+            ("nat-gateway", 1),
+            ("elastic-ip", 1),
+            ("route-table", 2),
+        ]);
+    }
+    want.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// What the emulator holds for a stack, without the replicas (which come
+/// and go with CloudFront deploys).
+pub fn without_replicas(
+    mut held: std::collections::BTreeMap<String, usize>,
+) -> std::collections::BTreeMap<String, usize> {
+    held.remove("replica");
+    held
+}

@@ -1,0 +1,340 @@
+//! `up`, `plan`, `status` and `outputs` on whole stacks, checked with boto3
+//! and the emulator's inventory and call log as well as with `status`.
+
+use serde_json::{Value, json};
+
+use crate::emulator::{Emulator, emulator};
+use crate::stack::{Stack, full_stack, mutating, without_replicas};
+
+/// The HTTPS profile names ACM certificates; import the test certificate in
+/// both regions and point the profile at them.
+fn https_stack<'a>(emu: &'a Emulator, name: &str) -> Stack<'a> {
+    let arns = emu.boto3(&format!(
+        "cert = open('{root}/artifacts/edge-authorizer/test/fixtures/loopback-cert.pem').read()\n\
+         key = open('{root}/artifacts/edge-authorizer/test/fixtures/loopback-key.pem').read()\n\
+         out = [client('acm', r).import_certificate(Certificate=cert, PrivateKey=key)['CertificateArn'] for r in ('us-west-2', 'us-east-1')]\n\
+         print(json.dumps(out))",
+        root = env!("CARGO_MANIFEST_DIR")
+    ));
+    let (alb_cert, cf_cert) = (arns[0].as_str().unwrap(), arns[1].as_str().unwrap());
+    Stack::new(
+        emu,
+        "ahi-delivery-https",
+        name,
+        &[
+            (
+                "arn:aws:acm:us-west-2:123456789012:certificate/0b9c1b6e-1c1f-4a5e-9d7e-2d3f4a5b6c7d",
+                alb_cert,
+            ),
+            (
+                "arn:aws:acm:us-east-1:123456789012:certificate/7e1d2c3b-4a5f-4e6d-8c9b-0a1b2c3d4e5f",
+                cf_cert,
+            ),
+        ],
+    )
+}
+
+/// The distribution, listener and service as boto3 sees them.
+fn live(stack: &Stack, region: &str) -> Value {
+    stack.emu.boto3(&format!(
+        "cf = client('cloudfront')\n\
+         lock = open('{lock}').read()\n\
+         import re\n\
+         dist = re.search(r'\\[resources.distribution\\][^\\[]*physical_id = \"([^\"]+)\"', lock).group(1)\n\
+         c = cf.get_distribution_config(Id=dist)['DistributionConfig']\n\
+         elb = client('elbv2', '{region}')\n\
+         lb = elb.describe_load_balancers(Names=['{name}-alb'])['LoadBalancers'][0]\n\
+         attrs = {{a['Key']: a['Value'] for a in elb.describe_load_balancer_attributes(LoadBalancerArn=lb['LoadBalancerArn'])['Attributes']}}\n\
+         listener = elb.describe_listeners(LoadBalancerArn=lb['LoadBalancerArn'])['Listeners'][0]\n\
+         rules = [r for r in elb.describe_rules(ListenerArn=listener['ListenerArn'])['Rules'] if not r['IsDefault']]\n\
+         ecs = client('ecs', '{region}')\n\
+         svc = ecs.describe_services(cluster='{name}', services=['{name}-proxy'])['services'][0]\n\
+         td = ecs.describe_task_definition(taskDefinition=svc['taskDefinition'])['taskDefinition']\n\
+         iam = client('iam')\n\
+         policy = iam.get_role_policy(RoleName='{name}-proxy-task', PolicyName='healthimaging-read')['PolicyDocument']\n\
+         sm = client('secretsmanager', '{region}')\n\
+         secret = sm.get_secret_value(SecretId='ahi-edge/{name}/origin-header')['SecretString']\n\
+         assoc = c['DefaultCacheBehavior'].get('LambdaFunctionAssociations', {{}}).get('Items', [])\n\
+         print(json.dumps({{\n\
+           'enabled': c['Enabled'], 'price_class': c['PriceClass'], 'http': c['HttpVersion'], 'ipv6': c['IsIPV6Enabled'],\n\
+           'origin_protocol': c['Origins']['Items'][0]['CustomOriginConfig']['OriginProtocolPolicy'],\n\
+           'origin_domain': c['Origins']['Items'][0]['DomainName'],\n\
+           'header_is_secret': c['Origins']['Items'][0]['CustomHeaders']['Items'][0]['HeaderValue'] == secret,\n\
+           'associations': [(a['EventType'], a['LambdaFunctionARN'].split(':')[-1]) for a in assoc],\n\
+           'aliases': c['Aliases'].get('Items', []),\n\
+           'tls': c['ViewerCertificate'].get('MinimumProtocolVersion'),\n\
+           'alb_scheme': lb['Scheme'], 'drop_invalid': attrs.get('routing.http.drop_invalid_header_fields.enabled'),\n\
+           'access_logs': attrs.get('access_logs.s3.enabled'), 'log_prefix': attrs.get('access_logs.s3.prefix'),\n\
+           'listener': [listener['Protocol'], listener['Port']],\n\
+           'default_action': listener['DefaultActions'][0]['FixedResponseConfig']['StatusCode'],\n\
+           'rule_header': rules[0]['Conditions'][0]['HttpHeaderConfig']['HttpHeaderName'],\n\
+           'rule_value_is_secret': rules[0]['Conditions'][0]['HttpHeaderConfig']['Values'] == [secret],\n\
+           'secret_len': len(secret), 'secret_alnum': secret.isalnum(),\n\
+           'desired': svc['desiredCount'], 'running': svc['runningCount'],\n\
+           'public_ip': svc['networkConfiguration']['awsvpcConfiguration']['assignPublicIp'],\n\
+           'cpu': td['cpu'], 'memory': td['memory'],\n\
+           'env': {{e['name']: e['value'] for e in td['containerDefinitions'][0]['environment']}},\n\
+           'task_actions': sorted(set(a.split(':')[0] for a in policy['Statement'][0]['Action'])),\n\
+         }}))",
+        lock = stack.path().join("profile.lock").display(),
+        name = stack.name,
+    ))
+}
+
+#[test]
+fn up_on_each_shipped_profile_creates_every_resource_once_and_status_outputs_agree() {
+    let emu = emulator();
+    let cases = [
+        (
+            Stack::new(emu, "ahi-delivery", "t-each-cognito", &[]),
+            "us-east-1",
+            true,
+            true,
+        ),
+        (
+            Stack::new(emu, "ahi-delivery-noauth", "t-each-noauth", &[]),
+            "eu-west-1",
+            false,
+            true,
+        ),
+        (https_stack(emu, "t-each-https"), "us-west-2", true, true),
+    ];
+    for (stack, region, authorizer, network) in &cases {
+        stack.up();
+        assert_eq!(
+            without_replicas(stack.held()),
+            full_stack(*authorizer, *network),
+            "{}",
+            stack.name
+        );
+        let (code, status) = stack.json(&["status"]);
+        assert_eq!(code, 0, "{}: {status}", stack.name);
+        assert_eq!(status["healthy"], true);
+        assert!(
+            status["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["health"] == "ok")
+        );
+        let (code, outputs) = stack.json(&["outputs"]);
+        assert_eq!(code, 0);
+        let url = outputs["url"].as_str().unwrap();
+        assert!(url.starts_with("https://"), "{outputs}");
+
+        let seen = live(stack, region);
+        assert_eq!(seen["enabled"], true);
+        assert_eq!(seen["http"], "http2");
+        assert_eq!(seen["ipv6"], true);
+        assert_eq!(seen["header_is_secret"], true);
+        assert_eq!(seen["rule_value_is_secret"], true);
+        assert_eq!(seen["rule_header"], "X-Custom-Header");
+        assert_eq!(
+            (seen["secret_len"].as_u64(), seen["secret_alnum"].as_bool()),
+            (Some(32), Some(true))
+        );
+        assert_eq!(seen["alb_scheme"], "internet-facing");
+        assert_eq!(seen["drop_invalid"], "true");
+        assert_eq!(
+            (seen["access_logs"].as_str(), seen["log_prefix"].as_str()),
+            (Some("true"), Some("alb"))
+        );
+        assert_eq!(seen["default_action"], "403");
+        assert_eq!(seen["public_ip"], "DISABLED");
+        assert_eq!(seen["task_actions"], json!(["medical-imaging"]));
+        assert_eq!(seen["env"]["AHI_REGION"], *region);
+        if *authorizer {
+            assert_eq!(seen["associations"], json!([["viewer-request", "1"]]));
+        } else {
+            assert_eq!(seen["associations"], json!([]));
+            assert_eq!(seen["env"]["AUTH_MODE"], "none");
+        }
+        if stack.name == "t-each-https" {
+            assert_eq!(seen["listener"], json!(["HTTPS", 443]));
+            assert_eq!(seen["origin_protocol"], "https-only");
+            assert_eq!(seen["origin_domain"], "ahi-origin.example.com");
+            assert_eq!(seen["aliases"], json!(["images.example.com"]));
+            assert_eq!(seen["tls"], "TLSv1.2_2021");
+            assert_eq!(url, "https://images.example.com");
+            let records = outputs["dns_records"].as_array().unwrap();
+            assert_eq!(records.len(), 2, "{outputs}");
+            assert!(
+                status["certificates"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|c| c["status"] == "ISSUED")
+            );
+        } else {
+            assert_eq!(seen["listener"], json!(["HTTP", 80]));
+            assert_eq!(seen["origin_protocol"], "http-only");
+            assert_eq!(seen["price_class"], "PriceClass_All");
+        }
+        // The lockfile never holds the secret.
+        let lock = stack.lockfile().unwrap();
+        let secret = emu.boto3(&format!(
+            "print(json.dumps(client('secretsmanager', '{region}').get_secret_value(SecretId='ahi-edge/{}/origin-header')['SecretString']))",
+            stack.name
+        ));
+        assert!(!lock.contains(secret.as_str().unwrap()));
+    }
+}
+
+#[test]
+fn a_second_up_makes_no_mutating_call_and_a_changed_value_updates_only_its_resources() {
+    // Its own emulator: the call log must hold this stack's calls only.
+    let emu = &Emulator::start();
+    let stack = Stack::new(emu, "ahi-delivery", "t-second", &[]);
+    stack.up();
+    let before = stack.last_seq();
+    let again = stack.up();
+    assert!(again.stdout.contains("is up"));
+    let calls = stack.calls_since(before);
+    let writes: Vec<&Value> = calls
+        .iter()
+        .filter(|c| mutating(c["operation"].as_str().unwrap()))
+        .filter(|c| c["path"].as_str().is_none_or(|p| !p.contains("/_ahi/")))
+        .collect();
+    assert!(writes.is_empty(), "second up wrote: {writes:?}");
+
+    let (code, plan) = stack.json(&["plan"]);
+    assert_eq!(code, 0, "{plan}");
+    assert_eq!(plan["changes"], 0);
+
+    stack.edit(
+        "cache_headers = [\"authorization\"]",
+        "cache_headers = [\"authorization\", \"accept\"]",
+    );
+    stack.edit("desired_count = 1", "desired_count = 2");
+    let (code, plan) = stack.json(&["plan"]);
+    assert_eq!(code, 4, "{plan}");
+    let changed: Vec<(String, String)> = plan["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] != "unchanged")
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().into(),
+                s["action"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            ("cache_policy".to_string(), "update".to_string()),
+            ("service".into(), "update".into())
+        ]
+    );
+    let before = stack.last_seq();
+    stack.up();
+    let mut writes: Vec<String> = stack
+        .calls_since(before)
+        .iter()
+        .map(|c| c["operation"].as_str().unwrap().to_string())
+        .filter(|o| mutating(o))
+        .collect();
+    writes.sort();
+    assert_eq!(writes, ["UpdateCachePolicy", "UpdateService"]);
+    let desired = emu.boto3(
+        "print(json.dumps(client('ecs').describe_services(cluster='t-second', services=['t-second-proxy'])['services'][0]['desiredCount']))",
+    );
+    assert_eq!(desired, 2);
+}
+
+#[test]
+fn out_of_band_changes_show_in_status_and_up_repairs_them() {
+    let emu = emulator();
+    let stack = Stack::new(emu, "ahi-delivery-noauth", "t-drift", &[]);
+    stack.up();
+    emu.boto3(
+        "elb = client('elbv2', 'eu-west-1')\n\
+         lb = elb.describe_load_balancers(Names=['t-drift-alb'])['LoadBalancers'][0]\n\
+         listener = elb.describe_listeners(LoadBalancerArn=lb['LoadBalancerArn'])['Listeners'][0]\n\
+         for r in elb.describe_rules(ListenerArn=listener['ListenerArn'])['Rules']:\n\
+         \x20   if not r['IsDefault']: elb.delete_rule(RuleArn=r['RuleArn'])\n\
+         client('ecs', 'eu-west-1').update_service(cluster='t-drift', service='t-drift-proxy', desiredCount=3)\n\
+         client('logs', 'eu-west-1').put_retention_policy(logGroupName='/ahi-edge/t-drift/proxy', retentionInDays=1)\n\
+         print('null')",
+    );
+    let (code, status) = stack.json(&["status"]);
+    assert_eq!(code, 4, "{status}");
+    let health = |id: &str| {
+        status["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(health("listener_rule")["health"], "missing");
+    assert_eq!(health("service")["health"], "drifted");
+    assert_eq!(health("service")["drift"], json!(["desired_count"]));
+    assert_eq!(health("log_group")["drift"], json!(["retention_days"]));
+    let text = stack.run(&["status"]);
+    assert!(text.stdout.contains("differs: desired_count"), "{}", text.stdout);
+
+    stack.up();
+    let (code, status) = stack.json(&["status"]);
+    assert_eq!(code, 0, "{status}");
+    assert_eq!(without_replicas(stack.held()), full_stack(false, true));
+}
+
+/// Kills `up` at five moments spread over the run (an early IAM create, the
+/// network, the ALB, the distribution create, the distribution deploy
+/// wait); each re-run resumes, and the end is one stack, nothing twice.
+#[test]
+fn up_killed_at_five_moments_converges_without_duplicates_or_orphans() {
+    // Its own emulator: the kill points are read from the call log.
+    let emu = &Emulator::start();
+    let stack = Stack::new(emu, "ahi-delivery", "t-killup", &[]);
+    for operation in [
+        "CreateRole",
+        "CreateSubnet",
+        "CreateLoadBalancer",
+        "CreateDistributionWithTags",
+        "GetDistribution",
+    ] {
+        assert!(
+            stack.kill_at(&["up"], operation),
+            "up finished before {operation}"
+        );
+    }
+    stack.up();
+    assert_eq!(without_replicas(stack.held()), full_stack(true, true));
+    let (code, status) = stack.json(&["status"]);
+    assert_eq!(code, 0, "{status}");
+}
+
+/// Throttling and 500s on a tenth of all calls: the SDK's retries and ours
+/// carry `up` through. Its own emulator, so the faults reach no other test.
+#[test]
+fn up_completes_through_throttling_and_server_errors() {
+    let emu = Emulator::start();
+    emu.control(
+        "POST",
+        "/_ahi/faults",
+        Some(&json!({"operation": "*", "kind": "throttle", "fraction": 0.08, "seed": 7})),
+    );
+    emu.control(
+        "POST",
+        "/_ahi/faults",
+        Some(&json!({"operation": "*", "kind": "500", "fraction": 0.05, "seed": 11})),
+    );
+    let stack = Stack::new(&emu, "ahi-delivery", "t-faults", &[]);
+    stack.up();
+    let faults = emu.control("GET", "/_ahi/faults", None);
+    let fired: u64 = faults
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fired"].as_u64().unwrap())
+        .sum();
+    assert!(fired > 5, "too few faults fired to prove anything: {faults}");
+    emu.control("DELETE", "/_ahi/faults", None);
+    assert_eq!(without_replicas(stack.held()), full_stack(true, true));
+    let (code, status) = stack.json(&["status"]);
+    assert_eq!(code, 0, "{status}");
+}
