@@ -2,6 +2,7 @@
 //! One test binary (modules below) so the crate links once.
 
 mod cache_policy;
+mod down;
 mod edge_chain;
 mod emulator;
 mod emulator_harness;
