@@ -123,7 +123,9 @@ pub async fn ensure(
     configure: bool,
 ) -> Result<bool, AwsError> {
     let created = match tags(client, bucket).await? {
-        Some(live) if !owned_by(&live, stack) && !(configure && live.is_empty()) => {
+        // An untagged bucket under our name is ours when a run died between
+        // CreateBucket and PutBucketTagging (the name embeds our account).
+        Some(live) if !(owned_by(&live, stack) || configure && live.is_empty()) => {
             return Err(not_owned("GetBucketTagging", "S3 bucket", bucket, stack));
         }
         Some(_) => false,

@@ -168,10 +168,10 @@ pub fn output(lock: &Lockfile, id: &str, key: &str) -> Result<String, StepError>
         .resources
         .get(id)
         .ok_or_else(|| StepError::Missing(format!("{id} is not in the lockfile yet")))?;
-    if key == "id" {
-        if let Some(p) = &entry.physical_id {
-            return Ok(p.clone());
-        }
+    if key == "id"
+        && let Some(p) = &entry.physical_id
+    {
+        return Ok(p.clone());
     }
     if key == "arn"
         && let Some(a) = &entry.arn

@@ -290,7 +290,7 @@ async fn delete(ctx: &Ctx<'_>, id: &str, entry: &Entry, opts: &Options) -> Resul
                 }
                 load_balancer::delete_alb(&c.elb, &arn).await?;
                 wait_for(ctx, id, "load balancer to go".into(), 20, async || {
-                    Ok(load_balancer::alb_exists(&c.elb, &arn).await?)
+                    load_balancer::alb_exists(&c.elb, &arn).await
                 })
                 .await?;
             }
