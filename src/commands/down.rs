@@ -13,6 +13,7 @@ use super::session;
 use crate::cli::DownArgs;
 use crate::engine::graph::Outcome;
 use crate::error::{Error, ExitStatus};
+use crate::names::StackNames;
 use crate::output::Printer;
 use crate::settings::Settings;
 use crate::stack::progress::Progress;
@@ -20,6 +21,7 @@ use crate::stack::teardown::{self, Options};
 use crate::stack::{Ctx, Ledger, StepError, shape};
 
 const CONCURRENCY: usize = 12;
+const LOG_BUCKET: &str = "log_bucket";
 
 #[derive(Debug, Serialize)]
 pub struct DownReport {
@@ -55,7 +57,7 @@ impl fmt::Display for DownReport {
 pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<ExitStatus, Error> {
     let profile = session::profile(settings, printer)?;
     let store = session::store(settings, &profile)?;
-    if store.state().resources.is_empty() {
+    if store.state().resources.is_empty() && !args.purge_logs {
         let path = store.path().to_path_buf();
         store.remove()?;
         printer.result(&DownReport {
@@ -79,6 +81,14 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
     session::runtime()?.block_on(async {
         let (clients, account) = session::clients(settings, &profile).await?;
         let ctx = Ctx::new(&profile, clients, account, Ledger::Writable(store), Progress::new(printer), None);
+        if opts.purge_logs && ctx.entry(LOG_BUCKET).is_none() {
+            // A plain `down` kept the bucket and forgot it; it is still found
+            // by its derived name and deleted only if it carries our tag.
+            let region = profile.healthimaging.region.clone();
+            let bucket = StackNames { stack: &profile.stack.name }.log_bucket(&ctx.account, &region);
+            ctx.change(|l| l.record_intent(LOG_BUCKET, "s3-bucket", &region, &bucket))
+                .map_err(|e| Error::io("recording the log bucket", std::io::Error::other(e.to_string())))?;
+        }
         let ids: Vec<String> = ctx.lock().resources.keys().cloned().collect();
         let graph = shape::graph(ids.iter().map(String::as_str)).reversed();
         let work = graph.run(CONCURRENCY, |id| {

@@ -36,6 +36,10 @@ fn up_then_down_wait_replicas_leaves_only_the_log_bucket_and_purge_leaves_nothin
     assert!(!function_exists(emu, "t-down-keep-edge-auth"));
     let (code, status) = kept.json(&["status"]);
     assert_eq!((code, &status["deployed"]), (0, &json!(false)), "{status}");
+    // A later `down --purge-logs` still finds the kept bucket by its name.
+    let run = kept.run(&["down", "--yes", "--purge-logs"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(kept.held().is_empty(), "{:?}", kept.held());
 
     let run = purged.run(&["down", "--wait-replicas", "--yes", "--purge-logs"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -148,7 +152,7 @@ fn down_killed_at_five_moments_still_finishes_with_nothing_left() {
         "ListFunctions",
     ] {
         assert!(
-            stack.kill_at(&["down", "--wait-replicas", "--yes"], operation),
+            stack.kill_at(&["down", "--wait-replicas", "--yes", "--purge-logs"], operation),
             "down finished before {operation}"
         );
     }

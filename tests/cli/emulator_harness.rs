@@ -3,12 +3,12 @@
 
 use serde_json::json;
 
-use crate::emulator::emulator;
+use crate::emulator::{Emulator, emulator};
 
 #[test]
 fn calls_from_boto3_show_in_the_call_log_and_faults_fire() {
-    let emu = emulator();
-    // A stack-specific name keeps this test apart from others in the binary.
+    // Its own emulator: the fault and the call count must see only this test.
+    let emu = &Emulator::start();
     let name = "harness-check";
     emu.control(
         "POST",

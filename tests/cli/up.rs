@@ -338,3 +338,153 @@ fn up_completes_through_throttling_and_server_errors() {
     let (code, status) = stack.json(&["status"]);
     assert_eq!(code, 0, "{status}");
 }
+
+#[test]
+fn oidc_with_an_existing_vpc_and_a_web_acl_deploys_into_that_vpc_and_down_leaves_it() {
+    let emu = emulator();
+    let network = emu.boto3(
+        "ec2 = client('ec2', 'eu-west-1')\n\
+         vpc = ec2.create_vpc(CidrBlock='10.9.0.0/16')['Vpc']['VpcId']\n\
+         subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f'10.9.{i}.0/24', AvailabilityZone='eu-west-1' + 'ab'[i % 2])['Subnet']['SubnetId'] for i in range(4)]\n\
+         print(json.dumps([vpc] + subnets))",
+    );
+    let ids: Vec<&str> = network
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let acl =
+        "arn:aws:wafv2:us-east-1:123456789012:global/webacl/ahi-acl/a1b2c3d4-5678-90ab-cdef-0123456789ab";
+    let stack = Stack::new(
+        emu,
+        "ahi-delivery-noauth",
+        "t-oidc-vpc",
+        &[
+            (
+                "mode = \"none\"",
+                "mode = \"oidc\"\n\n[auth.oidc]\nissuer = \"https://login.example.com\"\naudiences = [\"ahi-viewer\"]",
+            ),
+            (
+                "cache_headers = []",
+                &format!("cache_headers = [\"authorization\"]\nweb_acl_arn = \"{acl}\""),
+            ),
+        ],
+    );
+    let network_table = format!(
+        "\n[network]\nvpc_id = \"{}\"\npublic_subnet_ids = [\"{}\", \"{}\"]\nprivate_subnet_ids = [\"{}\", \"{}\"]\n",
+        ids[0], ids[1], ids[2], ids[3], ids[4]
+    );
+    let file = stack.path().join("profile.toml");
+    let text = std::fs::read_to_string(&file).unwrap() + &network_table;
+    std::fs::write(&file, text).unwrap();
+    stack.up();
+    assert_eq!(without_replicas(stack.held()), full_stack(true, false));
+    let seen = emu.boto3(&format!(
+        "cf = client('cloudfront')\n\
+         import re\n\
+         dist = re.search(r'\\[resources.distribution\\][^\\[]*physical_id = \"([^\"]+)\"', open('{lock}').read()).group(1)\n\
+         c = cf.get_distribution_config(Id=dist)['DistributionConfig']\n\
+         lb = client('elbv2', 'eu-west-1').describe_load_balancers(Names=['t-oidc-vpc-alb'])['LoadBalancers'][0]\n\
+         ecs = client('ecs', 'eu-west-1')\n\
+         svc = ecs.describe_services(cluster='t-oidc-vpc', services=['t-oidc-vpc-proxy'])['services'][0]\n\
+         env = {{e['name']: e['value'] for e in ecs.describe_task_definition(taskDefinition=svc['taskDefinition'])['taskDefinition']['containerDefinitions'][0]['environment']}}\n\
+         print(json.dumps({{'acl': c.get('WebACLId'), 'vpc': lb['VpcId'],\n\
+           'task_subnets': sorted(svc['networkConfiguration']['awsvpcConfiguration']['subnets']),\n\
+           'auth': env['AUTH_MODE'], 'issuer': env['OIDC_ISSUER'], 'assoc': len(c['DefaultCacheBehavior']['LambdaFunctionAssociations'].get('Items', []))}}))",
+        lock = stack.path().join("profile.lock").display()
+    ));
+    let mut private = vec![ids[3].to_string(), ids[4].to_string()];
+    private.sort();
+    assert_eq!(
+        seen,
+        json!({"acl": acl, "vpc": ids[0], "task_subnets": private, "auth": "oidc", "issuer": "https://login.example.com", "assoc": 1})
+    );
+    let run = stack.run(&["down", "--wait-replicas", "--yes", "--purge-logs"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let left = emu.boto3(&format!(
+        "ec2 = client('ec2', 'eu-west-1')\n\
+         print(json.dumps([len(ec2.describe_vpcs(VpcIds=['{}'])['Vpcs']), len(ec2.describe_subnets(Filters=[{{'Name': 'vpc-id', 'Values': ['{}']}}])['Subnets'])]))",
+        ids[0], ids[0]
+    ));
+    assert_eq!(left, json!([1, 4]), "the operator's VPC and subnets stay");
+}
+
+#[test]
+fn new_auth_settings_publish_a_new_authorizer_version_and_repoint_the_distribution() {
+    let emu = emulator();
+    let stack = Stack::new(emu, "ahi-delivery", "t-reauth", &[]);
+    stack.up();
+    stack.edit(
+        "client_ids = [\"4fr9qmc1oba52s6hrfl5hntu2u\"]",
+        "client_ids = [\"5gs0rnd2pcb63t7isgm6iouv3v\"]",
+    );
+    let (code, plan) = stack.json(&["plan"]);
+    assert_eq!(code, 4, "{plan}");
+    let actions: Vec<(&str, &str)> = plan["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] != "unchanged")
+        .map(|s| (s["id"].as_str().unwrap(), s["action"].as_str().unwrap()))
+        .collect();
+    // The proxy checks tokens too, so its task definition changes with them.
+    assert_eq!(
+        actions,
+        [
+            ("edge_function", "replace"),
+            ("distribution", "update"),
+            ("task_definition", "replace"),
+            ("service", "update")
+        ]
+    );
+    stack.up();
+    let association = emu.boto3(&format!(
+        "import re\n\
+         dist = re.search(r'\\[resources.distribution\\][^\\[]*physical_id = \"([^\"]+)\"', open('{}').read()).group(1)\n\
+         c = client('cloudfront').get_distribution_config(Id=dist)['DistributionConfig']\n\
+         print(json.dumps(c['DefaultCacheBehavior']['LambdaFunctionAssociations']['Items'][0]['LambdaFunctionARN'].split(':')[-1]))",
+        stack.path().join("profile.lock").display()
+    ));
+    assert_eq!(association, "2");
+    let (code, status) = stack.json(&["status"]);
+    assert_eq!(code, 0, "{status}");
+}
+
+/// Ctrl-C (SIGINT) stops `up` cleanly with what it finished recorded; the
+/// next `up` resumes and finishes without duplicates.
+#[test]
+fn ctrl_c_stops_up_cleanly_and_the_next_up_resumes() {
+    let emu = emulator();
+    let stack = Stack::new(emu, "ahi-delivery-noauth", "t-ctrlc", &[]);
+    let child = stack
+        .emu
+        .command(&["--profile", "profile.toml", "up"], stack.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the distribution is recorded: the run is then waiting
+    // on AWS (deploy, ALB, service).
+    while !stack
+        .lockfile()
+        .is_some_and(|l| l.contains("[resources.distribution]"))
+    {}
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: every finished step is recorded in the lockfile"),
+        "{stderr}"
+    );
+    stack.up();
+    assert_eq!(without_replicas(stack.held()), full_stack(false, true));
+}
