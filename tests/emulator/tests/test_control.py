@@ -130,3 +130,16 @@ def test_a_fault_can_target_one_resource_by_path(control, aws):
     with pytest.raises(ClientError):
         cf.get_distribution(Id=mine)
     cf.get_distribution(Id=mine)
+
+
+def test_a_star_fault_matches_every_operation_of_every_service(control, aws):
+    control.call("DELETE", "/_ahi/faults")
+    control.fault(operation="*", kind="throttle", nth=1, times=2)
+    with pytest.raises(ClientError) as first:
+        aws("sts").get_caller_identity()
+    with pytest.raises(ClientError) as second:
+        aws("ecs").list_clusters()
+    assert first.value.response["Error"]["Code"] == "Throttling"
+    assert second.value.response["Error"]["Code"] == "ThrottlingException"
+    aws("sts").get_caller_identity()  # times=2: the third call goes through
+    control.call("DELETE", "/_ahi/faults")
