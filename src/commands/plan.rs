@@ -12,9 +12,7 @@ use crate::error::{Error, ExitStatus};
 use crate::lockfile::State;
 use crate::output::Printer;
 use crate::settings::Settings;
-use crate::stack::desired::Sources;
-use crate::stack::progress::Progress;
-use crate::stack::{Ctx, Ledger, changed_fields, flatten, inspect, shape};
+use crate::stack::{changed_fields, flatten, inspect, shape};
 
 #[derive(Debug, Serialize)]
 pub struct Plan {
@@ -66,23 +64,9 @@ fn replaced_by_change(kind: &str) -> Option<&'static str> {
 pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> {
     let profile = session::profile(settings, printer)?;
     let lock = read(settings, &profile.stack.name)?;
-    let package = session::package(settings, &profile)?;
     let plan = session::runtime()?.block_on(async {
-        let (clients, account) = session::clients(settings, &profile).await?;
-        let ctx = Ctx::new(
-            &profile,
-            clients,
-            account,
-            Ledger::ReadOnly(lock.clone()),
-            Progress::silent(),
-            package,
-        );
-        let src = Sources {
-            profile: &profile,
-            lock: &lock,
-            account: &ctx.account,
-            package: ctx.package.as_deref(),
-        };
+        let ctx = session::read_only(settings, &profile, &lock).await?;
+        let src = ctx.sources(&lock);
         let nodes: Vec<_> = shape::for_profile(&profile)
             .into_iter()
             .filter(|n| n.kind.is_some())

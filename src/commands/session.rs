@@ -5,11 +5,13 @@
 
 use crate::authorizer::{self, AuthorizerConfig};
 use crate::error::Error;
-use crate::lockfile::StateStore;
+use crate::lockfile::{Lockfile, StateStore};
 use crate::output::Printer;
 use crate::profile::{self, Profile};
 use crate::settings::Settings;
 use crate::stack::clients::Clients;
+use crate::stack::progress::Progress;
+use crate::stack::{Ctx, Ledger};
 
 /// The profile, with warnings printed; invalid profiles are refused (exit 2).
 pub fn profile(settings: &Settings, printer: &Printer) -> Result<Profile, Error> {
@@ -44,6 +46,25 @@ pub async fn clients(settings: &Settings, profile: &Profile) -> Result<(Clients,
     let clients = Clients::new(&settings.aws, &profile.healthimaging.region).await;
     let account = clients.account().await?;
     Ok((clients, account))
+}
+
+/// A context for the read-only commands (`status`, `plan`): a snapshot of
+/// the lockfile, taken without its lock, and no progress output.
+pub async fn read_only<'a>(
+    settings: &Settings,
+    profile: &'a Profile,
+    lock: &Lockfile,
+) -> Result<Ctx<'a>, Error> {
+    let package = package(settings, profile)?;
+    let (clients, account) = clients(settings, profile).await?;
+    Ok(Ctx::new(
+        profile,
+        clients,
+        account,
+        Ledger::ReadOnly(lock.clone()),
+        Progress::silent(),
+        package,
+    ))
 }
 
 /// A multi-threaded runtime for one command.

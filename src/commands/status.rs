@@ -13,8 +13,6 @@ use crate::lockfile::{self, Lockfile};
 use crate::output::Printer;
 use crate::settings::Settings;
 use crate::stack::inspect::{self, ResourceStatus};
-use crate::stack::progress::Progress;
-use crate::stack::{Ctx, Ledger};
 
 /// `status --json` (schema documented in docs/status.md).
 #[derive(Debug, Serialize)]
@@ -113,16 +111,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         if !deployed {
             return Ok::<_, Error>(report);
         }
-        let package = session::package(settings, &profile)?;
-        let (clients, account) = session::clients(settings, &profile).await?;
-        let ctx = Ctx::new(
-            &profile,
-            clients,
-            account,
-            Ledger::ReadOnly(lock.clone()),
-            Progress::silent(),
-            package,
-        );
+        let ctx = session::read_only(settings, &profile, &lock).await?;
         let looks = lock
             .resources
             .iter()

@@ -67,11 +67,17 @@ pub fn gone(e: &AwsError) -> bool {
     e.code.as_deref().is_some_and(|c| c.ends_with("NotFound"))
 }
 
-fn ok_if_gone(result: Result<(), AwsError>) -> Result<(), AwsError> {
+/// A call's answer, with EC2's NotFound as `None`.
+fn unless_gone<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
     match result {
-        Err(e) if gone(&e) => Ok(()),
-        other => other,
+        Ok(value) => Ok(Some(value)),
+        Err(e) if gone(&e) => Ok(None),
+        Err(e) => Err(e),
     }
+}
+
+fn ok_if_gone(result: Result<(), AwsError>) -> Result<(), AwsError> {
+    unless_gone(result).map(|_| ())
 }
 
 /// Our VPC, found by its tags.
@@ -108,13 +114,15 @@ pub async fn create_vpc(client: &Client, tags: &BTreeMap<String, String>) -> Res
 }
 
 pub async fn vpc_exists(client: &Client, id: &str) -> Result<bool, AwsError> {
-    match client.describe_vpcs().vpc_ids(id).send().await {
-        Ok(out) => Ok(!out.vpcs().is_empty()),
-        Err(e) => {
-            let e = AwsError::from_sdk("DescribeVpcs", e);
-            if gone(&e) { Ok(false) } else { Err(e) }
-        }
-    }
+    let out = unless_gone(
+        client
+            .describe_vpcs()
+            .vpc_ids(id)
+            .send()
+            .await
+            .map_err(err("DescribeVpcs")),
+    )?;
+    Ok(out.is_some_and(|o| !o.vpcs().is_empty()))
 }
 
 pub async fn delete_vpc(client: &Client, id: &str) -> Result<(), AwsError> {
@@ -190,13 +198,15 @@ pub async fn create_subnet(
 }
 
 pub async fn subnet_exists(client: &Client, id: &str) -> Result<bool, AwsError> {
-    match client.describe_subnets().subnet_ids(id).send().await {
-        Ok(out) => Ok(!out.subnets().is_empty()),
-        Err(e) => {
-            let e = AwsError::from_sdk("DescribeSubnets", e);
-            if gone(&e) { Ok(false) } else { Err(e) }
-        }
-    }
+    let out = unless_gone(
+        client
+            .describe_subnets()
+            .subnet_ids(id)
+            .send()
+            .await
+            .map_err(err("DescribeSubnets")),
+    )?;
+    Ok(out.is_some_and(|o| !o.subnets().is_empty()))
 }
 
 pub async fn delete_subnet(client: &Client, id: &str) -> Result<(), AwsError> {
@@ -516,13 +526,15 @@ pub async fn ensure_route_table(
 }
 
 pub async fn route_table_exists(client: &Client, id: &str) -> Result<bool, AwsError> {
-    match client.describe_route_tables().route_table_ids(id).send().await {
-        Ok(out) => Ok(!out.route_tables().is_empty()),
-        Err(e) => {
-            let e = AwsError::from_sdk("DescribeRouteTables", e);
-            if gone(&e) { Ok(false) } else { Err(e) }
-        }
-    }
+    let out = unless_gone(
+        client
+            .describe_route_tables()
+            .route_table_ids(id)
+            .send()
+            .await
+            .map_err(err("DescribeRouteTables")),
+    )?;
+    Ok(out.is_some_and(|o| !o.route_tables().is_empty()))
 }
 
 /// Removes the table's subnet associations, then the table.

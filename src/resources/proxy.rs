@@ -106,12 +106,11 @@ pub fn task_role(profile: &Profile, account: &str) -> RoleSpec {
 }
 
 /// The cluster: created when missing or inactive. Returns its ARN and whether it was created.
-pub async fn ensure_cluster(
+/// The active cluster `name`: its ARN and tags.
+async fn active_cluster(
     client: &Client,
     name: &str,
-    stack: &str,
-    tags: &BTreeMap<String, String>,
-) -> Result<(String, bool), AwsError> {
+) -> Result<Option<(String, BTreeMap<String, String>)>, AwsError> {
     let out = client
         .describe_clusters()
         .clusters(name)
@@ -119,11 +118,24 @@ pub async fn ensure_cluster(
         .send()
         .await
         .map_err(err("DescribeClusters"))?;
-    if let Some(c) = out.clusters().iter().find(|c| c.status() == Some("ACTIVE")) {
-        if !owned_by(&tag_map(c.tags()), stack) {
+    Ok(out
+        .clusters()
+        .iter()
+        .find(|c| c.status() == Some("ACTIVE"))
+        .map(|c| (c.cluster_arn().unwrap_or_default().to_string(), tag_map(c.tags()))))
+}
+
+pub async fn ensure_cluster(
+    client: &Client,
+    name: &str,
+    stack: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<(String, bool), AwsError> {
+    if let Some((arn, live_tags)) = active_cluster(client, name).await? {
+        if !owned_by(&live_tags, stack) {
             return Err(not_owned("DescribeClusters", "ECS cluster", name, stack));
         }
-        return Ok((c.cluster_arn().unwrap_or_default().to_string(), false));
+        return Ok((arn, false));
     }
     let out = client
         .create_cluster()
@@ -143,28 +155,13 @@ pub async fn ensure_cluster(
 
 /// Whether the active cluster `name` carries this stack's tag (`None`: no such cluster).
 pub async fn cluster_owned(client: &Client, name: &str, stack: &str) -> Result<Option<bool>, AwsError> {
-    let out = client
-        .describe_clusters()
-        .clusters(name)
-        .include(ClusterField::Tags)
-        .send()
-        .await
-        .map_err(err("DescribeClusters"))?;
-    Ok(out
-        .clusters()
-        .iter()
-        .find(|c| c.status() == Some("ACTIVE"))
-        .map(|c| owned_by(&tag_map(c.tags()), stack)))
+    Ok(active_cluster(client, name)
+        .await?
+        .map(|(_, tags)| owned_by(&tags, stack)))
 }
 
 pub async fn cluster_active(client: &Client, name: &str) -> Result<bool, AwsError> {
-    let out = client
-        .describe_clusters()
-        .clusters(name)
-        .send()
-        .await
-        .map_err(err("DescribeClusters"))?;
-    Ok(out.clusters().iter().any(|c| c.status() == Some("ACTIVE")))
+    Ok(active_cluster(client, name).await?.is_some())
 }
 
 pub async fn delete_cluster(client: &Client, name: &str) -> Result<(), AwsError> {

@@ -74,12 +74,7 @@ pub async fn node(ctx: &Ctx<'_>, id: &str) -> Result<(), StepError> {
         return wait_step(ctx, id, typical).await;
     };
     let lock = ctx.lock();
-    let src = Sources {
-        profile: ctx.profile,
-        lock: &lock,
-        account: &ctx.account,
-        package: ctx.package.as_deref(),
-    };
+    let src = ctx.sources(&lock);
     let spec = src.json(id)?.unwrap_or_default();
     let print = fingerprint(&spec);
     let entry = lock.resources.get(id).cloned();

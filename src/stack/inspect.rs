@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::desired::Sources;
 use super::{Ctx, StepError, changed_fields, flatten};
 use crate::aws::AwsError;
 use crate::lockfile::{Entry, State};
@@ -150,12 +149,7 @@ async fn look(ctx: &Ctx<'_>, id: &str, entry: &Entry) -> Result<Seen, StepError>
     let stack = ctx.stack();
     let names = StackNames { stack };
     let lock = ctx.lock();
-    let src = Sources {
-        profile: ctx.profile,
-        lock: &lock,
-        account: &ctx.account,
-        package: ctx.package.as_deref(),
-    };
+    let src = ctx.sources(&lock);
     Ok(match entry.kind.as_str() {
         "iam-role" => Seen::exists(role::get(&c.iam, physical).await?.is_some()),
         "lambda-edge-function" => {

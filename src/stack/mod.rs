@@ -157,6 +157,16 @@ impl<'a> Ctx<'a> {
             .await
     }
 
+    /// What desired specs are built from, for a snapshot of the lockfile.
+    pub fn sources<'b>(&'b self, lock: &'b Lockfile) -> desired::Sources<'b> {
+        desired::Sources {
+            profile: self.profile,
+            lock,
+            account: &self.account,
+            package: self.package.as_deref(),
+        }
+    }
+
     pub fn into_ledger(self) -> Ledger {
         self.ledger.into_inner().unwrap_or_else(|p| p.into_inner())
     }

@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::desired::Sources;
 use super::{Ctx, StepError, inspect};
 use crate::aws::AwsError;
 use crate::engine::wait::{Backoff, Check, CheckError, Jitter, Wait, retry_when, scaled};
@@ -122,12 +121,7 @@ async fn delete(ctx: &Ctx<'_>, id: &str, entry: &Entry, opts: &Options) -> Resul
     let stack = ctx.stack();
     let names = StackNames { stack };
     let lock = ctx.lock();
-    let src = Sources {
-        profile: ctx.profile,
-        lock: &lock,
-        account: &ctx.account,
-        package: None,
-    };
+    let src = ctx.sources(&lock);
     let recorded = entry.physical_id.clone();
     let vpc = || async {
         match super::output(&lock, "vpc", "id") {
