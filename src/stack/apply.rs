@@ -55,6 +55,21 @@ pub fn token(stack: &str, id: &str) -> String {
     format!("ahi-edge-{stack}-{id}")
 }
 
+/// The client token of one create call (EC2 NAT gateway, ECS service): 32 hex
+/// characters (ECS allows 36), new for every attempt. Tokens make an SDK
+/// retry of the same call idempotent; a run killed after the call finds the
+/// resource by its tags or name instead, and a fresh token lets a resource
+/// deleted out of band be created again (EC2 would answer a reused token
+/// with the deleted one).
+fn attempt_token(stack: &str, id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let digest = Sha256::digest(format!("{stack}/{id}/{nanos}/{}", std::process::id()));
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
 /// How `up` polls: quick at first, then every 10 s (modelled time).
 fn poll() -> Backoff {
     Backoff {
@@ -242,7 +257,7 @@ async fn make(ctx: &Ctx<'_>, src: &Sources<'_>, id: &str, entry: Option<&Entry>)
                         &c.ec2,
                         &subnet,
                         &allocation,
-                        &token(stack, id),
+                        &attempt_token(stack, id),
                         &src.tags(id),
                     )
                     .await?,
@@ -372,7 +387,7 @@ async fn make(ctx: &Ctx<'_>, src: &Sources<'_>, id: &str, entry: Option<&Entry>)
         "service" => {
             let spec = src.service()?;
             let (arn, w) =
-                proxy::ensure_service(&c.ecs, &spec, stack, &token(stack, id), &src.tags(id)).await?;
+                proxy::ensure_service(&c.ecs, &spec, stack, &attempt_token(stack, id), &src.tags(id)).await?;
             Made::new(&spec.name, wrote(w)).arn(arn)
         }
         other => return Err(StepError::Missing(format!("no way to make {other}"))),
@@ -511,5 +526,19 @@ async fn wait_step(ctx: &Ctx<'_>, id: &str, typical: Duration) -> Result<(), Ste
             ctx.progress.done(id, "failed");
             Err(e.into())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_tokens_fit_ecs_and_are_new_each_attempt() {
+        let stack = "a".repeat(28);
+        let a = attempt_token(&stack, "service");
+        let b = attempt_token(&stack, "service");
+        assert!(a.len() <= 36 && a.bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
+        assert_ne!(a, b);
     }
 }
