@@ -64,6 +64,8 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         let (clients, account) = session::clients(settings, &profile).await?;
         let ctx = Ctx::new(&profile, clients, account, Ledger::Writable(store), Progress::new(printer), package);
         let nodes = shape::for_profile(&profile);
+        ctx.progress
+            .expect(nodes.iter().map(|n| (n.id.to_string(), shape::typical(n))));
         let graph = shape::graph(nodes.iter().map(|n| n.id));
         let work = graph.run(CONCURRENCY, |id| {
             let ctx = &ctx;

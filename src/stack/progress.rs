@@ -21,7 +21,8 @@ enum Mode {
 }
 
 struct Line {
-    started: Instant,
+    /// `None` until the first state change: planned, not started.
+    started: Option<Instant>,
     typical: Duration,
     state: String,
     done: bool,
@@ -66,6 +67,20 @@ impl Progress {
         }
     }
 
+    /// Registers the steps to come, so the ETA covers them from the start.
+    pub fn expect(&self, steps: impl IntoIterator<Item = (String, Duration)>) {
+        let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        for (id, typical) in steps {
+            lines.entry(id).or_insert_with(|| Line {
+                started: None,
+                typical: crate::engine::wait::scaled(typical),
+                state: String::new(),
+                done: false,
+                bar: None,
+            });
+        }
+    }
+
     /// `id` is now in `state` (e.g. "creating", "waiting: InProgress").
     pub fn state(&self, id: &str, typical: Duration, state: &str) {
         self.update(id, typical, state, false);
@@ -79,29 +94,32 @@ impl Progress {
     fn update(&self, id: &str, typical: Duration, state: &str, done: bool) {
         let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
         let line = lines.entry(id.to_string()).or_insert_with(|| Line {
-            started: Instant::now(),
-            typical,
+            started: None,
+            typical: crate::engine::wait::scaled(typical),
             state: String::new(),
             done: false,
-            bar: match &self.mode {
-                Mode::Live { multi, .. } => {
-                    let bar = multi.add(ProgressBar::new_spinner());
-                    bar.set_style(
-                        ProgressStyle::with_template("  {prefix:<24} {msg}")
-                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                    );
-                    bar.set_prefix(id.to_string());
-                    Some(bar)
-                }
-                _ => None,
-            },
+            bar: None,
         });
+        if line.started.is_none() {
+            line.started = Some(Instant::now());
+        }
+        if line.bar.is_none()
+            && let Mode::Live { multi, .. } = &self.mode
+        {
+            let bar = multi.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("  {prefix:<24} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(id.to_string());
+            line.bar = Some(bar);
+        }
         if line.state == state && line.done == done {
             return;
         }
         line.state = state.to_string();
         line.done = done;
-        let elapsed = line.started.elapsed();
+        let elapsed = line.started.map(|s| s.elapsed()).unwrap_or_default();
         let text = format!("{state} ({})", seconds(elapsed));
         match &self.mode {
             Mode::Silent => {}
@@ -114,10 +132,15 @@ impl Progress {
                         bar.set_message(text);
                     }
                 }
+                // The slowest unfinished step bounds what is left: steps run
+                // as soon as what they need exists, so the waits overlap.
                 let eta = lines
                     .values()
                     .filter(|l| !l.done)
-                    .map(|l| l.typical.saturating_sub(l.started.elapsed()))
+                    .map(|l| {
+                        l.typical
+                            .saturating_sub(l.started.map(|s| s.elapsed()).unwrap_or_default())
+                    })
                     .max()
                     .unwrap_or_default();
                 header.set_message(format!(
