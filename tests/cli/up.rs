@@ -488,3 +488,27 @@ fn ctrl_c_stops_up_cleanly_and_the_next_up_resumes() {
     stack.up();
     assert_eq!(without_replicas(stack.held()), full_stack(false, true));
 }
+
+/// A second run on the same lockfile while `up` works fails at once with
+/// exit 5 naming the holder; `status` still reads (it takes no lock).
+#[test]
+fn a_second_run_while_up_works_exits_5_and_status_still_answers() {
+    let emu = emulator();
+    let stack = Stack::new(emu, "ahi-delivery-noauth", "t-locked", &[]);
+    let mut first = stack.spawn(&["up"]);
+    while !stack.lockfile().is_some_and(|l| l.contains("[resources.")) {}
+    let second = stack.run(&["up"]);
+    assert_eq!(second.code, 5, "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains(&format!("held by another ahi-edge run (pid {},", first.id())),
+        "{}",
+        second.stderr
+    );
+    let (code, status) = stack.json(&["status"]);
+    assert!(code == 0 || code == 4, "{status}");
+    assert_eq!(status["deployed"], true);
+    assert!(first.wait().unwrap().success());
+    assert_eq!(without_replicas(stack.held()), full_stack(false, true));
+}
