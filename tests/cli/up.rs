@@ -100,7 +100,7 @@ fn up_on_each_shipped_profile_creates_every_resource_once_and_status_outputs_agr
         (https_stack(emu, "t-each-https"), "us-west-2", true, true),
     ];
     for (stack, region, authorizer, network) in &cases {
-        stack.up();
+        let up = stack.up();
         assert_eq!(
             without_replicas(stack.held()),
             full_stack(*authorizer, *network),
@@ -176,7 +176,12 @@ fn up_on_each_shipped_profile_creates_every_resource_once_and_status_outputs_agr
             "print(json.dumps(client('secretsmanager', '{region}').get_secret_value(SecretId='ahi-edge/{}/origin-header')['SecretString']))",
             stack.name
         ));
-        assert!(!lock.contains(secret.as_str().unwrap()));
+        let secret = secret.as_str().unwrap();
+        assert!(!lock.contains(secret));
+        let status_text = stack.run(&["status", "-v"]);
+        for text in [&up.stdout, &up.stderr, &status_text.stdout, &status_text.stderr] {
+            assert!(!text.contains(secret), "the origin secret reached the output");
+        }
     }
 }
 
