@@ -26,7 +26,7 @@ pub struct Step {
     pub id: String,
     pub kind: String,
     /// `create`, `update`, `replace`, `unchanged`, or `not-in-profile`
-    /// (recorded but no longer wanted: `up` leaves it, `down` removes it).
+    /// (recorded but no longer wanted: `up` removes the authorizer's).
     pub action: String,
     /// The fields that would change, or why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -156,7 +156,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
                     id: id.clone(),
                     kind: entry.kind.clone(),
                     action: "not-in-profile".into(),
-                    fields: vec!["recorded but no longer in the profile; `down` removes it".into()],
+                    fields: vec!["recorded but no longer in the profile".into()],
                 });
             }
         }

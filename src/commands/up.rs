@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -13,6 +14,7 @@ use crate::error::{Error, ExitStatus};
 use crate::output::Printer;
 use crate::settings::Settings;
 use crate::stack::progress::Progress;
+use crate::stack::teardown::{self, Options};
 use crate::stack::{Ctx, Ledger, StepError, apply, output, shape};
 
 /// How many nodes run at once: enough for every independent branch.
@@ -28,6 +30,9 @@ pub struct UpReport {
     pub resources: BTreeMap<String, String>,
     pub next_steps: Vec<String>,
     pub complete: bool,
+    /// Resources the profile no longer uses, and what became of them
+    /// (`deleted`, `awaiting replicas: ...`, `kept: ...`).
+    pub removed: BTreeMap<String, String>,
 }
 
 impl fmt::Display for UpReport {
@@ -48,6 +53,9 @@ impl fmt::Display for UpReport {
         }
         if let Some(dns) = &self.alb_dns_name {
             writeln!(f, "alb: {dns}")?;
+        }
+        for (id, what) in &self.removed {
+            writeln!(f, "no longer in the profile: {id}: {what}")?;
         }
         for step in &self.next_steps {
             writeln!(f, "next: {step}")?;
@@ -79,8 +87,14 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
                 return Ok(ExitStatus::Failure);
             }
         };
+        let removed = if outcomes.values().all(|o| matches!(o, Outcome::Done)) {
+            prune(&ctx, &nodes).await
+        } else {
+            BTreeMap::new()
+        };
         ctx.progress.clear();
-        let report = report(&ctx, &outcomes, settings);
+        let mut report = report(&ctx, &outcomes, settings);
+        report.removed = removed;
         printer.result(&report)?;
         Ok(if report.complete {
             ExitStatus::Success
@@ -132,5 +146,59 @@ fn report(ctx: &Ctx<'_>, outcomes: &BTreeMap<String, Outcome<StepError>>, settin
         resources,
         next_steps,
         complete,
+        removed: BTreeMap::new(),
     }
+}
+
+/// Deletes what the lockfile records but the profile no longer uses, once
+/// the rest is up (so the distribution has stopped referencing it). Only
+/// the authorizer is removed this way: a Lambda@Edge function still
+/// replicated stays `awaiting-replicas` for the next `up` or `down`. A
+/// change of network kind replaces the VPC under the ALB and the tasks,
+/// which takes `down` then `up`; it is reported, not done.
+async fn prune(ctx: &Ctx<'_>, nodes: &[&shape::Node]) -> BTreeMap<String, String> {
+    let unused: Vec<String> = ctx
+        .lock()
+        .resources
+        .keys()
+        .filter(|id| !nodes.iter().any(|n| n.id == id.as_str()))
+        .cloned()
+        .collect();
+    let (prunable, kept): (Vec<String>, Vec<String>) = unused
+        .into_iter()
+        .partition(|id| shape::get(id).is_some_and(|n| n.when == shape::When::Authorizer));
+    let mut out: BTreeMap<String, String> = kept
+        .into_iter()
+        .map(|id| {
+            (
+                id,
+                "kept: changing [network] replaces what runs in it; run `ahi-edge down` then `ahi-edge up`"
+                    .into(),
+            )
+        })
+        .collect();
+    let opts = Options {
+        wait_replicas: false,
+        timeout: Duration::ZERO,
+        purge_logs: false,
+    };
+    let graph = shape::graph(prunable.iter().map(String::as_str)).reversed();
+    let outcomes = graph
+        .run(CONCURRENCY, |id| {
+            let opts = &opts;
+            async move { teardown::node(ctx, &id, opts).await }
+        })
+        .await;
+    for (id, outcome) in outcomes {
+        let what = match outcome {
+            Outcome::Done => "deleted".to_string(),
+            Outcome::Failed(StepError::AwaitingReplicas(why)) => {
+                format!("awaiting replicas ({why}); the next `ahi-edge up` or `down` deletes it")
+            }
+            Outcome::Failed(e) => format!("not deleted: {e}"),
+            Outcome::Skipped { because } => format!("waits for {because}"),
+        };
+        out.insert(id, what);
+    }
+    out
 }

@@ -359,7 +359,9 @@ pub async fn ensure_task_definition(
 }
 
 /// Deregisters every active revision of the family.
-pub async fn deregister_family(client: &Client, family: &str) -> Result<(), AwsError> {
+/// Deregisters the family's active revisions, all but `keep` (the one the
+/// service runs) when given. Returns how many were deregistered.
+pub async fn deregister_family(client: &Client, family: &str, keep: Option<&str>) -> Result<usize, AwsError> {
     let out = client
         .list_task_definitions()
         .family_prefix(family)
@@ -367,6 +369,7 @@ pub async fn deregister_family(client: &Client, family: &str) -> Result<(), AwsE
         .send()
         .await
         .map_err(err("ListTaskDefinitions"))?;
+    let mut done = 0;
     for arn in out.task_definition_arns() {
         // The prefix matches longer families too; keep only ours.
         if arn
@@ -374,9 +377,11 @@ pub async fn deregister_family(client: &Client, family: &str) -> Result<(), AwsE
             .and_then(|(_, r)| r.rsplit_once(':'))
             .map(|(f, _)| f)
             != Some(family)
+            || keep == Some(arn.as_str())
         {
             continue;
         }
+        done += 1;
         match client
             .deregister_task_definition()
             .task_definition(arn)
@@ -392,7 +397,7 @@ pub async fn deregister_family(client: &Client, family: &str) -> Result<(), AwsE
             }
         }
     }
-    Ok(())
+    Ok(done)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -519,6 +519,11 @@ async fn wait_step(ctx: &Ctx<'_>, id: &str, typical: Duration) -> Result<(), Ste
     };
     match result {
         Ok(()) => {
+            if id == "service_steady" {
+                // The service runs the current revision now; older ones go.
+                let current = super::output(&lock, "task_definition", "arn")?;
+                proxy::deregister_family(&c.ecs, &names.task_family(), Some(&current)).await?;
+            }
             ctx.progress.done(id, "ready");
             Ok(())
         }

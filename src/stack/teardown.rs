@@ -226,7 +226,7 @@ async fn delete(ctx: &Ctx<'_>, id: &str, entry: &Entry, opts: &Options) -> Resul
             .await?;
         }
         "ecs-task-definition" => {
-            proxy::deregister_family(&c.ecs, &recorded.unwrap_or_else(|| names.task_family())).await?;
+            proxy::deregister_family(&c.ecs, &recorded.unwrap_or_else(|| names.task_family()), None).await?;
         }
         "ecs-cluster" => {
             let cluster = recorded.unwrap_or_else(|| names.cluster());

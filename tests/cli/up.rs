@@ -454,6 +454,8 @@ fn new_auth_settings_publish_a_new_authorizer_version_and_repoint_the_distributi
     assert_eq!(association, "2");
     let (code, status) = stack.json(&["status"]);
     assert_eq!(code, 0, "{status}");
+    // The previous task definition revision is deregistered once the service runs the new one.
+    assert_eq!(without_replicas(stack.held()), full_stack(true, true));
 }
 
 /// Ctrl-C (SIGINT) stops `up` cleanly with what it finished recorded; the
@@ -516,4 +518,56 @@ fn a_second_run_while_up_works_exits_5_and_status_still_answers() {
     assert_eq!(status["deployed"], true);
     assert!(first.wait().unwrap().success());
     assert_eq!(without_replicas(stack.held()), full_stack(false, true));
+}
+
+/// Switching `auth.mode` to `none`: the distribution drops the authorizer,
+/// and `up` removes the function and its role, or leaves the function
+/// `awaiting-replicas` for the next `up` while CloudFront still holds copies.
+#[test]
+fn switching_auth_off_removes_the_authorizer_once_its_replicas_are_gone() {
+    let emu = emulator();
+    let stack = Stack::new(emu, "ahi-delivery", "t-authoff", &[]);
+    stack.up();
+    stack.edit("mode = \"cognito_jwt\"", "mode = \"none\"");
+    stack.edit("[auth.cognito]\n", "");
+    stack.edit("user_pool_id = \"us-east-1_Ab12Cd34E\"", "");
+    stack.edit("client_ids = [\"4fr9qmc1oba52s6hrfl5hntu2u\"]", "");
+    stack.edit("token_use = \"access\"", "");
+    let (code, plan) = stack.json(&["plan"]);
+    assert_eq!(code, 4, "{plan}");
+    let removed: Vec<&str> = plan["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] == "not-in-profile")
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(removed, ["edge_function", "edge_role"]);
+    let run = stack.up();
+    assert!(
+        run.stdout
+            .contains("no longer in the profile: edge_function: awaiting replicas"),
+        "{}",
+        run.stdout
+    );
+    let associations = emu.boto3(&format!(
+        "import re\n\
+         dist = re.search(r'\\[resources.distribution\\][^\\[]*physical_id = \"([^\"]+)\"', open('{}').read()).group(1)\n\
+         c = client('cloudfront').get_distribution_config(Id=dist)['DistributionConfig']\n\
+         print(json.dumps(c['DefaultCacheBehavior']['LambdaFunctionAssociations']['Quantity']))",
+        stack.path().join("profile.lock").display()
+    ));
+    assert_eq!(associations, 0);
+    assert!(stack.lockfile().unwrap().contains("awaiting-replicas"));
+    // Once CloudFront has dropped the replicas, the next `up` finishes.
+    loop {
+        let run = stack.up();
+        if run.stdout.contains("edge_function: deleted") {
+            assert!(run.stdout.contains("edge_role: deleted"), "{}", run.stdout);
+            break;
+        }
+    }
+    assert_eq!(without_replicas(stack.held()), full_stack(false, true));
+    let (code, plan) = stack.json(&["plan"]);
+    assert_eq!(code, 0, "{plan}");
 }
