@@ -37,7 +37,6 @@ pub enum StepError {
     Lockfile(Error),
     /// Lambda@Edge functions whose delete waits for CloudFront's replicas.
     AwaitingReplicas(String),
-    Interrupted,
 }
 
 impl fmt::Display for StepError {
@@ -48,7 +47,6 @@ impl fmt::Display for StepError {
             StepError::Missing(what) => write!(f, "{what}"),
             StepError::Lockfile(e) => write!(f, "{e}"),
             StepError::AwaitingReplicas(what) => write!(f, "{what}"),
-            StepError::Interrupted => write!(f, "interrupted"),
         }
     }
 }
