@@ -118,6 +118,32 @@ pub async fn converge<S: PartialEq>(
     Err(kept_changing(operation, &current.id))
 }
 
+/// The whole ensure of an ETag-guarded resource: by the id the lockfile
+/// recorded, else found by what names it (a run that died after the create
+/// call adopts what it made), else created; a found one is brought to
+/// `spec` by `converge` (no write when it matches).
+pub async fn ensure_etagged<S: PartialEq>(
+    spec: &S,
+    known_id: Option<&str>,
+    operation: &'static str,
+    get: impl AsyncFn(&str) -> Result<Option<Etagged<S>>, AwsError>,
+    find: impl AsyncFnOnce() -> Result<Option<Etagged<S>>, AwsError>,
+    create: impl AsyncFnOnce() -> Result<String, AwsError>,
+    update: impl AsyncFn(&Etagged<S>) -> Result<Write, AwsError>,
+) -> Result<(String, Change), AwsError> {
+    let mut live = match known_id {
+        Some(id) => get(id).await?,
+        None => None,
+    };
+    if live.is_none() {
+        live = find().await?;
+    }
+    match live {
+        Some(current) => converge(current, spec, operation, get, update).await,
+        None => Ok((create().await?, Change::Created)),
+    }
+}
+
 /// Deletes with the current ETag, re-reading when it was stale; a resource
 /// already gone counts as deleted (`delete` answers `Done` for NotFound too).
 pub async fn delete_etagged<S>(

@@ -11,7 +11,7 @@ use aws_sdk_cloudfront::types::{
 };
 use serde::Serialize;
 
-use super::{Change, Etagged, Write, converge, delete_etagged};
+use super::{Change, Etagged, Write, delete_etagged, ensure_etagged};
 use crate::aws::AwsError;
 use crate::names::StackNames;
 use crate::profile::Profile;
@@ -145,27 +145,19 @@ pub async fn ensure(
     spec: &OriginRequestPolicySpec,
     known_id: Option<&str>,
 ) -> Result<(String, Change), AwsError> {
-    let mut live = match known_id {
-        Some(id) => get(client, id).await?,
-        None => None,
-    };
-    if live.is_none() {
-        live = find_by_name(client, &spec.name).await?;
-    }
-    let Some(current) = live else {
+    let config = spec.to_config()?;
+    let create = async || {
         let created = client
             .create_origin_request_policy()
-            .origin_request_policy_config(spec.to_config()?)
+            .origin_request_policy_config(config.clone())
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("CreateOriginRequestPolicy", e))?;
-        let id = created
+        Ok(created
             .origin_request_policy()
             .map(|p| p.id().to_string())
-            .unwrap_or_default();
-        return Ok((id, Change::Created));
+            .unwrap_or_default())
     };
-    let config = spec.to_config()?;
     let update = async |live: &Live| match client
         .update_origin_request_policy()
         .id(&live.id)
@@ -178,11 +170,13 @@ pub async fn ensure(
         Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => Ok(Write::Stale),
         Err(e) => Err(AwsError::from_sdk("UpdateOriginRequestPolicy", e)),
     };
-    converge(
-        current,
+    ensure_etagged(
         spec,
+        known_id,
         "UpdateOriginRequestPolicy",
         async |id: &str| get(client, id).await,
+        async || find_by_name(client, &spec.name).await,
+        create,
         update,
     )
     .await
