@@ -58,6 +58,37 @@ impl AwsError {
     pub fn is(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
+
+    pub fn is_any(&self, codes: &[&str]) -> bool {
+        codes.iter().any(|c| self.is(c))
+    }
+
+    /// An answer without a field the call always returns: named, never
+    /// papered over with a default.
+    pub fn missing(operation: &'static str, field: &str) -> Self {
+        AwsError {
+            operation,
+            code: None,
+            message: format!("the answer has no {field}"),
+        }
+    }
+}
+
+/// The error mapper for one operation, for any SDK: `.map_err(sdk("CreateVpc"))`.
+pub fn sdk<E>(operation: &'static str) -> impl FnOnce(aws_sdk_cloudfront::error::SdkError<E>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    move |e| AwsError::from_sdk(operation, e)
+}
+
+/// The call's answer, with the given "not found" codes as `None`.
+pub fn unless<T>(codes: &[&str], result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_any(codes) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
@@ -69,7 +100,6 @@ mod tests {
         let settings = AwsSettings {
             endpoint_url: Some("http://127.0.0.1:4566".into()),
             profile: None,
-            region: None,
         };
         let config = sdk_config(&settings, "eu-west-1").await;
         assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));

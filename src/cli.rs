@@ -61,10 +61,6 @@ pub struct GlobalArgs {
     /// Named profile from the shared AWS config/credentials files
     #[arg(long, global = true, value_name = "NAME")]
     pub aws_profile: Option<String>,
-
-    /// AWS region for regional calls [default: the profile's HealthImaging region]
-    #[arg(long, global = true, value_name = "REGION")]
-    pub region: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

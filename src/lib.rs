@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod error;
+pub mod kinds;
 pub mod lockfile;
 pub mod names;
 pub mod output;

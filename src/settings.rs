@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use crate::cli::GlobalArgs;
 use crate::error::Error;
 use crate::output::{Printer, Verbosity};
-use crate::profile::formats;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -20,7 +19,6 @@ pub struct Settings {
 pub struct AwsSettings {
     pub endpoint_url: Option<String>,
     pub profile: Option<String>,
-    pub region: Option<String>,
 }
 
 impl Settings {
@@ -60,14 +58,14 @@ impl Settings {
                 });
             }
         }
-        if let Some(region) = &args.region
-            && !formats::is_region(region)
+        if let Some(name) = &args.aws_profile
+            && !aws_profile_exists(name)
         {
             return Err(Error::BadFlag {
-                flag: "--region",
-                value: region.clone(),
-                reason: "is not an AWS region".into(),
-                fix: "use a region name such as us-east-1".into(),
+                flag: "--aws-profile",
+                value: name.clone(),
+                reason: "names no profile in the shared AWS config or credentials file".into(),
+                fix: "use a profile listed by `aws configure list-profiles`, or leave the flag out".into(),
             });
         }
         Ok(Settings {
@@ -77,8 +75,39 @@ impl Settings {
             aws: AwsSettings {
                 endpoint_url,
                 profile: args.aws_profile.clone(),
-                region: args.region.clone(),
             },
         })
     }
+}
+
+/// Whether the shared config (`[profile NAME]`, or `[default]`) or the
+/// credentials file (`[NAME]`) defines the profile, as the AWS CLI reads
+/// them (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, else ~/.aws/).
+fn aws_profile_exists(name: &str) -> bool {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let config = std::env::var_os("AWS_CONFIG_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".aws/config"));
+    let credentials = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".aws/credentials"));
+    let sections = |path: &PathBuf| -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                l.trim()
+                    .strip_prefix('[')?
+                    .strip_suffix(']')
+                    .map(|s| s.trim().to_string())
+            })
+            .collect()
+    };
+    let in_config = sections(&config).iter().any(|s| {
+        s.strip_prefix("profile")
+            .map(str::trim)
+            .is_some_and(|p| p == name)
+            || (s == "default" && name == "default")
+    });
+    in_config || sections(&credentials).iter().any(|s| s == name)
 }

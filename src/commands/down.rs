@@ -13,12 +13,13 @@ use super::session;
 use crate::cli::DownArgs;
 use crate::engine::graph::Outcome;
 use crate::error::{Error, ExitStatus};
+use crate::lockfile::StateStore;
 use crate::names::StackNames;
 use crate::output::Printer;
 use crate::settings::Settings;
 use crate::stack::progress::Progress;
 use crate::stack::teardown::{self, Options};
-use crate::stack::{Ctx, Ledger, StepError, shape};
+use crate::stack::{Ctx, Ledger, StepError};
 
 const CONCURRENCY: usize = 12;
 const LOG_BUCKET: &str = "log_bucket";
@@ -55,13 +56,22 @@ impl fmt::Display for DownReport {
 }
 
 pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<ExitStatus, Error> {
-    let profile = session::profile(settings, printer)?;
-    let store = session::store(settings, &profile)?;
+    // `down` works from the lockfile alone: the profile may be gone or changed.
+    let profile = session::profile_if_present(settings, printer)?;
+    let store = match &profile {
+        Some(p) => session::store(settings, p)?,
+        None => StateStore::open_existing(&settings.lockfile)?.ok_or_else(|| Error::Refused {
+            path: settings.lockfile.clone(),
+            reason: "there is no lockfile here, and no profile".into(),
+            fix: "pass --lockfile with the stack's lockfile (or --profile with its profile)".into(),
+        })?,
+    };
+    let stack = store.state().stack.clone();
     if store.state().resources.is_empty() && !args.purge_logs {
         let path = store.path().to_path_buf();
         store.remove()?;
         printer.result(&DownReport {
-            stack: profile.stack.name.clone(),
+            stack: stack.clone(),
             result: "done".into(),
             remaining: BTreeMap::new(),
             resume: None,
@@ -72,28 +82,37 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
         ));
         return Ok(ExitStatus::Success);
     }
-    confirm(settings, &profile.stack.name, store.state().resources.len())?;
+    confirm(settings, &stack, store.state().resources.len())?;
     let opts = Options {
         wait_replicas: args.wait_replicas,
         timeout: args.timeout,
         purge_logs: args.purge_logs,
     };
     session::runtime()?.block_on(async {
-        let (clients, account) = session::clients(settings, &profile).await?;
-        let ctx = Ctx::new(&profile, clients, account, Ledger::Writable(store), Progress::new(printer), None);
-        if opts.purge_logs && ctx.entry(LOG_BUCKET).is_none() {
+        let (clients, account) = session::clients(settings).await?;
+        let ctx = Ctx::new(&stack, clients, account, Ledger::Writable(store), Progress::new(printer), None);
+        if opts.purge_logs
+            && ctx.entry(LOG_BUCKET).is_none()
+            && let Some(profile) = &profile
+        {
             // A plain `down` kept the bucket and forgot it; it is still found
             // by its derived name and deleted only if it carries our tag.
             let region = profile.healthimaging.region.clone();
-            let bucket = StackNames { stack: &profile.stack.name }.log_bucket(&ctx.account, &region);
-            ctx.change(|l| l.record_intent(LOG_BUCKET, "s3-bucket", &region, &bucket))
-                .map_err(|e| Error::io("recording the log bucket", std::io::Error::other(e.to_string())))?;
+            let bucket = StackNames { stack: &stack }.log_bucket(&ctx.account, &region);
+            ctx.change(|l| {
+                l.record_intent(LOG_BUCKET, "s3-bucket", &region, &bucket, &[]);
+                if let Some(e) = l.resources.get_mut(LOG_BUCKET) {
+                    e.spec = serde_json::json!({ "name": bucket }).to_string();
+                }
+            })
+            .map_err(|e| Error::io("recording the log bucket", std::io::Error::other(e.to_string())))?;
         }
-        let ids: Vec<String> = ctx.lock().resources.keys().cloned().collect();
-        let graph = shape::graph(ids.iter().map(String::as_str)).reversed();
-        let work = graph.run(CONCURRENCY, |id| {
+        let lock = ctx.lock();
+        let ids: Vec<String> = lock.resources.keys().cloned().collect();
+        let order = teardown::order(&lock, &ids);
+        let work = order.run(CONCURRENCY, |id| {
             let (ctx, opts) = (&ctx, &opts);
-            async move { teardown::node(ctx, &id, opts).await }
+            async move { teardown::node(ctx, &id, opts).await.map(|_| ()) }
         });
         let outcomes = tokio::select! {
             outcomes = work => outcomes,
@@ -109,13 +128,12 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
             settings.profile.display(),
             settings.lockfile.display()
         );
-        let report = report(&profile.stack.name, &outcomes, resume);
+        let report = report(&stack, &outcomes, resume);
         let status = match report.result.as_str() {
             "done" => {
-                let Ledger::Writable(store) = ctx.into_ledger() else {
-                    unreachable!("down holds the lockfile for writing")
-                };
-                if store.state().resources.is_empty() {
+                if let Ledger::Writable(store) = ctx.into_ledger()
+                    && store.state().resources.is_empty()
+                {
                     store.remove()?;
                 }
                 ExitStatus::Success

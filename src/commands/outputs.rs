@@ -6,11 +6,12 @@ use std::fmt;
 
 use serde::Serialize;
 
+use serde_json::Value;
+
 use super::session;
-use super::status::read;
 use crate::error::{Error, ExitStatus};
+use crate::lockfile::Lockfile;
 use crate::output::Printer;
-use crate::profile::AlbOrigin;
 use crate::settings::Settings;
 use crate::stack::output;
 
@@ -48,12 +49,30 @@ impl fmt::Display for Outputs {
 }
 
 pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> {
-    let profile = session::profile(settings, printer)?;
-    let lock = read(settings, &profile.stack.name)?;
+    // From the lockfile alone: the recorded specs say which aliases and which
+    // ALB hostname the stack was deployed with.
+    let profile = session::profile_if_present(settings, printer)?;
+    let lock = session::snapshot(settings, profile.as_ref())?.unwrap_or_else(|| Lockfile::new(""));
     let domain = output(&lock, "distribution", "domain_name").ok();
     let alb = output(&lock, "load_balancer", "dns_name").ok();
+    let spec = lock
+        .resources
+        .get("distribution")
+        .map(|e| e.spec_value())
+        .unwrap_or(Value::Null);
+    let aliases: Vec<String> = spec
+        .get("aliases")
+        .and_then(|a| serde_json::from_value(a.clone()).ok())
+        .unwrap_or_default();
+    let https_origin = (spec.get("origin_protocol").and_then(Value::as_str) == Some("https-only"))
+        .then(|| {
+            spec.get("origin_domain")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .flatten();
     let mut dns_records = Vec::new();
-    if let (AlbOrigin::Https { hostname, .. }, Some(alb)) = (&profile.alb, &alb) {
+    if let (Some(hostname), Some(alb)) = (&https_origin, &alb) {
         dns_records.push(DnsRecord {
             name: hostname.clone(),
             kind: "CNAME".into(),
@@ -62,7 +81,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         });
     }
     if let Some(d) = &domain {
-        for alias in &profile.cloudfront.aliases {
+        for alias in &aliases {
             dns_records.push(DnsRecord {
                 name: alias.clone(),
                 kind: "CNAME".into(),
@@ -71,13 +90,13 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             });
         }
     }
-    let url = match (profile.cloudfront.aliases.first(), &domain) {
+    let url = match (aliases.first(), &domain) {
         (Some(alias), Some(_)) => Some(format!("https://{alias}")),
         (None, Some(d)) => Some(format!("https://{d}")),
         _ => None,
     };
     printer.result(&Outputs {
-        stack: profile.stack.name.clone(),
+        stack: lock.stack.clone(),
         url,
         distribution_id: output(&lock, "distribution", "id").ok(),
         distribution_domain: domain,

@@ -1,17 +1,16 @@
-//! What `up`, `plan`, `status`, `outputs` and `down` all start from: the
-//! validated profile, the locked lockfile, SDK clients and the account.
-//! Everything that can be refused is checked here, before any AWS call
-//! that changes something.
+//! What `up`, `plan`, `status`, `outputs` and `down` start from: the
+//! validated profile (or, for the commands that work from the lockfile
+//! alone, the lockfile without it), the locked lockfile, SDK clients and
+//! the account. Everything that can be refused is checked here, before any
+//! AWS call that changes something.
 
 use crate::authorizer::{self, AuthorizerConfig};
 use crate::error::Error;
-use crate::lockfile::{Lockfile, StateStore};
+use crate::lockfile::{self, Lockfile, StateStore};
 use crate::output::Printer;
 use crate::profile::{self, Profile};
 use crate::settings::Settings;
 use crate::stack::clients::Clients;
-use crate::stack::progress::Progress;
-use crate::stack::{Ctx, Ledger};
 
 /// The profile, with warnings printed; invalid profiles are refused (exit 2).
 pub fn profile(settings: &Settings, printer: &Printer) -> Result<Profile, Error> {
@@ -20,6 +19,15 @@ pub fn profile(settings: &Settings, printer: &Printer) -> Result<Profile, Error>
         printer.problem(warning);
     }
     Ok(profile)
+}
+
+/// The profile when its file exists (`status`, `outputs` and `down` work
+/// from the lockfile alone when it is gone); a file that exists must be valid.
+pub fn profile_if_present(settings: &Settings, printer: &Printer) -> Result<Option<Profile>, Error> {
+    if !settings.profile.exists() && settings.lockfile.exists() {
+        return Ok(None);
+    }
+    profile(settings, printer).map(Some)
 }
 
 /// The authorizer zip `up` deploys, or `None` with `auth.mode = "none"`.
@@ -41,30 +49,26 @@ pub fn store(settings: &Settings, profile: &Profile) -> Result<StateStore, Error
     StateStore::open(&settings.lockfile, &profile.stack.name)
 }
 
-/// SDK clients for the profile's regions and the account they act in.
-pub async fn clients(settings: &Settings, profile: &Profile) -> Result<(Clients, String), Error> {
-    let clients = Clients::new(&settings.aws, &profile.healthimaging.region).await;
-    let account = clients.account().await?;
-    Ok((clients, account))
+/// The lockfile as it is on disk, without the run lock. With a profile, it
+/// must be that profile's stack's; none yet is an empty one.
+pub fn snapshot(settings: &Settings, profile: Option<&Profile>) -> Result<Option<Lockfile>, Error> {
+    match (lockfile::read(&settings.lockfile)?, profile) {
+        (Some(lock), Some(p)) if lock.stack != p.stack.name => Err(Error::LockfileStackMismatch {
+            path: settings.lockfile.clone(),
+            found: lock.stack,
+            expected: p.stack.name.clone(),
+        }),
+        (Some(lock), _) => Ok(Some(lock)),
+        (None, Some(p)) => Ok(Some(Lockfile::new(&p.stack.name))),
+        (None, None) => Ok(None),
+    }
 }
 
-/// A context for the read-only commands (`status`, `plan`): a snapshot of
-/// the lockfile, taken without its lock, and no progress output.
-pub async fn read_only<'a>(
-    settings: &Settings,
-    profile: &'a Profile,
-    lock: &Lockfile,
-) -> Result<Ctx<'a>, Error> {
-    let package = package(settings, profile)?;
-    let (clients, account) = clients(settings, profile).await?;
-    Ok(Ctx::new(
-        profile,
-        clients,
-        account,
-        Ledger::ReadOnly(lock.clone()),
-        Progress::silent(),
-        package,
-    ))
+/// SDK clients and the account they act in.
+pub async fn clients(settings: &Settings) -> Result<(Clients, String), Error> {
+    let clients = Clients::new(&settings.aws).await;
+    let account = clients.account().await?;
+    Ok((clients, account))
 }
 
 /// A multi-threaded runtime for one command.

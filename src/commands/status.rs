@@ -9,10 +9,12 @@ use serde::Serialize;
 
 use super::session;
 use crate::error::{Error, ExitStatus};
-use crate::lockfile::{self, Lockfile};
+use crate::lockfile::Lockfile;
 use crate::output::Printer;
 use crate::settings::Settings;
 use crate::stack::inspect::{self, ResourceStatus};
+use crate::stack::progress::Progress;
+use crate::stack::{Ctx, Ledger, call_region};
 
 /// `status --json` (schema documented in docs/status.md).
 #[derive(Debug, Serialize)]
@@ -95,13 +97,15 @@ impl fmt::Display for StatusReport {
 }
 
 pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> {
-    let profile = session::profile(settings, printer)?;
-    let lock = read(settings, &profile.stack.name)?;
+    // The lockfile is the map: the profile is needed only to name the stack
+    // when nothing is recorded yet.
+    let profile = session::profile_if_present(settings, printer)?;
+    let lock = session::snapshot(settings, profile.as_ref())?.unwrap_or_else(|| Lockfile::new(""));
     let report = session::runtime()?.block_on(async {
         let deployed = !lock.resources.is_empty();
         let mut report = StatusReport {
             schema: 1,
-            stack: profile.stack.name.clone(),
+            stack: lock.stack.clone(),
             lockfile: settings.lockfile.display().to_string(),
             deployed,
             healthy: true,
@@ -111,13 +115,21 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         if !deployed {
             return Ok::<_, Error>(report);
         }
-        let ctx = session::read_only(settings, &profile, &lock).await?;
+        let (clients, account) = session::clients(settings).await?;
+        let ctx = Ctx::new(
+            &lock.stack,
+            clients,
+            account,
+            Ledger::ReadOnly(lock.clone()),
+            Progress::silent(),
+            None,
+        );
         let looks = lock
             .resources
             .iter()
             .map(|(id, entry)| inspect::entry(&ctx, id, entry));
         let (resources, certificates) =
-            tokio::join!(futures_util::future::join_all(looks), inspect::certificates(&ctx));
+            tokio::join!(futures_util::future::join_all(looks), certificates(&ctx, &lock));
         report.healthy = !resources.iter().any(ResourceStatus::needs_attention)
             && certificates.iter().all(|(_, s)| s == "ISSUED");
         report.resources = resources;
@@ -135,15 +147,48 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
     })
 }
 
-/// The lockfile as it is on disk, without taking the run lock; none yet is empty.
-pub fn read(settings: &Settings, stack: &str) -> Result<Lockfile, Error> {
-    match lockfile::read(&settings.lockfile)? {
-        Some(lock) if lock.stack != stack => Err(Error::LockfileStackMismatch {
-            path: settings.lockfile.clone(),
-            found: lock.stack,
-            expected: stack.to_string(),
-        }),
-        Some(lock) => Ok(lock),
-        None => Ok(Lockfile::new(stack)),
+/// The ACM certificates the recorded specs name (the listener's, in its
+/// region; the distribution's, in us-east-1), with ACM's status.
+async fn certificates(ctx: &Ctx, lock: &Lockfile) -> Vec<(String, String)> {
+    let mut check = Vec::new();
+    for entry in lock.resources.values() {
+        let spec = entry.spec_value();
+        let arn = match entry.kind.as_str() {
+            "elbv2-listener" => spec.get("certificate"),
+            "cloudfront-distribution" => spec.get("certificate_arn"),
+            _ => None,
+        };
+        if let Some(arn) = arn.and_then(|a| a.as_str()) {
+            check.push((arn.to_string(), call_region(&entry.region).to_string()));
+        }
     }
+    let mut out = Vec::new();
+    for (arn, region) in check {
+        let status = match ctx
+            .clients
+            .acm(&region)
+            .describe_certificate()
+            .certificate_arn(&arn)
+            .send()
+            .await
+        {
+            Ok(o) => o
+                .certificate()
+                .and_then(|c| c.status())
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                "missing".into()
+            }
+            Err(e) => format!(
+                "unknown: {}",
+                crate::aws::AwsError::from_sdk("DescribeCertificate", e)
+            ),
+        };
+        out.push((arn, status));
+    }
+    out
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -11,11 +12,14 @@ use serde::Serialize;
 use super::session;
 use crate::engine::graph::Outcome;
 use crate::error::{Error, ExitStatus};
+use crate::kinds::edge_function;
 use crate::output::Printer;
 use crate::settings::Settings;
+use crate::stack::apply::{self, Change, Up};
+use crate::stack::instance::{self, Instance};
 use crate::stack::progress::Progress;
-use crate::stack::teardown::{self, Options};
-use crate::stack::{Ctx, Ledger, StepError, apply, output, shape};
+use crate::stack::teardown::{self, Ended, Options};
+use crate::stack::{Ctx, Ledger, StepError, healthimaging, inspect, output};
 
 /// How many nodes run at once: enough for every independent branch.
 const CONCURRENCY: usize = 12;
@@ -26,7 +30,8 @@ pub struct UpReport {
     pub url: Option<String>,
     pub distribution_id: Option<String>,
     pub alb_dns_name: Option<String>,
-    /// Logical id -> done / failed: why / skipped: because.
+    /// Instance id -> created / adopted / updated / unchanged / ready /
+    /// failed: why / skipped: because.
     pub resources: BTreeMap<String, String>,
     pub next_steps: Vec<String>,
     pub complete: bool,
@@ -41,7 +46,11 @@ impl fmt::Display for UpReport {
             writeln!(f, "stack {} is up", self.stack)?;
         } else {
             writeln!(f, "stack {} is NOT complete:", self.stack)?;
-            for (id, outcome) in self.resources.iter().filter(|(_, o)| *o != "done") {
+            for (id, outcome) in self
+                .resources
+                .iter()
+                .filter(|(_, o)| o.starts_with("failed") || o.starts_with("skipped"))
+            {
                 writeln!(f, "  {id}: {outcome}")?;
             }
         }
@@ -68,16 +77,41 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
     let profile = session::profile(settings, printer)?;
     let package = session::package(settings, &profile)?;
     let store = session::store(settings, &profile)?;
+    let instances = healthimaging::instances(&profile);
     session::runtime()?.block_on(async {
-        let (clients, account) = session::clients(settings, &profile).await?;
-        let ctx = Ctx::new(&profile, clients, account, Ledger::Writable(store), Progress::new(printer), package);
-        let nodes = shape::for_profile(&profile);
-        ctx.progress
-            .expect(nodes.iter().map(|n| (n.id.to_string(), shape::typical(n))));
-        let graph = shape::graph(nodes.iter().map(|n| n.id));
+        let (clients, account) = session::clients(settings).await?;
+        let package_sha = package.as_deref().map(edge_function::Spec::code_sha256);
+        let refused = inspect::refusals(&profile, &instances, store.state(), &account, package_sha.clone());
+        if !refused.is_empty() {
+            return Err(refusal(settings, &refused));
+        }
+        let ctx = Ctx::new(
+            &profile.stack.name,
+            clients,
+            account,
+            Ledger::Writable(store),
+            Progress::new(printer),
+            package,
+        );
+        ctx.progress.expect(instances.iter().map(|i| (i.id.clone(), typical(i))));
+        let up = Up {
+            profile: &profile,
+            package_sha,
+            ids: instances.iter().map(|i| i.id.clone()).collect(),
+        };
+        let graph = instance::graph(instances.iter().map(|i| (i.id.as_str(), i.needs.as_slice())));
+        let changes: Mutex<BTreeMap<String, Change>> = Mutex::new(BTreeMap::new());
         let work = graph.run(CONCURRENCY, |id| {
-            let ctx = &ctx;
-            async move { apply::node(ctx, &id).await }
+            let (ctx, up, instances, changes) = (&ctx, &up, &instances, &changes);
+            async move {
+                let inst = instances
+                    .iter()
+                    .find(|i| i.id == id)
+                    .ok_or_else(|| StepError::Missing(format!("no instance {id}")))?;
+                let change = apply::node(ctx, up, inst).await?;
+                changes.lock().unwrap_or_else(|p| p.into_inner()).insert(id, change);
+                Ok(())
+            }
         });
         let outcomes = tokio::select! {
             outcomes = work => outcomes,
@@ -88,12 +122,13 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             }
         };
         let removed = if outcomes.values().all(|o| matches!(o, Outcome::Done)) {
-            prune(&ctx, &nodes).await
+            prune(&ctx, &instances).await
         } else {
             BTreeMap::new()
         };
         ctx.progress.clear();
-        let mut report = report(&ctx, &outcomes, settings);
+        let changes = changes.into_inner().unwrap_or_else(|p| p.into_inner());
+        let mut report = report(&ctx, &profile, &instances, &outcomes, &changes, settings);
         report.removed = removed;
         printer.result(&report)?;
         Ok(if report.complete {
@@ -104,13 +139,43 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
     })
 }
 
-fn report(ctx: &Ctx<'_>, outcomes: &BTreeMap<String, Outcome<StepError>>, settings: &Settings) -> UpReport {
+/// Refused before any write: what the stack cannot absorb in place.
+pub fn refusal(settings: &crate::settings::Settings, refused: &[String]) -> Error {
+    Error::Refused {
+        path: settings.profile.clone(),
+        reason: format!(
+            "the profile asks for changes the stack cannot make in place; nothing was changed:\n      {}",
+            refused.join("\n      ")
+        ),
+        fix: "put the recorded values back, or move the stack: `ahi-edge down --wait-replicas`, then `ahi-edge up` (docs/runbooks.md, \"Moving a stack\")".into(),
+    }
+}
+
+fn typical(inst: &Instance) -> Duration {
+    let t = crate::stack::registry::kind(inst.kind).map(|k| k.typical());
+    Duration::from_secs(match (t, inst.is_wait()) {
+        (Some(t), true) => t.ready,
+        (Some(t), false) => t.create,
+        (None, _) => 2,
+    })
+}
+
+fn report(
+    ctx: &Ctx,
+    profile: &crate::profile::Profile,
+    instances: &[Instance],
+    outcomes: &BTreeMap<String, Outcome<StepError>>,
+    changes: &BTreeMap<String, Change>,
+    settings: &Settings,
+) -> UpReport {
     let lock = ctx.lock();
     let resources: BTreeMap<String, String> = outcomes
         .iter()
         .map(|(id, o)| {
+            let wait = instances.iter().any(|i| &i.id == id && i.is_wait());
             let text = match o {
-                Outcome::Done => "done".to_string(),
+                Outcome::Done if wait => "ready".to_string(),
+                Outcome::Done => changes.get(id).map_or("done", |c| c.as_str()).to_string(),
                 Outcome::Failed(e) => format!("failed: {e}"),
                 Outcome::Skipped { because } => format!("skipped: needs {because}"),
             };
@@ -119,23 +184,23 @@ fn report(ctx: &Ctx<'_>, outcomes: &BTreeMap<String, Outcome<StepError>>, settin
         .collect();
     let complete = outcomes.values().all(|o| matches!(o, Outcome::Done));
     let domain = output(&lock, "distribution", "domain_name").ok();
-    let profile = settings.profile.display();
+    let profile_path = settings.profile.display();
     let mut next_steps = Vec::new();
     if complete {
-        next_steps.push(format!("ahi-edge status --profile {profile}"));
-        if let crate::profile::AlbOrigin::Https { hostname, .. } = &ctx.profile.alb
+        next_steps.push(format!("ahi-edge status --profile {profile_path}"));
+        if let crate::profile::AlbOrigin::Https { hostname, .. } = &profile.alb
             && let Ok(dns) = output(&lock, "load_balancer", "dns_name")
         {
             next_steps.push(format!("create DNS record {hostname} CNAME {dns}"));
         }
         if let Some(d) = &domain {
-            for alias in &ctx.profile.cloudfront.aliases {
+            for alias in &profile.cloudfront.aliases {
                 next_steps.push(format!("create DNS record {alias} CNAME {d}"));
             }
         }
     } else {
         next_steps.push(format!(
-            "fix what failed above, then run `ahi-edge up --profile {profile}` again: it resumes from the lockfile"
+            "fix what failed above, then run `ahi-edge up --profile {profile_path}` again: it resumes from the lockfile"
         ));
     }
     UpReport {
@@ -150,55 +215,51 @@ fn report(ctx: &Ctx<'_>, outcomes: &BTreeMap<String, Outcome<StepError>>, settin
     }
 }
 
-/// Deletes what the lockfile records but the profile no longer uses, once
-/// the rest is up (so the distribution has stopped referencing it). Only
-/// the authorizer is removed this way: a Lambda@Edge function still
-/// replicated stays `awaiting-replicas` for the next `up` or `down`. A
-/// change of network kind replaces the VPC under the ALB and the tasks,
-/// which takes `down` then `up`; it is reported, not done.
-async fn prune(ctx: &Ctx<'_>, nodes: &[&shape::Node]) -> BTreeMap<String, String> {
-    let unused: Vec<String> = ctx
-        .lock()
+/// Deletes what the lockfile records but the profile no longer produces,
+/// once the rest is up (so nothing still refers to it), in the reverse
+/// order of what the entries recorded they need. A Lambda@Edge function
+/// still replicated stays `awaiting-replicas` for the next `up` or `down`.
+async fn prune(ctx: &Ctx, instances: &[Instance]) -> BTreeMap<String, String> {
+    let lock = ctx.lock();
+    let unused: Vec<String> = lock
         .resources
         .keys()
-        .filter(|id| !nodes.iter().any(|n| n.id == id.as_str()))
+        .filter(|id| !instances.iter().any(|i| &i.id == *id))
         .cloned()
-        .collect();
-    let (prunable, kept): (Vec<String>, Vec<String>) = unused
-        .into_iter()
-        .partition(|id| shape::get(id).is_some_and(|n| n.when == shape::When::Authorizer));
-    let mut out: BTreeMap<String, String> = kept
-        .into_iter()
-        .map(|id| {
-            (
-                id,
-                "kept: changing [network] replaces what runs in it; run `ahi-edge down` then `ahi-edge up`"
-                    .into(),
-            )
-        })
         .collect();
     let opts = Options {
         wait_replicas: false,
         timeout: Duration::ZERO,
         purge_logs: false,
     };
-    let graph = shape::graph(prunable.iter().map(String::as_str)).reversed();
-    let outcomes = graph
+    let ended: Mutex<BTreeMap<String, Ended>> = Mutex::new(BTreeMap::new());
+    let outcomes = teardown::order(&lock, &unused)
         .run(CONCURRENCY, |id| {
-            let opts = &opts;
-            async move { teardown::node(ctx, &id, opts).await }
+            let (opts, ended) = (&opts, &ended);
+            async move {
+                let how = teardown::node(ctx, &id, opts).await?;
+                ended.lock().unwrap_or_else(|p| p.into_inner()).insert(id, how);
+                Ok(())
+            }
         })
         .await;
-    for (id, outcome) in outcomes {
-        let what = match outcome {
-            Outcome::Done => "deleted".to_string(),
-            Outcome::Failed(StepError::AwaitingReplicas(why)) => {
-                format!("awaiting replicas ({why}); the next `ahi-edge up` or `down` deletes it")
-            }
-            Outcome::Failed(e) => format!("not deleted: {e}"),
-            Outcome::Skipped { because } => format!("waits for {because}"),
-        };
-        out.insert(id, what);
-    }
-    out
+    let ended = ended.into_inner().unwrap_or_else(|p| p.into_inner());
+    outcomes
+        .into_iter()
+        .map(|(id, outcome)| {
+            let what = match outcome {
+                Outcome::Done => match ended.get(&id) {
+                    Some(Ended::Kept(why)) => format!("kept: {why}"),
+                    Some(Ended::LeftAlone(why)) => format!("left alone: {why}"),
+                    _ => "deleted".to_string(),
+                },
+                Outcome::Failed(StepError::AwaitingReplicas(why)) => {
+                    format!("awaiting replicas ({why}); the next `ahi-edge up` or `down` deletes it")
+                }
+                Outcome::Failed(e) => format!("not deleted: {e}"),
+                Outcome::Skipped { because } => format!("waits for {because}"),
+            };
+            (id, what)
+        })
+        .collect()
 }

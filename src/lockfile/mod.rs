@@ -4,6 +4,7 @@
 //! plain data and pure operations; `store` does the disk work (atomic
 //! writes) and `run_lock` the exclusive lock held for a whole run.
 
+mod migrate;
 mod run_lock;
 mod store;
 
@@ -17,7 +18,7 @@ pub use run_lock::RunLock;
 pub use store::{StateStore, read, write_atomic};
 
 /// The schema this build reads and writes. A newer one is refused.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,16 +30,22 @@ pub struct Lockfile {
     pub tool_version: String,
     pub created_at: String,
     pub updated_at: String,
-    /// Logical id (e.g. `distribution`) -> what exists in AWS.
+    /// Instance id (e.g. `distribution`, `subnet_public_a`) -> what exists in AWS.
     #[serde(default)]
     pub resources: BTreeMap<String, Entry>,
+    /// The schema this was read from when older (the file is rewritten, after
+    /// a backup, on the first change).
+    #[serde(skip)]
+    pub migrated_from: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
-    /// Resource kind, e.g. `cloudfront-distribution`.
+    /// Resource kind, e.g. `cloudfront-distribution` (the registry's name).
     pub kind: String,
+    /// Where the resource lives: an AWS region, or `global` (IAM, CloudFront).
+    /// Every later call for this entry goes there, whatever the profile says now.
     pub region: String,
     pub state: State,
     /// The id AWS gave it (or the name we chose), once known.
@@ -60,11 +67,23 @@ pub struct Entry {
     /// Never a secret.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, String>,
-    /// The desired spec the resource was last made to match, one top-level
-    /// field per key (compact JSON), so `plan` can name what changed.
-    /// Never a secret: specs name the origin secret's version, not its value.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub spec: BTreeMap<String, String>,
+    /// The spec the resource was last made to match, as compact JSON: the
+    /// very value that was sent to AWS, so `status` compares live with it and
+    /// `down` works from it alone. Never a secret: specs name the origin
+    /// secret by ARN and version, not its value.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub spec: String,
+    /// The entries this one needs (ids in this lockfile): `down` deletes in
+    /// the reverse of this order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<String>,
+}
+
+impl Entry {
+    /// The recorded spec (`Null` before the first successful create).
+    pub fn spec_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.spec).unwrap_or(serde_json::Value::Null)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,11 +108,12 @@ impl Lockfile {
             created_at: now.clone(),
             updated_at: now,
             resources: BTreeMap::new(),
+            migrated_from: None,
         }
     }
 
     /// Records the intent to create `id` before the create call is sent.
-    pub fn record_intent(&mut self, id: &str, kind: &str, region: &str, token: &str) {
+    pub fn record_intent(&mut self, id: &str, kind: &str, region: &str, token: &str, needs: &[String]) {
         let now = now();
         self.resources.insert(
             id.to_string(),
@@ -108,7 +128,8 @@ impl Lockfile {
                 created_at: now.clone(),
                 updated_at: now,
                 outputs: BTreeMap::new(),
-                spec: BTreeMap::new(),
+                spec: String::new(),
+                needs: needs.to_vec(),
             },
         );
     }
@@ -125,6 +146,7 @@ impl Lockfile {
         entry.fingerprint = Some(ready.fingerprint);
         entry.outputs = ready.outputs;
         entry.spec = ready.spec;
+        entry.needs = ready.needs;
         entry.updated_at = now();
         true
     }
@@ -151,7 +173,9 @@ pub struct Ready {
     pub arn: Option<String>,
     pub fingerprint: String,
     pub outputs: BTreeMap<String, String>,
-    pub spec: BTreeMap<String, String>,
+    /// The applied spec as compact JSON.
+    pub spec: String,
+    pub needs: Vec<String>,
 }
 
 /// A stable fingerprint of a desired spec: `sha256:<hex>` of its JSON form.
@@ -180,12 +204,14 @@ mod tests {
             "cloudfront-distribution",
             "us-east-1",
             "ahi-prod-7f3a",
+            &[],
         );
         lock.record_intent(
             "edge_function",
             "lambda-edge-function",
             "us-east-1",
             "ahi-prod-edge-auth",
+            &["edge_role".to_string()],
         );
         let mut outputs = BTreeMap::new();
         outputs.insert(
@@ -199,7 +225,8 @@ mod tests {
                 arn: Some("arn:aws:cloudfront::123456789012:distribution/E2QWRUHEXAMPLE".into()),
                 fingerprint: fingerprint(&("spec", 1)),
                 outputs,
-                spec: BTreeMap::new(),
+                spec: r#"{"enabled":true}"#.into(),
+                needs: vec!["edge_function".into()],
             }
         ));
         assert!(lock.set_state("edge_function", State::AwaitingReplicas));

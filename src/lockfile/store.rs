@@ -36,10 +36,22 @@ pub fn read(path: &Path) -> Result<Option<Lockfile>, Error> {
         Some(found) if found < 1 => {
             return Err(corrupt(format!("schema = {found} is not a valid schema")));
         }
+        Some(1) => {
+            return super::migrate::from_v1(&text)
+                .map(Some)
+                .map_err(|e| corrupt(one_line(&e.to_string())));
+        }
         Some(_) => {}
     }
     let lock: Lockfile = toml::from_str(&text).map_err(|e| corrupt(one_line(&e.to_string())))?;
     Ok(Some(lock))
+}
+
+/// Where a migrated lockfile's original is kept.
+pub fn backup_path(path: &Path, schema: u32) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".schema{schema}.bak"));
+    PathBuf::from(name)
 }
 
 /// TOML errors span several lines with a source excerpt; keep the gist.
@@ -132,6 +144,17 @@ impl StateStore {
         })
     }
 
+    /// Locks and reads an existing lockfile whatever stack it belongs to
+    /// (`down` works from the lockfile alone). `None` when there is none.
+    pub fn open_existing(path: &Path) -> Result<Option<StateStore>, Error> {
+        let lock = RunLock::acquire(path)?;
+        Ok(read(path)?.map(|state| StateStore {
+            path: path.to_path_buf(),
+            lock,
+            state,
+        }))
+    }
+
     pub fn state(&self) -> &Lockfile {
         &self.state
     }
@@ -147,7 +170,16 @@ impl StateStore {
     /// Applies one change and saves it before returning, so what is on disk
     /// is never behind what was done in AWS.
     pub fn change<R>(&mut self, f: impl FnOnce(&mut Lockfile) -> R) -> Result<R, Error> {
+        if let Some(old) = self.state.migrated_from {
+            // Keep the file as the older ahi-edge wrote it, once.
+            let backup = backup_path(&self.path, old);
+            if !backup.exists() {
+                fs::copy(&self.path, &backup)
+                    .map_err(|e| Error::io(format!("keeping a backup at {}", backup.display()), e))?;
+            }
+        }
         let mut next = self.state.clone();
+        next.migrated_from = None;
         let result = f(&mut next);
         next.updated_at = super::now();
         next.tool_version = env!("CARGO_PKG_VERSION").to_string();
@@ -183,7 +215,7 @@ mod tests {
         let mut store = StateStore::open(&path, "ahi-prod").unwrap();
         assert!(!path.exists(), "nothing is written before the first change");
         store
-            .change(|l| l.record_intent("vpc", "ec2-vpc", "us-east-1", "tok-1"))
+            .change(|l| l.record_intent("vpc", "ec2-vpc", "us-east-1", "tok-1", &[]))
             .unwrap();
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
@@ -201,7 +233,7 @@ mod tests {
         let path = dir.path().join("stack.lock");
         let mut store = StateStore::open(&path, "ahi-prod").unwrap();
         store
-            .change(|l| l.record_intent("vpc", "ec2-vpc", "us-east-1", "tok-1"))
+            .change(|l| l.record_intent("vpc", "ec2-vpc", "us-east-1", "tok-1", &[]))
             .unwrap();
         let before = fs::read(&path).unwrap();
 
@@ -215,7 +247,7 @@ mod tests {
         assert_eq!(read(&path).unwrap().unwrap().resources.len(), 1);
         // The next save replaces the stale temp file and succeeds.
         store
-            .change(|l| l.record_intent("igw", "ec2-igw", "us-east-1", "tok-2"))
+            .change(|l| l.record_intent("igw", "ec2-igw", "us-east-1", "tok-2", &[]))
             .unwrap();
         assert_eq!(read(&path).unwrap().unwrap().resources.len(), 2);
     }
@@ -240,11 +272,11 @@ mod tests {
     fn a_newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("stack.lock");
-        fs::write(&path, "schema = 2\nstack = \"ahi-prod\"\nfuture_key = 1\n").unwrap();
+        fs::write(&path, "schema = 3\nstack = \"ahi-prod\"\nfuture_key = 1\n").unwrap();
         let err = read(&path).unwrap_err();
         assert!(
             err.to_string()
-                .contains("schema = 2 was written by a newer ahi-edge"),
+                .contains("schema = 3 was written by a newer ahi-edge"),
             "{err}"
         );
         assert_eq!(err.exit_status(), crate::error::ExitStatus::BadInput);

@@ -10,12 +10,12 @@ use aws_sdk_cloudfront::types::{
 };
 use serde::Serialize;
 
-use super::{Change, Etagged, Write, delete_etagged, ensure_etagged};
+use super::{Etagged, Write, converge, delete_etagged};
 use crate::aws::AwsError;
 use crate::names::StackNames;
 use crate::profile::Profile;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CachePolicySpec {
     pub name: String,
     pub comment: String,
@@ -161,26 +161,29 @@ pub async fn find_by_name(client: &Client, name: &str) -> Result<Option<Live>, A
     }
 }
 
-/// Makes the policy match `spec`: by `known_id` (from the lockfile), else
-/// adopted by name, else created. No write call when it already matches.
-pub async fn ensure(
-    client: &Client,
-    spec: &CachePolicySpec,
-    known_id: Option<&str>,
-) -> Result<(String, Change), AwsError> {
+/// Creates the policy; returns its id.
+pub async fn create(client: &Client, spec: &CachePolicySpec) -> Result<String, AwsError> {
+    let created = client
+        .create_cache_policy()
+        .cache_policy_config(spec.to_config()?)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("CreateCachePolicy", e))?;
+    created
+        .cache_policy()
+        .map(|p| p.id().to_string())
+        .ok_or_else(|| AwsError::missing("CreateCachePolicy", "CachePolicy.Id"))
+}
+
+/// Brings the policy `id` to `spec` with its current ETag, re-reading after
+/// a stale one. No write when it already matches.
+pub async fn update(client: &Client, id: &str, spec: &CachePolicySpec) -> Result<(), AwsError> {
     let config = spec.to_config()?;
-    let create = async || {
-        let created = client
-            .create_cache_policy()
-            .cache_policy_config(config.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("CreateCachePolicy", e))?;
-        Ok(created
-            .cache_policy()
-            .map(|p| p.id().to_string())
-            .unwrap_or_default())
-    };
+    let current = get(client, id).await?.ok_or_else(|| AwsError {
+        operation: "UpdateCachePolicy",
+        code: Some("NotFound".into()),
+        message: format!("{id} was deleted while being updated; run again to re-create it"),
+    })?;
     let update = async |live: &Live| match client
         .update_cache_policy()
         .id(&live.id)
@@ -193,16 +196,15 @@ pub async fn ensure(
         Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => Ok(Write::Stale),
         Err(e) => Err(AwsError::from_sdk("UpdateCachePolicy", e)),
     };
-    ensure_etagged(
+    converge(
+        current,
         spec,
-        known_id,
         "UpdateCachePolicy",
         async |id: &str| get(client, id).await,
-        async || find_by_name(client, &spec.name).await,
-        create,
         update,
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// Deletes the policy; one that is already gone counts as deleted.

@@ -6,15 +6,12 @@ use super::tags_for;
 use crate::names::StackNames;
 use crate::profile::Profile;
 
-pub use super::role::{delete, ensure, get};
-
 pub const LOGICAL_ID: &str = "edge_role";
 pub const BASIC_EXECUTION: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
 
 pub fn spec(profile: &Profile) -> RoleSpec {
     let stack = &profile.stack.name;
     RoleSpec {
-        stack: stack.clone(),
         name: StackNames { stack }.edge_role(),
         description: "ahi-edge: Lambda@Edge authorizer".into(),
         trust_policy: trusted_by(&["edgelambda.amazonaws.com", "lambda.amazonaws.com"]),

@@ -12,7 +12,6 @@ pub mod edge_function;
 pub mod edge_role;
 pub mod load_balancer;
 pub mod log_bucket;
-pub mod log_group;
 pub mod network;
 pub mod origin_request_policy;
 pub mod origin_secret;
@@ -23,14 +22,6 @@ pub mod security_group;
 use std::collections::BTreeMap;
 
 use crate::aws::AwsError;
-
-/// What `ensure` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    Created,
-    Updated,
-    Unchanged,
-}
 
 /// Tag keys that mark what ahi-edge created; `down` deletes only resources
 /// that carry them with this stack's name.
@@ -43,22 +34,6 @@ pub fn tags_for(stack: &str, logical_id: &str, user: &BTreeMap<String, String>) 
     tags.insert(STACK_TAG.to_string(), stack.to_string());
     tags.insert(RESOURCE_TAG.to_string(), logical_id.to_string());
     tags
-}
-
-/// The refusal for a look-alike: a resource with our name but not our tags.
-pub fn not_owned(operation: &'static str, what: &str, name: &str, stack: &str) -> AwsError {
-    AwsError {
-        operation,
-        code: Some("NotOwned".into()),
-        message: format!(
-            "{what} {name} exists but does not carry the tag {STACK_TAG} = {stack}: ahi-edge will not adopt or change it; rename the stack or remove the {what}"
-        ),
-    }
-}
-
-/// Whether live tags say this stack owns the resource.
-pub fn owned_by(tags: &BTreeMap<String, String>, stack: &str) -> bool {
-    tags.get(STACK_TAG).is_some_and(|s| s == stack)
 }
 
 /// A resource CloudFront guards with an ETag (policies, distributions): its
@@ -90,19 +65,20 @@ fn kept_changing(operation: &'static str, what: &str) -> AwsError {
 
 /// Brings `current` to `spec`: no write when they already match, else
 /// `update` with the current ETag, re-reading with `get` when it was stale.
+/// Returns the id.
 pub async fn converge<S: PartialEq>(
     mut current: Etagged<S>,
     spec: &S,
     operation: &'static str,
     get: impl AsyncFn(&str) -> Result<Option<Etagged<S>>, AwsError>,
     update: impl AsyncFn(&Etagged<S>) -> Result<Write, AwsError>,
-) -> Result<(String, Change), AwsError> {
+) -> Result<String, AwsError> {
     for _ in 0..=STALE_ETAG_RETRIES {
         if current.spec == *spec {
-            return Ok((current.id, Change::Unchanged));
+            return Ok(current.id);
         }
         match update(&current).await? {
-            Write::Done => return Ok((current.id, Change::Updated)),
+            Write::Done => return Ok(current.id),
             Write::Stale => {
                 current = get(&current.id).await?.ok_or_else(|| AwsError {
                     operation,
@@ -116,32 +92,6 @@ pub async fn converge<S: PartialEq>(
         }
     }
     Err(kept_changing(operation, &current.id))
-}
-
-/// The whole ensure of an ETag-guarded resource: by the id the lockfile
-/// recorded, else found by what names it (a run that died after the create
-/// call adopts what it made), else created; a found one is brought to
-/// `spec` by `converge` (no write when it matches).
-pub async fn ensure_etagged<S: PartialEq>(
-    spec: &S,
-    known_id: Option<&str>,
-    operation: &'static str,
-    get: impl AsyncFn(&str) -> Result<Option<Etagged<S>>, AwsError>,
-    find: impl AsyncFnOnce() -> Result<Option<Etagged<S>>, AwsError>,
-    create: impl AsyncFnOnce() -> Result<String, AwsError>,
-    update: impl AsyncFn(&Etagged<S>) -> Result<Write, AwsError>,
-) -> Result<(String, Change), AwsError> {
-    let mut live = match known_id {
-        Some(id) => get(id).await?,
-        None => None,
-    };
-    if live.is_none() {
-        live = find().await?;
-    }
-    match live {
-        Some(current) => converge(current, spec, operation, get, update).await,
-        None => Ok((create().await?, Change::Created)),
-    }
 }
 
 /// Deletes with the current ETag, re-reading when it was stale; a resource

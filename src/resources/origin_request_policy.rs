@@ -11,7 +11,7 @@ use aws_sdk_cloudfront::types::{
 };
 use serde::Serialize;
 
-use super::{Change, Etagged, Write, delete_etagged, ensure_etagged};
+use super::{Etagged, Write, converge, delete_etagged};
 use crate::aws::AwsError;
 use crate::names::StackNames;
 use crate::profile::Profile;
@@ -22,7 +22,7 @@ pub const FORWARDED_HEADERS: [&str; 3] = [
     "Access-Control-Request-Method",
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct OriginRequestPolicySpec {
     pub name: String,
     pub comment: String,
@@ -140,24 +140,29 @@ pub async fn find_by_name(client: &Client, name: &str) -> Result<Option<Live>, A
     }
 }
 
-pub async fn ensure(
-    client: &Client,
-    spec: &OriginRequestPolicySpec,
-    known_id: Option<&str>,
-) -> Result<(String, Change), AwsError> {
+/// Creates the policy; returns its id.
+pub async fn create(client: &Client, spec: &OriginRequestPolicySpec) -> Result<String, AwsError> {
+    let created = client
+        .create_origin_request_policy()
+        .origin_request_policy_config(spec.to_config()?)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("CreateOriginRequestPolicy", e))?;
+    created
+        .origin_request_policy()
+        .map(|p| p.id().to_string())
+        .ok_or_else(|| AwsError::missing("CreateOriginRequestPolicy", "OriginRequestPolicy.Id"))
+}
+
+/// Brings the policy `id` to `spec` with its current ETag, re-reading after
+/// a stale one. No write when it already matches.
+pub async fn update(client: &Client, id: &str, spec: &OriginRequestPolicySpec) -> Result<(), AwsError> {
     let config = spec.to_config()?;
-    let create = async || {
-        let created = client
-            .create_origin_request_policy()
-            .origin_request_policy_config(config.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("CreateOriginRequestPolicy", e))?;
-        Ok(created
-            .origin_request_policy()
-            .map(|p| p.id().to_string())
-            .unwrap_or_default())
-    };
+    let current = get(client, id).await?.ok_or_else(|| AwsError {
+        operation: "UpdateOriginRequestPolicy",
+        code: Some("NotFound".into()),
+        message: format!("{id} was deleted while being updated; run again to re-create it"),
+    })?;
     let update = async |live: &Live| match client
         .update_origin_request_policy()
         .id(&live.id)
@@ -170,16 +175,15 @@ pub async fn ensure(
         Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => Ok(Write::Stale),
         Err(e) => Err(AwsError::from_sdk("UpdateOriginRequestPolicy", e)),
     };
-    ensure_etagged(
+    converge(
+        current,
         spec,
-        known_id,
         "UpdateOriginRequestPolicy",
         async |id: &str| get(client, id).await,
-        async || find_by_name(client, &spec.name).await,
-        create,
         update,
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// Deletes the policy; one that is already gone counts as deleted.

@@ -10,16 +10,16 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, ClusterField, Compatibility, ContainerDefinition, CpuArchitecture,
-    KeyValuePair, LaunchType, LoadBalancer, LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode,
-    OsFamily, PortMapping, RuntimePlatform, Tag, TaskDefinition, TaskDefinitionStatus, TransportProtocol,
+    Compatibility, ContainerDefinition, CpuArchitecture, KeyValuePair, LogConfiguration, LogDriver,
+    NetworkMode, OsFamily, PortMapping, RuntimePlatform, Tag, TaskDefinition, TaskDefinitionStatus,
+    TransportProtocol,
 };
 use serde::Serialize;
 use serde_json::json;
 
 use super::role::{RoleSpec, trusted_by};
 use super::security_group::PROXY_PORT;
-use super::{not_owned, owned_by, tags_for};
+use super::tags_for;
 use crate::aws::AwsError;
 use crate::names::StackNames;
 use crate::profile::{AuthMode, Profile};
@@ -54,13 +54,13 @@ where
     move |e| AwsError::from_sdk(operation, e)
 }
 
-fn ecs_tags(map: &BTreeMap<String, String>) -> Vec<Tag> {
+pub fn ecs_tags(map: &BTreeMap<String, String>) -> Vec<Tag> {
     map.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
 }
 
-fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+pub fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
         .collect()
@@ -69,7 +69,6 @@ fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
 pub fn execution_role(profile: &Profile) -> RoleSpec {
     let stack = &profile.stack.name;
     RoleSpec {
-        stack: stack.clone(),
         name: StackNames { stack }.task_execution_role(),
         description: "ahi-edge: pulls the proxy image and writes its logs".into(),
         trust_policy: trusted_by(&["ecs-tasks.amazonaws.com"]),
@@ -85,7 +84,6 @@ pub fn task_role(profile: &Profile, account: &str) -> RoleSpec {
     let stack = &profile.stack.name;
     let region = &profile.healthimaging.region;
     RoleSpec {
-        stack: stack.clone(),
         name: StackNames { stack }.task_role(),
         description: "ahi-edge: the proxy's HealthImaging read access".into(),
         trust_policy: trusted_by(&["ecs-tasks.amazonaws.com"]),
@@ -105,80 +103,8 @@ pub fn task_role(profile: &Profile, account: &str) -> RoleSpec {
     }
 }
 
-/// The cluster: created when missing or inactive. Returns its ARN and whether it was created.
-/// The active cluster `name`: its ARN and tags.
-async fn active_cluster(
-    client: &Client,
-    name: &str,
-) -> Result<Option<(String, BTreeMap<String, String>)>, AwsError> {
-    let out = client
-        .describe_clusters()
-        .clusters(name)
-        .include(ClusterField::Tags)
-        .send()
-        .await
-        .map_err(err("DescribeClusters"))?;
-    Ok(out
-        .clusters()
-        .iter()
-        .find(|c| c.status() == Some("ACTIVE"))
-        .map(|c| (c.cluster_arn().unwrap_or_default().to_string(), tag_map(c.tags()))))
-}
-
-pub async fn ensure_cluster(
-    client: &Client,
-    name: &str,
-    stack: &str,
-    tags: &BTreeMap<String, String>,
-) -> Result<(String, bool), AwsError> {
-    if let Some((arn, live_tags)) = active_cluster(client, name).await? {
-        if !owned_by(&live_tags, stack) {
-            return Err(not_owned("DescribeClusters", "ECS cluster", name, stack));
-        }
-        return Ok((arn, false));
-    }
-    let out = client
-        .create_cluster()
-        .cluster_name(name)
-        .set_tags(Some(ecs_tags(tags)))
-        .send()
-        .await
-        .map_err(err("CreateCluster"))?;
-    Ok((
-        out.cluster()
-            .and_then(|c| c.cluster_arn())
-            .unwrap_or_default()
-            .to_string(),
-        true,
-    ))
-}
-
-/// Whether the active cluster `name` carries this stack's tag (`None`: no such cluster).
-pub async fn cluster_owned(client: &Client, name: &str, stack: &str) -> Result<Option<bool>, AwsError> {
-    Ok(active_cluster(client, name)
-        .await?
-        .map(|(_, tags)| owned_by(&tags, stack)))
-}
-
-pub async fn cluster_active(client: &Client, name: &str) -> Result<bool, AwsError> {
-    Ok(active_cluster(client, name).await?.is_some())
-}
-
-pub async fn delete_cluster(client: &Client, name: &str) -> Result<(), AwsError> {
-    match client.delete_cluster().cluster(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_cluster_not_found_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(AwsError::from_sdk("DeleteCluster", e)),
-    }
-}
-
 /// The task definition: what the proxy runs and with which settings.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct TaskSpec {
     pub family: String,
     pub image: String,
@@ -235,7 +161,7 @@ impl TaskSpec {
         }
     }
 
-    fn from_live(td: &TaskDefinition) -> Option<Self> {
+    pub fn from_live(td: &TaskDefinition) -> Option<Self> {
         let container = td
             .container_definitions()
             .iter()
@@ -265,40 +191,12 @@ impl TaskSpec {
     }
 }
 
-/// The family's latest active revision and the spec it amounts to.
-pub async fn latest_task_definition(
-    client: &Client,
-    family: &str,
-) -> Result<Option<(String, TaskSpec)>, AwsError> {
-    match client
-        .describe_task_definition()
-        .task_definition(family)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out
-            .task_definition()
-            .filter(|td| td.status() == Some(&TaskDefinitionStatus::Active))
-            .and_then(|td| Some((td.task_definition_arn()?.to_string(), TaskSpec::from_live(td)?)))),
-        Err(e) => {
-            let e = AwsError::from_sdk("DescribeTaskDefinition", e);
-            // ECS answers an unknown family with a ClientException.
-            if e.is("ClientException") { Ok(None) } else { Err(e) }
-        }
-    }
-}
-
-/// Registers a revision when the latest one differs from `spec`; returns its ARN.
-pub async fn ensure_task_definition(
+/// Registers a new revision of the family as `spec` says; returns its ARN.
+pub async fn register_task_definition(
     client: &Client,
     spec: &TaskSpec,
     tags: &BTreeMap<String, String>,
-) -> Result<(String, bool), AwsError> {
-    if let Some((arn, live)) = latest_task_definition(client, &spec.family).await?
-        && live == *spec
-    {
-        return Ok((arn, false));
-    }
+) -> Result<String, AwsError> {
     let container = ContainerDefinition::builder()
         .name(CONTAINER)
         .image(&spec.image)
@@ -349,13 +247,10 @@ pub async fn ensure_task_definition(
         .send()
         .await
         .map_err(err("RegisterTaskDefinition"))?;
-    Ok((
-        out.task_definition()
-            .and_then(|t| t.task_definition_arn())
-            .unwrap_or_default()
-            .to_string(),
-        true,
-    ))
+    out.task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .map(str::to_string)
+        .ok_or_else(|| AwsError::missing("RegisterTaskDefinition", "taskDefinition.taskDefinitionArn"))
 }
 
 /// Deregisters every active revision of the family.
@@ -400,184 +295,31 @@ pub async fn deregister_family(client: &Client, family: &str, keep: Option<&str>
     Ok(done)
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ServiceSpec {
-    pub cluster: String,
-    pub name: String,
-    pub task_definition: String,
-    pub desired_count: i32,
-    pub subnets: Vec<String>,
-    pub security_group: String,
-    pub target_group_arn: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct LiveService {
-    pub arn: String,
-    pub status: String,
-    pub task_definition: String,
-    pub desired: i32,
-    pub running: i32,
-    /// The primary deployment's rollout state (COMPLETED, IN_PROGRESS, FAILED).
-    pub rollout: String,
-    pub tags: BTreeMap<String, String>,
-}
-
-impl LiveService {
-    pub fn steady(&self) -> bool {
-        self.rollout == "COMPLETED" && self.running == self.desired
-    }
-}
-
-pub async fn get_service(
+/// Brings the tags of the ECS resource at `arn` from `have` to `want`.
+pub async fn sync_tags(
     client: &Client,
-    cluster: &str,
-    name: &str,
-) -> Result<Option<LiveService>, AwsError> {
-    let out = match client
-        .describe_services()
-        .cluster(cluster)
-        .services(name)
-        .include(aws_sdk_ecs::types::ServiceField::Tags)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_cluster_not_found_exception()) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => return Err(AwsError::from_sdk("DescribeServices", e)),
-    };
-    Ok(out.services().first().map(|s| {
-        let primary = s.deployments().iter().find(|d| d.status() == Some("PRIMARY"));
-        LiveService {
-            arn: s.service_arn().unwrap_or_default().to_string(),
-            status: s.status().unwrap_or_default().to_string(),
-            task_definition: s.task_definition().unwrap_or_default().to_string(),
-            desired: s.desired_count(),
-            running: s.running_count(),
-            rollout: primary
-                .and_then(|d| d.rollout_state())
-                .map(|r| r.as_str().to_string())
-                .unwrap_or_default(),
-            tags: tag_map(s.tags()),
-        }
-    }))
-}
-
-/// Creates the service (with an idempotency token) or updates its task
-/// definition and desired count when they differ.
-pub async fn ensure_service(
-    client: &Client,
-    spec: &ServiceSpec,
-    stack: &str,
-    token: &str,
-    tags: &BTreeMap<String, String>,
-) -> Result<(String, bool), AwsError> {
-    match get_service(client, &spec.cluster, &spec.name).await? {
-        Some(live) if live.status == "ACTIVE" => {
-            if !owned_by(&live.tags, stack) {
-                return Err(not_owned("DescribeServices", "ECS service", &spec.name, stack));
-            }
-            if live.task_definition == spec.task_definition && live.desired == spec.desired_count {
-                return Ok((live.arn, false));
-            }
-            client
-                .update_service()
-                .cluster(&spec.cluster)
-                .service(&spec.name)
-                .task_definition(&spec.task_definition)
-                .desired_count(spec.desired_count)
-                .send()
-                .await
-                .map_err(err("UpdateService"))?;
-            Ok((live.arn, true))
-        }
-        _ => {
-            let out = client
-                .create_service()
-                .cluster(&spec.cluster)
-                .service_name(&spec.name)
-                .task_definition(&spec.task_definition)
-                .desired_count(spec.desired_count)
-                .launch_type(LaunchType::Fargate)
-                .network_configuration(
-                    NetworkConfiguration::builder()
-                        .awsvpc_configuration(
-                            AwsVpcConfiguration::builder()
-                                .set_subnets(Some(spec.subnets.clone()))
-                                .security_groups(&spec.security_group)
-                                .assign_public_ip(AssignPublicIp::Disabled)
-                                .build()
-                                .map_err(|e| AwsError {
-                                    operation: "CreateService",
-                                    code: None,
-                                    message: e.to_string(),
-                                })?,
-                        )
-                        .build(),
-                )
-                .load_balancers(
-                    LoadBalancer::builder()
-                        .target_group_arn(&spec.target_group_arn)
-                        .container_name(CONTAINER)
-                        .container_port(PROXY_PORT)
-                        .build(),
-                )
-                .health_check_grace_period_seconds(HEALTH_CHECK_GRACE_S)
-                .client_token(token)
-                .set_tags(Some(ecs_tags(tags)))
-                .send()
-                .await
-                .map_err(err("CreateService"))?;
-            Ok((
-                out.service()
-                    .and_then(|s| s.service_arn())
-                    .unwrap_or_default()
-                    .to_string(),
-                true,
-            ))
-        }
-    }
-}
-
-/// Scales the service to zero and deletes it (forced, so tasks still
-/// draining do not block); gone or inactive counts as done.
-pub async fn delete_service(client: &Client, cluster: &str, name: &str) -> Result<(), AwsError> {
-    let Some(live) = get_service(client, cluster, name).await? else {
-        return Ok(());
-    };
-    if live.status != "ACTIVE" {
-        return Ok(());
-    }
-    if live.desired != 0 {
+    arn: &str,
+    want: &BTreeMap<String, String>,
+    have: &BTreeMap<String, String>,
+) -> Result<(), AwsError> {
+    let (set, remove) = crate::kinds::tag_changes(want, have);
+    if !set.is_empty() {
         client
-            .update_service()
-            .cluster(cluster)
-            .service(name)
-            .desired_count(0)
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(ecs_tags(&set)))
             .send()
             .await
-            .map_err(err("UpdateService"))?;
+            .map_err(err("TagResource"))?;
     }
-    match client
-        .delete_service()
-        .cluster(cluster)
-        .service(name)
-        .force(true)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_service_not_found_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(AwsError::from_sdk("DeleteService", e)),
+    if !remove.is_empty() {
+        client
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(err("UntagResource"))?;
     }
+    Ok(())
 }

@@ -1,56 +1,56 @@
-//! `up`'s work on one node: record the intent, make the resource match its
-//! desired spec (create, adopt, update, or nothing), record the result; or,
-//! for a wait step, poll until AWS says the resource is ready.
+//! `up`'s work on one instance, the same for every kind: build the spec
+//! once, record the intent (with that spec) before any create, find the
+//! resource, compare every field of the spec with its live view, create or
+//! update only what differs, and record exactly the spec that was applied.
+//! A wait instance polls its kind's readiness.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::desired::Sources;
-use super::{Ctx, StepError, flatten, shape};
-use crate::engine::wait::{Backoff, Check, CheckError, Jitter, Wait, scaled};
-use crate::lockfile::{Entry, Ready, State, fingerprint};
-use crate::names::StackNames;
-use crate::resources::network::{self, DefaultRoute, SUBNETS};
-use crate::resources::security_group::{self, GroupSpec, PROXY_PORT, Source};
-use crate::resources::{
-    Change, cache_policy, distribution, edge_function, load_balancer, log_bucket, log_group,
-    origin_request_policy, origin_secret, proxy, role,
-};
+use serde_json::Value;
 
-/// What making a resource left behind.
-struct Made {
-    physical_id: String,
-    arn: Option<String>,
-    outputs: BTreeMap<String, String>,
-    change: Change,
+use super::instance::{Instance, Role, Sources};
+use super::kind::{At, Found, Kind, differing};
+use super::{Ctx, StepError, call_region, not_owned, registry};
+use crate::aws::AwsError;
+use crate::engine::wait::{Backoff, Check, CheckError, Jitter, Wait, scaled};
+use crate::lockfile::{Ready, State, fingerprint};
+use crate::profile::Profile;
+
+/// What every instance of one `up` is built from.
+pub struct Up<'a> {
+    pub profile: &'a Profile,
+    pub package_sha: Option<String>,
+    /// The ids of this run's instances (recorded needs name only these).
+    pub ids: Vec<String>,
 }
 
-impl Made {
-    fn new(physical_id: impl Into<String>, change: Change) -> Self {
-        Made {
-            physical_id: physical_id.into(),
-            arn: None,
-            outputs: BTreeMap::new(),
-            change,
+/// How a resource came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Adopted,
+    Updated,
+    Unchanged,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Created => "created",
+            Change::Adopted => "adopted",
+            Change::Updated => "updated",
+            Change::Unchanged => "unchanged",
         }
     }
+}
 
-    fn arn(mut self, arn: impl Into<String>) -> Self {
-        self.arn = Some(arn.into());
-        self
-    }
-
-    fn out(mut self, key: &str, value: impl Into<String>) -> Self {
-        self.outputs.insert(key.to_string(), value.into());
-        self
+impl From<AwsError> for CheckError {
+    fn from(e: AwsError) -> Self {
+        CheckError::Transient(e.to_string())
     }
 }
 
-fn wrote(w: bool) -> Change {
-    if w { Change::Updated } else { Change::Unchanged }
-}
-
-/// The idempotency token sent with a create (where the API takes one).
+/// The idempotency token recorded with an intent.
 pub fn token(stack: &str, id: &str) -> String {
     format!("ahi-edge-{stack}-{id}")
 }
@@ -61,7 +61,7 @@ pub fn token(stack: &str, id: &str) -> String {
 /// resource by its tags or name instead, and a fresh token lets a resource
 /// deleted out of band be created again (EC2 would answer a reused token
 /// with the deleted one).
-fn attempt_token(stack: &str, id: &str) -> String {
+pub fn attempt_token(stack: &str, id: &str) -> String {
     use sha2::{Digest, Sha256};
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -81,348 +81,36 @@ fn poll() -> Backoff {
     .scaled()
 }
 
-/// Runs node `id` of the stack.
-pub async fn node(ctx: &Ctx<'_>, id: &str) -> Result<(), StepError> {
-    let node = shape::get(id).ok_or_else(|| StepError::Missing(format!("unknown node {id}")))?;
-    let typical = shape::typical(node);
-    let Some(kind) = node.kind else {
-        return wait_step(ctx, id, typical).await;
-    };
-    let lock = ctx.lock();
-    let src = ctx.sources(&lock);
-    let spec = src.json(id)?.unwrap_or_default();
-    let print = fingerprint(&spec);
-    let entry = lock.resources.get(id).cloned();
-    if entry.is_none() {
-        let region = shape::region_of(node, ctx.profile);
-        ctx.change(|l| l.record_intent(id, kind, &region, &token(ctx.stack(), id)))?;
-    }
-    let fresh = entry.as_ref().is_none_or(|e| e.state == State::Creating);
-    ctx.progress
-        .state(id, typical, if fresh { "creating" } else { "checking" });
-    let made = match make(ctx, &src, id, entry.as_ref()).await {
-        Ok(made) => made,
-        Err(e) => {
-            ctx.progress.done(id, "failed");
-            return Err(e);
-        }
-    };
-    let unchanged_record = entry.as_ref().is_some_and(|e| {
-        e.state == State::Ready
-            && e.fingerprint.as_deref() == Some(print.as_str())
-            && e.physical_id.as_deref() == Some(made.physical_id.as_str())
-            && e.arn == made.arn
-            && e.outputs == made.outputs
-    });
-    if !unchanged_record {
-        ctx.change(|l| {
-            l.mark_ready(
-                id,
-                Ready {
-                    physical_id: made.physical_id.clone(),
-                    arn: made.arn.clone(),
-                    fingerprint: print.clone(),
-                    outputs: made.outputs.clone(),
-                    spec: flatten(&spec),
-                },
-            )
-        })?;
-    }
-    let outcome = match made.change {
-        Change::Created => "created",
-        Change::Updated if fresh => "created",
-        Change::Updated => "updated",
-        Change::Unchanged if fresh => "adopted",
-        Change::Unchanged => "unchanged",
-    };
-    ctx.progress.done(id, outcome);
-    Ok(())
-}
-
-async fn make(ctx: &Ctx<'_>, src: &Sources<'_>, id: &str, entry: Option<&Entry>) -> Result<Made, StepError> {
-    let c = &ctx.clients;
-    let stack = ctx.stack();
-    let names = StackNames { stack };
-    let known = entry.and_then(|e| e.physical_id.as_deref());
-    Ok(match id {
-        "edge_role" | "task_execution_role" | "task_role" => {
-            let spec = match id {
-                "edge_role" => src.edge_role(),
-                "task_execution_role" => proxy::execution_role(ctx.profile),
-                _ => proxy::task_role(ctx.profile, &ctx.account),
-            };
-            let (arn, change) = role::ensure(&c.iam, &spec).await?;
-            Made::new(&spec.name, change).arn(arn)
-        }
-        "edge_function" => {
-            let spec = src.edge_function()?;
-            let package = ctx.package.as_deref().unwrap_or_default();
-            let (version_arn, change) = edge_function::ensure(&c.edge_lambda, &spec, package).await?;
-            Made::new(&spec.name, change).out("version_arn", version_arn)
-        }
-        "cache_policy" => {
-            let spec = cache_policy::CachePolicySpec::for_profile(ctx.profile);
-            let (policy, change) = cache_policy::ensure(&c.cloudfront, &spec, known).await?;
-            Made::new(policy, change)
-        }
-        "origin_request_policy" => {
-            let spec = origin_request_policy::OriginRequestPolicySpec::for_profile(ctx.profile);
-            let (policy, change) = origin_request_policy::ensure(&c.cloudfront, &spec, known).await?;
-            Made::new(policy, change)
-        }
-        "log_bucket" => {
-            let bucket = src.log_bucket();
-            let configure = entry.is_none_or(|e| e.state != State::Ready);
-            let w = log_bucket::ensure(
-                &c.s3,
-                &bucket,
-                &ctx.profile.healthimaging.region,
-                &ctx.account,
-                stack,
-                &src.tags(id),
-                configure,
-            )
-            .await?;
-            Made::new(&bucket, wrote(w))
-        }
-        "origin_secret" => {
-            let spec = origin_secret::OriginSecretSpec::for_profile(ctx.profile);
-            let (recorded, change) = origin_secret::ensure(&c.secrets, &spec).await?;
-            Made::new(&spec.name, change)
-                .arn(recorded.arn)
-                .out("version_id", recorded.version_id)
-        }
-        "vpc" => {
-            let found = match known {
-                Some(v) if network::vpc_exists(&c.ec2, v).await? => Some(v.to_string()),
-                _ => network::find_vpc(&c.ec2, stack, id).await?,
-            };
-            match found {
-                Some(v) => Made::new(v, Change::Unchanged),
-                None => Made::new(network::create_vpc(&c.ec2, &src.tags(id)).await?, Change::Created),
-            }
-        }
-        subnet if subnet.starts_with("subnet_") => {
-            let (_, cidr, zone, _) = SUBNETS
-                .iter()
-                .find(|(s, ..)| *s == subnet)
-                .ok_or_else(|| StepError::Missing(format!("unknown subnet {subnet}")))?;
-            let vpc = src.vpc_id()?;
-            let found = match known {
-                Some(s) if network::subnet_exists(&c.ec2, s).await? => Some(s.to_string()),
-                _ => network::find_subnet(&c.ec2, &vpc, stack, id).await?,
-            };
-            match found {
-                Some(s) => Made::new(s, Change::Unchanged),
-                None => {
-                    let zones = network::zones(&c.ec2).await?;
-                    let zone = zones.get(*zone).or(zones.first()).cloned().unwrap_or_default();
-                    let s = network::create_subnet(&c.ec2, &vpc, cidr, &zone, &src.tags(id)).await?;
-                    Made::new(s, Change::Created)
-                }
-            }
-        }
-        "internet_gateway" => {
-            let vpc = src.vpc_id()?;
-            let (igw, attached, mut change) = match network::find_internet_gateway(&c.ec2, stack, id).await? {
-                Some((igw, attached)) => (igw, attached, Change::Unchanged),
-                None => (
-                    network::create_internet_gateway(&c.ec2, &src.tags(id)).await?,
-                    None,
-                    Change::Created,
-                ),
-            };
-            if attached.as_deref() != Some(vpc.as_str()) {
-                network::attach_internet_gateway(&c.ec2, &igw, &vpc).await?;
-                if change == Change::Unchanged {
-                    change = Change::Updated;
-                }
-            }
-            Made::new(igw, change).out("vpc", vpc)
-        }
-        "nat_eip" => match network::find_address(&c.ec2, stack, id).await? {
-            Some(a) => Made::new(a, Change::Unchanged),
-            None => Made::new(
-                network::allocate_address(&c.ec2, &src.tags(id)).await?,
-                Change::Created,
-            ),
-        },
-        "nat_gateway" => {
-            let subnet = super::output(src.lock, "subnet_public_a", "id")?;
-            let allocation = super::output(src.lock, "nat_eip", "id")?;
-            let (nat, change) = match network::find_nat_gateway(&c.ec2, &subnet, stack, id).await? {
-                Some((nat, _)) => (nat, Change::Unchanged),
-                None => (
-                    network::create_nat_gateway(
-                        &c.ec2,
-                        &subnet,
-                        &allocation,
-                        &attempt_token(stack, id),
-                        &src.tags(id),
-                    )
-                    .await?,
-                    Change::Created,
-                ),
-            };
-            wait_nat(ctx, &nat).await?;
-            Made::new(nat, change)
-        }
-        "public_routes" | "private_routes" => {
-            let vpc = src.vpc_id()?;
-            let public = id == "public_routes";
-            let table = match known {
-                Some(t) if network::route_table_exists(&c.ec2, t).await? => Some(t.to_string()),
-                _ => network::find_route_table(&c.ec2, &vpc, stack, id).await?,
-            };
-            let created = table.is_none();
-            let via = super::output(
-                src.lock,
-                if public { "internet_gateway" } else { "nat_gateway" },
-                "id",
-            )?;
-            let route = if public {
-                DefaultRoute::Internet(&via)
-            } else {
-                DefaultRoute::Nat(&via)
-            };
-            let (table, w) =
-                network::ensure_route_table(&c.ec2, &vpc, table, route, &src.subnets(public)?, &src.tags(id))
-                    .await?;
-            Made::new(table, if created { Change::Created } else { wrote(w) })
-        }
-        "alb_security_group" | "task_security_group" => {
-            let alb = id == "alb_security_group";
-            let spec = GroupSpec {
-                logical_id: if alb {
-                    "alb_security_group"
-                } else {
-                    "task_security_group"
-                },
-                name: if alb {
-                    names.alb_security_group()
-                } else {
-                    names.task_security_group()
-                },
-                description: if alb {
-                    "ahi-edge: the ALB, reachable only from CloudFront".into()
-                } else {
-                    "ahi-edge: the proxy tasks, reachable only from the ALB".into()
-                },
-                vpc_id: src.vpc_id()?,
-                port: if alb { src.listener_port() } else { PROXY_PORT },
-                source: if alb {
-                    Source::PrefixList(security_group::cloudfront_prefix_list(&c.ec2).await?)
-                } else {
-                    Source::Group(super::output(src.lock, "alb_security_group", "id")?)
-                },
-                tags: src.tags(id),
-            };
-            let (group, w) = security_group::ensure(&c.ec2, &spec, stack).await?;
-            Made::new(group, wrote(w))
-        }
-        "load_balancer" => {
-            let spec = src.alb()?;
-            let (alb, w) = load_balancer::ensure_alb(&c.elb, &spec, stack).await?;
-            Made::new(&spec.name, wrote(w))
-                .arn(&alb.arn)
-                .out("dns_name", alb.dns_name)
-        }
-        "target_group" => {
-            let spec = src.target_group()?;
-            let (arn, w) = load_balancer::ensure_target_group(&c.elb, &spec, stack).await?;
-            Made::new(&spec.name, wrote(w)).arn(arn)
-        }
-        "listener" => {
-            let spec = src.listener()?;
-            let (arn, w) = load_balancer::ensure_listener(&c.elb, &spec).await?;
-            Made::new(&arn, wrote(w)).arn(arn)
-        }
-        "listener_rule" => {
-            let listener = super::output(src.lock, "listener", "arn")?;
-            let target_group = super::output(src.lock, "target_group", "arn")?;
-            let secret = ctx.secret().await?;
-            let (arn, w) =
-                load_balancer::ensure_rule(&c.elb, &listener, &target_group, secret.expose()).await?;
-            Made::new(&arn, wrote(w)).arn(arn)
-        }
-        "distribution" => {
-            let spec = src.distribution()?;
-            let secret = ctx.secret().await?;
-            let (live, change) =
-                distribution::ensure(&c.cloudfront, &spec, secret.expose(), &src.tags(id), known).await?;
-            Made::new(&live.id, change)
-                .arn(live.arn)
-                .out("domain_name", live.domain_name)
-        }
-        "cluster" => {
-            let (arn, created) =
-                proxy::ensure_cluster(&c.ecs, &names.cluster(), stack, &src.tags(id)).await?;
-            Made::new(
-                names.cluster(),
-                if created {
-                    Change::Created
-                } else {
-                    Change::Unchanged
-                },
-            )
-            .arn(arn)
-        }
-        "log_group" => {
-            let name = names.proxy_log_group();
-            let w = log_group::ensure(
-                &c.logs,
-                &name,
-                ctx.profile.logs.retention_days as i32,
-                stack,
-                &src.tags(id),
-            )
-            .await?;
-            Made::new(name, wrote(w))
-        }
-        "task_definition" => {
-            let spec = src.task_definition()?;
-            let (arn, w) = proxy::ensure_task_definition(&c.ecs, &spec, &src.tags(id)).await?;
-            Made::new(&spec.family, wrote(w)).arn(arn)
-        }
-        "service" => {
-            let spec = src.service()?;
-            let (arn, w) =
-                proxy::ensure_service(&c.ecs, &spec, stack, &attempt_token(stack, id), &src.tags(id)).await?;
-            Made::new(&spec.name, wrote(w)).arn(arn)
-        }
-        other => return Err(StepError::Missing(format!("no way to make {other}"))),
+pub fn kind_of(name: &str) -> Result<&'static dyn Kind, StepError> {
+    registry::kind(name).ok_or_else(|| {
+        StepError::Missing(format!(
+            "kind {name} is not known to this version of ahi-edge; upgrade it, or delete the resource by hand and remove its entry"
+        ))
     })
 }
 
-fn transient(e: crate::aws::AwsError) -> CheckError {
-    CheckError::Transient(e.to_string())
-}
-
-async fn wait_nat(ctx: &Ctx<'_>, nat: &str) -> Result<(), StepError> {
-    use aws_sdk_ec2::types::NatGatewayState;
-    let wait = Wait {
-        what: format!("NAT gateway {nat}"),
-        timeout: scaled(Duration::from_secs(15 * 60)),
+/// Polls `look` until it is done, for about `minutes` of modelled time,
+/// showing its state on the instance's progress line.
+pub async fn wait_until(
+    cx: &Ctx,
+    id: &str,
+    what: &str,
+    minutes: u64,
+    typical_s: u64,
+    look: impl AsyncFn() -> Result<Check<()>, CheckError>,
+) -> Result<(), StepError> {
+    Wait {
+        what: what.to_string(),
+        timeout: scaled(Duration::from_secs(minutes * 60)),
         backoff: poll(),
-    };
-    wait.until(
+    }
+    .until(
         &mut Jitter::from_entropy(),
-        || async {
-            match network::nat_gateway_state(&ctx.clients.ec2, nat)
-                .await
-                .map_err(transient)?
-            {
-                Some(NatGatewayState::Available) => Ok(Check::Done(())),
-                Some(NatGatewayState::Failed) | None => {
-                    Err(CheckError::Fatal("the NAT gateway failed".into()))
-                }
-                Some(state) => Ok(Check::Pending(state.as_str().to_string())),
-            }
-        },
+        || look(),
         |p| {
-            ctx.progress.state(
-                "nat_gateway",
-                Duration::from_secs(90),
+            cx.progress.state(
+                id,
+                Duration::from_secs(typical_s),
                 &format!("waiting: {}", p.state),
             )
         },
@@ -431,107 +119,165 @@ async fn wait_nat(ctx: &Ctx<'_>, nat: &str) -> Result<(), StepError> {
     Ok(())
 }
 
-/// The wait steps: ALB active, distribution deployed, service steady.
-async fn wait_step(ctx: &Ctx<'_>, id: &str, typical: Duration) -> Result<(), StepError> {
-    let lock = ctx.lock();
-    let c = &ctx.clients;
-    let names = StackNames { stack: ctx.stack() };
-    let mut jitter = Jitter::from_entropy();
-    let show =
-        |p: &crate::engine::wait::Progress| ctx.progress.state(id, typical, &format!("waiting: {}", p.state));
-    let result = match id {
-        "load_balancer_active" => {
-            let arn = super::output(&lock, "load_balancer", "arn")?;
-            Wait {
-                what: format!("load balancer {}", names.load_balancer()),
-                timeout: scaled(Duration::from_secs(20 * 60)),
-                backoff: poll(),
-            }
-            .until(
-                &mut jitter,
-                || async {
-                    match load_balancer::alb_exists(&c.elb, &arn).await.map_err(transient)? {
-                        Some(s) if load_balancer::is_active(&s) => Ok(Check::Done(())),
-                        Some(s) if s == "failed" => Err(CheckError::Fatal("the load balancer failed".into())),
-                        Some(s) => Ok(Check::Pending(s)),
-                        None => Err(CheckError::Fatal("the load balancer is gone".into())),
-                    }
-                },
-                show,
-            )
-            .await
-        }
-        "distribution_deployed" => {
-            let dist = super::output(&lock, "distribution", "id")?;
-            Wait {
-                what: format!("distribution {dist}"),
-                timeout: scaled(Duration::from_secs(90 * 60)),
-                backoff: poll(),
-            }
-            .until(
-                &mut jitter,
-                || async {
-                    match distribution::get(&c.cloudfront, &dist).await.map_err(transient)? {
-                        Some(l) if l.status == "Deployed" => Ok(Check::Done(())),
-                        Some(l) => Ok(Check::Pending(l.status)),
-                        None => Err(CheckError::Fatal("the distribution is gone".into())),
-                    }
-                },
-                show,
-            )
-            .await
-        }
-        "service_steady" => {
-            Wait {
-                what: format!("ECS service {}", names.service()),
-                timeout: scaled(Duration::from_secs(30 * 60)),
-                backoff: poll(),
-            }
-            .until(
-                &mut jitter,
-                || async {
-                    match proxy::get_service(&c.ecs, &names.cluster(), &names.service())
-                        .await
-                        .map_err(transient)?
-                    {
-                        Some(s) if s.steady() => Ok(Check::Done(())),
-                        Some(s) if s.rollout == "FAILED" => {
-                            Err(CheckError::Fatal("the deployment failed".into()))
-                        }
-                        Some(s) => Ok(Check::Pending(format!(
-                            "{}/{} running, rollout {}",
-                            s.running,
-                            s.desired,
-                            if s.rollout.is_empty() {
-                                "pending"
-                            } else {
-                                &s.rollout
-                            }
-                        ))),
-                        None => Err(CheckError::Fatal("the service is gone".into())),
-                    }
-                },
-                show,
-            )
-            .await
-        }
-        other => return Err(StepError::Missing(format!("no wait step {other}"))),
+/// Runs one instance of `up`.
+pub async fn node(cx: &Ctx, up: &Up<'_>, inst: &Instance) -> Result<Change, StepError> {
+    let kind = kind_of(inst.kind)?;
+    let result = match &inst.role {
+        Role::Ready { of } => ready(cx, kind, inst, of).await.map(|()| Change::Unchanged),
+        Role::Resource(_) => resource(cx, up, kind, inst).await,
     };
-    match result {
-        Ok(()) => {
-            if id == "service_steady" {
-                // The service runs the current revision now; older ones go.
-                let current = super::output(&lock, "task_definition", "arn")?;
-                proxy::deregister_family(&c.ecs, &names.task_family(), Some(&current)).await?;
+    let shown = match &result {
+        Ok(_) if inst.is_wait() => "ready",
+        Ok(change) => change.as_str(),
+        Err(_) => "failed",
+    };
+    cx.progress.done(&inst.id, shown);
+    result
+}
+
+async fn resource(cx: &Ctx, up: &Up<'_>, kind: &dyn Kind, inst: &Instance) -> Result<Change, StepError> {
+    let lock = cx.lock();
+    let src = Sources {
+        profile: up.profile,
+        lock: &lock,
+        account: &cx.account,
+        package_sha: up.package_sha.clone(),
+        planning: false,
+    };
+    let spec: Value = inst
+        .spec(&src)
+        .unwrap_or_else(|| Err(StepError::Missing(format!("{} has no spec", inst.id))))?;
+    let text = spec.to_string();
+    let print = fingerprint(&spec);
+    let needs: Vec<String> = inst
+        .needs
+        .iter()
+        .filter(|n| up.ids.contains(n))
+        .cloned()
+        .collect();
+    let entry = lock.resources.get(&inst.id).cloned();
+    if let Some(e) = &entry
+        && e.region != inst.region
+    {
+        return Err(StepError::Missing(format!(
+            "{} is recorded in {} but the profile puts it in {}; see docs/runbooks.md (moving a stack)",
+            inst.id, e.region, inst.region
+        )));
+    }
+    let fresh = entry.as_ref().is_none_or(|e| e.state == State::Creating);
+    if entry.is_none() {
+        cx.change(|l| {
+            l.record_intent(
+                &inst.id,
+                kind.name(),
+                &inst.region,
+                &token(cx.stack(), &inst.id),
+                &needs,
+            );
+            if let Some(e) = l.resources.get_mut(&inst.id) {
+                // What is about to be sent, so `down` can find it after a kill.
+                e.spec = text.clone();
             }
-            ctx.progress.done(id, "ready");
-            Ok(())
-        }
-        Err(e) => {
-            ctx.progress.done(id, "failed");
-            Err(e.into())
+        })?;
+    }
+    let entry = cx.entry(&inst.id);
+    let typical = kind.typical();
+    cx.progress.state(
+        &inst.id,
+        Duration::from_secs(if fresh { typical.create } else { typical.update }),
+        if fresh { "creating" } else { "checking" },
+    );
+    let at = At {
+        id: &inst.id,
+        region: call_region(&inst.region),
+        spec: &spec,
+        entry: entry.as_ref(),
+    };
+    let (found, change) = ensure(cx, kind, &at, fresh).await?;
+    let unchanged_record = entry.as_ref().is_some_and(|e| {
+        e.state == State::Ready
+            && e.fingerprint.as_deref() == Some(print.as_str())
+            && e.spec == text
+            && e.needs == needs
+            && e.physical_id.as_deref() == Some(found.physical_id.as_str())
+            && e.arn == found.arn
+            && e.outputs == found.outputs
+    });
+    if !unchanged_record {
+        cx.change(|l| {
+            l.mark_ready(
+                &inst.id,
+                Ready {
+                    physical_id: found.physical_id.clone(),
+                    arn: found.arn.clone(),
+                    fingerprint: print.clone(),
+                    outputs: found.outputs.clone(),
+                    spec: text.clone(),
+                    needs: needs.clone(),
+                },
+            )
+        })?;
+    }
+    Ok(change)
+}
+
+/// Makes the resource at `at` match its spec: find it, refuse it when it is
+/// not ours, create it when missing, else compare every spec field with the
+/// live view and update only what differs (no write call when nothing does).
+/// `fresh`: no finished create is recorded (what is found is adopted).
+pub async fn ensure(
+    cx: &Ctx,
+    kind: &dyn Kind,
+    at: &At<'_>,
+    fresh: bool,
+) -> Result<(Found, Change), StepError> {
+    match kind.find(cx, at).await? {
+        None => Ok((kind.create(cx, at).await?, Change::Created)),
+        Some(live) if !live.owned => Err(not_owned(kind.name(), &live.physical_id, cx.stack())),
+        Some(live) => {
+            let fields = differing(at.spec, &live.live);
+            let replace: Vec<&str> = fields
+                .iter()
+                .map(String::as_str)
+                .filter(|f| kind.replace_fields().contains(f))
+                .collect();
+            if !replace.is_empty() {
+                return Err(StepError::Missing(format!(
+                    "{} needs replacing ({}), which `up` does not do in place; see docs/runbooks.md (moving a stack)",
+                    at.id,
+                    replace.join(", ")
+                )));
+            }
+            if fields.is_empty() {
+                Ok((live, if fresh { Change::Adopted } else { Change::Unchanged }))
+            } else {
+                Ok((kind.update(cx, at, &live, &fields).await?, Change::Updated))
+            }
         }
     }
+}
+
+/// A wait instance: poll the kind's readiness of instance `of`.
+async fn ready(cx: &Ctx, kind: &dyn Kind, inst: &Instance, of: &str) -> Result<(), StepError> {
+    let entry = cx
+        .entry(of)
+        .ok_or_else(|| StepError::Missing(format!("{of} is not in the lockfile yet")))?;
+    let spec = entry.spec_value();
+    let at = At {
+        id: of,
+        region: call_region(&entry.region),
+        spec: &spec,
+        entry: Some(&entry),
+    };
+    let minutes = kind.ready_minutes();
+    let what = format!("{of} ({})", entry.physical_id.as_deref().unwrap_or("?"));
+    wait_until(cx, &inst.id, &what, minutes, kind.typical().ready, async || {
+        kind.ready(cx, &at).await.map_err(|e| match e {
+            StepError::Aws(e) => CheckError::Transient(e.to_string()),
+            other => CheckError::Fatal(other.to_string()),
+        })
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -1,21 +1,18 @@
-//! `status`'s look at one lockfile entry: does the resource exist, does it
-//! still match what `up` applied (naming the fields that differ), and its
-//! live state (CloudFront deploy status, ALB state, ECS counts, replicas).
-//! Read-only: no call here changes anything.
+//! Read-only looks, the same for every kind: `status` (each lockfile entry
+//! live, against the spec `up` applied) and `plan` (each instance the
+//! profile wants, against what is live), and the pre-flight that refuses a
+//! change the stack cannot absorb before any call that writes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Ctx, StepError, changed_fields, flatten};
-use crate::aws::AwsError;
-use crate::lockfile::{Entry, State};
-use crate::names::StackNames;
-use crate::resources::{
-    cache_policy, distribution, edge_function, load_balancer, log_bucket, log_group, network,
-    origin_request_policy, proxy, role, security_group,
-};
+use super::instance::{Instance, Sources, UNKNOWN};
+use super::kind::{At, differing};
+use super::{Ctx, StepError, apply::kind_of, call_region, registry};
+use crate::lockfile::{Entry, Lockfile, State};
+use crate::profile::Profile;
 
 /// The health of one resource, as `status --json` reports it (docs/status.md).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -26,8 +23,8 @@ pub struct ResourceStatus {
     pub physical_id: Option<String>,
     /// The lockfile's lifecycle state (`ready`, `creating`, `awaiting-replicas`...).
     pub recorded: String,
-    /// `ok`, `missing`, `drifted`, `incomplete` (never finished creating),
-    /// `awaiting-replicas`, or `unknown` (could not be read).
+    /// `ok`, `missing`, `drifted`, `not-owned`, `incomplete` (never finished
+    /// creating), `awaiting-replicas`, or `unknown` (could not be read).
     pub health: String,
     /// Fields that differ from what `up` applied.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -44,65 +41,26 @@ impl ResourceStatus {
     pub fn needs_attention(&self) -> bool {
         matches!(
             self.health.as_str(),
-            "missing" | "drifted" | "incomplete" | "unknown"
+            "missing" | "drifted" | "incomplete" | "unknown" | "not-owned"
         )
     }
 }
 
-/// What a live read found.
-struct Seen {
-    exists: bool,
-    drift: Vec<String>,
-    detail: String,
-    replicas: Option<BTreeMap<String, usize>>,
+fn state_name(state: State) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
-impl Seen {
-    fn exists(exists: bool) -> Self {
-        Seen {
-            exists,
-            drift: Vec::new(),
-            detail: String::new(),
-            replicas: None,
-        }
-    }
-
-    fn detail(mut self, d: impl Into<String>) -> Self {
-        self.detail = d.into();
-        self
-    }
-
-    fn drift(mut self, fields: Vec<String>) -> Self {
-        self.drift = fields;
-        self
-    }
-}
-
-/// Fields of the live spec that differ from the spec `up` last applied (as
-/// the lockfile recorded it). Status reports drift against what was applied,
-/// not against an edited profile: that is `plan`'s job.
-fn drift<T: Serialize>(recorded: &BTreeMap<String, String>, live: &T, only: Option<&[&str]>) -> Vec<String> {
-    if recorded.is_empty() {
-        return Vec::new();
-    }
-    let live = flatten(&serde_json::to_value(live).unwrap_or(Value::Null));
-    changed_fields(recorded, &live)
-        .into_iter()
-        .filter(|k| only.is_none_or(|o| o.contains(&k.as_str())))
-        .collect()
-}
-
-/// Looks at entry `id` live.
-pub async fn entry(ctx: &Ctx<'_>, id: &str, entry: &Entry) -> ResourceStatus {
+/// Looks at entry `id` live, in the region it records.
+pub async fn entry(cx: &Ctx, id: &str, entry: &Entry) -> ResourceStatus {
     let mut status = ResourceStatus {
         id: id.to_string(),
         kind: entry.kind.clone(),
         region: entry.region.clone(),
         physical_id: entry.physical_id.clone(),
-        recorded: serde_json::to_value(entry.state)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        recorded: state_name(entry.state),
         health: String::new(),
         drift: Vec::new(),
         detail: String::new(),
@@ -113,26 +71,25 @@ pub async fn entry(ctx: &Ctx<'_>, id: &str, entry: &Entry) -> ResourceStatus {
         status.detail = "the create never finished; run `ahi-edge up` to finish it".into();
         return status;
     }
-    match look(ctx, id, entry).await {
+    match look(cx, id, entry).await {
         Ok(seen) => {
             status.detail = seen.detail;
             status.replicas = seen.replicas;
-            status.health = if entry.state == State::AwaitingReplicas {
-                "awaiting-replicas".into()
-            } else if !seen.exists {
-                "missing".into()
-            } else if entry.state == State::Creating {
-                "incomplete".into()
-            } else if !seen.drift.is_empty() {
-                status.drift = seen.drift;
-                "drifted".into()
-            } else {
-                "ok".into()
+            status.health = match (entry.state, seen.found) {
+                (State::AwaitingReplicas, false) => {
+                    status.detail = "gone; the next `ahi-edge down` forgets it".into();
+                    "ok".into()
+                }
+                (State::AwaitingReplicas, true) => "awaiting-replicas".into(),
+                (_, false) => "missing".into(),
+                (State::Creating, true) => "incomplete".into(),
+                _ if !seen.owned => "not-owned".into(),
+                _ if !seen.drift.is_empty() => {
+                    status.drift = seen.drift;
+                    "drifted".into()
+                }
+                _ => "ok".into(),
             };
-            if entry.state == State::AwaitingReplicas && !seen.exists {
-                status.health = "ok".into();
-                status.detail = "gone; the next `ahi-edge down` forgets it".into();
-            }
         }
         Err(e) => {
             status.health = "unknown".into();
@@ -142,193 +99,261 @@ pub async fn entry(ctx: &Ctx<'_>, id: &str, entry: &Entry) -> ResourceStatus {
     status
 }
 
-async fn look(ctx: &Ctx<'_>, id: &str, entry: &Entry) -> Result<Seen, StepError> {
-    let c = &ctx.clients;
-    let physical = entry.physical_id.as_deref().unwrap_or_default();
-    let arn = entry.arn.as_deref().unwrap_or_default();
-    let stack = ctx.stack();
-    let names = StackNames { stack };
-    let lock = ctx.lock();
-    let src = ctx.sources(&lock);
-    Ok(match entry.kind.as_str() {
-        "iam-role" => Seen::exists(role::get(&c.iam, physical).await?.is_some()),
-        "lambda-edge-function" => {
-            let live = edge_function::latest(&c.edge_lambda, physical).await?;
-            let mut seen = Seen::exists(live.is_some());
-            if let Some(v) = entry.outputs.get("version_arn") {
-                seen.detail = format!("version {}", v.rsplit(':').next().unwrap_or_default());
-            }
-            seen.replicas = Some(replicas(ctx, physical).await?);
-            seen
-        }
-        "cloudfront-cache-policy" => match cache_policy::get(&c.cloudfront, physical).await? {
-            Some(live) => Seen::exists(true).drift(drift(&entry.spec, &live.spec, None)),
-            None => Seen::exists(false),
+struct Seen {
+    found: bool,
+    owned: bool,
+    drift: Vec<String>,
+    detail: String,
+    replicas: Option<BTreeMap<String, usize>>,
+}
+
+async fn look(cx: &Ctx, id: &str, entry: &Entry) -> Result<Seen, StepError> {
+    let kind = kind_of(&entry.kind)?;
+    let spec = entry.spec_value();
+    let at = At {
+        id,
+        region: call_region(&entry.region),
+        spec: &spec,
+        entry: Some(entry),
+    };
+    let found = kind.find(cx, &at).await?;
+    let replicas = kind.remains(cx, &at).await?;
+    Ok(match found {
+        None => Seen {
+            found: false,
+            owned: false,
+            drift: vec![],
+            detail: String::new(),
+            replicas,
         },
-        "cloudfront-origin-request-policy" => {
-            match origin_request_policy::get(&c.cloudfront, physical).await? {
-                Some(live) => Seen::exists(true).drift(drift(&entry.spec, &live.spec, None)),
-                None => Seen::exists(false),
+        Some(live) => {
+            let mut detail = live.detail.clone();
+            if spec.is_null() {
+                // Migrated from schema 1: nothing applied is recorded yet.
+                detail = format!("{detail} (applied spec not recorded yet: run `ahi-edge up`)")
+                    .trim()
+                    .to_string();
             }
-        }
-        "cloudfront-distribution" => match distribution::get(&c.cloudfront, physical).await? {
-            Some(live) => {
-                let version = super::output(&lock, "origin_secret", "version_id").unwrap_or_default();
-                let secret = ctx.secret().await?;
-                let (mut seen, live_secret) =
-                    distribution::DistributionSpec::from_config(&live.config, &version);
-                if live_secret.as_deref() != Some(secret.expose()) {
-                    seen.origin_secret_version = "(differs)".into();
-                }
-                Seen::exists(true)
-                    .drift(drift(&entry.spec, &seen, None))
-                    .detail(live.status)
-            }
-            None => Seen::exists(false),
-        },
-        "s3-bucket" => Seen::exists(log_bucket::tags(&c.s3, physical).await?.is_some()),
-        "secretsmanager-secret" => {
-            let out = c.secrets.describe_secret().secret_id(arn).send().await;
-            match out {
-                Ok(o) => Seen::exists(o.deleted_date().is_none()),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
-                {
-                    Seen::exists(false)
-                }
-                Err(e) => return Err(AwsError::from_sdk("DescribeSecret", e).into()),
-            }
-        }
-        "ec2-vpc" => Seen::exists(network::vpc_exists(&c.ec2, physical).await?),
-        "ec2-subnet" => Seen::exists(network::subnet_exists(&c.ec2, physical).await?),
-        "ec2-internet-gateway" => {
-            Seen::exists(network::find_internet_gateway(&c.ec2, stack, id).await?.is_some())
-        }
-        "ec2-elastic-ip" => Seen::exists(network::find_address(&c.ec2, stack, id).await?.is_some()),
-        "ec2-nat-gateway" => match network::nat_gateway_state(&c.ec2, physical).await? {
-            Some(s) => {
-                Seen::exists(!matches!(s.as_str(), "deleted" | "deleting" | "failed")).detail(s.as_str())
-            }
-            None => Seen::exists(false),
-        },
-        "ec2-route-table" => Seen::exists(network::route_table_exists(&c.ec2, physical).await?),
-        "ec2-security-group" => match security_group::drift(
-            &c.ec2,
-            physical,
-            if id == "alb_security_group" {
-                src.listener_port()
-            } else {
-                security_group::PROXY_PORT
-            },
-        )
-        .await?
-        {
-            Some(odd) => Seen::exists(true).drift(odd),
-            None => Seen::exists(false),
-        },
-        "elbv2-load-balancer" => match load_balancer::alb_exists(&c.elb, arn).await? {
-            Some(state) => Seen::exists(true).detail(state),
-            None => Seen::exists(false),
-        },
-        "elbv2-target-group" => {
-            Seen::exists(load_balancer::get_target_group(&c.elb, physical).await?.is_some())
-        }
-        "elbv2-listener" => Seen::exists(load_balancer::listener_exists(&c.elb, arn).await?),
-        "elbv2-listener-rule" => {
-            let listener = super::output(&lock, "listener", "arn")?;
-            let target_group = super::output(&lock, "target_group", "arn")?;
-            let secret = ctx.secret().await?;
-            match load_balancer::rule_matches(&c.elb, &listener, &target_group, secret.expose()).await? {
-                Some(true) => Seen::exists(true),
-                Some(false) => Seen::exists(true).drift(vec!["condition or target".into()]),
-                None => Seen::exists(false),
-            }
-        }
-        "ecs-cluster" => Seen::exists(proxy::cluster_active(&c.ecs, physical).await?),
-        "logs-log-group" => match log_group::get(&c.logs, physical).await? {
-            Some((_, retention)) => Seen::exists(true).drift(drift(
-                &entry.spec,
-                &serde_json::json!({"retention_days": retention}),
-                Some(&["retention_days"]),
-            )),
-            None => Seen::exists(false),
-        },
-        "ecs-task-definition" => match proxy::latest_task_definition(&c.ecs, physical).await? {
-            Some((live_arn, live)) => {
-                let mut fields = drift(&entry.spec, &live, None);
-                if live_arn != arn && fields.is_empty() && !arn.is_empty() {
-                    fields.push("revision".into());
-                }
-                Seen::exists(true)
-                    .drift(fields)
-                    .detail(live_arn.rsplit('/').next().unwrap_or_default().to_string())
-            }
-            None => Seen::exists(false),
-        },
-        "ecs-service" => match proxy::get_service(&c.ecs, &names.cluster(), physical).await? {
-            Some(s) if s.status == "ACTIVE" => {
-                let live =
-                    serde_json::json!({"desired_count": s.desired, "task_definition": s.task_definition});
-                let fields = drift(&entry.spec, &live, Some(&["desired_count", "task_definition"]));
-                let rollout = if s.rollout.is_empty() {
-                    "unknown".to_string()
+            Seen {
+                found: true,
+                owned: live.owned,
+                drift: if spec.is_null() {
+                    vec![]
                 } else {
-                    s.rollout.to_lowercase()
-                };
-                Seen::exists(true)
-                    .drift(fields)
-                    .detail(format!("{}/{} running, rollout {rollout}", s.running, s.desired))
+                    differing(&spec, &live.live)
+                },
+                detail,
+                replicas,
             }
-            _ => Seen::exists(false),
-        },
-        other => Seen::exists(true).detail(format!("kind {other} is not inspected by this version")),
+        }
     })
 }
 
-/// Replicas of the function per replica region, listing the regions in parallel.
-pub async fn replicas(ctx: &Ctx<'_>, name: &str) -> Result<BTreeMap<String, usize>, StepError> {
-    let lookups = ctx
-        .profile
-        .lambda_edge
-        .replica_regions
-        .iter()
-        .map(|region| async move {
-            let client = ctx.clients.lambda_in(region);
-            edge_function::replicas_in(&client, name)
-                .await
-                .map(|n| (region.clone(), n))
-        });
-    let counts = futures_util::future::try_join_all(lookups).await?;
-    Ok(counts.into_iter().filter(|(_, n)| *n > 0).collect())
+/// One line of `plan`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub id: String,
+    pub kind: String,
+    /// `create`, `update`, `replace` (refused by `up`), `unchanged`,
+    /// `delete` (recorded but no longer in the profile), or `refused`.
+    pub action: String,
+    /// The fields that would change, or why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
 }
 
-/// ACM certificates the profile names, with their status (HTTPS mode, aliases).
-pub async fn certificates(ctx: &Ctx<'_>) -> Vec<(String, String)> {
+/// Instances in an order where each comes after what it needs.
+fn ordered(instances: &[Instance]) -> Vec<&Instance> {
+    let ids: BTreeSet<&str> = instances.iter().map(|i| i.id.as_str()).collect();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
     let mut out = Vec::new();
-    let mut check = Vec::new();
-    if let crate::profile::AlbOrigin::Https { certificate_arn, .. } = &ctx.profile.alb {
-        check.push((certificate_arn.clone(), &ctx.clients.acm));
-    }
-    if let Some(arn) = &ctx.profile.cloudfront.certificate_arn {
-        check.push((arn.clone(), &ctx.clients.acm_edge));
-    }
-    for (arn, client) in check {
-        let status = match client.describe_certificate().certificate_arn(&arn).send().await {
-            Ok(o) => o
-                .certificate()
-                .and_then(|c| c.status())
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_else(|| "unknown".into()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+    while out.len() < instances.len() {
+        let before = out.len();
+        for i in instances {
+            if !done.contains(i.id.as_str())
+                && i.needs
+                    .iter()
+                    .all(|n| !ids.contains(n.as_str()) || done.contains(n.as_str()))
             {
-                "missing".into()
+                done.insert(&i.id);
+                out.push(i);
             }
-            Err(e) => format!("unknown: {}", AwsError::from_sdk("DescribeCertificate", e)),
+        }
+        if out.len() == before {
+            // A cycle cannot come from a producer; keep the rest as they are.
+            out.extend(instances.iter().filter(|i| !done.contains(i.id.as_str())));
+            break;
+        }
+    }
+    out
+}
+
+/// What the profile's instances would be, planned: outputs of what `up`
+/// would create, or update with new outputs, are unknown.
+pub async fn plan(
+    cx: &Ctx,
+    profile: &Profile,
+    instances: &[Instance],
+    lock: &Lockfile,
+    package_sha: Option<String>,
+) -> Vec<Step> {
+    let mut unknown: Vec<String> = Vec::new();
+    let mut steps = Vec::new();
+    for inst in ordered(instances) {
+        if inst.is_wait() {
+            continue;
+        }
+        let step = |action: &str, fields: Vec<String>| Step {
+            id: inst.id.clone(),
+            kind: inst.kind.to_string(),
+            action: action.to_string(),
+            fields,
         };
-        out.push((arn, status));
+        let masked = masked(lock, &unknown);
+        let src = Sources {
+            profile,
+            lock: &masked,
+            account: &cx.account,
+            package_sha: package_sha.clone(),
+            planning: true,
+        };
+        let spec = match inst.spec(&src) {
+            Some(Ok(spec)) => spec,
+            Some(Err(e)) => {
+                steps.push(step("refused", vec![e.to_string()]));
+                continue;
+            }
+            None => continue,
+        };
+        let Some(entry) = lock.resources.get(&inst.id) else {
+            unknown.push(inst.id.clone());
+            steps.push(step("create", vec![]));
+            continue;
+        };
+        let Ok(kind) = kind_of(inst.kind) else {
+            continue;
+        };
+        let at = At {
+            id: &inst.id,
+            region: call_region(&inst.region),
+            spec: &spec,
+            entry: Some(entry),
+        };
+        let found = match kind.find(cx, &at).await {
+            Ok(found) => found,
+            Err(e) => {
+                steps.push(step("unknown", vec![format!("could not be read: {e}")]));
+                continue;
+            }
+        };
+        let Some(live) = found else {
+            unknown.push(inst.id.clone());
+            let why = if entry.state == State::Creating {
+                "a create that did not finish"
+            } else {
+                "missing live"
+            };
+            steps.push(step("create", vec![why.into()]));
+            continue;
+        };
+        if !live.owned {
+            steps.push(step(
+                "refused",
+                vec![format!("{} is not ours (no ownership tag)", live.physical_id)],
+            ));
+            continue;
+        }
+        let fields = differing(&spec, &live.live);
+        if fields.is_empty() {
+            steps.push(step("unchanged", vec![]));
+        } else if fields.iter().any(|f| kind.replace_fields().contains(&f.as_str())) {
+            steps.push(step("replace", fields));
+        } else {
+            if kind.update_changes_outputs() {
+                unknown.push(inst.id.clone());
+            }
+            steps.push(step("update", fields));
+        }
+    }
+    for (id, entry) in &lock.resources {
+        if !instances.iter().any(|i| &i.id == id) {
+            steps.push(Step {
+                id: id.clone(),
+                kind: entry.kind.clone(),
+                action: "delete".into(),
+                fields: vec!["recorded but no longer in the profile".into()],
+            });
+        }
+    }
+    steps
+}
+
+/// The lockfile with the outputs of `unknown` ids removed, so specs that
+/// need them show them as unknown.
+fn masked(lock: &Lockfile, unknown: &[String]) -> Lockfile {
+    let mut lock = lock.clone();
+    for id in unknown {
+        lock.resources.remove(id);
+    }
+    lock
+}
+
+/// Changes the stack cannot absorb, found from the profile and the lockfile
+/// alone (no AWS call): a resource recorded in another region, or a field
+/// AWS cannot change in place (the VPC under the ALB after a network
+/// change). `up` and `plan` refuse them with exit 2 before any write.
+pub fn refusals(
+    profile: &Profile,
+    instances: &[Instance],
+    lock: &Lockfile,
+    account: &str,
+    package_sha: Option<String>,
+) -> Vec<String> {
+    let src = Sources {
+        profile,
+        lock,
+        account,
+        package_sha,
+        planning: true,
+    };
+    let mut out = Vec::new();
+    for inst in instances.iter().filter(|i| !i.is_wait()) {
+        let Some(entry) = lock.resources.get(&inst.id) else {
+            continue;
+        };
+        if entry.region != inst.region {
+            out.push(format!(
+                "{}: recorded in region {}, the profile now puts it in {}",
+                inst.id, entry.region, inst.region
+            ));
+            continue;
+        }
+        let recorded = entry.spec_value();
+        let (Some(Ok(spec)), Some(kind)) = (inst.spec(&src), registry::kind(inst.kind)) else {
+            continue;
+        };
+        if recorded.is_null() {
+            continue;
+        }
+        for field in kind.replace_fields() {
+            let (old, new) = (
+                recorded.get(*field).unwrap_or(&Value::Null),
+                spec.get(*field).unwrap_or(&Value::Null),
+            );
+            if old != new {
+                out.push(format!(
+                    "{}: {field} = {} is recorded, the profile now gives {}{}",
+                    inst.id,
+                    old,
+                    new,
+                    if new.as_str() == Some(UNKNOWN) {
+                        " (a resource the stack would make anew)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
     }
     out
 }

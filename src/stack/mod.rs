@@ -1,18 +1,23 @@
-//! The whole stack: its shape (`shape`), the desired spec of each node
-//! (`desired`, pure), and the three walks over it: `apply` for `up`,
-//! `inspect` for `status` and `plan`, `teardown` for `down`. They share one
-//! context: the profile, the SDK clients, and the lockfile, saved after
-//! every state change.
+//! The stack engine. A producer (`healthimaging`) turns a profile into
+//! instances of resource kinds (`instance`); each kind owns its lifecycle
+//! behind one surface (`kind`, registered in `registry`). The walks know
+//! no kind: `apply` for `up`, `inspect` for `status` and `plan`, `teardown`
+//! for `down`. They share one context: SDK clients per region, the account,
+//! and the lockfile, saved after every state change.
+//!
+//! Layering: nothing here sees clap or the printer; errors are `StepError`,
+//! mapped to exit codes by the commands.
 
 pub mod apply;
 pub mod clients;
-pub mod desired;
+pub mod healthimaging;
 pub mod inspect;
+pub mod instance;
+pub mod kind;
 pub mod progress;
-pub mod shape;
+pub mod registry;
 pub mod teardown;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Mutex;
 
@@ -20,21 +25,23 @@ use tokio::sync::OnceCell;
 
 use crate::aws::AwsError;
 use crate::engine::wait::WaitError;
-use crate::error::Error;
 use crate::lockfile::{Entry, Lockfile, StateStore};
-use crate::profile::Profile;
 use crate::resources::origin_secret::{self, SecretValue};
 use clients::Clients;
 use progress::Progress;
 
-/// Why one node did not finish.
+/// Why one instance did not finish.
 #[derive(Debug)]
 pub enum StepError {
     Aws(AwsError),
     Wait(WaitError),
-    /// A dependency's output is missing from the lockfile.
+    /// A dependency's output is missing, or a recorded spec is unusable.
     Missing(String),
-    Lockfile(Error),
+    /// The lockfile could not be written.
+    Lockfile(String),
+    /// A resource under our name without our ownership tag: never adopted,
+    /// changed or deleted.
+    NotOwned(String),
     /// Lambda@Edge functions whose delete waits for CloudFront's replicas.
     AwaitingReplicas(String),
 }
@@ -44,9 +51,10 @@ impl fmt::Display for StepError {
         match self {
             StepError::Aws(e) => write!(f, "{e}"),
             StepError::Wait(e) => write!(f, "{e}"),
-            StepError::Missing(what) => write!(f, "{what}"),
-            StepError::Lockfile(e) => write!(f, "{e}"),
-            StepError::AwaitingReplicas(what) => write!(f, "{what}"),
+            StepError::Missing(what)
+            | StepError::Lockfile(what)
+            | StepError::NotOwned(what)
+            | StepError::AwaitingReplicas(what) => write!(f, "{what}"),
         }
     }
 }
@@ -63,10 +71,12 @@ impl From<WaitError> for StepError {
     }
 }
 
-impl From<Error> for StepError {
-    fn from(e: Error) -> Self {
-        StepError::Lockfile(e)
-    }
+/// The refusal for a look-alike: a resource with our name but not our tags.
+pub fn not_owned(what: &str, name: &str, stack: &str) -> StepError {
+    StepError::NotOwned(format!(
+        "{what} {name} exists but does not carry the tag {} = {stack}: ahi-edge will not adopt, change or delete it; rename the stack or remove the {what}",
+        crate::resources::STACK_TAG
+    ))
 }
 
 /// The lockfile as a run holds it: locked and saved on every change (`up`,
@@ -86,21 +96,22 @@ impl Ledger {
     }
 }
 
-/// What one run works with.
-pub struct Ctx<'a> {
-    pub profile: &'a Profile,
+/// What one run works with. No profile: `down` and `status` work from the
+/// lockfile alone.
+pub struct Ctx {
+    pub stack: String,
     pub clients: Clients,
     pub account: String,
     ledger: Mutex<Ledger>,
     pub progress: Progress,
-    /// The authorizer zip, built once per run (with an authorizer only).
+    /// The authorizer zip, built once per run (`up` with an authorizer only).
     pub package: Option<Vec<u8>>,
     secret: OnceCell<SecretValue>,
 }
 
-impl<'a> Ctx<'a> {
+impl Ctx {
     pub fn new(
-        profile: &'a Profile,
+        stack: &str,
         clients: Clients,
         account: String,
         ledger: Ledger,
@@ -108,7 +119,7 @@ impl<'a> Ctx<'a> {
         package: Option<Vec<u8>>,
     ) -> Self {
         Ctx {
-            profile,
+            stack: stack.to_string(),
             clients,
             account,
             ledger: Mutex::new(ledger),
@@ -119,7 +130,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn stack(&self) -> &str {
-        &self.profile.stack.name
+        &self.stack
     }
 
     fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
@@ -137,32 +148,23 @@ impl<'a> Ctx<'a> {
     /// Applies one change to the lockfile and saves it at once.
     pub fn change<R>(&self, f: impl FnOnce(&mut Lockfile) -> R) -> Result<R, StepError> {
         match &mut *self.ledger() {
-            Ledger::Writable(store) => Ok(store.change(f)?),
-            Ledger::ReadOnly(_) => Err(StepError::Missing(
+            Ledger::Writable(store) => store.change(f).map_err(|e| StepError::Lockfile(e.to_string())),
+            Ledger::ReadOnly(_) => Err(StepError::Lockfile(
                 "this command does not change the lockfile".into(),
             )),
         }
     }
 
-    /// The origin header value, read once from Secrets Manager.
-    pub async fn secret(&self) -> Result<&SecretValue, StepError> {
+    /// The origin header value, read once from Secrets Manager by the ARN a
+    /// spec names (in the secret's own region).
+    pub async fn secret(&self, arn: &str) -> Result<&SecretValue, StepError> {
         self.secret
             .get_or_try_init(|| async {
-                let arn = output(&self.lock(), "origin_secret", "arn")?;
-                let (value, _) = origin_secret::value(&self.clients.secrets, &arn).await?;
+                let region = arn.split(':').nth(3).unwrap_or(crate::aws::EDGE_REGION);
+                let (value, _) = origin_secret::value(&self.clients.secrets(region), arn).await?;
                 Ok::<_, StepError>(value)
             })
             .await
-    }
-
-    /// What desired specs are built from, for a snapshot of the lockfile.
-    pub fn sources<'b>(&'b self, lock: &'b Lockfile) -> desired::Sources<'b> {
-        desired::Sources {
-            profile: self.profile,
-            lock,
-            account: &self.account,
-            package: self.package.as_deref(),
-        }
     }
 
     pub fn into_ledger(self) -> Ledger {
@@ -170,62 +172,27 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// An output another node recorded (ids, ARNs, DNS names).
+/// An output another instance recorded (ids, ARNs, DNS names).
 pub fn output(lock: &Lockfile, id: &str, key: &str) -> Result<String, StepError> {
     let entry = lock
         .resources
         .get(id)
         .ok_or_else(|| StepError::Missing(format!("{id} is not in the lockfile yet")))?;
-    if key == "id"
-        && let Some(p) = &entry.physical_id
-    {
-        return Ok(p.clone());
-    }
-    if key == "arn"
-        && let Some(a) = &entry.arn
-    {
-        return Ok(a.clone());
-    }
-    entry
-        .outputs
-        .get(key)
-        .cloned()
+    let value = match key {
+        "id" => entry.physical_id.clone(),
+        "arn" => entry.arn.clone(),
+        _ => None,
+    };
+    value
+        .or_else(|| entry.outputs.get(key).cloned())
         .ok_or_else(|| StepError::Missing(format!("{id} has no output {key} in the lockfile yet")))
 }
 
-/// A spec as the lockfile keeps it: each top-level field as compact JSON,
-/// so `plan` can name the fields that changed.
-pub fn flatten(spec: &serde_json::Value) -> BTreeMap<String, String> {
-    match spec {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k.clone(), v.to_string()))
-            .collect(),
-        other => BTreeMap::from([("value".to_string(), other.to_string())]),
-    }
-}
-
-/// The fields whose values differ between two flattened specs.
-pub fn changed_fields(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> Vec<String> {
-    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter(|k| old.get(*k) != new.get(*k))
-        .cloned()
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn changed_fields_name_added_removed_and_changed_keys() {
-        let old = flatten(&json!({"cpu": "512", "image": "a", "gone": 1}));
-        let new = flatten(&json!({"cpu": "1024", "image": "a", "added": true, "nothing": null}));
-        assert_eq!(changed_fields(&old, &new), ["added", "cpu", "gone"]);
+/// The region an entry's calls go to (`global` services answer in us-east-1).
+pub fn call_region(recorded: &str) -> &str {
+    if recorded == "global" {
+        crate::aws::EDGE_REGION
+    } else {
+        recorded
     }
 }

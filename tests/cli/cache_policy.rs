@@ -1,7 +1,6 @@
 //! The cache policy resource against the emulator: real SDK calls over
 //! HTTP, results checked with boto3 and the emulator's call log.
 
-use ahi_edge::resources::Change;
 use ahi_edge::resources::cache_policy::{self, CachePolicySpec};
 use aws_sdk_cloudfront::Client;
 use serde_json::{Value, json};
@@ -55,10 +54,9 @@ fn writes_to(id: &str) -> usize {
 async fn create_then_no_write_when_nothing_changed_then_update_in_place() {
     let client = client();
     let stack = "cp-lifecycle";
-    let (id, change) = cache_policy::ensure(&client, &spec(stack, &["authorization"]), None)
+    let id = cache_policy::create(&client, &spec(stack, &["authorization"]))
         .await
         .unwrap();
-    assert_eq!(change, Change::Created);
     assert_eq!(
         boto3_config(&id),
         json!({"name": "cp-lifecycle-cache", "ttl": [0, 86400, 31536000], "headers": ["authorization"],
@@ -66,39 +64,35 @@ async fn create_then_no_write_when_nothing_changed_then_update_in_place() {
     );
 
     let before = writes_to(&id);
-    let (same, change) = cache_policy::ensure(&client, &spec(stack, &["authorization"]), Some(&id))
+    cache_policy::update(&client, &id, &spec(stack, &["authorization"]))
         .await
         .unwrap();
-    assert_eq!((same.as_str(), change), (id.as_str(), Change::Unchanged));
     assert_eq!(writes_to(&id), before, "an unchanged policy costs no write call");
 
-    let (same, change) = cache_policy::ensure(&client, &spec(stack, &["authorization", "accept"]), Some(&id))
+    cache_policy::update(&client, &id, &spec(stack, &["authorization", "accept"]))
         .await
         .unwrap();
-    assert_eq!((same.as_str(), change), (id.as_str(), Change::Updated));
     assert_eq!(boto3_config(&id)["headers"], json!(["authorization", "accept"]));
     assert_eq!(writes_to(&id), before + 1, "exactly one update");
 }
 
 #[tokio::test]
-async fn a_policy_missing_from_the_lockfile_is_adopted_by_name_not_created_twice() {
+async fn a_policy_missing_from_the_lockfile_is_found_by_name() {
     let client = client();
     let desired = spec("cp-adopt", &["authorization"]);
-    let (id, _) = cache_policy::ensure(&client, &desired, None).await.unwrap();
+    let id = cache_policy::create(&client, &desired).await.unwrap();
     // As after a run killed between the create call and the lockfile write.
-    let (adopted, change) = cache_policy::ensure(&client, &desired, None).await.unwrap();
-    assert_eq!((adopted, change), (id, Change::Unchanged));
-    let named = emulator().boto3(
-        "items = client('cloudfront').list_cache_policies(Type='custom')['CachePolicyList'].get('Items', [])\n\
-         print(json.dumps(sum(1 for i in items if i['CachePolicy']['CachePolicyConfig']['Name'] == 'cp-adopt-cache')))",
-    );
-    assert_eq!(named, json!(1));
+    let found = cache_policy::find_by_name(&client, &desired.name)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.id.as_str(), &found.spec), (id.as_str(), &desired));
 }
 
 #[tokio::test]
 async fn a_stale_etag_is_re_read_and_the_update_goes_through() {
     let client = client();
-    let (id, _) = cache_policy::ensure(&client, &spec("cp-stale", &["authorization"]), None)
+    let id = cache_policy::create(&client, &spec("cp-stale", &["authorization"]))
         .await
         .unwrap();
     emulator().control(
@@ -107,17 +101,16 @@ async fn a_stale_etag_is_re_read_and_the_update_goes_through() {
         Some(&json!({"operation": "cloudfront:UpdateCachePolicy", "kind": "error", "code": "PreconditionFailed",
                      "status": 412, "nth": 1, "target": id})),
     );
-    let (_, change) = cache_policy::ensure(&client, &spec("cp-stale", &["accept"]), Some(&id))
+    cache_policy::update(&client, &id, &spec("cp-stale", &["accept"]))
         .await
         .unwrap();
-    assert_eq!(change, Change::Updated);
     assert_eq!(boto3_config(&id)["headers"], json!(["accept"]));
 }
 
 #[tokio::test]
 async fn delete_is_safe_to_repeat() {
     let client = client();
-    let (id, _) = cache_policy::ensure(&client, &spec("cp-delete", &[]), None)
+    let id = cache_policy::create(&client, &spec("cp-delete", &[]))
         .await
         .unwrap();
     assert_eq!(boto3_config(&id)["headers"], json!([]));

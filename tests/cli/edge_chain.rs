@@ -4,25 +4,17 @@
 //! look-alike role without our tags is never touched.
 
 use ahi_edge::authorizer::{self, AuthorizerConfig};
-use ahi_edge::resources::Change;
-use ahi_edge::resources::edge_function::{self, EdgeFunctionSpec};
-use ahi_edge::resources::edge_role;
+use ahi_edge::kinds::edge_function::Spec as FunctionSpec;
+use ahi_edge::lockfile::Lockfile;
+use ahi_edge::resources::{edge_function, edge_role};
+use ahi_edge::stack::apply::Change;
 use serde_json::json;
 
 use crate::emulator::emulator;
-use crate::support::BASE_PROFILE;
+use crate::kinds::{self, ctx, ensure};
 
 fn profile(stack: &str, client_id: &str) -> ahi_edge::profile::Profile {
-    let text = BASE_PROFILE
-        .replace("name = \"ahi-delivery\"", &format!("name = \"{stack}\""))
-        .replace("4fr9qmc1oba52s6hrfl5hntu2u", client_id);
-    ahi_edge::profile::check(std::path::Path::new("p.toml"), &text)
-        .profile
-        .expect("valid profile")
-}
-
-fn iam() -> aws_sdk_iam::Client {
-    aws_sdk_iam::Client::new(&emulator().sdk_config())
+    kinds::profile(stack, &[("4fr9qmc1oba52s6hrfl5hntu2u", client_id)])
 }
 
 fn lambda() -> aws_sdk_lambda::Client {
@@ -34,25 +26,36 @@ fn package(profile: &ahi_edge::profile::Profile) -> Vec<u8> {
     authorizer::package(&config, authorizer::BUNDLE).unwrap()
 }
 
-/// Role and function for `stack`; the published version's ARN.
+/// Role and function for `stack`, as `up` makes them; the lockfile that
+/// records them and the published version's ARN.
 async fn deployed_authorizer(stack: &str, client_id: &str) -> (ahi_edge::profile::Profile, String) {
     let p = profile(stack, client_id);
-    let (role_arn, _) = edge_role::ensure(&iam(), &edge_role::spec(&p)).await.unwrap();
     let zip = package(&p);
-    let (version, _) = edge_function::ensure(&lambda(), &EdgeFunctionSpec::new(&p, &role_arn, &zip), &zip)
+    let cx = ctx(stack, Some(zip.clone()));
+    let mut lock = Lockfile::new(stack);
+    let role = kinds::spec(&p, "edge_role", &lock, None);
+    let (made, _) = ensure(&cx, "iam-role", "edge_role", &role, None).await.unwrap();
+    kinds::record(&mut lock, "edge_role", "iam-role", &made, &role);
+    let function = kinds::spec(&p, "edge_function", &lock, Some(FunctionSpec::code_sha256(&zip)));
+    let (made, _) = ensure(&cx, "lambda-edge-function", "edge_function", &function, None)
         .await
         .unwrap();
-    (p, version)
+    (p, made.outputs["version_arn"].clone())
 }
 
 #[tokio::test]
 async fn role_then_function_version_then_nothing_then_a_new_version() {
     let stack = "edge-chain";
     let first = profile(stack, "clientaaaaaaaaaaaaaaaaaaaa");
-    let role_spec = edge_role::spec(&first);
-    let (role_arn, change) = edge_role::ensure(&iam(), &role_spec).await.unwrap();
+    let zip = package(&first);
+    let cx = ctx(stack, Some(zip.clone()));
+    let mut lock = Lockfile::new(stack);
+    let role_spec = kinds::spec(&first, "edge_role", &lock, None);
+    let (role, change) = ensure(&cx, "iam-role", "edge_role", &role_spec, None)
+        .await
+        .unwrap();
     assert_eq!(change, Change::Created);
-    let role = emulator().boto3(&format!(
+    let seen = emulator().boto3(&format!(
         "i = client('iam')\n\
          r = i.get_role(RoleName='{stack}-edge-auth')['Role']\n\
          p = i.list_attached_role_policies(RoleName='{stack}-edge-auth')['AttachedPolicies']\n\
@@ -60,21 +63,30 @@ async fn role_then_function_version_then_nothing_then_a_new_version() {
            'policies': [x['PolicyArn'] for x in p], 'tags': {{t['Key']: t['Value'] for t in r.get('Tags', [])}}}}))"
     ));
     assert_eq!(
-        role["principals"],
+        seen["principals"],
         json!(["edgelambda.amazonaws.com", "lambda.amazonaws.com"])
     );
-    assert_eq!(role["policies"], json!([edge_role::BASIC_EXECUTION]));
-    assert_eq!(role["tags"]["ahi-edge:stack"], stack);
-    assert_eq!(role["tags"]["project"], "medical-imaging");
-    assert_eq!(
-        edge_role::ensure(&iam(), &role_spec).await.unwrap(),
-        (role_arn.clone(), Change::Unchanged)
-    );
+    assert_eq!(seen["policies"], json!([edge_role::BASIC_EXECUTION]));
+    assert_eq!(seen["tags"]["ahi-edge:stack"], stack);
+    assert_eq!(seen["tags"]["project"], "medical-imaging");
+    kinds::record(&mut lock, "edge_role", "iam-role", &role, &role_spec);
+    let entry = lock.resources["edge_role"].clone();
+    let (_, change) = ensure(&cx, "iam-role", "edge_role", &role_spec, Some(&entry))
+        .await
+        .unwrap();
+    assert_eq!(change, Change::Unchanged);
 
-    let zip = package(&first);
-    let spec = EdgeFunctionSpec::new(&first, &role_arn, &zip);
-    let (v1, change) = edge_function::ensure(&lambda(), &spec, &zip).await.unwrap();
+    let spec = kinds::spec(
+        &first,
+        "edge_function",
+        &lock,
+        Some(FunctionSpec::code_sha256(&zip)),
+    );
+    let (made, change) = ensure(&cx, "lambda-edge-function", "edge_function", &spec, None)
+        .await
+        .unwrap();
     assert_eq!(change, Change::Created);
+    let v1 = made.outputs["version_arn"].clone();
     assert!(v1.ends_with(&format!("function:{stack}-edge-auth:1")), "{v1}");
     let live = emulator().boto3(&format!(
         "c = client('lambda').get_function_configuration(FunctionName='{v1}')\n\
@@ -82,9 +94,16 @@ async fn role_then_function_version_then_nothing_then_a_new_version() {
     ));
     assert_eq!(live, json!(["nodejs22.x", 128, 5, false, "index.handler"]));
 
+    kinds::record(&mut lock, "edge_function", "lambda-edge-function", &made, &spec);
+    let entry = lock.resources["edge_function"].clone();
     let calls_before = emulator().calls().len();
-    let (again, change) = edge_function::ensure(&lambda(), &spec, &zip).await.unwrap();
-    assert_eq!((again.as_str(), change), (v1.as_str(), Change::Unchanged));
+    let (again, change) = ensure(&cx, "lambda-edge-function", "edge_function", &spec, Some(&entry))
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.outputs["version_arn"].as_str(), change),
+        (v1.as_str(), Change::Unchanged)
+    );
     let writes: Vec<_> = emulator().calls()[calls_before..]
         .iter()
         .filter(|c| c["service"] == "lambda" && c["path"].as_str().is_some_and(|p| p.contains(stack)))
@@ -101,14 +120,24 @@ async fn role_then_function_version_then_nothing_then_a_new_version() {
 
     let second = profile(stack, "clientbbbbbbbbbbbbbbbbbbbb");
     let zip2 = package(&second);
-    let (v2, change) = edge_function::ensure(
-        &lambda(),
-        &EdgeFunctionSpec::new(&second, &role_arn, &zip2),
-        &zip2,
+    let cx2 = ctx(stack, Some(zip2.clone()));
+    let spec2 = kinds::spec(
+        &second,
+        "edge_function",
+        &lock,
+        Some(FunctionSpec::code_sha256(&zip2)),
+    );
+    let (made2, change) = ensure(
+        &cx2,
+        "lambda-edge-function",
+        "edge_function",
+        &spec2,
+        Some(&entry),
     )
     .await
     .unwrap();
     assert_eq!(change, Change::Updated);
+    let v2 = &made2.outputs["version_arn"];
     assert!(v2.ends_with(":2"), "{v2}");
 }
 
@@ -140,17 +169,15 @@ async fn a_look_alike_role_without_our_tags_is_never_touched() {
     emulator().boto3(&format!(
         "client('iam').create_role(RoleName='{stack}-edge-auth', AssumeRolePolicyDocument='{{}}')\nprint(json.dumps(True))"
     ));
-    let spec = edge_role::spec(&profile(stack, "clientdddddddddddddddddddd"));
-    let refused = edge_role::ensure(&iam(), &spec).await.unwrap_err();
+    let p = profile(stack, "clientdddddddddddddddddddd");
+    let spec = kinds::spec(&p, "edge_role", &Lockfile::new(stack), None);
+    let refused = ensure(&ctx(stack, None), "iam-role", "edge_role", &spec, None)
+        .await
+        .unwrap_err();
     assert!(
         refused
-            .message
+            .to_string()
             .contains("does not carry the tag ahi-edge:stack = edge-foreign"),
-        "{refused}"
-    );
-    let refused = edge_role::delete(&iam(), &spec.name, stack).await.unwrap_err();
-    assert!(
-        refused.message.contains("will not adopt or change it"),
         "{refused}"
     );
     let still = emulator().boto3(&format!(
@@ -168,17 +195,15 @@ async fn the_distribution_spec_round_trips_through_cloudfront() {
     let stack = "edge-dist";
     let (p, version) = deployed_authorizer(stack, "clienteeeeeeeeeeeeeeeeeeee").await;
     let cloudfront = aws_sdk_cloudfront::Client::new(&emulator().sdk_config());
-    let (cache_policy_id, _) = cache_policy::ensure(&cloudfront, &CachePolicySpec::for_profile(&p), None)
+    let cache_policy_id = cache_policy::create(&cloudfront, &CachePolicySpec::for_profile(&p))
         .await
         .unwrap();
-    let (origin_request_policy_id, change) = origin_request_policy::ensure(
+    let origin_request_policy_id = origin_request_policy::create(
         &cloudfront,
         &origin_request_policy::OriginRequestPolicySpec::for_profile(&p),
-        None,
     )
     .await
     .unwrap();
-    assert_eq!(change, Change::Created);
     let forwarded = emulator().boto3(&format!(
         "c = client('cloudfront').get_origin_request_policy_config(Id='{origin_request_policy_id}')['OriginRequestPolicyConfig']\n\
          print(json.dumps([c['HeadersConfig']['Headers']['Items'], c['QueryStringsConfig']['QueryStringBehavior'],\n    \
@@ -196,14 +221,14 @@ async fn the_distribution_spec_round_trips_through_cloudfront() {
             "none"
         ])
     );
-    let again = origin_request_policy::ensure(
-        &cloudfront,
-        &origin_request_policy::OriginRequestPolicySpec::for_profile(&p),
-        Some(&origin_request_policy_id),
-    )
-    .await
-    .unwrap();
-    assert_eq!(again, (origin_request_policy_id.clone(), Change::Unchanged));
+    let live = origin_request_policy::get(&cloudfront, &origin_request_policy_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        live.spec,
+        origin_request_policy::OriginRequestPolicySpec::for_profile(&p)
+    );
     let spec = DistributionSpec::new(
         &p,
         &Inputs {

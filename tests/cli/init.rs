@@ -86,7 +86,6 @@ fn help_lists_commands_and_global_flags() {
         "--no-progress",
         "--endpoint-url",
         "--aws-profile",
-        "--region",
         "Exit codes",
     ] {
         assert!(out.stdout.contains(word), "help lacks {word}:\n{}", out.stdout);

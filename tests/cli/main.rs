@@ -7,6 +7,7 @@ mod edge_chain;
 mod emulator;
 mod emulator_harness;
 mod init;
+mod kinds;
 mod lock_contention;
 mod origin_secret;
 mod package;

@@ -433,13 +433,14 @@ fn new_auth_settings_publish_a_new_authorizer_version_and_repoint_the_distributi
         .filter(|s| s["action"] != "unchanged")
         .map(|s| (s["id"].as_str().unwrap(), s["action"].as_str().unwrap()))
         .collect();
-    // The proxy checks tokens too, so its task definition changes with them.
+    // The proxy checks tokens too, so its task definition changes with them;
+    // a new function version and a new task revision move what points at them.
     assert_eq!(
         actions,
         [
-            ("edge_function", "replace"),
+            ("edge_function", "update"),
             ("distribution", "update"),
-            ("task_definition", "replace"),
+            ("task_definition", "update"),
             ("service", "update")
         ]
     );
@@ -539,7 +540,7 @@ fn switching_auth_off_removes_the_authorizer_once_its_replicas_are_gone() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|s| s["action"] == "not-in-profile")
+        .filter(|s| s["action"] == "delete")
         .map(|s| s["id"].as_str().unwrap())
         .collect();
     assert_eq!(removed, ["edge_function", "edge_role"]);

@@ -525,13 +525,46 @@ fn a_missing_profile_and_bad_flags_are_bad_input() {
         out.stderr
     );
     assert!(out.stderr.contains("ahi-edge init"), "{}", out.stderr);
+    // A named AWS profile that no shared file defines is refused, as
+    // `aws --profile nosuch` refuses it, even when environment credentials exist.
+    std::fs::write(
+        dir.path().join("config"),
+        "[default]\nregion = us-east-1\n[profile ops]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("credentials"), "[ci]\naws_access_key_id = x\n").unwrap();
+    let with_files = |name: &str| {
+        bin()
+            .args(["validate", "--aws-profile", name])
+            .env("AWS_CONFIG_FILE", dir.path().join("config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("credentials"))
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = with_files("nosuch");
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains(
+            "--aws-profile = \"nosuch\": names no profile in the shared AWS config or credentials file"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("aws configure list-profiles"), "{text}");
+    for known in ["ops", "ci", "default"] {
+        let text = String::from_utf8_lossy(&with_files(known).stderr).to_string();
+        assert!(!text.contains("--aws-profile"), "{known}: {text}");
+    }
+    // The flag that did nothing is gone.
     let out = bin()
-        .args(["validate", "--region", "moon-1"])
+        .args(["validate", "--region", "us-west-2"])
         .current_dir(dir.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--region = \"moon-1\": is not an AWS region"));
     let out = bin()
         .args(["validate"])
         .env("AWS_ENDPOINT_URL", "127.0.0.1:5000")

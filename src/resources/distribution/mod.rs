@@ -8,14 +8,11 @@
 mod spec;
 
 use aws_sdk_cloudfront::Client;
-use aws_sdk_cloudfront::types::{
-    DistributionConfig, DistributionConfigWithTags, FunctionAssociations, LambdaFunctionAssociations, Tag,
-    Tags,
-};
+use aws_sdk_cloudfront::types::{DistributionConfig, FunctionAssociations, LambdaFunctionAssociations};
 
 pub use spec::*;
 
-use super::{Change, Etagged, Write, converge, owned_by};
+use super::{Etagged, Write};
 use crate::aws::AwsError;
 
 /// What a live distribution amounts to.
@@ -84,126 +81,6 @@ pub async fn find(client: &Client, comment: &str, caller_reference: &str) -> Res
             return Ok(None);
         }
     }
-}
-
-/// The spec a live distribution amounts to, where a secret that differs
-/// from `secret` shows as a different secret version.
-fn live_spec(live: &Live, recorded_version: &str, secret: &str) -> DistributionSpec {
-    let (mut spec, live_secret) = DistributionSpec::from_config(&live.config, recorded_version);
-    if live_secret.as_deref() != Some(secret) {
-        spec.origin_secret_version = "(differs)".into();
-    }
-    spec
-}
-
-/// Creates the distribution or brings ours in line with `spec` (no write
-/// when it matches). Returns the live distribution as last seen.
-pub async fn ensure(
-    client: &Client,
-    spec: &DistributionSpec,
-    secret: &str,
-    tags: &std::collections::BTreeMap<String, String>,
-    known_id: Option<&str>,
-) -> Result<(Live, Change), AwsError> {
-    let mut live = match known_id {
-        Some(id) => get(client, id).await?,
-        None => None,
-    };
-    if live.is_none() {
-        live = find(client, &spec.comment, &spec.caller_reference).await?;
-    }
-    let Some(current) = live else {
-        let created = client
-            .create_distribution_with_tags()
-            .distribution_config_with_tags(
-                DistributionConfigWithTags::builder()
-                    .distribution_config(spec.to_config(secret)?)
-                    .tags(
-                        Tags::builder()
-                            .set_items(Some(
-                                tags.iter()
-                                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                                    .collect::<Result<_, _>>()
-                                    .map_err(build)?,
-                            ))
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("CreateDistributionWithTags", e))?;
-        let id = created
-            .distribution()
-            .map(|d| d.id().to_string())
-            .unwrap_or_default();
-        let live = get(client, &id).await?.ok_or_else(|| AwsError {
-            operation: "GetDistribution",
-            code: Some("NoSuchDistribution".into()),
-            message: format!("distribution {id} vanished right after it was created"),
-        })?;
-        return Ok((live, Change::Created));
-    };
-    let tagged = client
-        .list_tags_for_resource()
-        .resource(&current.arn)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("ListTagsForResource", e))?;
-    let live_tags = tagged
-        .tags()
-        .map(|t| {
-            t.items()
-                .iter()
-                .map(|x| (x.key().to_string(), x.value().unwrap_or_default().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    if !owned_by(&live_tags, &tags_stack(tags)) {
-        return Err(super::not_owned(
-            "GetDistribution",
-            "distribution",
-            &current.id,
-            &tags_stack(tags),
-        ));
-    }
-    let version = spec.origin_secret_version.clone();
-    let wrap = |l: Live| Etagged {
-        id: l.id.clone(),
-        etag: l.etag.clone(),
-        spec: live_spec(&l, &version, secret),
-    };
-    let config = spec.to_config(secret)?;
-    let update = async |cur: &Etagged<DistributionSpec>| match client
-        .update_distribution()
-        .id(&cur.id)
-        .if_match(&cur.etag)
-        .distribution_config(config.clone())
-        .send()
-        .await
-    {
-        Ok(_) => Ok(Write::Done),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => Ok(Write::Stale),
-        Err(e) => Err(AwsError::from_sdk("UpdateDistribution", e)),
-    };
-    let (id, change) = converge(
-        wrap(current),
-        spec,
-        "UpdateDistribution",
-        async |id: &str| Ok(get(client, id).await?.map(&wrap)),
-        update,
-    )
-    .await?;
-    let live = get(client, &id).await?.ok_or_else(|| AwsError {
-        operation: "GetDistribution",
-        code: Some("NoSuchDistribution".into()),
-        message: format!("distribution {id} was deleted while being updated; run again"),
-    })?;
-    Ok((live, change))
-}
-
-fn tags_stack(tags: &std::collections::BTreeMap<String, String>) -> String {
-    tags.get(super::STACK_TAG).cloned().unwrap_or_default()
 }
 
 /// Disables the distribution and drops its Lambda@Edge and function

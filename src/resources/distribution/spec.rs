@@ -50,7 +50,7 @@ pub fn comment(stack: &str) -> String {
     format!("ahi-edge stack {stack}: AWS HealthImaging image frames and metadata")
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct DistributionSpec {
     /// Stable per stack: CloudFront's idempotency token for the create.
     pub caller_reference: String,

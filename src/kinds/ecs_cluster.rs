@@ -1,0 +1,136 @@
+//! The ECS cluster (`ecs-cluster`): a name and tags. Found by name while ACTIVE.
+
+use aws_sdk_ecs::types::{Cluster, ClusterField};
+use serde::{Deserialize, Serialize};
+
+use super::{Tags, json, owned, user_tags};
+use crate::aws::{AwsError, sdk, unless};
+use crate::resources::proxy::{ecs_tags, sync_tags, tag_map};
+use crate::stack::Ctx;
+use crate::stack::kind::{At, Found, Fut, Gone, Kind};
+use crate::stack::teardown::{Options, retrying};
+
+pub struct EcsCluster;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    pub name: String,
+    pub tags: Tags,
+}
+
+pub async fn active(ecs: &aws_sdk_ecs::Client, name: &str) -> Result<Option<Cluster>, AwsError> {
+    let out = ecs
+        .describe_clusters()
+        .clusters(name)
+        .include(ClusterField::Tags)
+        .send()
+        .await
+        .map_err(sdk("DescribeClusters"))?;
+    Ok(out
+        .clusters()
+        .iter()
+        .find(|c| c.status() == Some("ACTIVE"))
+        .cloned())
+}
+
+impl Kind for EcsCluster {
+    fn name(&self) -> &'static str {
+        "ecs-cluster"
+    }
+
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+
+    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
+        Box::pin(async move {
+            let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
+                return Ok(None);
+            };
+            let Some(cluster) = active(&cx.clients.ecs(at.region), &name).await? else {
+                return Ok(None);
+            };
+            let arn = cluster
+                .cluster_arn()
+                .ok_or_else(|| AwsError::missing("DescribeClusters", "clusterArn"))?;
+            let tags = user_tags(tag_map(cluster.tags()));
+            let live = Spec {
+                name: cluster.cluster_name().unwrap_or_default().to_string(),
+                tags: tags.clone(),
+            };
+            Ok(Some(
+                Found::new(&name, json(&live), owned(&tags, cx.stack())).arn(arn),
+            ))
+        })
+    }
+
+    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
+        Box::pin(async move {
+            let spec: Spec = at.spec()?;
+            let out = cx
+                .clients
+                .ecs(at.region)
+                .create_cluster()
+                .cluster_name(&spec.name)
+                .set_tags(Some(ecs_tags(&spec.tags)))
+                .send()
+                .await
+                .map_err(sdk("CreateCluster"))?;
+            let arn = out
+                .cluster()
+                .and_then(|c| c.cluster_arn())
+                .ok_or_else(|| AwsError::missing("CreateCluster", "cluster.clusterArn"))?;
+            Ok(Found::new(&spec.name, json(&spec), true).arn(arn))
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        cx: &'a Ctx,
+        at: &'a At<'a>,
+        live: &'a Found,
+        _fields: &'a [String],
+    ) -> Fut<'a, Found> {
+        Box::pin(async move {
+            let spec: Spec = at.spec()?;
+            let was: Spec = live.view()?;
+            let arn = live.arn.clone().unwrap_or_default();
+            sync_tags(&cx.clients.ecs(at.region), &arn, &spec.tags, &was.tags).await?;
+            let mut found = live.clone();
+            found.live = json(&spec);
+            Ok(found)
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        cx: &'a Ctx,
+        at: &'a At<'a>,
+        live: &'a Found,
+        _opts: &'a Options,
+    ) -> Fut<'a, Gone> {
+        Box::pin(async move {
+            let ecs = cx.clients.ecs(at.region);
+            retrying(
+                &[
+                    "ClusterContainsServicesException",
+                    "ClusterContainsTasksException",
+                ],
+                10,
+                async || {
+                    unless(
+                        &["ClusterNotFoundException"],
+                        ecs.delete_cluster()
+                            .cluster(&live.physical_id)
+                            .send()
+                            .await
+                            .map_err(sdk("DeleteCluster")),
+                    )
+                    .map(|_| ())
+                },
+            )
+            .await?;
+            Ok(Gone::Deleted)
+        })
+    }
+}

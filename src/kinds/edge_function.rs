@@ -1,0 +1,465 @@
+//! The Lambda@Edge authorizer (`lambda-edge-function`) in us-east-1, and
+//! the numbered version CloudFront references (output `version_arn`). A new
+//! version is published only when code or settings changed, or none with
+//! this code exists (a run killed between update and publish).
+//!
+//! Its delete is the one AWS makes us wait for: while CloudFront holds
+//! replicas, Lambda refuses it. Then the entry becomes `awaiting-replicas`
+//! and, with `--wait-replicas`, the replica regions the spec names are
+//! polled until none lists a replica, and the delete tried again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{FunctionCode, Runtime};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Tags, has, json, owned, tag_changes, user_tags};
+use crate::aws::{AwsError, sdk, unless};
+use crate::engine::wait::{Backoff, Check, CheckError, Jitter, Wait, retry_when, scaled};
+use crate::lockfile::State;
+use crate::resources::edge_function::{is_replicated, replicas_in};
+use crate::stack::kind::{At, Found, Fut, Gone, Kind, Typical};
+use crate::stack::teardown::{Options, replica_poll};
+use crate::stack::{Ctx, StepError};
+
+pub struct EdgeFunction;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    pub name: String,
+    pub role_arn: String,
+    pub runtime: String,
+    pub handler: String,
+    pub memory_mb: i32,
+    pub timeout_s: i32,
+    pub description: String,
+    /// base64 SHA-256 of the zip, as Lambda reports `CodeSha256`.
+    pub code_sha256: String,
+    /// A numbered version with this code exists (CloudFront needs one).
+    pub published: bool,
+    pub tags: Tags,
+    /// Where to look for CloudFront's replicas (not sent: AWS lists none).
+    pub replica_regions: Vec<String>,
+}
+
+impl Spec {
+    pub fn code_sha256(package: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(package))
+    }
+}
+
+const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
+
+/// Lambda says this while a just-created IAM role has not reached it yet.
+fn role_not_ready(e: &AwsError) -> bool {
+    e.is("InvalidParameterValueException") && e.message.contains("cannot be assumed by Lambda")
+}
+
+/// The newest published version whose code is `sha`.
+async fn published_with(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    sha: &str,
+) -> Result<Option<String>, AwsError> {
+    let mut best: Option<(u64, String)> = None;
+    let mut marker = None;
+    loop {
+        let page = lambda
+            .list_versions_by_function()
+            .function_name(name)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(sdk("ListVersionsByFunction"))?;
+        for v in page.versions() {
+            let number = v.version().and_then(|n| n.parse::<u64>().ok());
+            if let (Some(n), Some(arn)) = (number, v.function_arn())
+                && v.code_sha256() == Some(sha)
+                && best.as_ref().is_none_or(|(b, _)| n > *b)
+            {
+                best = Some((n, arn.to_string()));
+            }
+        }
+        marker = page.next_marker().map(str::to_string);
+        if marker.is_none() {
+            return Ok(best.map(|(_, arn)| arn));
+        }
+    }
+}
+
+fn package<'a>(cx: &'a Ctx, spec: &Spec) -> Result<&'a [u8], StepError> {
+    let zip = cx
+        .package
+        .as_deref()
+        .ok_or_else(|| StepError::Missing("the authorizer package was not built".into()))?;
+    if Spec::code_sha256(zip) != spec.code_sha256 {
+        return Err(StepError::Missing(
+            "the authorizer package differs from the spec's code_sha256".into(),
+        ));
+    }
+    Ok(zip)
+}
+
+fn regions(at: &At<'_>) -> Vec<String> {
+    at.spec
+        .get("replica_regions")
+        .and_then(|r| serde_json::from_value(r.clone()).ok())
+        .unwrap_or_else(|| {
+            crate::profile::formats::DEFAULT_REPLICA_REGIONS
+                .iter()
+                .map(|r| r.to_string())
+                .collect()
+        })
+}
+
+/// Replicas of the function per region (only regions that hold some),
+/// listing the regions in parallel.
+pub async fn replicas(cx: &Ctx, name: &str, regions: &[String]) -> Result<BTreeMap<String, usize>, AwsError> {
+    let lookups = regions.iter().map(|region| async move {
+        replicas_in(&cx.clients.lambda(region), name)
+            .await
+            .map(|n| (region.clone(), n))
+    });
+    let counts = futures_util::future::try_join_all(lookups).await?;
+    Ok(counts.into_iter().filter(|(_, n)| *n > 0).collect())
+}
+
+fn listed(counts: &BTreeMap<String, usize>, polled: &[String]) -> String {
+    if counts.is_empty() {
+        return format!(
+            "none listed in the configured regions ({}); the delete still refuses",
+            polled.join(", ")
+        );
+    }
+    counts
+        .iter()
+        .map(|(r, n)| format!("{r}={n}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Kind for EdgeFunction {
+    fn name(&self) -> &'static str {
+        "lambda-edge-function"
+    }
+
+    fn typical(&self) -> Typical {
+        Typical {
+            create: 25,
+            update: 12,
+            delete: 5,
+            ready: 0,
+        }
+    }
+
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+
+    fn update_changes_outputs(&self) -> bool {
+        true
+    }
+
+    fn remains<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<BTreeMap<String, usize>>> {
+        Box::pin(async move {
+            let Some(name) = at.recorded() else {
+                return Ok(None);
+            };
+            Ok(Some(replicas(cx, name, &regions(at)).await?))
+        })
+    }
+
+    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
+        Box::pin(async move {
+            let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
+                return Ok(None);
+            };
+            let lambda = cx.clients.lambda(at.region);
+            let Some(out) = unless(
+                NOT_FOUND,
+                lambda
+                    .get_function()
+                    .function_name(&name)
+                    .send()
+                    .await
+                    .map_err(sdk("GetFunction")),
+            )?
+            else {
+                return Ok(None);
+            };
+            let c = out
+                .configuration()
+                .ok_or_else(|| AwsError::missing("GetFunction", "Configuration"))?;
+            let tags = user_tags(out.tags().map(|t| t.clone().into_iter()).into_iter().flatten());
+            let sha = c.code_sha256().unwrap_or_default().to_string();
+            let version = published_with(&lambda, &name, &sha).await?;
+            let live = Spec {
+                name: name.clone(),
+                role_arn: c.role().unwrap_or_default().to_string(),
+                runtime: c.runtime().map(|r| r.as_str().to_string()).unwrap_or_default(),
+                handler: c.handler().unwrap_or_default().to_string(),
+                memory_mb: c.memory_size().unwrap_or_default(),
+                timeout_s: c.timeout().unwrap_or_default(),
+                description: c.description().unwrap_or_default().to_string(),
+                code_sha256: sha,
+                published: version.is_some(),
+                tags: tags.clone(),
+                replica_regions: regions(at),
+            };
+            let arn = c.function_arn().unwrap_or_default();
+            let mut found = Found::new(&name, json(&live), owned(&tags, cx.stack())).arn(arn);
+            if let Some(v) = version {
+                found = found.detail(format!("version {}", v.rsplit(':').next().unwrap_or_default()));
+                found = found.out("version_arn", v);
+            }
+            Ok(Some(found))
+        })
+    }
+
+    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
+        Box::pin(async move {
+            let spec: Spec = at.spec()?;
+            let zip = package(cx, &spec)?;
+            let lambda = cx.clients.lambda(at.region);
+            let tags: HashMap<String, String> = spec.tags.clone().into_iter().collect();
+            let backoff = Backoff {
+                initial: Duration::from_secs(2),
+                max: Duration::from_secs(10),
+                factor: 2.0,
+                jitter: 0.2,
+            };
+            let created = retry_when(
+                8,
+                &backoff,
+                &mut Jitter::from_entropy(),
+                role_not_ready,
+                || async {
+                    lambda
+                        .create_function()
+                        .function_name(&spec.name)
+                        .runtime(Runtime::from(spec.runtime.as_str()))
+                        .role(&spec.role_arn)
+                        .handler(&spec.handler)
+                        .memory_size(spec.memory_mb)
+                        .timeout(spec.timeout_s)
+                        .description(&spec.description)
+                        .code(FunctionCode::builder().zip_file(Blob::new(zip.to_vec())).build())
+                        .set_tags(Some(tags.clone()))
+                        .publish(true)
+                        .send()
+                        .await
+                        .map_err(sdk("CreateFunction"))
+                },
+            )
+            .await?;
+            let version = created
+                .version()
+                .ok_or_else(|| AwsError::missing("CreateFunction", "Version"))?;
+            let arn = created
+                .function_arn()
+                .ok_or_else(|| AwsError::missing("CreateFunction", "FunctionArn"))?;
+            // CreateFunction answers with the unqualified ARN of $LATEST.
+            let qualified = if arn.ends_with(&format!(":{version}")) {
+                arn.to_string()
+            } else {
+                format!("{arn}:{version}")
+            };
+            Ok(Found::new(&spec.name, json(&spec), true)
+                .arn(arn)
+                .out("version_arn", qualified))
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        cx: &'a Ctx,
+        at: &'a At<'a>,
+        live: &'a Found,
+        fields: &'a [String],
+    ) -> Fut<'a, Found> {
+        Box::pin(async move {
+            let spec: Spec = at.spec()?;
+            let was: Spec = live.view()?;
+            let lambda = cx.clients.lambda(at.region);
+            let name = &spec.name;
+            let code = has(fields, "code_sha256");
+            if code {
+                lambda
+                    .update_function_code()
+                    .function_name(name)
+                    .zip_file(Blob::new(package(cx, &spec)?.to_vec()))
+                    .send()
+                    .await
+                    .map_err(sdk("UpdateFunctionCode"))?;
+            }
+            let settings = [
+                "role_arn",
+                "runtime",
+                "handler",
+                "memory_mb",
+                "timeout_s",
+                "description",
+            ]
+            .iter()
+            .any(|f| has(fields, f));
+            if settings {
+                lambda
+                    .update_function_configuration()
+                    .function_name(name)
+                    .role(&spec.role_arn)
+                    .runtime(Runtime::from(spec.runtime.as_str()))
+                    .handler(&spec.handler)
+                    .memory_size(spec.memory_mb)
+                    .timeout(spec.timeout_s)
+                    .description(&spec.description)
+                    .send()
+                    .await
+                    .map_err(sdk("UpdateFunctionConfiguration"))?;
+            }
+            if has(fields, "tags") {
+                let arn = live.arn.clone().unwrap_or_default();
+                let (set, remove) = tag_changes(&spec.tags, &was.tags);
+                if !set.is_empty() {
+                    lambda
+                        .tag_resource()
+                        .resource(&arn)
+                        .set_tags(Some(set.into_iter().collect()))
+                        .send()
+                        .await
+                        .map_err(sdk("TagResource"))?;
+                }
+                if !remove.is_empty() {
+                    lambda
+                        .untag_resource()
+                        .resource(&arn)
+                        .set_tag_keys(Some(remove))
+                        .send()
+                        .await
+                        .map_err(sdk("UntagResource"))?;
+                }
+            }
+            let mut found = live.clone();
+            if code || settings || !was.published {
+                let published = lambda
+                    .publish_version()
+                    .function_name(name)
+                    .code_sha256(&spec.code_sha256)
+                    .send()
+                    .await
+                    .map_err(sdk("PublishVersion"))?;
+                let arn = published
+                    .function_arn()
+                    .ok_or_else(|| AwsError::missing("PublishVersion", "FunctionArn"))?;
+                found = found.out("version_arn", arn);
+            }
+            found.live = json(&spec);
+            Ok(found)
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        cx: &'a Ctx,
+        at: &'a At<'a>,
+        live: &'a Found,
+        opts: &'a Options,
+    ) -> Fut<'a, Gone> {
+        Box::pin(async move {
+            let lambda = cx.clients.lambda(at.region);
+            let name = &live.physical_id;
+            let polled = regions(at);
+            let started = tokio::time::Instant::now();
+            let deadline = started + scaled(opts.timeout);
+            let mut jitter = Jitter::from_entropy();
+            let mut refused_with_none_listed = false;
+            loop {
+                match unless(
+                    NOT_FOUND,
+                    lambda
+                        .delete_function()
+                        .function_name(name)
+                        .send()
+                        .await
+                        .map_err(sdk("DeleteFunction")),
+                ) {
+                    Ok(_) => return Ok(Gone::Deleted),
+                    Err(e) if is_replicated(&e) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                if cx
+                    .entry(at.id)
+                    .is_some_and(|e| e.state != State::AwaitingReplicas)
+                {
+                    cx.change(|l| l.set_state(at.id, State::AwaitingReplicas))?;
+                }
+                let timed_out = |state: &str| {
+                    StepError::AwaitingReplicas(format!(
+                        "{name}: still replicated after --timeout {} ({state})",
+                        humantime::format_duration(opts.timeout)
+                    ))
+                };
+                if !opts.wait_replicas {
+                    let counts = replicas(cx, name, &polled).await?;
+                    return Err(StepError::AwaitingReplicas(format!(
+                        "{name}: CloudFront still holds replicas ({})",
+                        listed(&counts, &polled)
+                    )));
+                }
+                if refused_with_none_listed {
+                    // No region lists a replica, yet the delete refused (a
+                    // region missing from the list, or lag between the two
+                    // systems): wait the steady interval, never a busy loop.
+                    let none = listed(&BTreeMap::new(), &polled);
+                    cx.progress
+                        .state(at.id, Duration::ZERO, &format!("replicas left: {none}"));
+                    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    if remaining.is_zero() {
+                        return Err(timed_out(&none));
+                    }
+                    tokio::time::sleep(replica_poll().max.min(remaining)).await;
+                }
+                // Poll until no region lists a replica, then let the delete
+                // decide (it is the final arbiter).
+                let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+                let waited = Wait {
+                    what: format!("replicas of {name}"),
+                    timeout: remaining,
+                    backoff: replica_poll(),
+                }
+                .until(
+                    &mut jitter,
+                    || async {
+                        let counts = replicas(cx, name, &polled)
+                            .await
+                            .map_err(|e| CheckError::Transient(e.to_string()))?;
+                        if counts.is_empty() {
+                            Ok(Check::Done(()))
+                        } else {
+                            Ok(Check::Pending(listed(&counts, &polled)))
+                        }
+                    },
+                    |p| {
+                        let waited = humantime::format_duration(Duration::from_secs(
+                            (started.elapsed().as_secs_f64() / crate::engine::wait::time_scale()) as u64,
+                        ));
+                        cx.progress.state(
+                            at.id,
+                            Duration::ZERO,
+                            &format!("replicas left: {} (waited {waited})", p.state),
+                        )
+                    },
+                )
+                .await;
+                if let Err(crate::engine::wait::WaitError::Timeout { last_state, .. }) = waited {
+                    return Err(timed_out(&last_state));
+                }
+                waited?;
+                refused_with_none_listed = true;
+            }
+        })
+    }
+}

@@ -1,0 +1,302 @@
+//! An IAM role (`iam-role`): trust policy, description, exactly the managed
+//! policies and inline policies of the spec (one widened or added by hand
+//! is drift, and `up` puts the spec's back and removes the extra), tags.
+//! Found by name; IAM is global.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_iam::types::Tag;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Tags, has, json, owned, tag_changes, user_tags};
+use crate::aws::{AwsError, sdk, unless};
+use crate::stack::Ctx;
+use crate::stack::kind::{At, Found, Fut, Gone, Kind};
+use crate::stack::teardown::Options;
+
+pub struct IamRole;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    pub name: String,
+    pub description: String,
+    pub trust_policy: Value,
+    /// Sorted ARNs.
+    pub managed_policies: Vec<String>,
+    /// Inline policy name -> document.
+    pub inline_policies: BTreeMap<String, Value>,
+    pub tags: Tags,
+}
+
+const NO_SUCH: &[&str] = &["NoSuchEntity"];
+
+/// IAM returns policy documents URL-encoded.
+fn document(raw: &str) -> Value {
+    let decoded = urlencoding::decode(raw)
+        .map(|d| d.into_owned())
+        .unwrap_or_else(|_| raw.to_string());
+    serde_json::from_str(&decoded).unwrap_or(Value::String(decoded))
+}
+
+async fn attached(iam: &aws_sdk_iam::Client, name: &str) -> Result<Vec<String>, AwsError> {
+    let out = iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(sdk("ListAttachedRolePolicies"))?;
+    let mut arns: Vec<String> = out
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect();
+    arns.sort();
+    Ok(arns)
+}
+
+async fn inline(iam: &aws_sdk_iam::Client, name: &str) -> Result<BTreeMap<String, Value>, AwsError> {
+    let names = iam
+        .list_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(sdk("ListRolePolicies"))?;
+    let mut out = BTreeMap::new();
+    for policy in names.policy_names() {
+        let got = iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(policy)
+            .send()
+            .await
+            .map_err(sdk("GetRolePolicy"))?;
+        out.insert(policy.clone(), document(got.policy_document()));
+    }
+    Ok(out)
+}
+
+fn iam_tags(tags: &Tags) -> Vec<Tag> {
+    tags.iter()
+        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+        .collect()
+}
+
+impl Kind for IamRole {
+    fn name(&self) -> &'static str {
+        "iam-role"
+    }
+
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+
+    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
+        Box::pin(async move {
+            let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
+                return Ok(None);
+            };
+            let iam = cx.clients.iam();
+            let Some(out) = unless(
+                NO_SUCH,
+                iam.get_role()
+                    .role_name(&name)
+                    .send()
+                    .await
+                    .map_err(sdk("GetRole")),
+            )?
+            else {
+                return Ok(None);
+            };
+            let role = out.role().ok_or_else(|| AwsError::missing("GetRole", "Role"))?;
+            let tags = user_tags(
+                role.tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string())),
+            );
+            let live = Spec {
+                name: role.role_name().to_string(),
+                description: role.description().unwrap_or_default().to_string(),
+                trust_policy: document(role.assume_role_policy_document().unwrap_or("{}")),
+                managed_policies: attached(&iam, &name).await?,
+                inline_policies: inline(&iam, &name).await?,
+                tags: tags.clone(),
+            };
+            Ok(Some(
+                Found::new(&name, json(&live), owned(&tags, cx.stack())).arn(role.arn()),
+            ))
+        })
+    }
+
+    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
+        Box::pin(async move {
+            let spec: Spec = at.spec()?;
+            let out = cx
+                .clients
+                .iam()
+                .create_role()
+                .role_name(&spec.name)
+                .assume_role_policy_document(spec.trust_policy.to_string())
+                .description(&spec.description)
+                .set_tags(Some(iam_tags(&spec.tags)))
+                .send()
+                .await
+                .map_err(sdk("CreateRole"))?;
+            let arn = out
+                .role()
+                .map(|r| r.arn().to_string())
+                .ok_or_else(|| AwsError::missing("CreateRole", "Role.Arn"))?;
+            let created = Found::new(
+                &spec.name,
+                serde_json::json!({"managed_policies": [], "inline_policies": {}, "tags": spec.tags}),
+                true,
+            )
+            .arn(arn);
+            let fields = ["managed_policies".to_string(), "inline_policies".to_string()];
+            self.update(cx, at, &created, &fields).await
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        cx: &'a Ctx,
+        at: &'a At<'a>,
+        live: &'a Found,
+        fields: &'a [String],
+    ) -> Fut<'a, Found> {
+        Box::pin(async move {
+            let spec: Spec = at.spec()?;
+            let iam = cx.clients.iam();
+            let name = &spec.name;
+            if has(fields, "trust_policy") {
+                iam.update_assume_role_policy()
+                    .role_name(name)
+                    .policy_document(spec.trust_policy.to_string())
+                    .send()
+                    .await
+                    .map_err(sdk("UpdateAssumeRolePolicy"))?;
+            }
+            if has(fields, "description") {
+                iam.update_role()
+                    .role_name(name)
+                    .description(&spec.description)
+                    .send()
+                    .await
+                    .map_err(sdk("UpdateRole"))?;
+            }
+            if has(fields, "managed_policies") {
+                let was: Vec<String> =
+                    serde_json::from_value(live.live["managed_policies"].clone()).unwrap_or_default();
+                for arn in was.iter().filter(|a| !spec.managed_policies.contains(a)) {
+                    iam.detach_role_policy()
+                        .role_name(name)
+                        .policy_arn(arn)
+                        .send()
+                        .await
+                        .map_err(sdk("DetachRolePolicy"))?;
+                }
+                for arn in spec.managed_policies.iter().filter(|a| !was.contains(a)) {
+                    iam.attach_role_policy()
+                        .role_name(name)
+                        .policy_arn(arn)
+                        .send()
+                        .await
+                        .map_err(sdk("AttachRolePolicy"))?;
+                }
+            }
+            if has(fields, "inline_policies") {
+                let was: BTreeMap<String, Value> =
+                    serde_json::from_value(live.live["inline_policies"].clone()).unwrap_or_default();
+                for policy in was.keys().filter(|p| !spec.inline_policies.contains_key(*p)) {
+                    iam.delete_role_policy()
+                        .role_name(name)
+                        .policy_name(policy)
+                        .send()
+                        .await
+                        .map_err(sdk("DeleteRolePolicy"))?;
+                }
+                for (policy, doc) in spec
+                    .inline_policies
+                    .iter()
+                    .filter(|(p, d)| was.get(*p) != Some(*d))
+                {
+                    iam.put_role_policy()
+                        .role_name(name)
+                        .policy_name(policy)
+                        .policy_document(doc.to_string())
+                        .send()
+                        .await
+                        .map_err(sdk("PutRolePolicy"))?;
+                }
+            }
+            if has(fields, "tags") {
+                let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
+                let (set, remove) = tag_changes(&spec.tags, &was);
+                if !set.is_empty() {
+                    iam.tag_role()
+                        .role_name(name)
+                        .set_tags(Some(iam_tags(&set)))
+                        .send()
+                        .await
+                        .map_err(sdk("TagRole"))?;
+                }
+                if !remove.is_empty() {
+                    iam.untag_role()
+                        .role_name(name)
+                        .set_tag_keys(Some(remove))
+                        .send()
+                        .await
+                        .map_err(sdk("UntagRole"))?;
+                }
+            }
+            let mut found = live.clone();
+            found.live = json(&spec);
+            Ok(found)
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        cx: &'a Ctx,
+        _at: &'a At<'a>,
+        live: &'a Found,
+        _opts: &'a Options,
+    ) -> Fut<'a, Gone> {
+        Box::pin(async move {
+            let iam = cx.clients.iam();
+            let name = &live.physical_id;
+            let was: Spec = live.view()?;
+            for arn in &was.managed_policies {
+                unless(
+                    NO_SUCH,
+                    iam.detach_role_policy()
+                        .role_name(name)
+                        .policy_arn(arn)
+                        .send()
+                        .await
+                        .map_err(sdk("DetachRolePolicy")),
+                )?;
+            }
+            for policy in was.inline_policies.keys() {
+                unless(
+                    NO_SUCH,
+                    iam.delete_role_policy()
+                        .role_name(name)
+                        .policy_name(policy)
+                        .send()
+                        .await
+                        .map_err(sdk("DeleteRolePolicy")),
+                )?;
+            }
+            unless(
+                NO_SUCH,
+                iam.delete_role()
+                    .role_name(name)
+                    .send()
+                    .await
+                    .map_err(sdk("DeleteRole")),
+            )?;
+            Ok(Gone::Deleted)
+        })
+    }
+}

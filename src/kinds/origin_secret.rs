@@ -1,0 +1,206 @@
+//! The CloudFront-to-ALB header value (`secretsmanager-secret`). The spec
+//! and the lockfile hold its name, ARN and current version, never its
+//! value: Secrets Manager generates it (letters and digits) and the two
+//! kinds that send it read it by ARN. An existing secret keeps its value:
+//! rotating it is a deliberate act, not a side effect of `up`.
+
+use aws_sdk_secretsmanager::types::Tag;
+use serde::{Deserialize, Serialize};
+
+use super::{Tags, has, json, owned, tag_changes, user_tags};
+use crate::aws::{AwsError, sdk, unless};
+use crate::resources::origin_secret::LENGTH;
+use crate::stack::Ctx;
+use crate::stack::kind::{At, Found, Fut, Gone, Kind};
+use crate::stack::teardown::Options;
+
+pub struct OriginSecret;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    pub name: String,
+    pub description: String,
+    pub tags: Tags,
+}
+
+const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
+
+impl Kind for OriginSecret {
+    fn name(&self) -> &'static str {
+        "secretsmanager-secret"
+    }
+
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+
+    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
+        Box::pin(async move {
+            let Some(id) = at.recorded_arn().map(str::to_string).or_else(|| at.field("name")) else {
+                return Ok(None);
+            };
+            let secrets = cx.clients.secrets(at.region);
+            let Some(out) = unless(
+                NOT_FOUND,
+                secrets
+                    .describe_secret()
+                    .secret_id(&id)
+                    .send()
+                    .await
+                    .map_err(sdk("DescribeSecret")),
+            )?
+            else {
+                return Ok(None);
+            };
+            if out.deleted_date().is_some() {
+                return Ok(None);
+            }
+            let arn = out
+                .arn()
+                .ok_or_else(|| AwsError::missing("DescribeSecret", "ARN"))?;
+            let name = out
+                .name()
+                .ok_or_else(|| AwsError::missing("DescribeSecret", "Name"))?;
+            let version = out
+                .version_ids_to_stages()
+                .and_then(|m| {
+                    m.iter()
+                        .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+                })
+                .map(|(v, _)| v.clone())
+                .ok_or_else(|| AwsError::missing("DescribeSecret", "VersionIdsToStages[AWSCURRENT]"))?;
+            let tags = user_tags(
+                out.tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))),
+            );
+            let live = Spec {
+                name: name.to_string(),
+                description: out.description().unwrap_or_default().to_string(),
+                tags: tags.clone(),
+            };
+            Ok(Some(
+                Found::new(name, json(&live), owned(&tags, cx.stack()))
+                    .arn(arn)
+                    .out("version_id", version),
+            ))
+        })
+    }
+
+    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
+        Box::pin(async move {
+            let spec: Spec = at.spec()?;
+            let secrets = cx.clients.secrets(at.region);
+            let password = secrets
+                .get_random_password()
+                .password_length(LENGTH)
+                .exclude_punctuation(true)
+                .include_space(false)
+                .send()
+                .await
+                .map_err(sdk("GetRandomPassword"))?;
+            let value = password
+                .random_password()
+                .ok_or_else(|| AwsError::missing("GetRandomPassword", "RandomPassword"))?;
+            let created = secrets
+                .create_secret()
+                .name(&spec.name)
+                .description(&spec.description)
+                .secret_string(value)
+                .set_tags(Some(
+                    spec.tags
+                        .iter()
+                        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                        .collect(),
+                ))
+                .send()
+                .await
+                .map_err(sdk("CreateSecret"))?;
+            let arn = created
+                .arn()
+                .ok_or_else(|| AwsError::missing("CreateSecret", "ARN"))?;
+            let version = created
+                .version_id()
+                .ok_or_else(|| AwsError::missing("CreateSecret", "VersionId"))?;
+            Ok(Found::new(&spec.name, json(&spec), true)
+                .arn(arn)
+                .out("version_id", version))
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        cx: &'a Ctx,
+        at: &'a At<'a>,
+        live: &'a Found,
+        fields: &'a [String],
+    ) -> Fut<'a, Found> {
+        Box::pin(async move {
+            let spec: Spec = at.spec()?;
+            let was: Spec = live.view()?;
+            let secrets = cx.clients.secrets(at.region);
+            let arn = live.arn.clone().unwrap_or_default();
+            if has(fields, "description") {
+                secrets
+                    .update_secret()
+                    .secret_id(&arn)
+                    .description(&spec.description)
+                    .send()
+                    .await
+                    .map_err(sdk("UpdateSecret"))?;
+            }
+            if has(fields, "tags") {
+                let (set, remove) = tag_changes(&spec.tags, &was.tags);
+                if !set.is_empty() {
+                    secrets
+                        .tag_resource()
+                        .secret_id(&arn)
+                        .set_tags(Some(
+                            set.iter()
+                                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                                .collect(),
+                        ))
+                        .send()
+                        .await
+                        .map_err(sdk("TagResource"))?;
+                }
+                if !remove.is_empty() {
+                    secrets
+                        .untag_resource()
+                        .secret_id(&arn)
+                        .set_tag_keys(Some(remove))
+                        .send()
+                        .await
+                        .map_err(sdk("UntagResource"))?;
+                }
+            }
+            let mut found = live.clone();
+            found.live = json(&spec);
+            Ok(found)
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        cx: &'a Ctx,
+        at: &'a At<'a>,
+        live: &'a Found,
+        _opts: &'a Options,
+    ) -> Fut<'a, Gone> {
+        Box::pin(async move {
+            // No recovery window, so the stack can be created again under the same name.
+            unless(
+                NOT_FOUND,
+                cx.clients
+                    .secrets(at.region)
+                    .delete_secret()
+                    .secret_id(live.arn.as_deref().unwrap_or(&live.physical_id))
+                    .force_delete_without_recovery(true)
+                    .send()
+                    .await
+                    .map_err(sdk("DeleteSecret")),
+            )?;
+            Ok(Gone::Deleted)
+        })
+    }
+}

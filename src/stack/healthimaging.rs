@@ -1,0 +1,510 @@
+//! The HealthImaging delivery stack as instances of resource kinds: one
+//! producer of instances. Each instance's spec is built here, once, from
+//! the profile and what its dependencies recorded; the very same value is
+//! sent to AWS, fingerprinted and recorded.
+//!
+//! A profile selects what it uses: no Lambda@Edge with `auth.mode =
+//! "none"`, no network instances with an existing VPC.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::StepError;
+use super::instance::{Instance, Sources};
+use crate::kinds::{
+    distribution, ecs_cluster, ecs_service, edge_function, elastic_ip, iam_role, internet_gateway, listener,
+    listener_rule, load_balancer, log_bucket, log_group, nat_gateway, origin_secret, route_table,
+    security_group, subnet, task_definition, vpc,
+};
+use crate::names::StackNames;
+use crate::profile::{AlbOrigin, AuthMode, Network, Profile};
+use crate::resources::cache_policy::CachePolicySpec;
+use crate::resources::distribution::{DistributionSpec, ORIGIN_HEADER};
+use crate::resources::load_balancer::{HEALTH_CHECK_PATH, TLS_POLICY};
+use crate::resources::network::{SUBNETS, VPC_CIDR};
+use crate::resources::origin_request_policy::OriginRequestPolicySpec;
+use crate::resources::proxy::{self, CONTAINER, HEALTH_CHECK_GRACE_S, TaskSpec};
+use crate::resources::role::RoleSpec;
+use crate::resources::security_group::{CLOUDFRONT_PREFIX_LIST, PROXY_PORT};
+use crate::resources::{edge_role, log_bucket as bucket_policy, tags_for};
+
+fn names<'a>(src: &'a Sources<'a>) -> StackNames<'a> {
+    StackNames {
+        stack: &src.profile.stack.name,
+    }
+}
+
+fn tags(src: &Sources, id: &str) -> BTreeMap<String, String> {
+    tags_for(&src.profile.stack.name, id, &src.profile.stack.tags)
+}
+
+fn region(profile: &Profile) -> String {
+    profile.healthimaging.region.clone()
+}
+
+fn vpc_id(src: &Sources) -> Result<String, StepError> {
+    match &src.profile.network {
+        Network::Create => src.output("vpc", "id"),
+        Network::Existing { vpc_id, .. } => Ok(vpc_id.clone()),
+    }
+}
+
+fn subnets(src: &Sources, public: bool) -> Result<Vec<String>, StepError> {
+    let mut ids = match &src.profile.network {
+        Network::Create => SUBNETS
+            .iter()
+            .filter(|(_, _, _, p)| *p == public)
+            .map(|(id, ..)| src.output(id, "id"))
+            .collect::<Result<Vec<_>, _>>()?,
+        Network::Existing {
+            public_subnet_ids,
+            private_subnet_ids,
+            ..
+        } => {
+            if public {
+                public_subnet_ids.clone()
+            } else {
+                private_subnet_ids.clone()
+            }
+        }
+    };
+    ids.sort();
+    Ok(ids)
+}
+
+fn listener_port(profile: &Profile) -> i32 {
+    match profile.alb {
+        AlbOrigin::Https { .. } => 443,
+        AlbOrigin::Http => 80,
+    }
+}
+
+fn log_bucket_name(src: &Sources) -> String {
+    names(src).log_bucket(src.account, &src.profile.healthimaging.region)
+}
+
+fn role(spec: RoleSpec) -> iam_role::Spec {
+    let mut managed = spec.managed_policies;
+    managed.sort();
+    iam_role::Spec {
+        name: spec.name,
+        description: spec.description,
+        trust_policy: spec.trust_policy,
+        managed_policies: managed,
+        inline_policies: spec.inline_policy.into_iter().collect(),
+        tags: spec.tags,
+    }
+}
+
+fn authorizer(profile: &Profile) -> bool {
+    !matches!(profile.auth.mode, AuthMode::None)
+}
+
+/// Every instance the profile deploys.
+pub fn instances(profile: &Profile) -> Vec<Instance> {
+    let r = region(profile);
+    let mut out = Vec::new();
+    if authorizer(profile) {
+        out.push(Instance::resource(
+            "edge_role",
+            "iam-role",
+            "global",
+            &[],
+            |src| Ok(role(edge_role::spec(src.profile))),
+        ));
+        out.push(Instance::resource(
+            "edge_function",
+            "lambda-edge-function",
+            crate::aws::EDGE_REGION,
+            &["edge_role"],
+            |src| {
+                let stack = &src.profile.stack.name;
+                Ok(edge_function::Spec {
+                    name: names(src).edge_function(),
+                    role_arn: src.output("edge_role", "arn")?,
+                    runtime: "nodejs22.x".into(),
+                    handler: "index.handler".into(),
+                    memory_mb: crate::resources::edge_function::MEMORY_MB,
+                    timeout_s: crate::resources::edge_function::TIMEOUT_S,
+                    description: format!("ahi-edge stack {stack}: viewer-request JWT authorizer"),
+                    code_sha256: src
+                        .package_sha
+                        .clone()
+                        .ok_or_else(|| StepError::Missing("the authorizer package was not built".into()))?,
+                    published: true,
+                    tags: tags(src, "edge_function"),
+                    replica_regions: src.profile.lambda_edge.replica_regions.clone(),
+                })
+            },
+        ));
+    }
+    out.push(Instance::resource(
+        "cache_policy",
+        "cloudfront-cache-policy",
+        "global",
+        &[],
+        |src| Ok(CachePolicySpec::for_profile(src.profile)),
+    ));
+    out.push(Instance::resource(
+        "origin_request_policy",
+        "cloudfront-origin-request-policy",
+        "global",
+        &[],
+        |src| Ok(OriginRequestPolicySpec::for_profile(src.profile)),
+    ));
+    out.push(Instance::resource("log_bucket", "s3-bucket", &r, &[], |src| {
+        let name = log_bucket_name(src);
+        Ok(log_bucket::Spec {
+            policy: bucket_policy::policy(&name, src.account, &src.profile.healthimaging.region),
+            name,
+            object_ownership: "BucketOwnerPreferred".into(),
+            encryption: "AES256".into(),
+            block_public_access: true,
+            tags: tags(src, "log_bucket"),
+        })
+    }));
+    out.push(Instance::resource(
+        "origin_secret",
+        "secretsmanager-secret",
+        &r,
+        &[],
+        |src| {
+            Ok(origin_secret::Spec {
+                name: names(src).origin_secret(),
+                description: "ahi-edge: the header CloudFront sends and the ALB requires".into(),
+                tags: tags(src, "origin_secret"),
+            })
+        },
+    ));
+    if matches!(profile.network, Network::Create) {
+        network(&mut out, &r);
+    }
+    let new_network = matches!(profile.network, Network::Create);
+    out.push(Instance::resource(
+        "alb_security_group",
+        "ec2-security-group",
+        &r,
+        &["vpc"],
+        |src| {
+            Ok(security_group::Spec {
+                name: names(src).alb_security_group(),
+                description: "ahi-edge: the ALB, reachable only from CloudFront".into(),
+                vpc: vpc_id(src)?,
+                ingress: vec![security_group::Rule {
+                    protocol: "tcp".into(),
+                    from_port: listener_port(src.profile),
+                    to_port: listener_port(src.profile),
+                    source: security_group::Source::PrefixList(CLOUDFRONT_PREFIX_LIST.into()),
+                }],
+                tags: tags(src, "alb_security_group"),
+            })
+        },
+    ));
+    out.push(Instance::resource(
+        "task_security_group",
+        "ec2-security-group",
+        &r,
+        &["vpc", "alb_security_group"],
+        |src| {
+            Ok(security_group::Spec {
+                name: names(src).task_security_group(),
+                description: "ahi-edge: the proxy tasks, reachable only from the ALB".into(),
+                vpc: vpc_id(src)?,
+                ingress: vec![security_group::Rule {
+                    protocol: "tcp".into(),
+                    from_port: PROXY_PORT,
+                    to_port: PROXY_PORT,
+                    source: security_group::Source::Group(src.output("alb_security_group", "id")?),
+                }],
+                tags: tags(src, "task_security_group"),
+            })
+        },
+    ));
+    let alb = Instance::resource(
+        "load_balancer",
+        "elbv2-load-balancer",
+        &r,
+        &[
+            "alb_security_group",
+            "subnet_public_a",
+            "subnet_public_b",
+            "internet_gateway",
+            "log_bucket",
+        ],
+        |src| {
+            let attributes = [
+                (
+                    "routing.http.drop_invalid_header_fields.enabled",
+                    "true".to_string(),
+                ),
+                ("access_logs.s3.enabled", "true".to_string()),
+                ("access_logs.s3.bucket", log_bucket_name(src)),
+                ("access_logs.s3.prefix", "alb".to_string()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            Ok(load_balancer::Spec {
+                name: names(src).load_balancer(),
+                scheme: "internet-facing".into(),
+                ip_address_type: "ipv4".into(),
+                subnets: subnets(src, true)?,
+                security_groups: vec![src.output("alb_security_group", "id")?],
+                attributes,
+                tags: tags(src, "load_balancer"),
+            })
+        },
+    );
+    out.push(Instance::ready("load_balancer_active", &alb));
+    out.push(alb);
+    out.push(Instance::resource(
+        "target_group",
+        "elbv2-target-group",
+        &r,
+        &["vpc"],
+        |src| {
+            Ok(crate::kinds::target_group::Spec {
+                name: names(src).target_group(),
+                protocol: "HTTP".into(),
+                port: PROXY_PORT,
+                vpc: vpc_id(src)?,
+                target_type: "ip".into(),
+                health_check_protocol: "HTTP".into(),
+                health_check_path: HEALTH_CHECK_PATH.into(),
+                tags: tags(src, "target_group"),
+            })
+        },
+    ));
+    out.push(Instance::resource(
+        "listener",
+        "elbv2-listener",
+        &r,
+        &["load_balancer"],
+        |src| {
+            let https = match &src.profile.alb {
+                AlbOrigin::Https { certificate_arn, .. } => Some(certificate_arn.clone()),
+                AlbOrigin::Http => None,
+            };
+            Ok(listener::Spec {
+                load_balancer: src.output("load_balancer", "arn")?,
+                port: listener_port(src.profile),
+                protocol: if https.is_some() { "HTTPS" } else { "HTTP" }.into(),
+                ssl_policy: https.as_ref().map(|_| TLS_POLICY.to_string()),
+                certificate: https,
+                default_action: listener::DENY_ALL.into(),
+            })
+        },
+    ));
+    out.push(Instance::resource(
+        "listener_rule",
+        "elbv2-listener-rule",
+        &r,
+        &["listener", "target_group", "origin_secret"],
+        |src| {
+            Ok(listener_rule::Spec {
+                listener: src.output("listener", "arn")?,
+                priority: "1".into(),
+                header: ORIGIN_HEADER.into(),
+                origin_secret: listener_rule::SecretRef {
+                    arn: src.output("origin_secret", "arn")?,
+                    version: src.output("origin_secret", "version_id")?,
+                },
+                target_group: src.output("target_group", "arn")?,
+            })
+        },
+    ));
+    let dist = Instance::resource(
+        "distribution",
+        "cloudfront-distribution",
+        "global",
+        &[
+            "cache_policy",
+            "origin_request_policy",
+            "edge_function",
+            "load_balancer",
+            "origin_secret",
+            "log_bucket",
+        ],
+        |src| {
+            let authorizer = match authorizer(src.profile) {
+                true => Some(src.output("edge_function", "version_arn")?),
+                false => None,
+            };
+            let inputs = crate::resources::distribution::Inputs {
+                alb_dns_name: src.output("load_balancer", "dns_name")?,
+                cache_policy_id: src.output("cache_policy", "id")?,
+                origin_request_policy_id: src.output("origin_request_policy", "id")?,
+                authorizer_version_arn: authorizer,
+                log_bucket_domain: format!("{}.s3.amazonaws.com", log_bucket_name(src)),
+                origin_secret_version: src.output("origin_secret", "version_id")?,
+            };
+            Ok(distribution::Spec {
+                config: DistributionSpec::new(src.profile, &inputs),
+                origin_secret_arn: src.output("origin_secret", "arn")?,
+                tags: tags(src, "distribution"),
+            })
+        },
+    );
+    out.push(Instance::ready("distribution_deployed", &dist));
+    out.push(dist);
+    out.push(Instance::resource("cluster", "ecs-cluster", &r, &[], |src| {
+        Ok(ecs_cluster::Spec {
+            name: names(src).cluster(),
+            tags: tags(src, "cluster"),
+        })
+    }));
+    out.push(Instance::resource(
+        "task_execution_role",
+        "iam-role",
+        "global",
+        &[],
+        |src| Ok(role(proxy::execution_role(src.profile))),
+    ));
+    out.push(Instance::resource(
+        "task_role",
+        "iam-role",
+        "global",
+        &[],
+        |src| Ok(role(proxy::task_role(src.profile, src.account))),
+    ));
+    out.push(Instance::resource(
+        "log_group",
+        "logs-log-group",
+        &r,
+        &[],
+        |src| {
+            Ok(log_group::Spec {
+                name: names(src).proxy_log_group(),
+                retention_days: src.profile.logs.retention_days as i32,
+                tags: tags(src, "log_group"),
+            })
+        },
+    ));
+    out.push(Instance::resource(
+        "task_definition",
+        "ecs-task-definition",
+        &r,
+        &["task_execution_role", "task_role", "log_group"],
+        |src| {
+            Ok(task_definition::Spec {
+                task: TaskSpec::new(
+                    src.profile,
+                    &src.output("task_execution_role", "arn")?,
+                    &src.output("task_role", "arn")?,
+                ),
+                tags: tags(src, "task_definition"),
+            })
+        },
+    ));
+    let service = Instance::resource(
+        "service",
+        "ecs-service",
+        &r,
+        &[
+            "cluster",
+            "task_definition",
+            "listener_rule",
+            "task_security_group",
+            "subnet_private_a",
+            "subnet_private_b",
+            "private_routes",
+        ],
+        |src| {
+            Ok(ecs_service::Spec {
+                cluster: names(src).cluster(),
+                name: names(src).service(),
+                task_definition: src.output("task_definition", "arn")?,
+                desired_count: src.profile.proxy.desired_count as i32,
+                launch_type: "FARGATE".into(),
+                subnets: subnets(src, false)?,
+                security_groups: vec![src.output("task_security_group", "id")?],
+                assign_public_ip: "DISABLED".into(),
+                target_group: src.output("target_group", "arn")?,
+                container: CONTAINER.into(),
+                container_port: PROXY_PORT,
+                health_check_grace_s: HEALTH_CHECK_GRACE_S,
+                tags: tags(src, "service"),
+            })
+        },
+    );
+    out.push(Instance::ready("service_steady", &service));
+    out.push(service);
+    // Without a network of our own these needs point outside the set.
+    let _ = new_network;
+    out
+}
+
+/// The stack's own VPC: two public and two private subnets over two zones,
+/// an internet gateway, a NAT gateway with its address, a route table per tier.
+fn network(out: &mut Vec<Instance>, r: &str) {
+    out.push(Instance::resource("vpc", "ec2-vpc", r, &[], |src| {
+        Ok(vpc::Spec {
+            cidr: VPC_CIDR.into(),
+            dns_support: true,
+            dns_hostnames: true,
+            tags: tags(src, "vpc"),
+        })
+    }));
+    for (id, cidr, zone, _) in SUBNETS {
+        out.push(Instance::resource(id, "ec2-subnet", r, &["vpc"], move |src| {
+            Ok(subnet::Spec {
+                vpc: vpc_id(src)?,
+                cidr: cidr.into(),
+                zone,
+                tags: tags(src, id),
+            })
+        }));
+    }
+    out.push(Instance::resource(
+        "internet_gateway",
+        "ec2-internet-gateway",
+        r,
+        &["vpc"],
+        |src| {
+            Ok(internet_gateway::Spec {
+                vpc: vpc_id(src)?,
+                tags: tags(src, "internet_gateway"),
+            })
+        },
+    ));
+    out.push(Instance::resource("nat_eip", "ec2-elastic-ip", r, &[], |src| {
+        Ok(elastic_ip::Spec {
+            tags: tags(src, "nat_eip"),
+        })
+    }));
+    out.push(Instance::resource(
+        "nat_gateway",
+        "ec2-nat-gateway",
+        r,
+        &["subnet_public_a", "nat_eip", "internet_gateway"],
+        |src| {
+            Ok(nat_gateway::Spec {
+                subnet: src.output("subnet_public_a", "id")?,
+                allocation: src.output("nat_eip", "id")?,
+                tags: tags(src, "nat_gateway"),
+            })
+        },
+    ));
+    for (id, public) in [("public_routes", true), ("private_routes", false)] {
+        let needs: &[&str] = if public {
+            &["internet_gateway", "subnet_public_a", "subnet_public_b"]
+        } else {
+            &["nat_gateway", "subnet_private_a", "subnet_private_b"]
+        };
+        out.push(Instance::resource(id, "ec2-route-table", r, needs, move |src| {
+            let via = if public { "internet_gateway" } else { "nat_gateway" };
+            Ok(route_table::Spec {
+                vpc: vpc_id(src)?,
+                default_route: src.output(via, "id")?,
+                subnets: subnets(src, public)?,
+                tags: tags(src, id),
+            })
+        }));
+    }
+}
+
+/// The instance's desired spec as `plan` sees it (unknown ids as such).
+pub fn planned(instance: &Instance, src: &Sources) -> Option<Result<Value, StepError>> {
+    instance.spec(src)
+}

@@ -1,0 +1,54 @@
+"""Where moto's answers differ from AWS's in fields ahi-edge compares, made
+to answer as AWS does (each has a test in tests/test_fidelity.py):
+
+- ECS CreateService keeps `healthCheckGracePeriodSeconds` (moto drops it;
+  UpdateService already keeps it) and DescribeServices returns it.
+- ELBv2 gives an HTTP listener no `SslPolicy` (moto fills in
+  ELBSecurityPolicy-2016-08 for every protocol; AWS only for HTTPS/TLS).
+"""
+
+import functools
+
+_DONE = []
+
+
+def install():
+    if _DONE:
+        return
+    _DONE.append(True)
+    _ecs_grace_period()
+    _http_listeners_have_no_ssl_policy()
+
+
+def _ecs_grace_period():
+    from moto.ecs.responses import EC2ContainerServiceResponse as Responses
+
+    create = Responses.create_service
+
+    @functools.wraps(create)
+    def create_service(self):
+        result = create(self)
+        grace = self._get_param("healthCheckGracePeriodSeconds")
+        if grace is not None:
+            cluster = self._get_param("cluster", "default").split("/")[-1]
+            name = self._get_param("serviceName")
+            service = self.ecs_backend.services.get(f"{cluster}:{name}")
+            if service is not None:
+                service.health_check_grace_period_seconds = int(grace)
+        return result
+
+    Responses.create_service = create_service
+
+
+def _http_listeners_have_no_ssl_policy():
+    from moto.elbv2.models import FakeListener
+
+    init = FakeListener.__init__
+
+    @functools.wraps(init)
+    def __init__(self, load_balancer_arn, arn, protocol, port, ssl_policy, *args, **kwargs):
+        if (protocol or "").upper() not in ("HTTPS", "TLS"):
+            ssl_policy = None
+        init(self, load_balancer_arn, arn, protocol, port, ssl_policy, *args, **kwargs)
+
+    FakeListener.__init__ = __init__

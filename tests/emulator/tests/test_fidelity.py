@@ -1,0 +1,28 @@
+"""Fields where moto answers differently from AWS, answered as AWS does."""
+
+
+def test_create_service_keeps_the_health_check_grace_period(aws):
+    ecs = aws("ecs")
+    ecs.create_cluster(clusterName="fid")
+    ecs.register_task_definition(family="fid", containerDefinitions=[{"name": "x", "image": "y", "memory": 128}])
+    ecs.create_service(cluster="fid", serviceName="s", taskDefinition="fid", desiredCount=0,
+                       healthCheckGracePeriodSeconds=60)
+    service = ecs.describe_services(cluster="fid", services=["s"])["services"][0]
+    assert service["healthCheckGracePeriodSeconds"] == 60
+    ecs.update_service(cluster="fid", service="s", healthCheckGracePeriodSeconds=30)
+    service = ecs.describe_services(cluster="fid", services=["s"])["services"][0]
+    assert service["healthCheckGracePeriodSeconds"] == 30
+
+
+def test_an_http_listener_has_no_ssl_policy(aws):
+    ec2, elb = aws("ec2"), aws("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]][:2]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=z)["Subnet"]["SubnetId"]
+               for i, z in enumerate(zones)]
+    lb = elb.create_load_balancer(Name="fid-alb", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    action = [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "403"}}]
+    listener = elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=action)
+    assert "SslPolicy" not in listener["Listeners"][0]
+    seen = elb.describe_listeners(LoadBalancerArn=lb)["Listeners"][0]
+    assert "SslPolicy" not in seen
