@@ -89,6 +89,21 @@ fn check_lockfile(settings: &Settings, profile: &Profile) -> Result<Option<Strin
             expected: profile.stack.name.clone(),
         });
     }
+    // What the stack cannot absorb in place (a region or network change),
+    // offline: the account comes from the ARNs the lockfile recorded, and the
+    // authorizer's code is not compared (no field of it needs replacing).
+    let account = lock
+        .resources
+        .values()
+        .filter_map(|e| e.arn.as_deref())
+        .find_map(|arn| arn.split(':').nth(4).filter(|a| !a.is_empty()))
+        .unwrap_or_default()
+        .to_string();
+    let instances = crate::stack::healthimaging::instances(profile);
+    let refused = crate::stack::inspect::refusals(profile, &instances, &lock, &account, Some(String::new()));
+    if !refused.is_empty() {
+        return Err(super::up::refusal(settings, &refused));
+    }
     Ok(Some(format!(
         "lockfile {}: {} resource(s) recorded",
         path.display(),

@@ -2,6 +2,11 @@
 //! proxy runs and with which settings. Revisions are immutable: a change
 //! registers a new one (the service then rolls over to it, and once it is
 //! steady the older revisions are deregistered).
+//!
+//! The resource is the family. It is ours when its newest revision carries
+//! our tags, or when the lockfile records that we made the family: then a
+//! newest revision registered by hand (untagged, another image) is drift,
+//! and `up` registers the spec's revision on top of it.
 
 use aws_sdk_ecs::types::{TaskDefinitionField, TaskDefinitionStatus};
 use serde::{Deserialize, Serialize};
@@ -68,8 +73,11 @@ impl Kind for TaskDefinition {
                 tags: tags.clone(),
             };
             let revision = arn.rsplit('/').next().unwrap_or_default().to_string();
+            let recorded = at
+                .entry
+                .is_some_and(|e| e.physical_id.as_deref() == Some(family.as_str()));
             Ok(Some(
-                Found::new(&family, json(&live), owned(&tags, cx.stack()))
+                Found::new(&family, json(&live), recorded || owned(&tags, cx.stack()))
                     .arn(arn)
                     .detail(revision),
             ))

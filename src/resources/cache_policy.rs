@@ -23,6 +23,9 @@ pub struct CachePolicySpec {
     pub default_ttl: i64,
     pub max_ttl: i64,
     pub headers: Vec<String>,
+    /// Cookie and query string behaviour (`none`, `all`...), as CloudFront names them.
+    pub cookies: String,
+    pub query_strings: String,
     pub gzip: bool,
     pub brotli: bool,
 }
@@ -37,6 +40,8 @@ impl CachePolicySpec {
             default_ttl: 86_400,
             max_ttl: 31_536_000,
             headers: profile.cloudfront.cache_headers.clone(),
+            cookies: "none".into(),
+            query_strings: "all".into(),
             gzip: true,
             brotli: true,
         }
@@ -67,13 +72,13 @@ impl CachePolicySpec {
             .headers_config(headers.build().map_err(build)?)
             .cookies_config(
                 CachePolicyCookiesConfig::builder()
-                    .cookie_behavior(CachePolicyCookieBehavior::None)
+                    .cookie_behavior(CachePolicyCookieBehavior::from(self.cookies.as_str()))
                     .build()
                     .map_err(build)?,
             )
             .query_strings_config(
                 CachePolicyQueryStringsConfig::builder()
-                    .query_string_behavior(CachePolicyQueryStringBehavior::All)
+                    .query_string_behavior(CachePolicyQueryStringBehavior::from(self.query_strings.as_str()))
                     .build()
                     .map_err(build)?,
             )
@@ -103,6 +108,14 @@ impl CachePolicySpec {
                 .and_then(|p| p.headers_config())
                 .and_then(|h| h.headers())
                 .map(|h| h.items().to_vec())
+                .unwrap_or_default(),
+            cookies: parameters
+                .and_then(|p| p.cookies_config())
+                .map(|c| c.cookie_behavior().as_str().to_string())
+                .unwrap_or_default(),
+            query_strings: parameters
+                .and_then(|p| p.query_strings_config())
+                .map(|q| q.query_string_behavior().as_str().to_string())
                 .unwrap_or_default(),
             gzip: parameters.is_some_and(|p| p.enable_accept_encoding_gzip()),
             brotli: parameters.is_some_and(|p| p.enable_accept_encoding_brotli().unwrap_or(false)),

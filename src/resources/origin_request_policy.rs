@@ -27,6 +27,9 @@ pub struct OriginRequestPolicySpec {
     pub name: String,
     pub comment: String,
     pub headers: Vec<String>,
+    /// Cookie and query string behaviour (`none`, `all`...), as CloudFront names them.
+    pub cookies: String,
+    pub query_strings: String,
 }
 
 impl OriginRequestPolicySpec {
@@ -36,6 +39,8 @@ impl OriginRequestPolicySpec {
             name: StackNames { stack }.origin_request_policy(),
             comment: format!("ahi-edge stack {stack}: CORS preflight headers and query strings to the ALB"),
             headers: FORWARDED_HEADERS.iter().map(|h| h.to_string()).collect(),
+            cookies: "none".into(),
+            query_strings: "all".into(),
         }
     }
 
@@ -62,13 +67,15 @@ impl OriginRequestPolicySpec {
             )
             .cookies_config(
                 OriginRequestPolicyCookiesConfig::builder()
-                    .cookie_behavior(OriginRequestPolicyCookieBehavior::None)
+                    .cookie_behavior(OriginRequestPolicyCookieBehavior::from(self.cookies.as_str()))
                     .build()
                     .map_err(build)?,
             )
             .query_strings_config(
                 OriginRequestPolicyQueryStringsConfig::builder()
-                    .query_string_behavior(OriginRequestPolicyQueryStringBehavior::All)
+                    .query_string_behavior(OriginRequestPolicyQueryStringBehavior::from(
+                        self.query_strings.as_str(),
+                    ))
                     .build()
                     .map_err(build)?,
             )
@@ -84,6 +91,14 @@ impl OriginRequestPolicySpec {
                 .headers_config()
                 .and_then(|h| h.headers())
                 .map(|h| h.items().to_vec())
+                .unwrap_or_default(),
+            cookies: config
+                .cookies_config()
+                .map(|c| c.cookie_behavior().as_str().to_string())
+                .unwrap_or_default(),
+            query_strings: config
+                .query_strings_config()
+                .map(|q| q.query_string_behavior().as_str().to_string())
                 .unwrap_or_default(),
         }
     }

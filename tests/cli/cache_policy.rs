@@ -19,6 +19,8 @@ fn spec(stack: &str, headers: &[&str]) -> CachePolicySpec {
         default_ttl: 86_400,
         max_ttl: 31_536_000,
         headers: headers.iter().map(|h| h.to_string()).collect(),
+        cookies: "none".into(),
+        query_strings: "all".into(),
         gzip: true,
         brotli: true,
     }

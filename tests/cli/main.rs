@@ -11,6 +11,7 @@ mod kinds;
 mod lock_contention;
 mod origin_secret;
 mod package;
+mod registry;
 mod stack;
 mod support;
 mod up;
