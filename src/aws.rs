@@ -5,7 +5,13 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudfront::error::ProvideErrorMetadata;
 
-use crate::settings::AwsSettings;
+/// What the AWS SDK config is built from (credential chain via aws-config),
+/// resolved from the flags by `settings`.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    pub endpoint_url: Option<String>,
+    pub profile: Option<String>,
+}
 
 /// Where edge resources (Lambda@Edge, CloudFront policies) always live.
 pub const EDGE_REGION: &str = "us-east-1";

@@ -60,6 +60,18 @@ impl Printer {
         self.verbosity == Verbosity::Quiet
     }
 
+    /// How the engine's progress shows for this run.
+    pub fn progress(&self) -> crate::stack::progress::Shown {
+        use crate::stack::progress::Shown;
+        if self.quiet() {
+            Shown::Nothing
+        } else if self.live_progress() {
+            Shown::Live
+        } else {
+            Shown::Plain
+        }
+    }
+
     /// Whether live progress bars may be drawn (a TTY, not turned off).
     /// Off a TTY, commands print one plain line per state change instead.
     pub fn live_progress(&self) -> bool {

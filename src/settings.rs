@@ -14,12 +14,7 @@ pub struct Settings {
     pub aws: AwsSettings,
 }
 
-/// What the AWS SDK config is built from (credential chain via aws-config).
-#[derive(Debug, Clone, Default)]
-pub struct AwsSettings {
-    pub endpoint_url: Option<String>,
-    pub profile: Option<String>,
-}
+pub use crate::aws::AwsSettings;
 
 impl Settings {
     pub fn printer(args: &GlobalArgs) -> Printer {

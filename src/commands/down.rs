@@ -90,7 +90,7 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
     };
     session::runtime()?.block_on(async {
         let (clients, account) = session::clients(settings).await?;
-        let ctx = Ctx::new(&stack, clients, account, Ledger::Writable(store), Progress::new(printer), None);
+        let ctx = Ctx::new(&stack, clients, account, Ledger::Writable(store), Progress::new(printer.progress()), None);
         if opts.purge_logs
             && ctx.entry(LOG_BUCKET).is_none()
             && let Some(profile) = &profile

@@ -90,7 +90,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             clients,
             account,
             Ledger::Writable(store),
-            Progress::new(printer),
+            Progress::new(printer.progress()),
             package,
         );
         ctx.progress.expect(instances.iter().map(|i| (i.id.clone(), typical(i))));

@@ -6,8 +6,7 @@
 
 use aws_config::{Region, SdkConfig};
 
-use crate::aws::{AwsError, EDGE_REGION, sdk_config};
-use crate::settings::AwsSettings;
+use crate::aws::{AwsError, AwsSettings, EDGE_REGION, sdk_config};
 
 pub struct Clients {
     base: SdkConfig,

@@ -9,7 +9,14 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::output::Printer;
+/// How progress shows: live lines on a terminal, a plain line per state
+/// change elsewhere, or nothing (`-q`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Live,
+    Plain,
+    Nothing,
+}
 
 enum Mode {
     Live {
@@ -36,10 +43,12 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(printer: &Printer) -> Self {
-        let mode = if printer.quiet() {
+    /// How progress shows, as the command layer decided it (the engine
+    /// never sees the printer).
+    pub fn new(shown: Shown) -> Self {
+        let mode = if shown == Shown::Nothing {
             Mode::Silent
-        } else if printer.live_progress() {
+        } else if shown == Shown::Live {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let header = multi.add(ProgressBar::new_spinner());
             header.set_style(
