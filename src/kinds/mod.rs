@@ -3,7 +3,7 @@
 //! a readiness check). The SDK plumbing some share lives in
 //! `crate::resources`; what the engine sees is only the `Kind` surface.
 
-pub mod cache_policy;
+pub mod cloudfront_policy;
 pub mod distribution;
 pub mod ecs_cluster;
 pub mod ecs_service;
@@ -17,7 +17,6 @@ pub mod load_balancer;
 pub mod log_bucket;
 pub mod log_group;
 pub mod nat_gateway;
-pub mod origin_request_policy;
 pub mod origin_secret;
 pub mod route_table;
 pub mod security_group;

@@ -5,7 +5,7 @@ use super::kind::Kind;
 use crate::kinds::*;
 
 pub static KINDS: &[&dyn Kind] = &[
-    &cache_policy::CachePolicy,
+    &cloudfront_policy::CACHE_POLICY,
     &distribution::Distribution,
     &ecs_cluster::EcsCluster,
     &ecs_service::EcsService,
@@ -19,7 +19,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &log_bucket::LogBucket,
     &log_group::LogGroup,
     &nat_gateway::NatGateway,
-    &origin_request_policy::OriginRequestPolicy,
+    &cloudfront_policy::ORIGIN_REQUEST_POLICY,
     &origin_secret::OriginSecret,
     &route_table::RouteTable,
     &security_group::SecurityGroup,

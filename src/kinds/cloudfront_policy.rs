@@ -1,0 +1,166 @@
+//! The distribution's CloudFront policies: the cache policy
+//! (`cloudfront-cache-policy`) and the origin request policy
+//! (`cloudfront-origin-request-policy`), one kind each over the same
+//! lifecycle. CloudFront policies take no tags: ours carry the marker
+//! `ahi-edge stack <name>:` at the start of their comment, and the lockfile
+//! records their id. Found by recorded id, else by name (unique per
+//! account); every write presents the current ETag.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::json;
+use crate::aws::AwsError;
+use crate::resources::{Etagged, cache_policy, origin_request_policy};
+use crate::stack::Ctx;
+use crate::stack::kind::{At, Found, Fut, Gone, Kind};
+use crate::stack::teardown::{Options, retrying};
+
+type Client = aws_sdk_cloudfront::Client;
+
+/// One CloudFront policy API (`resources::cache_policy`,
+/// `resources::origin_request_policy`). Its futures are awaited in place,
+/// never spawned, so they need no `Send` bound.
+#[allow(async_fn_in_trait)]
+pub trait PolicyApi: Sync {
+    type Spec: Serialize + DeserializeOwned + PartialEq + Sync;
+    const KIND: &'static str;
+    /// What CloudFront answers a delete while a distribution uses it.
+    const IN_USE: &'static str;
+    fn comment(spec: &Self::Spec) -> &str;
+    async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError>;
+    async fn find_by_name(c: &Client, name: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError>;
+    async fn create(c: &Client, spec: &Self::Spec) -> Result<String, AwsError>;
+    async fn update(c: &Client, id: &str, spec: &Self::Spec) -> Result<(), AwsError>;
+    async fn delete(c: &Client, id: &str) -> Result<(), AwsError>;
+}
+
+pub struct Policy<A: PolicyApi>(std::marker::PhantomData<A>);
+
+pub struct Cache;
+pub struct OriginRequest;
+
+pub const CACHE_POLICY: Policy<Cache> = Policy(std::marker::PhantomData);
+pub const ORIGIN_REQUEST_POLICY: Policy<OriginRequest> = Policy(std::marker::PhantomData);
+
+impl PolicyApi for Cache {
+    type Spec = cache_policy::CachePolicySpec;
+    const KIND: &'static str = "cloudfront-cache-policy";
+    const IN_USE: &'static str = "CachePolicyInUse";
+    fn comment(spec: &Self::Spec) -> &str {
+        &spec.comment
+    }
+    async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError> {
+        cache_policy::get(c, id).await
+    }
+    async fn find_by_name(c: &Client, name: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError> {
+        cache_policy::find_by_name(c, name).await
+    }
+    async fn create(c: &Client, spec: &Self::Spec) -> Result<String, AwsError> {
+        cache_policy::create(c, spec).await
+    }
+    async fn update(c: &Client, id: &str, spec: &Self::Spec) -> Result<(), AwsError> {
+        cache_policy::update(c, id, spec).await
+    }
+    async fn delete(c: &Client, id: &str) -> Result<(), AwsError> {
+        cache_policy::delete(c, id).await
+    }
+}
+
+impl PolicyApi for OriginRequest {
+    type Spec = origin_request_policy::OriginRequestPolicySpec;
+    const KIND: &'static str = "cloudfront-origin-request-policy";
+    const IN_USE: &'static str = "OriginRequestPolicyInUse";
+    fn comment(spec: &Self::Spec) -> &str {
+        &spec.comment
+    }
+    async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError> {
+        origin_request_policy::get(c, id).await
+    }
+    async fn find_by_name(c: &Client, name: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError> {
+        origin_request_policy::find_by_name(c, name).await
+    }
+    async fn create(c: &Client, spec: &Self::Spec) -> Result<String, AwsError> {
+        origin_request_policy::create(c, spec).await
+    }
+    async fn update(c: &Client, id: &str, spec: &Self::Spec) -> Result<(), AwsError> {
+        origin_request_policy::update(c, id, spec).await
+    }
+    async fn delete(c: &Client, id: &str) -> Result<(), AwsError> {
+        origin_request_policy::delete(c, id).await
+    }
+}
+
+/// Whether a CloudFront policy's comment marks it as this stack's.
+pub fn marked(comment: &str, stack: &str) -> bool {
+    comment.starts_with(&format!("ahi-edge stack {stack}:"))
+}
+
+impl<A: PolicyApi> Kind for Policy<A> {
+    fn name(&self) -> &'static str {
+        A::KIND
+    }
+
+    fn replace_fields(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+
+    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
+        Box::pin(async move {
+            let client = cx.clients.cloudfront();
+            let mut live = match at.recorded() {
+                Some(id) => A::get(&client, id).await?,
+                None => None,
+            };
+            if live.is_none()
+                && let Some(name) = at.field("name")
+            {
+                live = A::find_by_name(&client, &name).await?;
+            }
+            Ok(live.map(|l| {
+                let owned = marked(A::comment(&l.spec), cx.stack());
+                Found::new(&l.id, json(&l.spec), owned)
+            }))
+        })
+    }
+
+    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
+        Box::pin(async move {
+            let spec: A::Spec = at.spec()?;
+            let id = A::create(&cx.clients.cloudfront(), &spec).await?;
+            Ok(Found::new(id, json(&spec), true))
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        cx: &'a Ctx,
+        at: &'a At<'a>,
+        live: &'a Found,
+        _fields: &'a [String],
+    ) -> Fut<'a, Found> {
+        Box::pin(async move {
+            let spec: A::Spec = at.spec()?;
+            A::update(&cx.clients.cloudfront(), &live.physical_id, &spec).await?;
+            Ok(Found::new(&live.physical_id, json(&spec), true))
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        cx: &'a Ctx,
+        _at: &'a At<'a>,
+        live: &'a Found,
+        _opts: &'a Options,
+    ) -> Fut<'a, Gone> {
+        Box::pin(async move {
+            let client = cx.clients.cloudfront();
+            // In use until the distribution that names it is updated or gone.
+            retrying(&[A::IN_USE], 5, async || {
+                A::delete(&client, &live.physical_id).await
+            })
+            .await?;
+            Ok(Gone::Deleted)
+        })
+    }
+}
