@@ -73,6 +73,10 @@ impl Kind for Distribution {
         &["caller_reference"]
     }
 
+    fn token_field(&self) -> Option<&'static str> {
+        Some("caller_reference")
+    }
+
     /// Terraform's default too: deploys once took 15-35 minutes.
     fn ready_minutes(&self) -> u64 {
         90

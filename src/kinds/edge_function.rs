@@ -22,6 +22,7 @@ use crate::aws::{AwsError, sdk, unless};
 use crate::engine::wait::{Backoff, Check, CheckError, Jitter, Wait, retry_when, scaled};
 use crate::lockfile::State;
 use crate::resources::edge_function::{is_replicated, replicas_in};
+use crate::stack::apply::wait_until;
 use crate::stack::kind::{At, Found, Fut, Gone, Kind, Typical};
 use crate::stack::teardown::{Options, replica_poll};
 use crate::stack::{Ctx, StepError};
@@ -89,6 +90,51 @@ async fn published_with(
             return Ok(best.map(|(_, arn)| arn));
         }
     }
+}
+
+/// Waits until the function (a name: `$LATEST`; a qualified ARN: that
+/// version) is Active and no update is in progress. Lambda refuses updates
+/// and publishing meanwhile (ResourceConflictException), and CloudFront
+/// refuses a Pending version; a new function or version is Pending for
+/// seconds, an update InProgress likewise.
+async fn settled(
+    cx: &Ctx,
+    at: &At<'_>,
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+) -> Result<(), StepError> {
+    use aws_sdk_lambda::types::{LastUpdateStatus, State};
+    wait_until(
+        cx,
+        at.id,
+        &format!("Lambda function {function} to be Active"),
+        10,
+        5,
+        async || {
+            let c = lambda
+                .get_function_configuration()
+                .function_name(function)
+                .send()
+                .await
+                .map_err(sdk("GetFunctionConfiguration"))?;
+            let reason = c
+                .state_reason()
+                .or(c.last_update_status_reason())
+                .unwrap_or_default();
+            match (c.state(), c.last_update_status()) {
+                (Some(State::Failed), _) | (_, Some(LastUpdateStatus::Failed)) => Err(CheckError::Fatal(
+                    format!("Lambda says the function failed: {reason}"),
+                )),
+                (Some(State::Active), None | Some(LastUpdateStatus::Successful)) => Ok(Check::Done(())),
+                (state, update) => Ok(Check::Pending(format!(
+                    "state {}, last update {}",
+                    state.map_or("unknown", |s| s.as_str()),
+                    update.map_or("none", |u| u.as_str())
+                ))),
+            }
+        },
+    )
+    .await
 }
 
 fn package<'a>(cx: &'a Ctx, spec: &Spec) -> Result<&'a [u8], StepError> {
@@ -268,6 +314,8 @@ impl Kind for EdgeFunction {
             } else {
                 format!("{arn}:{version}")
             };
+            settled(cx, at, &lambda, &spec.name).await?;
+            settled(cx, at, &lambda, &qualified).await?;
             Ok(Found::new(&spec.name, json(&spec), true)
                 .arn(arn)
                 .out("version_arn", qualified))
@@ -287,6 +335,8 @@ impl Kind for EdgeFunction {
             let lambda = cx.clients.lambda(at.region);
             let name = &spec.name;
             let code = has(fields, "code_sha256");
+            // A previous run may have left an update in progress.
+            settled(cx, at, &lambda, name).await?;
             if code {
                 lambda
                     .update_function_code()
@@ -295,6 +345,7 @@ impl Kind for EdgeFunction {
                     .send()
                     .await
                     .map_err(sdk("UpdateFunctionCode"))?;
+                settled(cx, at, &lambda, name).await?;
             }
             let settings = [
                 "role_arn",
@@ -319,6 +370,7 @@ impl Kind for EdgeFunction {
                     .send()
                     .await
                     .map_err(sdk("UpdateFunctionConfiguration"))?;
+                settled(cx, at, &lambda, name).await?;
             }
             if has(fields, "tags") {
                 let arn = live.arn.clone().unwrap_or_default();
@@ -354,6 +406,8 @@ impl Kind for EdgeFunction {
                 let arn = published
                     .function_arn()
                     .ok_or_else(|| AwsError::missing("PublishVersion", "FunctionArn"))?;
+                // CloudFront takes only an Active version.
+                settled(cx, at, &lambda, arn).await?;
                 found = found.out("version_arn", arn);
             }
             found.live = json(&spec);

@@ -109,6 +109,7 @@ struct V1 {
 /// Reads a schema-1 document as a schema-2 lockfile (marked as migrated).
 pub fn from_v1(text: &str) -> Result<Lockfile, toml::de::Error> {
     let v1: V1 = toml::from_str(text)?;
+    let stack = v1.stack.clone();
     let ids: Vec<String> = v1.resources.keys().cloned().collect();
     let resources = v1
         .resources
@@ -125,13 +126,20 @@ pub fn from_v1(text: &str) -> Result<Lockfile, toml::de::Error> {
                         .collect()
                 })
                 .unwrap_or_default();
+            // Schema 1 created every distribution with the reference
+            // `ahi-edge-<stack>`; it is what finds a half-made one again.
+            let token = if e.kind == "cloudfront-distribution" {
+                Some(crate::resources::distribution::v1_caller_reference(&stack))
+            } else {
+                e.token
+            };
             let entry = Entry {
                 kind: e.kind,
                 region: e.region,
                 state: e.state,
                 physical_id: e.physical_id,
                 arn: e.arn,
-                token: e.token,
+                token,
                 fingerprint: None,
                 created_at: e.created_at,
                 updated_at: e.updated_at,

@@ -166,14 +166,13 @@ async fn resource(cx: &Ctx, up: &Up<'_>, kind: &dyn Kind, inst: &Instance) -> Re
     }
     let fresh = entry.as_ref().is_none_or(|e| e.state == State::Creating);
     if entry.is_none() {
+        let token = kind
+            .token_field()
+            .and_then(|f| spec.get(f))
+            .and_then(Value::as_str)
+            .map_or_else(|| token(cx.stack(), &inst.id), str::to_string);
         cx.change(|l| {
-            l.record_intent(
-                &inst.id,
-                kind.name(),
-                &inst.region,
-                &token(cx.stack(), &inst.id),
-                &needs,
-            );
+            l.record_intent(&inst.id, kind.name(), &inst.region, &token, &needs);
             if let Some(e) = l.resources.get_mut(&inst.id) {
                 // What is about to be sent, so `down` can find it after a kill.
                 e.spec = text.clone();

@@ -331,7 +331,21 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
                 true => Some(src.output("edge_function", "version_arn")?),
                 false => None,
             };
+            // Once recorded (with the intent, before the create call), the
+            // reference stays; a new create gets a new one.
+            let recorded = src.lock.resources.get("distribution");
+            let caller_reference = recorded
+                .and_then(|e| {
+                    e.spec_value()
+                        .get("caller_reference")
+                        .and_then(|r| r.as_str().map(str::to_string))
+                })
+                .or_else(|| recorded.and_then(|e| e.token.clone()))
+                .unwrap_or_else(|| {
+                    crate::resources::distribution::new_caller_reference(&src.profile.stack.name)
+                });
             let inputs = crate::resources::distribution::Inputs {
+                caller_reference,
                 alb_dns_name: src.output("load_balancer", "dns_name")?,
                 cache_policy_id: src.output("cache_policy", "id")?,
                 origin_request_policy_id: src.output("origin_request_policy", "id")?,

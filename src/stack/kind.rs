@@ -178,6 +178,12 @@ pub trait Kind: Sync {
     fn delete<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>, live: &'a Found, opts: &'a Options)
     -> Fut<'a, Gone>;
 
+    /// The spec field that is the create call's idempotency token, recorded
+    /// with the intent so a run killed after the call finds what it made.
+    fn token_field(&self) -> Option<&'static str> {
+        None
+    }
+
     /// How long `up` waits for readiness, in modelled minutes.
     fn ready_minutes(&self) -> u64 {
         30

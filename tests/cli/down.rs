@@ -259,3 +259,32 @@ fn down_refuses_without_yes_off_a_terminal_and_changes_nothing() {
     let run = stack.run(&["down", "--yes", "--purge-logs"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+/// CloudFront remembers every CallerReference ever sent: with one fixed
+/// reference per stack, a stack taken down could never be made again.
+/// Each create sends a new one, so up -> down -> up -> down works.
+#[test]
+fn up_down_up_down_works_though_caller_references_are_spent_forever() {
+    let emu = emulator();
+    let stack = Stack::new(emu, "ahi-delivery", "t-again", &[]);
+    let mut references = Vec::new();
+    for _ in 0..2 {
+        stack.up();
+        let lock = stack.lockfile().unwrap();
+        let reference = lock
+            .split("[resources.distribution]")
+            .nth(1)
+            .and_then(|s| s.lines().find(|l| l.starts_with("token = ")))
+            .unwrap()
+            .to_string();
+        references.push(reference);
+        let run = stack.run(&["down", "--wait-replicas", "--purge-logs", "--yes"]);
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        assert!(
+            stack.held().into_keys().all(|k| k == "replica"),
+            "{:?}",
+            stack.held()
+        );
+    }
+    assert_ne!(references[0], references[1]);
+}

@@ -232,6 +232,7 @@ async fn the_distribution_spec_round_trips_through_cloudfront() {
     let spec = DistributionSpec::new(
         &p,
         &Inputs {
+            caller_reference: format!("ahi-edge-{stack}-roundtrip"),
             alb_dns_name: format!("{stack}-alb-1.us-east-1.elb.amazonaws.com"),
             cache_policy_id,
             origin_request_policy_id,

@@ -28,6 +28,8 @@ const CACHED_METHODS: [&str; 2] = ["GET", "HEAD"];
 /// What the distribution needs from resources created before it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inputs {
+    /// The CloudFront idempotency token of this distribution's create.
+    pub caller_reference: String,
     /// The ALB's DNS name (HTTP mode); in HTTPS mode the profile's hostname is used.
     pub alb_dns_name: String,
     pub cache_policy_id: String,
@@ -40,8 +42,23 @@ pub struct Inputs {
     pub origin_secret_version: String,
 }
 
-/// CloudFront's idempotency token for the stack's distribution.
-pub fn caller_reference(stack: &str) -> String {
+/// A new CloudFront idempotency token for one create of the stack's
+/// distribution. CloudFront remembers every reference ever sent (a reused
+/// one gives `DistributionAlreadyExists`, even after the delete), so each
+/// create gets its own; it is recorded with the intent, before the call, so
+/// a run killed after the call finds the distribution by it.
+pub fn new_caller_reference(stack: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let digest = Sha256::digest(format!("{stack}/{nanos}/{}", std::process::id()));
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("ahi-edge-{stack}-{hex}")
+}
+
+/// The reference schema-1 lockfiles' distributions were created with.
+pub fn v1_caller_reference(stack: &str) -> String {
     format!("ahi-edge-{stack}")
 }
 
@@ -78,7 +95,7 @@ impl DistributionSpec {
             AlbOrigin::Http => (inputs.alb_dns_name.clone(), "http-only"),
         };
         DistributionSpec {
-            caller_reference: caller_reference(stack),
+            caller_reference: inputs.caller_reference.clone(),
             comment: comment(stack),
             enabled: true,
             origin_domain,
@@ -283,6 +300,7 @@ mod tests {
 
     fn inputs(authorizer: bool) -> Inputs {
         Inputs {
+            caller_reference: "ahi-edge-ahi-delivery-0123456789ab".into(),
             alb_dns_name: "ahi-delivery-alb-123.us-east-1.elb.amazonaws.com".into(),
             cache_policy_id: "cp-1".into(),
             origin_request_policy_id: "orp-1".into(),
@@ -296,7 +314,12 @@ mod tests {
     #[test]
     fn http_mode_points_at_the_alb_with_the_authorizer_and_both_policies() {
         let spec = DistributionSpec::new(&profile("ahi-delivery"), &inputs(true));
-        assert_eq!(spec.caller_reference, "ahi-edge-ahi-delivery");
+        assert_eq!(spec.caller_reference, "ahi-edge-ahi-delivery-0123456789ab");
+        assert_ne!(
+            new_caller_reference("s"),
+            new_caller_reference("s"),
+            "one per create"
+        );
         assert_eq!(spec.origin_protocol, "http-only");
         assert_eq!(
             spec.origin_domain,

@@ -59,7 +59,7 @@ def main(argv=None):
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import fidelity, timed
+    from . import fidelity, lambda_states, timed
     from .app import App
     from .cloudfront import CloudFront
     from .edge import Replicas
@@ -70,6 +70,7 @@ def main(argv=None):
     emulator.replicas = Replicas(emulator)
     timed.install(emulator)
     fidelity.install()
+    lambda_states.install(emulator)
 
     app = App(DomainDispatcherApplication(create_backend_app), emulator)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)

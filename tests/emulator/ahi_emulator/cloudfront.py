@@ -92,10 +92,12 @@ class CloudFront:
     def __init__(self, emulator):
         self.emu = emulator
         self.distributions = {}  # id -> Distribution
+        self.spent_references = set()  # (account, CallerReference) ever sent
         self.resources = cf_resources.Resources(emulator, self)
 
     def reset(self):
         self.distributions.clear()
+        self.spent_references.clear()
         self.resources.reset()
 
     # ---- time -------------------------------------------------------------
@@ -186,17 +188,20 @@ class CloudFront:
 
     def _create(self, call, account, config, tags):
         reference = text(config, "CallerReference")
-        for other in self.distributions.values():
-            if other.account == account and other.caller_reference == reference:
-                raise ApiError(
-                    "DistributionAlreadyExists",
-                    "The caller reference that you are using to create a distribution is associated with another distribution.",
-                    409,
-                )
+        # CloudFront remembers every reference ever sent, the deleted
+        # distributions' too: a reference is spent forever.
+        live = any(d.account == account and d.caller_reference == reference for d in self.distributions.values())
+        if live or (account, reference) in self.spent_references:
+            raise ApiError(
+                "DistributionAlreadyExists",
+                "The caller reference that you are using to create a distribution is associated with another distribution.",
+                409,
+            )
         self.check_config(account, config)
         dist = Distribution(account, config)
         dist.tags = tags
         self.distributions[dist.id] = dist
+        self.spent_references.add((account, reference))
         self.start_deploy(dist, "distribution_create")
         headers = [("ETag", dist.etag), ("Location", f"https://cloudfront.amazonaws.com/2020-05-31/distribution/{dist.id}")]
         return 201, headers, document("Distribution", dist.xml())

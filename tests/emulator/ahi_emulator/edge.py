@@ -79,6 +79,10 @@ def check_function(account, arn, event):
         fn = lambda_backend(match["account"], "us-east-1").get_function(match["name"], qualifier)
     except Exception:
         raise invalid(f"The function does not exist or CloudFront cannot read it. ARN: {arn}") from None
+    from . import lambda_states
+
+    if lambda_states.pending(fn):
+        raise invalid(f"The function must be in an Active state. The current state for function {arn} is Pending")
     if fn.environment_vars:
         raise invalid(f"The function cannot have environment variables. Function: {arn}")
     viewer = event in VIEWER_EVENTS

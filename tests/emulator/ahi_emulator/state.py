@@ -18,6 +18,10 @@ DEFAULT_DELAYS = {
     "ecs_service_update": 71.0,
     "ecs_service_drain": 60.0,
     "alb_provisioning": 116.0,
+    # "A few seconds" (aws-behaviour.md): our stand-ins.
+    "lambda_create": 5.0,
+    "lambda_update": 3.0,
+    "lambda_publish": 3.0,
 }
 
 # Regions with CloudFront regional edge caches: where replicas appear.

@@ -68,6 +68,7 @@ def control(endpoint):
     ctl.config(time_scale=SCALE, delays={
         "distribution_create": 266, "distribution_update": 164, "replica_removal": 1800,
         "ecs_service_create": 119, "ecs_service_update": 71, "ecs_service_drain": 60, "alb_provisioning": 116,
+        "lambda_create": 5, "lambda_update": 3, "lambda_publish": 3,
     }, replica_regions=["us-east-1", "eu-west-1", "ap-southeast-2"])
     return ctl
 
@@ -118,7 +119,19 @@ def edge_function(aws, name="auth", **overrides):
                 MemorySize=128, Timeout=5)
     spec.update(overrides)
     lam.create_function(**spec)
-    return lam.publish_version(FunctionName=name)["FunctionArn"]
+    # As on AWS: a new function is Pending for a moment, and so is a version.
+    active(lam, name)
+    arn = lam.publish_version(FunctionName=name)["FunctionArn"]
+    active(lam, arn)
+    return arn
+
+
+def active(lam, name_or_arn):
+    """Waits until a function (or version) is Active and not updating."""
+    def ready():
+        c = lam.get_function_configuration(FunctionName=name_or_arn)
+        return c["State"] == "Active" and c.get("LastUpdateStatus", "Successful") == "Successful"
+    wait_until(ready, what=f"{name_or_arn} Active")
 
 
 def distribution_config(reference="ref-1", lambda_arn=None, enabled=True, cache_policy=None, aliases=None):

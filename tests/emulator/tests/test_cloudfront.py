@@ -110,6 +110,17 @@ def test_caller_reference_and_aliases_are_unique(control, aws):
     assert cf.list_distributions()["DistributionList"]["Quantity"] == 1
 
 
+def test_a_caller_reference_is_spent_forever_even_after_the_delete(control, aws):
+    cf = aws("cloudfront")
+    dist = cf.create_distribution(DistributionConfig=distribution_config("ref-spent", enabled=False))["Distribution"]
+    wait_until(lambda: deployed(cf, dist["Id"]), what="deployed")
+    cf.delete_distribution(Id=dist["Id"], IfMatch=cf.get_distribution(Id=dist["Id"])["ETag"])
+    with pytest.raises(ClientError) as again:
+        cf.create_distribution(DistributionConfig=distribution_config("ref-spent"))
+    assert code(again) == "DistributionAlreadyExists"
+    assert again.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+
+
 def test_tags_on_create_and_after(control, aws):
     cf = aws("cloudfront")
     dist = cf.create_distribution_with_tags(DistributionConfigWithTags={

@@ -3,7 +3,7 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, distribution_config, edge_function, wait_until
+from conftest import active, ACCOUNT, distribution_config, edge_function, wait_until
 
 REPLICATED = ("Lambda was unable to delete arn:aws:lambda:us-east-1:{account}:function:auth:1 because it is "
               "a replicated function. Please see our documentation for Deleting Lambda@Edge Functions and Replicas.")
@@ -99,7 +99,9 @@ def test_replica_listing_pages_by_fifty(control, aws):
     versions = [edge_function(aws, name="auth")]
     for _ in range(51):
         lam.update_function_code(FunctionName="auth", ZipFile=b"PK\x05\x06" + b"\x00" * 18)
+        active(lam, "auth")
         versions.append(lam.publish_version(FunctionName="auth")["FunctionArn"])
+        active(lam, versions[-1])
     for i, version in enumerate(versions):
         config = distribution_config(reference=f"ref-{i}", lambda_arn=version)
         cf.create_distribution(DistributionConfig=config)
