@@ -105,6 +105,35 @@ impl StackNames<'_> {
         ]
     }
 
+    /// Derived names AWS refuses for their prefix or suffix, with the rule:
+    /// ELB names may not begin with `internal-`; security group names may
+    /// not begin with `sg-`; S3 bucket names may not begin with `sthree-`
+    /// or `amzn-s3-demo-`, nor end with `-s3alias` or `--ol-s3`.
+    pub fn reserved(&self, region: &str) -> Vec<(DerivedName, &'static str)> {
+        let rule = |d: &DerivedName| -> Option<&'static str> {
+            let n = d.name.as_str();
+            match d.what {
+                "load balancer name" | "target group name" if n.starts_with("internal-") => {
+                    Some("Elastic Load Balancing names may not begin with \"internal-\"")
+                }
+                "security group name" if n.starts_with("sg-") => {
+                    Some("security group names may not begin with \"sg-\"")
+                }
+                "S3 log bucket name" if n.starts_with("sthree-") || n.starts_with("amzn-s3-demo-") => {
+                    Some("S3 bucket names may not begin with \"sthree-\" or \"amzn-s3-demo-\"")
+                }
+                "S3 log bucket name" if n.ends_with("-s3alias") || n.ends_with("--ol-s3") => {
+                    Some("S3 bucket names may not end with \"-s3alias\" or \"--ol-s3\"")
+                }
+                _ => None,
+            }
+        };
+        self.all(region)
+            .into_iter()
+            .filter_map(|d| rule(&d).map(|r| (d, r)))
+            .collect()
+    }
+
     /// The derived names that exceed their limit.
     pub fn too_long(&self, region: &str) -> Vec<DerivedName> {
         self.all(region)
@@ -157,6 +186,30 @@ mod tests {
         let long = "a".repeat(29);
         let over = StackNames { stack: &long }.too_long("us-east-1");
         assert_eq!(over[0].what, "load balancer name");
+    }
+
+    #[test]
+    fn reserved_prefixes_are_found_with_their_rule() {
+        let sg = StackNames { stack: "sg-imaging" }.reserved("us-east-1");
+        assert_eq!(sg.len(), 2, "both groups: {sg:?}");
+        assert_eq!(sg[0].0.name, "sg-imaging-alb");
+        let elb = StackNames {
+            stack: "internal-imaging",
+        }
+        .reserved("us-east-1");
+        assert_eq!(elb[0].0.what, "load balancer name");
+        let s3 = StackNames {
+            stack: "sthree-imaging",
+        }
+        .reserved("us-east-1");
+        assert_eq!(s3[0].0.what, "S3 log bucket name");
+        assert!(
+            StackNames {
+                stack: "ahi-delivery"
+            }
+            .reserved("us-east-1")
+            .is_empty()
+        );
     }
 
     #[test]

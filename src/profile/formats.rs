@@ -266,6 +266,11 @@ pub fn check_image(s: &str) -> Result<(), String> {
     if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("is not an image reference (no spaces allowed)".into());
     }
+    if let Some((scheme, _)) = s.split_once("://") {
+        return Err(format!(
+            "starts with a URL scheme ({scheme}://): an image reference is REGISTRY/REPOSITORY:TAG, which ECS would read as registry \"{scheme}:\""
+        ));
+    }
     let (name, digest) = match s.split_once('@') {
         Some((n, d)) => (n, Some(d)),
         None => (s, None),

@@ -601,3 +601,67 @@ fn a_broken_lockfile_beside_the_profile_is_reported() {
         out.stderr
     );
 }
+
+/// Names AWS reserves, by the resource each stack name would produce, and
+/// the rule; nothing is created with them.
+#[test]
+fn stack_names_that_give_reserved_aws_names_are_refused_naming_the_resource_and_rule() {
+    for (stack, derived, rule) in [
+        (
+            "sg-imaging",
+            "security group name \"sg-imaging-alb\"",
+            "security group names may not begin with \"sg-\"",
+        ),
+        (
+            "internal-imaging",
+            "load balancer name \"internal-imaging-alb\"",
+            "Elastic Load Balancing names may not begin with \"internal-\"",
+        ),
+        (
+            "sthree-imaging",
+            "S3 log bucket name \"sthree-imaging-logs-000000000000-us-east-1\"",
+            "S3 bucket names may not begin with \"sthree-\" or \"amzn-s3-demo-\"",
+        ),
+        (
+            "amzn-s3-demo-x",
+            "S3 log bucket name \"amzn-s3-demo-x-logs-000000000000-us-east-1\"",
+            "S3 bucket names may not begin",
+        ),
+    ] {
+        let text = edited(&[("name = \"ahi-delivery\"", &format!("name = \"{stack}\""))]);
+        validate(&text).exit(2).has_error(
+            &format!("stack.name = \"{stack}\""),
+            &format!("gives the {derived}, which AWS refuses: {rule}"),
+            "choose a stack name that does not begin with",
+        );
+    }
+}
+
+#[test]
+fn an_image_with_a_url_scheme_is_refused() {
+    let text = edited(&[(
+        "image = \"123456789012.dkr.ecr",
+        "image = \"https://123456789012.dkr.ecr",
+    )]);
+    validate(&text).exit(2).has_error(
+        "proxy.image = \"https://123456789012.dkr.ecr.us-east-1.amazonaws.com/ahi-regional-proxy:0.1.0\"",
+        "starts with a URL scheme (https://)",
+        "ACCOUNT.dkr.ecr.REGION.amazonaws.com",
+    );
+}
+
+#[test]
+fn a_duplicate_key_or_table_is_named() {
+    let twice = format!("{BASE_PROFILE}\n[logs]\nretention_days = 7\n");
+    validate(&twice).exit(2).has_error(
+        "logs",
+        "the table [logs] is defined twice",
+        "merge the two [logs] tables into one",
+    );
+    let key = edited(&[("retention_days = 30", "retention_days = 30\nretention_days = 31")]);
+    validate(&key).exit(2).has_error(
+        "retention_days",
+        "the key retention_days is set twice in its table",
+        "keep one retention_days = ... line",
+    );
+}

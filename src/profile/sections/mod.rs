@@ -28,14 +28,34 @@ pub fn read(path: &Path, text: &str) -> Report {
         Ok(doc) => doc,
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
-            d.push(
-                Severity::Error,
-                "(toml)",
-                &span,
-                None,
-                format!("not valid TOML: {}", e.message().trim_end()),
-                "correct the TOML syntax at this line and column",
-            );
+            let message = e.message().trim_end();
+            // The parser says only "duplicate key": name the key or table.
+            let named = text
+                .get(span.clone())
+                .map(|k| k.trim().trim_matches('"'))
+                .filter(|k| !k.is_empty());
+            let line_start = text[..span.start.min(text.len())]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            let header = text[line_start..].trim_start().starts_with('[');
+            let (key, what, fix) = match named {
+                Some(k) if message.contains("duplicate key") && header => (
+                    k.to_string(),
+                    format!("the table [{k}] is defined twice"),
+                    format!("merge the two [{k}] tables into one"),
+                ),
+                Some(k) if message.contains("duplicate key") => (
+                    k.to_string(),
+                    format!("the key {k} is set twice in its table"),
+                    format!("keep one {k} = ... line"),
+                ),
+                _ => (
+                    "(toml)".to_string(),
+                    format!("not valid TOML: {message}"),
+                    "correct the TOML syntax at this line and column".to_string(),
+                ),
+            };
+            d.push(Severity::Error, &key, &span, None, what, fix);
             return Report {
                 profile: None,
                 problems: d.into_problems(),

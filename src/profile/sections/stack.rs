@@ -62,9 +62,18 @@ pub(super) fn read_stack(d: &mut Diagnostics, root: &mut Table) -> Option<(Stack
     })
 }
 
-/// The stack name must leave room for every derived name's AWS limit.
+/// The stack name must leave room for every derived name's AWS limit, and
+/// give no name AWS reserves.
 pub(super) fn check_derived_names(d: &mut Diagnostics, name_at: &Located<String>, stack: &str, region: &str) {
-    let over = StackNames { stack }.too_long(region);
+    let names = StackNames { stack };
+    if let Some((name, rule)) = names.reserved(region).first() {
+        d.error(
+            name_at,
+            format!("gives the {} {:?}, which AWS refuses: {rule}", name.what, name.name),
+            "choose a stack name that does not begin with \"sg-\", \"internal-\", \"sthree-\" or \"amzn-s3-demo-\"",
+        );
+    }
+    let over = names.too_long(region);
     if let Some(first) = over.first() {
         d.error(
             name_at,
