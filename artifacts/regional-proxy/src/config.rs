@@ -18,8 +18,9 @@ pub struct Config {
     pub upstream_timeout_ms: u64,
 }
 
-/// Where HealthImaging calls go. AWS serves frames and metadata from the
-/// `runtime-` host and the other reads from the control host.
+/// Where HealthImaging calls go. AWS serves every image-set operation (all
+/// the proxy passes on) from the `runtime-` host; the control host serves
+/// data store and import job operations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Upstream {
     pub runtime: String,

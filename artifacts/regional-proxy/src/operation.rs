@@ -2,9 +2,13 @@
 //! for each: built only from the parameters that operation takes, so a
 //! token or any unknown parameter never reaches HealthImaging.
 //!
-//! Shapes (AWS HealthImaging API reference, 2023-07-19):
-//! - GetImageFrame: POST /datastore/{ds}/imageSet/{is}/getImageFrame, body {"imageFrameId"} (runtime host)
-//! - GetImageSetMetadata: POST .../getImageSetMetadata?version=N, no body (runtime host)
+//! Shapes (AWS HealthImaging API reference, 2023-07-19). Every image-set
+//! operation is served by the runtime host, `runtime-medical-imaging.<region>`
+//! (botocore's model: `hostPrefix "runtime-"`); the control host
+//! `medical-imaging.<region>` serves data store and import job operations,
+//! which the proxy does not pass on.
+//! - GetImageFrame: POST /datastore/{ds}/imageSet/{is}/getImageFrame, body {"imageFrameId"}
+//! - GetImageSetMetadata: POST .../getImageSetMetadata?version=N, no body
 //! - GetImageSet: POST .../getImageSet?version=N, no body
 //! - ListImageSetVersions: POST .../listImageSetVersions?maxResults&nextToken, no body
 //! - SearchImageSets: POST /datastore/{ds}/searchImageSets?maxResults&nextToken, body {"searchCriteria"}
@@ -110,14 +114,14 @@ pub fn plan(
                     if version.is_some_and(|v| v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit())) {
                         return Err(bad("version is a number"));
                     }
-                    let (operation, host) = if *op == "getImageSet" {
-                        (Operation::GetImageSet, Host::Control)
+                    let operation = if *op == "getImageSet" {
+                        Operation::GetImageSet
                     } else {
-                        (Operation::GetImageSetMetadata, Host::Runtime)
+                        Operation::GetImageSetMetadata
                     };
                     Ok(UpstreamCall {
                         operation,
-                        host,
+                        host: Host::Runtime,
                         path_and_query: match version {
                             Some(v) => format!("{base}?version={v}"),
                             None => base,
@@ -131,7 +135,7 @@ pub fn plan(
                 }
                 ("listImageSetVersions", false) => Ok(UpstreamCall {
                     operation: Operation::ListImageSetVersions,
-                    host: Host::Control,
+                    host: Host::Runtime,
                     path_and_query: with_paging(base, param("maxResults"), param("nextToken"))?,
                     body: Bytes::new(),
                     cache_control: "no-store".into(),
@@ -149,7 +153,7 @@ pub fn plan(
             }
             Ok(UpstreamCall {
                 operation: Operation::SearchImageSets,
-                host: Host::Control,
+                host: Host::Runtime,
                 path_and_query: with_paging(
                     format!("/datastore/{ds}/searchImageSets"),
                     param("maxResults"),
@@ -261,7 +265,7 @@ mod tests {
             &CACHE,
         )
         .unwrap();
-        assert_eq!((set.operation, set.host), (Operation::GetImageSet, Host::Control));
+        assert_eq!((set.operation, set.host), (Operation::GetImageSet, Host::Runtime));
         assert_eq!(
             plan(&Method::GET, &path, &q(&[("version", "1 OR 1")]), b"", &CACHE),
             Err(bad("version is a number"))

@@ -136,6 +136,67 @@ async fn image_set_and_the_allowed_posts_are_mapped_exactly() {
     assert!(calls.iter().all(|c| c.method == "POST" && c.signature_ok.is_ok()));
 }
 
+/// AWS serves every image-set operation from `runtime-medical-imaging`:
+/// with two fakes standing for the two hosts, each of the five reaches the
+/// runtime one and the control one hears nothing.
+#[tokio::test]
+async fn every_image_set_operation_goes_to_the_runtime_host() {
+    let (runtime, runtime_url) = fake_healthimaging().await;
+    let (control, control_url) = fake_healthimaging().await;
+    let proxy = proxy(with_hosts(&runtime_url, &control_url, AuthConfig::None)).await;
+    let base = format!("{proxy}/datastore/{DS}/imageSet/{IS}");
+    let calls = [
+        (
+            "getImageFrame",
+            client().get(format!("{base}/getImageFrame?imageFrameId={FRAME}")),
+        ),
+        (
+            "getImageSetMetadata",
+            client().get(format!("{base}/getImageSetMetadata")),
+        ),
+        ("getImageSet", client().get(format!("{base}/getImageSet"))),
+        (
+            "listImageSetVersions",
+            client().post(format!("{base}/listImageSetVersions")),
+        ),
+        (
+            "searchImageSets",
+            client()
+                .post(format!("{proxy}/datastore/{DS}/searchImageSets"))
+                .body("{}"),
+        ),
+    ];
+    for (operation, request) in calls {
+        let status = request.send().await.unwrap().status();
+        assert_eq!(status, 200, "{operation}");
+    }
+    let reached: Vec<String> = runtime
+        .received()
+        .iter()
+        .map(|r| {
+            r.path_and_query
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .split('?')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        reached,
+        [
+            "getImageFrame",
+            "getImageSetMetadata",
+            "getImageSet",
+            "listImageSetVersions",
+            "searchImageSets"
+        ]
+    );
+    assert!(control.received().is_empty(), "{:?}", control.received());
+}
+
 #[tokio::test]
 async fn writes_and_unknown_routes_are_refused_without_an_upstream_call() {
     let (fake, proxy) = open_proxy().await;

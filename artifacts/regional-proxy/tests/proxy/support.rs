@@ -283,12 +283,18 @@ pub fn token(claims: &Value) -> String {
 
 // ---- the proxy -------------------------------------------------------------
 
+/// The proxy's config with `upstream` as the runtime host. The control host
+/// is an address nothing answers: an image-set call sent there would fail.
 pub fn config(upstream: &str, auth: AuthConfig) -> Config {
+    with_hosts(upstream, "http://127.0.0.1:9", auth)
+}
+
+pub fn with_hosts(runtime: &str, control: &str, auth: AuthConfig) -> Config {
     Config {
         region: REGION.to_string(),
         upstream: Endpoints {
-            runtime: upstream.to_string(),
-            control: upstream.to_string(),
+            runtime: runtime.to_string(),
+            control: control.to_string(),
         },
         auth,
         log_level: "warn".into(),
