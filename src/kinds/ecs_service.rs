@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Tags, has, json, owned, user_tags};
 use crate::aws::{AwsError, sdk, unless};
-use crate::engine::wait::Check;
+use crate::engine::wait::{Backoff, Check, Jitter, retry_when};
 use crate::lockfile::State;
 use crate::resources::proxy::{deregister_family, ecs_tags, sync_tags, tag_map};
 use crate::stack::apply::attempt_token;
@@ -181,23 +181,35 @@ impl Kind for EcsService {
     fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
         Box::pin(async move {
             let spec: Spec = at.spec()?;
-            let out = cx
-                .clients
-                .ecs(at.region)
-                .create_service()
-                .cluster(&spec.cluster)
-                .service_name(&spec.name)
-                .task_definition(&spec.task_definition)
-                .desired_count(spec.desired_count)
-                .launch_type(LaunchType::from(spec.launch_type.as_str()))
-                .network_configuration(network(&spec)?)
-                .load_balancers(balancer(&spec))
-                .health_check_grace_period_seconds(spec.health_check_grace_s)
-                .client_token(attempt_token(cx.stack(), at.id))
-                .set_tags(Some(ecs_tags(&spec.tags)))
-                .send()
-                .await
-                .map_err(sdk("CreateService"))?;
+            let ecs = cx.clients.ecs(at.region);
+            // In an account that never used ECS, the service-linked role
+            // CreateCluster asks for may not exist yet.
+            let no_role =
+                |e: &AwsError| e.is("InvalidParameterException") && e.message.contains("service linked role");
+            let backoff = Backoff {
+                initial: std::time::Duration::from_secs(5),
+                max: std::time::Duration::from_secs(20),
+                factor: 1.5,
+                jitter: 0.2,
+            }
+            .scaled();
+            let out = retry_when(10, &backoff, &mut Jitter::from_entropy(), no_role, || async {
+                ecs.create_service()
+                    .cluster(&spec.cluster)
+                    .service_name(&spec.name)
+                    .task_definition(&spec.task_definition)
+                    .desired_count(spec.desired_count)
+                    .launch_type(LaunchType::from(spec.launch_type.as_str()))
+                    .network_configuration(network(&spec)?)
+                    .load_balancers(balancer(&spec))
+                    .health_check_grace_period_seconds(spec.health_check_grace_s)
+                    .client_token(attempt_token(cx.stack(), at.id))
+                    .set_tags(Some(ecs_tags(&spec.tags)))
+                    .send()
+                    .await
+                    .map_err(sdk("CreateService"))
+            })
+            .await?;
             let arn = out
                 .service()
                 .and_then(|s| s.service_arn())

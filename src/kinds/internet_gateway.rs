@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Tags, has, json, ours, owned, user_tags};
 use crate::aws::{AwsError, sdk};
-use crate::resources::network::{gone, ok_if_gone, sync_tags, tag_map, tag_spec};
+use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec};
 use crate::stack::Ctx;
 use crate::stack::kind::{At, Found, Fut, Gone, Kind};
 use crate::stack::teardown::{Options, retrying};
@@ -20,12 +20,15 @@ pub struct Spec {
 }
 
 async fn attach(ec2: &aws_sdk_ec2::Client, id: &str, vpc: &str) -> Result<(), AwsError> {
-    ec2.attach_internet_gateway()
-        .internet_gateway_id(id)
-        .vpc_id(vpc)
-        .send()
-        .await
-        .map_err(sdk("AttachInternetGateway"))?;
+    consistent(async || {
+        ec2.attach_internet_gateway()
+            .internet_gateway_id(id)
+            .vpc_id(vpc)
+            .send()
+            .await
+            .map_err(sdk("AttachInternetGateway"))
+    })
+    .await?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{Tags, has, json, ours, owned, user_tags};
 use crate::aws::{AwsError, sdk};
 use crate::engine::wait::{Check, CheckError};
-use crate::resources::network::{gone, ok_if_gone, sync_tags, tag_map, tag_spec};
+use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec};
 use crate::stack::apply::{attempt_token, wait_until};
 use crate::stack::kind::{At, Found, Fut, Gone, Kind, Typical};
 use crate::stack::teardown::{Options, wait_for};
@@ -42,7 +42,7 @@ async fn available(cx: &Ctx, at: &At<'_>, id: &str) -> Result<(), StepError> {
     wait_until(cx, at.id, &format!("NAT gateway {id}"), 15, 90, async || {
         Ok(match state(&ec2, id).await? {
             Some(NatGatewayState::Available) => Check::Done(()),
-            Some(NatGatewayState::Failed) => return Err(CheckError::Fatal("the NAT gateway failed".into())),
+            Some(NatGatewayState::Failed) => return Err(CheckError::Fatal("failed".into())),
             Some(s) => Check::Pending(s.as_str().to_string()),
             None => Check::Pending("not listed yet".into()),
         })
@@ -110,23 +110,49 @@ impl Kind for NatGateway {
     fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
         Box::pin(async move {
             let spec: Spec = at.spec()?;
-            let out = cx
-                .clients
-                .ec2(at.region)
-                .create_nat_gateway()
-                .subnet_id(&spec.subnet)
-                .allocation_id(&spec.allocation)
-                .client_token(attempt_token(cx.stack(), at.id))
-                .tag_specifications(tag_spec(ResourceType::Natgateway, &spec.tags))
-                .send()
-                .await
-                .map_err(sdk("CreateNatGateway"))?;
-            let id = out
-                .nat_gateway()
-                .and_then(|n| n.nat_gateway_id())
-                .ok_or_else(|| AwsError::missing("CreateNatGateway", "NatGateway.NatGatewayId"))?;
-            available(cx, at, id).await?;
-            Ok(Found::new(id, json(&spec), true))
+            let ec2 = cx.clients.ec2(at.region);
+            // A NAT gateway can end `failed` (and stays listed for about an
+            // hour): delete it and make another, a few times at most.
+            let mut attempt = 1;
+            loop {
+                let out = consistent(async || {
+                    ec2.create_nat_gateway()
+                        .subnet_id(&spec.subnet)
+                        .allocation_id(&spec.allocation)
+                        .client_token(attempt_token(cx.stack(), at.id))
+                        .tag_specifications(tag_spec(ResourceType::Natgateway, &spec.tags))
+                        .send()
+                        .await
+                        .map_err(sdk("CreateNatGateway"))
+                })
+                .await?;
+                let id = out
+                    .nat_gateway()
+                    .and_then(|n| n.nat_gateway_id())
+                    .ok_or_else(|| AwsError::missing("CreateNatGateway", "NatGateway.NatGatewayId"))?
+                    .to_string();
+                match available(cx, at, &id).await {
+                    Ok(()) => return Ok(Found::new(id, json(&spec), true)),
+                    Err(StepError::Wait(crate::engine::wait::WaitError::Failed { reason, .. }))
+                        if attempt < 3 =>
+                    {
+                        cx.progress.state(
+                            at.id,
+                            std::time::Duration::from_secs(90),
+                            &format!("NAT gateway {id} {reason}; deleting it and making another"),
+                        );
+                        ok_if_gone(
+                            ec2.delete_nat_gateway()
+                                .nat_gateway_id(&id)
+                                .send()
+                                .await
+                                .map_err(sdk("DeleteNatGateway")),
+                        )?;
+                        attempt += 1;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         })
     }
 

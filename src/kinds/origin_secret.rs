@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Tags, has, json, owned, tag_changes, user_tags};
 use crate::aws::{AwsError, sdk, unless};
+use crate::engine::wait::{Backoff, Jitter, retry_when};
 use crate::resources::origin_secret::LENGTH;
 use crate::stack::Ctx;
 use crate::stack::kind::{At, Found, Fut, Gone, Kind};
@@ -24,6 +25,17 @@ pub struct Spec {
 }
 
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
+
+/// 5 s growing to 30 s: a name scheduled for deletion frees within minutes.
+fn pause() -> Backoff {
+    Backoff {
+        initial: std::time::Duration::from_secs(5),
+        max: std::time::Duration::from_secs(30),
+        factor: 1.5,
+        jitter: 0.2,
+    }
+    .scaled()
+}
 
 impl Kind for OriginSecret {
     fn name(&self) -> &'static str {
@@ -102,20 +114,28 @@ impl Kind for OriginSecret {
             let value = password
                 .random_password()
                 .ok_or_else(|| AwsError::missing("GetRandomPassword", "RandomPassword"))?;
-            let created = secrets
-                .create_secret()
-                .name(&spec.name)
-                .description(&spec.description)
-                .secret_string(value)
-                .set_tags(Some(
-                    spec.tags
-                        .iter()
-                        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                        .collect(),
-                ))
-                .send()
-                .await
-                .map_err(sdk("CreateSecret"))?;
+            // After a forced delete (a `down` moments ago) the name stays
+            // taken for a while: "already scheduled for deletion".
+            let scheduled = |e: &AwsError| {
+                e.is("InvalidRequestException") && e.message.contains("scheduled for deletion")
+            };
+            let created = retry_when(10, &pause(), &mut Jitter::from_entropy(), scheduled, || async {
+                secrets
+                    .create_secret()
+                    .name(&spec.name)
+                    .description(&spec.description)
+                    .secret_string(value)
+                    .set_tags(Some(
+                        spec.tags
+                            .iter()
+                            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                            .collect(),
+                    ))
+                    .send()
+                    .await
+                    .map_err(sdk("CreateSecret"))
+            })
+            .await?;
             let arn = created
                 .arn()
                 .ok_or_else(|| AwsError::missing("CreateSecret", "ARN"))?;

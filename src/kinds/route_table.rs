@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Tags, has, json, ours, owned, user_tags};
 use crate::aws::{AwsError, sdk};
-use crate::resources::network::{gone, ok_if_gone, sync_tags, tag_map, tag_spec};
+use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec};
 use crate::stack::Ctx;
 use crate::stack::kind::{At, Found, Fut, Gone, Kind};
 use crate::stack::teardown::Options;
@@ -114,15 +114,16 @@ impl Kind for RouteTable {
     fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
         Box::pin(async move {
             let spec: Spec = at.spec()?;
-            let out = cx
-                .clients
-                .ec2(at.region)
-                .create_route_table()
-                .vpc_id(&spec.vpc)
-                .tag_specifications(tag_spec(ResourceType::RouteTable, &spec.tags))
-                .send()
-                .await
-                .map_err(sdk("CreateRouteTable"))?;
+            let ec2 = cx.clients.ec2(at.region);
+            let out = consistent(async || {
+                ec2.create_route_table()
+                    .vpc_id(&spec.vpc)
+                    .tag_specifications(tag_spec(ResourceType::RouteTable, &spec.tags))
+                    .send()
+                    .await
+                    .map_err(sdk("CreateRouteTable"))
+            })
+            .await?;
             let id = out
                 .route_table()
                 .and_then(|t| t.route_table_id())
@@ -168,7 +169,7 @@ impl Kind for RouteTable {
                     } else {
                         call.gateway_id(&spec.default_route)
                     };
-                    call.send().await.map_err(sdk("CreateRoute"))?;
+                    consistent(async || call.clone().send().await.map_err(sdk("CreateRoute"))).await?;
                 } else {
                     let call = ec2
                         .replace_route()
@@ -179,7 +180,7 @@ impl Kind for RouteTable {
                     } else {
                         call.gateway_id(&spec.default_route)
                     };
-                    call.send().await.map_err(sdk("ReplaceRoute"))?;
+                    consistent(async || call.clone().send().await.map_err(sdk("ReplaceRoute"))).await?;
                 }
             }
             if has(fields, "subnets") {
@@ -195,12 +196,15 @@ impl Kind for RouteTable {
                     }
                 }
                 for subnet in spec.subnets.iter().filter(|s| !was.subnets.contains(s)) {
-                    ec2.associate_route_table()
-                        .route_table_id(id)
-                        .subnet_id(subnet)
-                        .send()
-                        .await
-                        .map_err(sdk("AssociateRouteTable"))?;
+                    consistent(async || {
+                        ec2.associate_route_table()
+                            .route_table_id(id)
+                            .subnet_id(subnet)
+                            .send()
+                            .await
+                            .map_err(sdk("AssociateRouteTable"))
+                    })
+                    .await?;
                 }
             }
             if has(fields, "tags") {

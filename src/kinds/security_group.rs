@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Tags, has, json, ours, owned, user_tags};
 use crate::aws::{AwsError, sdk};
-use crate::resources::network::{gone, ok_if_gone, sync_tags, tag_map, tag_spec};
+use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec};
 use crate::stack::Ctx;
 use crate::stack::kind::{At, Found, Fut, Gone, Kind};
 use crate::stack::teardown::{Options, retrying};
@@ -180,17 +180,18 @@ impl Kind for SecurityGroup {
     fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
         Box::pin(async move {
             let spec: Spec = at.spec()?;
-            let out = cx
-                .clients
-                .ec2(at.region)
-                .create_security_group()
-                .group_name(&spec.name)
-                .description(&spec.description)
-                .vpc_id(&spec.vpc)
-                .tag_specifications(tag_spec(ResourceType::SecurityGroup, &spec.tags))
-                .send()
-                .await
-                .map_err(sdk("CreateSecurityGroup"))?;
+            let ec2 = cx.clients.ec2(at.region);
+            let out = consistent(async || {
+                ec2.create_security_group()
+                    .group_name(&spec.name)
+                    .description(&spec.description)
+                    .vpc_id(&spec.vpc)
+                    .tag_specifications(tag_spec(ResourceType::SecurityGroup, &spec.tags))
+                    .send()
+                    .await
+                    .map_err(sdk("CreateSecurityGroup"))
+            })
+            .await?;
             let id = out
                 .group_id()
                 .ok_or_else(|| AwsError::missing("CreateSecurityGroup", "GroupId"))?;
@@ -233,12 +234,15 @@ impl Kind for SecurityGroup {
                     .map(|r| permission(r, &names))
                     .collect();
                 if !missing.is_empty() {
-                    ec2.authorize_security_group_ingress()
-                        .group_id(id)
-                        .set_ip_permissions(Some(missing))
-                        .send()
-                        .await
-                        .map_err(sdk("AuthorizeSecurityGroupIngress"))?;
+                    consistent(async || {
+                        ec2.authorize_security_group_ingress()
+                            .group_id(id)
+                            .set_ip_permissions(Some(missing.clone()))
+                            .send()
+                            .await
+                            .map_err(sdk("AuthorizeSecurityGroupIngress"))
+                    })
+                    .await?;
                 }
             }
             if has(fields, "tags") {

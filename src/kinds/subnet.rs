@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Tags, has, json, ours, owned, user_tags};
 use crate::aws::{AwsError, sdk};
-use crate::resources::network::{gone, ok_if_gone, sync_tags, tag_map, tag_spec, zones};
+use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec, zones};
 use crate::stack::kind::{At, Found, Fut, Gone, Kind};
 use crate::stack::teardown::{Options, retrying};
 use crate::stack::{Ctx, StepError};
@@ -89,15 +89,17 @@ impl Kind for Subnet {
                     spec.zone + 1
                 ))
             })?;
-            let out = ec2
-                .create_subnet()
-                .vpc_id(&spec.vpc)
-                .cidr_block(&spec.cidr)
-                .availability_zone(zone)
-                .tag_specifications(tag_spec(ResourceType::Subnet, &spec.tags))
-                .send()
-                .await
-                .map_err(sdk("CreateSubnet"))?;
+            let out = consistent(async || {
+                ec2.create_subnet()
+                    .vpc_id(&spec.vpc)
+                    .cidr_block(&spec.cidr)
+                    .availability_zone(zone)
+                    .tag_specifications(tag_spec(ResourceType::Subnet, &spec.tags))
+                    .send()
+                    .await
+                    .map_err(sdk("CreateSubnet"))
+            })
+            .await?;
             let id = out
                 .subnet()
                 .and_then(|s| s.subnet_id())

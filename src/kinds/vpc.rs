@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Tags, has, json, ours, user_tags};
 use crate::aws::{AwsError, sdk};
-use crate::resources::network::{gone, ok_if_gone, sync_tags, tag_map, tag_spec};
+use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec};
 use crate::stack::Ctx;
 use crate::stack::kind::{At, Found, Fut, Gone, Kind};
 use crate::stack::teardown::{Options, retrying};
@@ -53,7 +53,7 @@ async fn set_dns(client: &aws_sdk_ec2::Client, id: &str, spec: &Spec) -> Result<
         } else {
             call.enable_dns_support(on)
         };
-        call.send().await.map_err(sdk("ModifyVpcAttribute"))?;
+        consistent(async || call.clone().send().await.map_err(sdk("ModifyVpcAttribute"))).await?;
     }
     Ok(())
 }

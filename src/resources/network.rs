@@ -128,3 +128,20 @@ pub async fn sync_tags(
     }
     Ok(())
 }
+
+/// EC2 is eventually consistent: right after a create, a call naming the
+/// new id can answer `InvalidVpcID.NotFound`, `InvalidSubnetID.NotFound`,
+/// `NatGatewayNotFound`... Calls that name an id made moments ago go
+/// through this: retried on NotFound for about a minute (modelled time).
+pub async fn consistent<T>(op: impl AsyncFn() -> Result<T, AwsError>) -> Result<T, AwsError> {
+    use crate::engine::wait::{Backoff, Jitter, retry_when};
+    use std::time::Duration;
+    let backoff = Backoff {
+        initial: Duration::from_secs(1),
+        max: Duration::from_secs(10),
+        factor: 2.0,
+        jitter: 0.2,
+    }
+    .scaled();
+    retry_when(10, &backoff, &mut Jitter::from_entropy(), gone, || op()).await
+}

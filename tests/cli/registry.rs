@@ -496,3 +496,66 @@ fn a_schema_1_lockfile_is_migrated_with_a_backup_and_keeps_working() {
     assert_eq!(stack.json(&["plan"]).0, 0);
     down_leaves_nothing(&stack);
 }
+
+/// With the timing and semantic rules real AWS enforces turned up (Lambda
+/// states, EC2 eventual consistency, a NAT gateway that fails, a secret name
+/// still scheduled for deletion, a fresh account's ECS service-linked role,
+/// logs delivered after the last listing), every `up` converges in one run,
+/// an authorizer change too, and up -> down -> up -> down leaves nothing.
+#[test]
+fn with_strict_aws_rules_every_up_converges_in_one_run() {
+    let emu = &Emulator::start();
+    emu.control(
+        "POST",
+        "/_ahi/config",
+        Some(&json!({
+            "delays": {"ec2_consistency": 20, "secret_deletion": 60, "ecs_service_linked_role": 60,
+                       "lambda_create": 10, "lambda_update": 10, "lambda_publish": 10},
+            "switches": {"fail_nat_gateways": 1, "late_log_delivery": true},
+        })),
+    );
+    let stack = Stack::new(emu, "ahi-delivery", "t-strict", &[]);
+    stack.up();
+    assert_eq!(stack.json(&["plan"]).0, 0, "one up converged");
+    let made = emu
+        .calls()
+        .iter()
+        .filter(|c| c["operation"] == "CreateNatGateway" && c["status"] == 200)
+        .count();
+    assert_eq!(made, 2, "the failed NAT gateway was replaced in the same run");
+    let consistency: Vec<String> = emu
+        .calls()
+        .iter()
+        .filter(|c| c["service"] == "ec2" && c["status"] == 400)
+        .map(|c| c["operation"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(!consistency.is_empty(), "the run met EC2's eventual consistency");
+    stack.edit(
+        "client_ids = [\"4fr9qmc1oba52s6hrfl5hntu2u\"]",
+        "client_ids = [\"5gs0rnd2pcb63t7isgm6iouv3v\"]",
+    );
+    stack.up();
+    assert_eq!(
+        stack.json(&["plan"]).0,
+        0,
+        "an authorizer change converges in one up"
+    );
+    let conflicts: Vec<Value> = emu
+        .calls()
+        .into_iter()
+        .filter(|c| c["service"] == "lambda" && c["status"] == 409)
+        .collect();
+    assert!(
+        conflicts.is_empty(),
+        "ahi-edge waited instead of colliding: {conflicts:?}"
+    );
+    down_leaves_nothing(&stack);
+    // The secret's name is still scheduled for deletion; logs arrive late.
+    emu.control(
+        "POST",
+        "/_ahi/config",
+        Some(&json!({"switches": {"late_log_delivery": true}})),
+    );
+    stack.up();
+    down_leaves_nothing(&stack);
+}

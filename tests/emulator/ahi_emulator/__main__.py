@@ -59,7 +59,7 @@ def main(argv=None):
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import fidelity, lambda_states, timed
+    from . import fidelity, lambda_states, strict, timed
     from .app import App
     from .cloudfront import CloudFront
     from .edge import Replicas
@@ -71,6 +71,7 @@ def main(argv=None):
     timed.install(emulator)
     fidelity.install()
     lambda_states.install(emulator)
+    strict.install(emulator)
 
     app = App(DomainDispatcherApplication(create_backend_app), emulator)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)

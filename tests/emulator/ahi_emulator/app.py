@@ -7,7 +7,7 @@ import json
 import re
 import socket
 
-from . import cloudfront, inventory, protocol
+from . import cloudfront, inventory, protocol, state
 from .xmlutil import ApiError
 
 ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
@@ -49,6 +49,8 @@ class App:
 
     def handle_here(self, call, account, params):
         """An answer for what moto does not model, or None to let moto answer."""
+        with self.emu.lock:
+            self.emu.strict.check(call)
         if call.service == "cloudfront" and call.operation:
             with self.emu.lock:
                 return self.emu.cloudfront.handle(call, account, call.operation, params)
@@ -168,6 +170,8 @@ class App:
                 moto_api_backend.reset()
                 emu.cloudfront.reset()
                 emu.replicas.reset()
+                emu.strict.reset()
+                emu.config.switches = dict(state.DEFAULT_SWITCHES)
                 emu.faults.clear()
                 emu.calls.clear()
                 return {"reset": True}

@@ -22,6 +22,16 @@ DEFAULT_DELAYS = {
     "lambda_create": 5.0,
     "lambda_update": 3.0,
     "lambda_publish": 3.0,
+    # Stand-ins for "a short while" (strict.py).
+    "ec2_consistency": 2.0,
+    "secret_deletion": 30.0,
+    "ecs_service_linked_role": 10.0,
+}
+
+# Rules a test turns on (strict.py).
+DEFAULT_SWITCHES = {
+    "fail_nat_gateways": 0,
+    "late_log_delivery": False,
 }
 
 # Regions with CloudFront regional edge caches: where replicas appear.
@@ -39,6 +49,7 @@ class Config:
         self.time_scale = float(time_scale)
         self.delays = dict(DEFAULT_DELAYS)
         self.replica_regions = list(DEFAULT_REPLICA_REGIONS)
+        self.switches = dict(DEFAULT_SWITCHES)
 
     def delay(self, name):
         """A modelled delay in seconds, after the time scale."""
@@ -49,6 +60,7 @@ class Config:
             "time_scale": self.time_scale,
             "delays": dict(self.delays),
             "replica_regions": list(self.replica_regions),
+            "switches": dict(self.switches),
         }
 
     def update(self, doc):
@@ -69,7 +81,13 @@ class Config:
             if not isinstance(regions, list) or not all(isinstance(r, str) for r in regions):
                 raise ValueError("replica_regions must be a list of region names")
             self.replica_regions = list(regions)
-        unknown = set(doc) - {"time_scale", "delays", "replica_regions"}
+        for name, value in (doc.get("switches") or {}).items():
+            if name not in DEFAULT_SWITCHES:
+                raise ValueError(f"unknown switch {name!r}; known: {', '.join(DEFAULT_SWITCHES)}")
+            if type(value) is not type(DEFAULT_SWITCHES[name]):
+                raise ValueError(f"switch {name!r} takes a {type(DEFAULT_SWITCHES[name]).__name__}")
+            self.switches[name] = value
+        unknown = set(doc) - {"time_scale", "delays", "replica_regions", "switches"}
         if unknown:
             raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
 

@@ -69,6 +69,7 @@ def control(endpoint):
         "distribution_create": 266, "distribution_update": 164, "replica_removal": 1800,
         "ecs_service_create": 119, "ecs_service_update": 71, "ecs_service_drain": 60, "alb_provisioning": 116,
         "lambda_create": 5, "lambda_update": 3, "lambda_publish": 3,
+        "ec2_consistency": 2, "secret_deletion": 30, "ecs_service_linked_role": 10,
     }, replica_regions=["us-east-1", "eu-west-1", "ap-southeast-2"])
     return ctl
 
@@ -124,6 +125,19 @@ def edge_function(aws, name="auth", **overrides):
     arn = lam.publish_version(FunctionName=name)["FunctionArn"]
     active(lam, arn)
     return arn
+
+
+def create_service(ecs, **kwargs):
+    """CreateService as a client must call it in an account whose ECS
+    service-linked role may not exist yet: again while AWS says so."""
+    def attempt():
+        try:
+            return ecs.create_service(**kwargs)["service"]
+        except ecs.exceptions.InvalidParameterException as e:
+            if "service linked role" not in str(e):
+                raise
+            return None
+    return wait_until(attempt, what="the ECS service-linked role")
 
 
 def active(lam, name_or_arn):

@@ -1,12 +1,14 @@
 """Fields where moto answers differently from AWS, answered as AWS does."""
 
+from conftest import create_service
+
 
 def test_create_service_keeps_the_health_check_grace_period(aws):
     ecs = aws("ecs")
     ecs.create_cluster(clusterName="fid")
     ecs.register_task_definition(family="fid", containerDefinitions=[{"name": "x", "image": "y", "memory": 128}])
-    ecs.create_service(cluster="fid", serviceName="s", taskDefinition="fid", desiredCount=0,
-                       healthCheckGracePeriodSeconds=60)
+    create_service(ecs, cluster="fid", serviceName="s", taskDefinition="fid", desiredCount=0,
+                   healthCheckGracePeriodSeconds=60)
     service = ecs.describe_services(cluster="fid", services=["s"])["services"][0]
     assert service["healthCheckGracePeriodSeconds"] == 60
     ecs.update_service(cluster="fid", service="s", healthCheckGracePeriodSeconds=30)

@@ -3,7 +3,7 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import wait_until
+from conftest import create_service, wait_until
 
 
 def network(aws):
@@ -33,7 +33,7 @@ def service(aws, desired=2):
         family="s-proxy", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
         containerDefinitions=[{"name": "proxy", "image": "proxy:1", "portMappings": [{"containerPort": 8080}]}],
     )["taskDefinition"]["taskDefinitionArn"]
-    ecs.create_service(cluster="s", serviceName="s-proxy", taskDefinition=td, desiredCount=desired, launchType="FARGATE")
+    create_service(ecs, cluster="s", serviceName="s-proxy", taskDefinition=td, desiredCount=desired, launchType="FARGATE")
     return ecs, lambda: ecs.describe_services(cluster="s", services=["s-proxy"])["services"][0]
 
 
