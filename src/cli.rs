@@ -81,6 +81,8 @@ pub enum Command {
     Outputs,
     /// Tear the stack down in reverse dependency order; resumable
     Down(DownArgs),
+    /// Print the least-privilege IAM policy a deployer needs for this profile
+    IamPolicy,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod error;
+pub mod iam_policy;
 pub mod kinds;
 pub mod lockfile;
 pub mod names;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Outputs => commands::outputs::run(&settings, &printer),
         Command::Down(args) => commands::down::run(&settings, &printer, args),
         Command::Plan => commands::plan::run(&settings, &printer),
+        Command::IamPolicy => commands::iam_policy::run(&settings, &printer),
     });
     match outcome {
         Ok(status) => status,

@@ -2,6 +2,7 @@
 //! and returns an exit status.
 
 pub mod down;
+pub mod iam_policy;
 pub mod init;
 pub mod outputs;
 pub mod package;

@@ -288,3 +288,35 @@ fn up_down_up_down_works_though_caller_references_are_spent_forever() {
     }
     assert_ne!(references[0], references[1]);
 }
+
+/// A replica in a region the profile does not poll: no configured region
+/// lists one, yet the delete refuses. `down --wait-replicas` says so and
+/// asks again only every steady interval (no busy loop), until --timeout.
+#[test]
+fn a_replica_in_an_unpolled_region_is_waited_out_at_the_steady_interval() {
+    let emu = &Emulator::start();
+    emu.control(
+        "POST",
+        "/_ahi/config",
+        Some(&json!({"replica_regions": ["ca-central-1"]})),
+    );
+    let stack = Stack::new(emu, "ahi-delivery", "t-unpolled", &[]);
+    stack.up();
+    let after = stack.last_seq();
+    let run = stack.run(&["down", "--wait-replicas", "--timeout", "10m", "--yes"]);
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("none listed in the configured regions (")
+            && run.stdout.contains("the delete still refuses"),
+        "{}",
+        run.stdout
+    );
+    let deletes = stack
+        .calls_since(after)
+        .iter()
+        .filter(|c| c["operation"] == "DeleteFunction")
+        .count();
+    // 10 minutes at one attempt per steady minute (48-60 s with jitter),
+    // plus the first: a busy loop would make thousands.
+    assert!((2..=14).contains(&deletes), "{deletes} DeleteFunction calls");
+}

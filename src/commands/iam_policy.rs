@@ -1,0 +1,30 @@
+//! `ahi-edge iam-policy`: the least-privilege IAM policy a deployer needs
+//! for `up`, `plan`, `status` and `down` of the profile, as JSON on stdout
+//! (attach it to the role or user your runbooks run as). Offline.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::session;
+use crate::error::{Error, ExitStatus};
+use crate::output::Printer;
+use crate::settings::Settings;
+
+/// The policy document itself is the output, text and `--json` alike.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct PolicyDocument(serde_json::Value);
+
+impl fmt::Display for PolicyDocument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = serde_json::to_string_pretty(&self.0).map_err(|_| fmt::Error)?;
+        writeln!(f, "{text}")
+    }
+}
+
+pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> {
+    let profile = session::profile(settings, printer)?;
+    printer.result(&PolicyDocument(crate::iam_policy::policy(&profile)))?;
+    Ok(ExitStatus::Success)
+}
