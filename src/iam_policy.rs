@@ -339,6 +339,7 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ("ecs", "DescribeTaskDefinition", "ecs:DescribeTaskDefinition"),
     ("ecs", "ListTaskDefinitions", "ecs:ListTaskDefinitions"),
     ("ecs", "DeregisterTaskDefinition", "ecs:DeregisterTaskDefinition"),
+    ("ecs", "DeleteTaskDefinitions", "ecs:DeleteTaskDefinitions"),
     // CloudWatch Logs
     ("logs", "DescribeLogGroups", "logs:DescribeLogGroups"),
     ("logs", "CreateLogGroup", "logs:CreateLogGroup"),
@@ -414,6 +415,7 @@ pub fn policy(profile: &Profile) -> Value {
             "DescribeTaskDefinition",
             "ListTaskDefinitions",
             "DeregisterTaskDefinition",
+            "DeleteTaskDefinitions",
         ],
     ));
     unscoped.extend(actions("logs", &["DescribeLogGroups"]));
@@ -697,6 +699,22 @@ pub fn policy(profile: &Profile) -> Value {
             format!("arn:aws:logs:{region}:*:log-group:{}", names.proxy_log_group()),
             format!("arn:aws:logs:{region}:*:log-group:{}:*", names.proxy_log_group()),
         ],
+    ));
+    // `down --purge-logs` removes the log groups Lambda made for the replicas.
+    statements.push(statement(
+        "ReplicaLogGroups",
+        actions("logs", &["DeleteLogGroup"]),
+        profile
+            .lambda_edge
+            .replica_regions
+            .iter()
+            .map(|r| {
+                format!(
+                    "arn:aws:logs:{r}:*:log-group:/aws/lambda/{edge}.{}:*",
+                    names.edge_function()
+                )
+            })
+            .collect(),
     ));
 
     let mut certificates = Vec::new();

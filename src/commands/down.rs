@@ -107,6 +107,17 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
             })
             .map_err(|e| Error::io("recording the log bucket", std::io::Error::other(e.to_string())))?;
         }
+        if opts.purge_logs
+            && ctx.entry("edge_function").is_none()
+            && let Some(profile) = &profile
+            && !matches!(profile.auth.mode, crate::profile::AuthMode::None)
+        {
+            // The function went with an earlier `down`; its replicas' logs stayed.
+            let name = StackNames { stack: &stack }.edge_function();
+            crate::kinds::edge_function::purge_replica_logs(&ctx, &name, &profile.lambda_edge.replica_regions)
+                .await
+                .map_err(|e| Error::io("deleting the replicas' log groups", std::io::Error::other(e.to_string())))?;
+        }
         let lock = ctx.lock();
         let ids: Vec<String> = lock.resources.keys().cloned().collect();
         let order = teardown::order(&lock, &ids);

@@ -174,6 +174,26 @@ pub async fn replicas(cx: &Ctx, name: &str, regions: &[String]) -> Result<BTreeM
     Ok(counts.into_iter().filter(|(_, n)| *n > 0).collect())
 }
 
+/// Deletes the log groups Lambda made for the replicas,
+/// `/aws/lambda/us-east-1.<name>` in each region (by exact name: it embeds
+/// our function's). They outlive the replicas; `--purge-logs` removes them.
+pub async fn purge_replica_logs(cx: &Ctx, name: &str, regions: &[String]) -> Result<(), StepError> {
+    let group = format!("/aws/lambda/{}.{name}", crate::aws::EDGE_REGION);
+    for region in regions {
+        unless(
+            NOT_FOUND,
+            cx.clients
+                .logs(region)
+                .delete_log_group()
+                .log_group_name(&group)
+                .send()
+                .await
+                .map_err(sdk("DeleteLogGroup")),
+        )?;
+    }
+    Ok(())
+}
+
 fn listed(counts: &BTreeMap<String, usize>, polled: &[String]) -> String {
     if counts.is_empty() {
         return format!(
@@ -440,7 +460,12 @@ impl Kind for EdgeFunction {
                         .await
                         .map_err(sdk("DeleteFunction")),
                 ) {
-                    Ok(_) => return Ok(Gone::Deleted),
+                    Ok(_) => {
+                        if opts.purge_logs {
+                            purge_replica_logs(cx, name, &polled).await?;
+                        }
+                        return Ok(Gone::Deleted);
+                    }
                     Err(e) if is_replicated(&e) => {}
                     Err(e) => return Err(e.into()),
                 }

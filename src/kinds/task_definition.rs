@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Tags, json, owned, user_tags};
 use crate::aws::{AwsError, sdk};
+use crate::lockfile::State;
 use crate::resources::proxy::{TaskSpec, deregister_family, register_task_definition, tag_map};
 use crate::stack::Ctx;
 use crate::stack::kind::{At, Found, Fut, Gone, Kind};
@@ -41,9 +42,30 @@ impl Kind for TaskDefinition {
             let Some(family) = at.recorded().map(str::to_string).or_else(|| at.field("family")) else {
                 return Ok(None);
             };
-            let out = match cx
-                .clients
-                .ecs(at.region)
+            let ecs = cx.clients.ecs(at.region);
+            if at.entry.is_some_and(|e| e.state == State::Deleting) {
+                // A killed `down` may have deregistered every revision but not
+                // deleted them: they stay listed INACTIVE until deleted.
+                let inactive = ecs
+                    .list_task_definitions()
+                    .family_prefix(&family)
+                    .status(TaskDefinitionStatus::Inactive)
+                    .send()
+                    .await
+                    .map_err(sdk("ListTaskDefinitions"))?;
+                let left = inactive.task_definition_arns().iter().any(|a| {
+                    a.rsplit_once('/')
+                        .and_then(|(_, r)| r.rsplit_once(':'))
+                        .map(|(f, _)| f)
+                        == Some(&family)
+                });
+                if left {
+                    return Ok(Some(
+                        Found::new(&family, serde_json::Value::Null, true).detail("inactive"),
+                    ));
+                }
+            }
+            let out = match ecs
                 .describe_task_definition()
                 .task_definition(&family)
                 .include(TaskDefinitionField::Tags)

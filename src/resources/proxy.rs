@@ -253,30 +253,36 @@ pub async fn register_task_definition(
         .ok_or_else(|| AwsError::missing("RegisterTaskDefinition", "taskDefinition.taskDefinitionArn"))
 }
 
-/// Deregisters every active revision of the family.
 /// Deregisters the family's active revisions, all but `keep` (the one the
-/// service runs) when given. Returns how many were deregistered.
+/// service runs) when given, and deletes the deregistered ones (INACTIVE
+/// revisions stay listed otherwise). Returns how many were deregistered.
 pub async fn deregister_family(client: &Client, family: &str, keep: Option<&str>) -> Result<usize, AwsError> {
-    let out = client
-        .list_task_definitions()
-        .family_prefix(family)
-        .status(TaskDefinitionStatus::Active)
-        .send()
-        .await
-        .map_err(err("ListTaskDefinitions"))?;
-    let mut done = 0;
-    for arn in out.task_definition_arns() {
-        // The prefix matches longer families too; keep only ours.
-        if arn
-            .rsplit_once('/')
+    // The prefix matches longer families too; only ours, and not `keep`.
+    let ours = |arn: &str| {
+        arn.rsplit_once('/')
             .and_then(|(_, r)| r.rsplit_once(':'))
             .map(|(f, _)| f)
-            != Some(family)
-            || keep == Some(arn.as_str())
-        {
-            continue;
-        }
-        done += 1;
+            == Some(family)
+            && keep != Some(arn)
+    };
+    let listed = |status: TaskDefinitionStatus| async move {
+        let out = client
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(status)
+            .send()
+            .await
+            .map_err(err("ListTaskDefinitions"))?;
+        Ok::<Vec<String>, AwsError>(
+            out.task_definition_arns()
+                .iter()
+                .filter(|a| ours(a))
+                .cloned()
+                .collect(),
+        )
+    };
+    let active = listed(TaskDefinitionStatus::Active).await?;
+    for arn in &active {
         match client
             .deregister_task_definition()
             .task_definition(arn)
@@ -292,7 +298,17 @@ pub async fn deregister_family(client: &Client, family: &str, keep: Option<&str>
             }
         }
     }
-    Ok(done)
+    // A deregistered revision stays listed as INACTIVE until deleted.
+    let inactive = listed(TaskDefinitionStatus::Inactive).await?;
+    for batch in inactive.chunks(10) {
+        client
+            .delete_task_definitions()
+            .set_task_definitions(Some(batch.to_vec()))
+            .send()
+            .await
+            .map_err(err("DeleteTaskDefinitions"))?;
+    }
+    Ok(active.len())
 }
 
 /// Brings the tags of the ECS resource at `arn` from `have` to `want`.

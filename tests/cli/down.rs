@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::emulator::{Emulator, TIME_SCALE, emulator};
-use crate::stack::Stack;
+use crate::stack::{Stack, kept_logs};
 
 fn function_exists(emu: &Emulator, name: &str) -> bool {
     emu.boto3(&format!(
@@ -28,7 +28,7 @@ fn up_then_down_wait_replicas_leaves_only_the_log_bucket_and_purge_leaves_nothin
     let run = kept.run(&["down", "--wait-replicas", "--yes"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("is gone"), "{}", run.stdout);
-    assert_eq!(kept.held(), [("bucket".to_string(), 1)].into());
+    assert_eq!(kept.held(), kept_logs(true));
     assert!(
         kept.lockfile().is_none(),
         "the lockfile is removed when everything is gone"
@@ -36,7 +36,8 @@ fn up_then_down_wait_replicas_leaves_only_the_log_bucket_and_purge_leaves_nothin
     assert!(!function_exists(emu, "t-down-keep-edge-auth"));
     let (code, status) = kept.json(&["status"]);
     assert_eq!((code, &status["deployed"]), (0, &json!(false)), "{status}");
-    // A later `down --purge-logs` still finds the kept bucket by its name.
+    // A later `down --purge-logs` still finds the kept bucket and the
+    // replicas' log groups by their names.
     let run = kept.run(&["down", "--yes", "--purge-logs"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(kept.held().is_empty(), "{:?}", kept.held());
@@ -71,15 +72,9 @@ fn down_without_waiting_exits_3_then_a_second_down_finishes_once_replicas_are_go
     assert!(function_exists(emu, "t-down-later-edge-auth"));
     let mut held = stack.held();
     held.remove("replica");
-    assert_eq!(
-        held,
-        [
-            ("bucket".to_string(), 1),
-            ("function".into(), 1),
-            ("role".into(), 1)
-        ]
-        .into()
-    );
+    let mut want = kept_logs(true);
+    want.extend([("function".to_string(), 1), ("role".into(), 1)]);
+    assert_eq!(held, want);
     let (code, status) = stack.json(&["status"]);
     assert_eq!(code, 0, "{status}");
     let function = status["resources"]
@@ -112,7 +107,7 @@ fn down_without_waiting_exits_3_then_a_second_down_finishes_once_replicas_are_go
     }
     let run = stack.run(&["down", "--yes"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert_eq!(stack.held(), [("bucket".to_string(), 1)].into());
+    assert_eq!(stack.held(), kept_logs(true));
 }
 
 #[test]
@@ -185,7 +180,7 @@ fn teardown_retries_aws_faults_and_keeps_the_replica_poll_within_budget() {
     for f in faults.as_array().unwrap().iter().take(3) {
         assert!(f["fired"].as_u64().unwrap() >= 1, "a fault never fired: {f}");
     }
-    assert_eq!(stack.held(), [("bucket".to_string(), 1)].into());
+    assert_eq!(stack.held(), kept_logs(true));
 
     let scale: f64 = TIME_SCALE.parse().unwrap();
     let calls = stack.calls_since(before);

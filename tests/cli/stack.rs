@@ -185,11 +185,29 @@ pub fn full_stack(authorizer: bool, new_network: bool) -> std::collections::BTre
     want.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
-/// What the emulator holds for a stack, without the replicas (which come
-/// and go with CloudFront deploys).
-pub fn without_replicas(
-    mut held: std::collections::BTreeMap<String, usize>,
-) -> std::collections::BTreeMap<String, usize> {
-    held.remove("replica");
-    held
+/// What the emulator holds for a stack, without the Lambda@Edge replicas
+/// and the log groups Lambda makes for them (both come with CloudFront's
+/// deploys, not with `up`).
+pub fn without_replicas(stack: &Stack) -> std::collections::BTreeMap<String, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for r in stack.emu.resources_of(&stack.name) {
+        let replica_logs = r["id"].as_str().is_some_and(|id| id.starts_with("/aws/lambda/"));
+        if r["type"] != "replica" && !replica_logs {
+            *out.entry(r["type"].as_str().unwrap().to_string()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// How many regions the emulator (and the profiles' default) replicate to.
+pub const REPLICA_REGIONS: usize = 13;
+
+/// What a plain `down` (no `--purge-logs`) keeps: the access-log bucket, and
+/// with an authorizer the log groups Lambda made for its replicas.
+pub fn kept_logs(authorizer: bool) -> std::collections::BTreeMap<String, usize> {
+    let mut kept = std::collections::BTreeMap::from([("bucket".to_string(), 1)]);
+    if authorizer {
+        kept.insert("log-group".to_string(), REPLICA_REGIONS);
+    }
+    kept
 }

@@ -102,7 +102,7 @@ fn up_on_each_shipped_profile_creates_every_resource_once_and_status_outputs_agr
     for (stack, region, authorizer, network) in &cases {
         let up = stack.up();
         assert_eq!(
-            without_replicas(stack.held()),
+            without_replicas(&stack),
             full_stack(*authorizer, *network),
             "{}",
             stack.name
@@ -284,7 +284,7 @@ fn out_of_band_changes_show_in_status_and_up_repairs_them() {
     stack.up();
     let (code, status) = stack.json(&["status"]);
     assert_eq!(code, 0, "{status}");
-    assert_eq!(without_replicas(stack.held()), full_stack(false, true));
+    assert_eq!(without_replicas(&stack), full_stack(false, true));
 }
 
 /// Kills `up` at five moments spread over the run (an early IAM create, the
@@ -308,7 +308,7 @@ fn up_killed_at_five_moments_converges_without_duplicates_or_orphans() {
         );
     }
     stack.up();
-    assert_eq!(without_replicas(stack.held()), full_stack(true, true));
+    assert_eq!(without_replicas(&stack), full_stack(true, true));
     let (code, status) = stack.json(&["status"]);
     assert_eq!(code, 0, "{status}");
 }
@@ -339,7 +339,7 @@ fn up_completes_through_throttling_and_server_errors() {
         .sum();
     assert!(fired > 5, "too few faults fired to prove anything: {faults}");
     emu.control("DELETE", "/_ahi/faults", None);
-    assert_eq!(without_replicas(stack.held()), full_stack(true, true));
+    assert_eq!(without_replicas(&stack), full_stack(true, true));
     let (code, status) = stack.json(&["status"]);
     assert_eq!(code, 0, "{status}");
 }
@@ -384,7 +384,7 @@ fn oidc_with_an_existing_vpc_and_a_web_acl_deploys_into_that_vpc_and_down_leaves
     let text = std::fs::read_to_string(&file).unwrap() + &network_table;
     std::fs::write(&file, text).unwrap();
     stack.up();
-    assert_eq!(without_replicas(stack.held()), full_stack(true, false));
+    assert_eq!(without_replicas(&stack), full_stack(true, false));
     let seen = emu.boto3(&format!(
         "cf = client('cloudfront')\n\
          import re\n\
@@ -456,7 +456,7 @@ fn new_auth_settings_publish_a_new_authorizer_version_and_repoint_the_distributi
     let (code, status) = stack.json(&["status"]);
     assert_eq!(code, 0, "{status}");
     // The previous task definition revision is deregistered once the service runs the new one.
-    assert_eq!(without_replicas(stack.held()), full_stack(true, true));
+    assert_eq!(without_replicas(&stack), full_stack(true, true));
 }
 
 /// Ctrl-C (SIGINT) stops `up` cleanly with what it finished recorded; the
@@ -494,7 +494,7 @@ fn ctrl_c_stops_up_cleanly_and_the_next_up_resumes() {
         "{stderr}"
     );
     stack.up();
-    assert_eq!(without_replicas(stack.held()), full_stack(false, true));
+    assert_eq!(without_replicas(&stack), full_stack(false, true));
 }
 
 /// A second run on the same lockfile while `up` works fails at once with
@@ -518,7 +518,7 @@ fn a_second_run_while_up_works_exits_5_and_status_still_answers() {
     assert!(code == 0 || code == 4, "{status}");
     assert_eq!(status["deployed"], true);
     assert!(first.wait().unwrap().success());
-    assert_eq!(without_replicas(stack.held()), full_stack(false, true));
+    assert_eq!(without_replicas(&stack), full_stack(false, true));
 }
 
 /// Switching `auth.mode` to `none`: the distribution drops the authorizer,
@@ -568,7 +568,7 @@ fn switching_auth_off_removes_the_authorizer_once_its_replicas_are_gone() {
             break;
         }
     }
-    assert_eq!(without_replicas(stack.held()), full_stack(false, true));
+    assert_eq!(without_replicas(&stack), full_stack(false, true));
     let (code, plan) = stack.json(&["plan"]);
     assert_eq!(code, 0, "{plan}");
 }

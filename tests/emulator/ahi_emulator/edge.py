@@ -107,6 +107,20 @@ class Replica:
         self.released_at = None
 
 
+def replica_log_groups(account, record):
+    """Where a replica runs, Lambda writes its logs to
+    `/aws/lambda/us-east-1.NAME` in that region (created on first use; here
+    when the replica appears). They outlive the replicas, as on AWS."""
+    from moto.logs.models import logs_backends
+
+    name = ARN.match(record.master_arn)["name"]
+    group = f"/aws/lambda/us-east-1.{name}"
+    for region in record.regions:
+        backend = logs_backends[account][region]
+        if group not in backend.groups:
+            backend.create_log_group(group, {})
+
+
 class Replicas:
     def __init__(self, emulator):
         self.emu = emulator
@@ -120,7 +134,9 @@ class Replicas:
         for arn in deployed:
             record = self.records.get((account, arn))
             if record is None:
-                self.records[(account, arn)] = Replica(arn, self.emu.config.replica_regions, when)
+                record = Replica(arn, self.emu.config.replica_regions, when)
+                self.records[(account, arn)] = record
+                replica_log_groups(account, record)
             else:
                 record.released_at = None
         for (acct, arn), record in self.records.items():

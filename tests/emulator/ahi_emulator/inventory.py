@@ -76,8 +76,9 @@ def resources(emulator):
                 add("ecs", account, region, "service", service.arn, _tags(service.tags), status=service.status)
         for family in ecs.task_definitions.values():
             for td in family.values():
-                if td.status == "ACTIVE":
-                    add("ecs", account, region, "task-definition", td.arn, _tags(td.tags))
+                # INACTIVE (deregistered) revisions stay until deleted: a leak too.
+                if td.status in ("ACTIVE", "INACTIVE"):
+                    add("ecs", account, region, "task-definition", td.arn, _tags(td.tags), status=td.status)
     for account, region, iam in _regions(iam_backends):
         for role in iam.roles.values():
             add("iam", account, "global", "role", role.arn, _tags(role.tags))

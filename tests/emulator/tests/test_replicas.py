@@ -108,3 +108,15 @@ def test_replica_listing_pages_by_fifty(control, aws):
     wait_until(lambda: len(replicas(aws, "eu-west-1")) == len(versions), what="all replicas")
     first = aws("lambda", "eu-west-1").list_functions(MasterRegion="us-east-1", FunctionVersion="ALL")
     assert len(first["Functions"]) == 50 and "NextMarker" in first
+
+
+def test_replicas_leave_log_groups_in_their_regions(control, aws):
+    control.config(replica_regions=["eu-west-1", "ap-southeast-2"])
+    version = edge_function(aws, name="logged")
+    dist = aws("cloudfront").create_distribution(
+        DistributionConfig=distribution_config(reference="ref-logs", lambda_arn=version))["Distribution"]["Id"]
+    wait_until(lambda: aws("cloudfront").get_distribution(Id=dist)["Distribution"]["Status"] == "Deployed",
+               what="deployed")
+    for region in ("eu-west-1", "ap-southeast-2"):
+        groups = aws("logs", region).describe_log_groups(logGroupNamePrefix="/aws/lambda/us-east-1.logged")
+        assert [g["logGroupName"] for g in groups["logGroups"]] == ["/aws/lambda/us-east-1.logged"]
