@@ -102,7 +102,7 @@ fn up_on_each_shipped_profile_creates_every_resource_once_and_status_outputs_agr
     for (stack, region, authorizer, network) in &cases {
         let up = stack.up();
         assert_eq!(
-            without_replicas(&stack),
+            without_replicas(stack),
             full_stack(*authorizer, *network),
             "{}",
             stack.name
