@@ -4,8 +4,8 @@
 //! desired), then deregisters the revisions it no longer runs.
 
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, LaunchType, LoadBalancer, NetworkConfiguration, Service,
-    ServiceField,
+    AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration, LaunchType,
+    LoadBalancer, NetworkConfiguration, Service, ServiceField,
 };
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,9 @@ pub struct Spec {
     pub container: String,
     pub container_port: i32,
     pub health_check_grace_s: i32,
+    /// ECS's deployment circuit breaker, with rollback: a rollout whose
+    /// tasks never start ends FAILED (and rolls back) instead of running on.
+    pub circuit_breaker: bool,
     pub tags: Tags,
 }
 
@@ -87,6 +90,17 @@ fn network(spec: &Spec) -> Result<NetworkConfiguration, AwsError> {
                 })?,
         )
         .build())
+}
+
+fn deployment(spec: &Spec) -> DeploymentConfiguration {
+    DeploymentConfiguration::builder()
+        .deployment_circuit_breaker(
+            DeploymentCircuitBreaker::builder()
+                .enable(spec.circuit_breaker)
+                .rollback(spec.circuit_breaker)
+                .build(),
+        )
+        .build()
 }
 
 fn balancer(spec: &Spec) -> LoadBalancer {
@@ -153,6 +167,10 @@ impl Kind for EcsService {
                 "container": lb.and_then(|l| l.container_name()),
                 "container_port": lb.and_then(|l| l.container_port()),
                 "health_check_grace_s": s.health_check_grace_period_seconds(),
+                "circuit_breaker": s
+                    .deployment_configuration()
+                    .and_then(|d| d.deployment_circuit_breaker())
+                    .is_some_and(|b| b.enable() && b.rollback()),
                 "tags": tags,
             });
             let state = rollout(&s);
@@ -203,6 +221,7 @@ impl Kind for EcsService {
                     .network_configuration(network(&spec)?)
                     .load_balancers(balancer(&spec))
                     .health_check_grace_period_seconds(spec.health_check_grace_s)
+                    .deployment_configuration(deployment(&spec))
                     .client_token(attempt_token(cx.stack(), at.id))
                     .set_tags(Some(ecs_tags(&spec.tags)))
                     .send()
@@ -252,6 +271,10 @@ impl Kind for EcsService {
             }
             if has(fields, "health_check_grace_s") {
                 call = call.health_check_grace_period_seconds(spec.health_check_grace_s);
+                send = true;
+            }
+            if has(fields, "circuit_breaker") {
+                call = call.deployment_configuration(deployment(&spec));
                 send = true;
             }
             if send {
@@ -342,8 +365,14 @@ impl Kind for EcsService {
             };
             let state = rollout(&s);
             if state == "FAILED" {
+                let reason = s
+                    .deployments()
+                    .iter()
+                    .find(|d| d.status() == Some("PRIMARY"))
+                    .and_then(|d| d.rollout_state_reason())
+                    .unwrap_or("no reason given");
                 return Err(StepError::Missing(format!(
-                    "ECS service {}: the deployment failed (rollout FAILED)",
+                    "ECS service {}: the deployment failed: {reason} (the circuit breaker rolls back to the previous task definition; see the stopped tasks' reason in the ECS console or `aws ecs describe-tasks`)",
                     spec.name
                 )));
             }

@@ -22,7 +22,44 @@ pub struct Spec {
     pub target_type: String,
     pub health_check_protocol: String,
     pub health_check_path: String,
+    pub deregistration_delay_s: i64,
     pub tags: Tags,
+}
+
+const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
+
+async fn deregistration_delay(cx: &Ctx, at: &At<'_>, arn: &str) -> Result<i64, AwsError> {
+    let out = cx
+        .clients
+        .elb(at.region)
+        .describe_target_group_attributes()
+        .target_group_arn(arn)
+        .send()
+        .await
+        .map_err(sdk("DescribeTargetGroupAttributes"))?;
+    Ok(out
+        .attributes()
+        .iter()
+        .find(|a| a.key() == Some(DEREGISTRATION_DELAY))
+        .and_then(|a| a.value()?.parse().ok())
+        .unwrap_or(-1))
+}
+
+async fn set_deregistration_delay(cx: &Ctx, at: &At<'_>, arn: &str, seconds: i64) -> Result<(), AwsError> {
+    cx.clients
+        .elb(at.region)
+        .modify_target_group_attributes()
+        .target_group_arn(arn)
+        .attributes(
+            aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute::builder()
+                .key(DEREGISTRATION_DELAY)
+                .value(seconds.to_string())
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(sdk("ModifyTargetGroupAttributes"))?;
+    Ok(())
 }
 
 const NOT_FOUND: &[&str] = &["TargetGroupNotFound"];
@@ -71,6 +108,7 @@ impl Kind for TargetGroupKind {
                     .map(|p| p.as_str().to_string())
                     .unwrap_or_default(),
                 health_check_path: tg.health_check_path().unwrap_or_default().to_string(),
+                deregistration_delay_s: deregistration_delay(cx, at, arn).await?,
                 tags: tags.clone(),
             };
             Ok(Some(
@@ -102,6 +140,7 @@ impl Kind for TargetGroupKind {
                 .first()
                 .and_then(|t| t.target_group_arn())
                 .ok_or_else(|| AwsError::missing("CreateTargetGroup", "TargetGroups.TargetGroupArn"))?;
+            set_deregistration_delay(cx, at, arn, spec.deregistration_delay_s).await?;
             Ok(Found::new(&spec.name, json(&spec), true).arn(arn))
         })
     }
@@ -126,6 +165,9 @@ impl Kind for TargetGroupKind {
                     .send()
                     .await
                     .map_err(sdk("ModifyTargetGroup"))?;
+            }
+            if has(fields, "deregistration_delay_s") {
+                set_deregistration_delay(cx, at, arn, spec.deregistration_delay_s).await?;
             }
             if has(fields, "tags") {
                 sync_tags(&elb, arn, &spec.tags, &was.tags).await?;

@@ -272,6 +272,9 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
                 target_type: "ip".into(),
                 health_check_protocol: "HTTP".into(),
                 health_check_path: HEALTH_CHECK_PATH.into(),
+                // The proxy is stateless: a draining task needs seconds, not
+                // the default 5 minutes every rollout and `down` would wait.
+                deregistration_delay_s: 30,
                 tags: tags(src, "target_group"),
             })
         },
@@ -438,6 +441,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
                 container: CONTAINER.into(),
                 container_port: PROXY_PORT,
                 health_check_grace_s: HEALTH_CHECK_GRACE_S,
+                circuit_breaker: true,
                 tags: tags(src, "service"),
             })
         },

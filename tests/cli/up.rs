@@ -572,3 +572,38 @@ fn switching_auth_off_removes_the_authorizer_once_its_replicas_are_gone() {
     let (code, plan) = stack.json(&["plan"]);
     assert_eq!(code, 0, "{plan}");
 }
+
+/// A bad image: ECS's circuit breaker (enabled, with rollback) ends the
+/// rollout FAILED and `up` fails with ECS's reason instead of waiting out its
+/// whole deadline; the target group deregisters in 30 s, not 5 minutes.
+#[test]
+fn a_bad_image_fails_up_with_the_circuit_breakers_reason() {
+    let emu = &Emulator::start();
+    emu.control(
+        "POST",
+        "/_ahi/config",
+        Some(&json!({"switches": {"failing_images": [
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/ahi-regional-proxy:0.1.0"
+        ]}})),
+    );
+    let stack = Stack::new(emu, "ahi-delivery", "t-badimage", &[]);
+    let run = stack.run(&["up"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("service_steady: failed")
+            && run
+                .stdout
+                .contains("ECS deployment circuit breaker: tasks failed to start."),
+        "{}",
+        run.stdout
+    );
+    let seen = emu.boto3(&format!(
+        "svc = client('ecs').describe_services(cluster='{n}', services=['{n}-proxy'])['services'][0]\n\
+         elb = client('elbv2')\n\
+         tg = elb.describe_target_groups(Names=['{n}-tg'])['TargetGroups'][0]['TargetGroupArn']\n\
+         attrs = {{a['Key']: a['Value'] for a in elb.describe_target_group_attributes(TargetGroupArn=tg)['Attributes']}}\n\
+         print(json.dumps([svc['deploymentConfiguration']['deploymentCircuitBreaker'], attrs['deregistration_delay.timeout_seconds']]))",
+        n = stack.name
+    ));
+    assert_eq!(seen, json!([{"enable": true, "rollback": true}, "30"]));
+}

@@ -1,8 +1,9 @@
 """Where moto's answers differ from AWS's in fields ahi-edge compares, made
 to answer as AWS does (each has a test in tests/test_fidelity.py):
 
-- ECS CreateService keeps `healthCheckGracePeriodSeconds` (moto drops it;
-  UpdateService already keeps it) and DescribeServices returns it.
+- ECS CreateService keeps `healthCheckGracePeriodSeconds` and
+  `deploymentConfiguration` (moto drops both; UpdateService already keeps
+  them) and DescribeServices returns them.
 - ELBv2 gives an HTTP listener no `SslPolicy` (moto fills in
   ELBSecurityPolicy-2016-08 for every protocol; AWS only for HTTPS/TLS).
 """
@@ -28,13 +29,14 @@ def _ecs_grace_period():
     @functools.wraps(create)
     def create_service(self):
         result = create(self)
+        cluster = self._get_param("cluster", "default").split("/")[-1]
+        service = self.ecs_backend.services.get(f"{cluster}:{self._get_param('serviceName')}")
         grace = self._get_param("healthCheckGracePeriodSeconds")
-        if grace is not None:
-            cluster = self._get_param("cluster", "default").split("/")[-1]
-            name = self._get_param("serviceName")
-            service = self.ecs_backend.services.get(f"{cluster}:{name}")
-            if service is not None:
-                service.health_check_grace_period_seconds = int(grace)
+        if service is not None and grace is not None:
+            service.health_check_grace_period_seconds = int(grace)
+        deployment = self._get_param("deploymentConfiguration")
+        if service is not None and deployment is not None:
+            service.deployment_configuration = deployment
         return result
 
     Responses.create_service = create_service

@@ -26,12 +26,16 @@ DEFAULT_DELAYS = {
     "ec2_consistency": 2.0,
     "secret_deletion": 30.0,
     "ecs_service_linked_role": 10.0,
+    # How long ECS's deployment circuit breaker takes to call a rollout failed.
+    "ecs_circuit_breaker": 300.0,
 }
 
 # Rules a test turns on (strict.py).
 DEFAULT_SWITCHES = {
     "fail_nat_gateways": 0,
     "late_log_delivery": False,
+    # Images whose tasks never start (a bad image): see timed.py.
+    "failing_images": [],
 }
 
 # Regions with CloudFront regional edge caches: where replicas appear.

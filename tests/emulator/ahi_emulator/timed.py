@@ -70,6 +70,21 @@ def _draining(service):
     return deleted is not None and emu().now() < deleted + emu().config.delay("ecs_service_drain")
 
 
+def _image(service):
+    """The image of the service's task definition's first container."""
+    from moto.ecs.models import ecs_backends
+
+    for per_account in ecs_backends.values():
+        for backend in per_account.values():
+            try:
+                td = backend.describe_task_definition(service.task_definition)
+            except Exception:
+                continue
+            containers = td.container_definitions or []
+            return containers[0].get("image") if containers else None
+    return None
+
+
 def _refresh(service):
     """Brings a service's counts and rollout state to what the clock says."""
     if getattr(service, "_ahi_deleted_at", None) is not None:
@@ -79,6 +94,23 @@ def _refresh(service):
         return
     primary = service.deployments[0] if service.deployments else None
     started, delay = getattr(service, "_ahi_rollout", (0, "ecs_service_create"))
+    if _image(service) in emu().config.switches.get("failing_images", []):
+        # Tasks that never start: without the deployment circuit breaker the
+        # rollout stays IN_PROGRESS for ever; with it, FAILED after a while.
+        service.running_count = 0
+        service.pending_count = service.desired_count
+        breaker = (getattr(service, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker") or {}
+        failed = breaker.get("enable") and emu().now() >= started + emu().config.delay("ecs_circuit_breaker")
+        if primary:
+            primary.update(
+                rolloutState="FAILED" if failed else "IN_PROGRESS", runningCount=0,
+                pendingCount=service.desired_count, desiredCount=service.desired_count,
+                rolloutStateReason=(
+                    "ECS deployment circuit breaker: tasks failed to start." if failed
+                    else f"ECS deployment {primary['id']} in progress."
+                ),
+            )
+        return
     if emu().now() < started + emu().config.delay(delay):
         if not getattr(service, "_ahi_steady_once", False):
             service.running_count = 0

@@ -76,3 +76,24 @@ def test_force_delete_skips_scaling_down(control, aws):
     ecs, describe = service(aws)
     ecs.delete_service(cluster="s", service="s-proxy", force=True)
     assert describe()["status"] in ("DRAINING", "INACTIVE")
+
+
+def test_a_failing_image_never_completes_without_the_circuit_breaker_and_fails_with_it(control, aws):
+    control.config(switches={"failing_images": ["bad/image:1"]})
+    ecs = aws("ecs")
+    ecs.create_cluster(clusterName="cb")
+    ecs.register_task_definition(family="cb", containerDefinitions=[{"name": "x", "image": "bad/image:1", "memory": 128}])
+    create_service(ecs, cluster="cb", serviceName="plain", taskDefinition="cb", desiredCount=1)
+    create_service(ecs, cluster="cb", serviceName="guarded", taskDefinition="cb", desiredCount=1,
+                   deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}})
+
+    def rollout(name):
+        service = ecs.describe_services(cluster="cb", services=[name])["services"][0]
+        return service["deployments"][0]
+
+    wait_until(lambda: rollout("guarded")["rolloutState"] == "FAILED", what="the breaker")
+    assert rollout("guarded")["rolloutStateReason"] == "ECS deployment circuit breaker: tasks failed to start."
+    plain = rollout("plain")
+    assert (plain["rolloutState"], plain["runningCount"]) == ("IN_PROGRESS", 0)
+    guarded = ecs.describe_services(cluster="cb", services=["guarded"])["services"][0]
+    assert guarded["deploymentConfiguration"]["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
