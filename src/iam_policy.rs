@@ -231,6 +231,16 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ),
     (
         "elasticloadbalancing",
+        "DescribeTargetGroupAttributes",
+        "elasticloadbalancing:DescribeTargetGroupAttributes",
+    ),
+    (
+        "elasticloadbalancing",
+        "ModifyTargetGroupAttributes",
+        "elasticloadbalancing:ModifyTargetGroupAttributes",
+    ),
+    (
+        "elasticloadbalancing",
         "DescribeListeners",
         "elasticloadbalancing:DescribeListeners",
     ),
@@ -331,6 +341,8 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ("ecs", "DeleteCluster", "ecs:DeleteCluster"),
     ("ecs", "CreateService", "ecs:CreateService"),
     ("ecs", "DescribeServices", "ecs:DescribeServices"),
+    ("ecs", "ListTasks", "ecs:ListTasks"),
+    ("ecs", "DescribeTasks", "ecs:DescribeTasks"),
     ("ecs", "UpdateService", "ecs:UpdateService"),
     ("ecs", "DeleteService", "ecs:DeleteService"),
     ("ecs", "TagResource", "ecs:TagResource"),
@@ -516,6 +528,8 @@ pub fn policy(profile: &Profile) -> Value {
                 "DeleteCluster",
                 "CreateService",
                 "DescribeServices",
+                "ListTasks",
+                "DescribeTasks",
                 "UpdateService",
                 "DeleteService",
                 "TagResource",
@@ -530,6 +544,8 @@ pub fn policy(profile: &Profile) -> Value {
                 names.service()
             ),
             format!("arn:aws:ecs:{region}:*:task-definition/{}:*", names.task_family()),
+            format!("arn:aws:ecs:{region}:*:task/{}/*", names.cluster()),
+            format!("arn:aws:ecs:{region}:*:container-instance/{}/*", names.cluster()),
         ],
     ));
 

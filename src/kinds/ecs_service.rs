@@ -112,6 +112,44 @@ fn balancer(spec: &Spec) -> LoadBalancer {
 }
 
 /// The spec's cluster; a migrated entry (no spec) is in the stack's own.
+/// Why the service's tasks stopped (the first three distinct reasons), as
+/// ECS reports them: the cause of a failed rollout (an image that cannot be
+/// pulled, a crashing container, a failing health check).
+async fn stopped_reasons(ecs: &aws_sdk_ecs::Client, spec: &Spec) -> Result<String, AwsError> {
+    let listed = ecs
+        .list_tasks()
+        .cluster(&spec.cluster)
+        .service_name(&spec.name)
+        .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+        .send()
+        .await
+        .map_err(sdk("ListTasks"))?;
+    let arns: Vec<String> = listed.task_arns().iter().take(10).cloned().collect();
+    if arns.is_empty() {
+        return Ok("none listed".into());
+    }
+    let described = ecs
+        .describe_tasks()
+        .cluster(&spec.cluster)
+        .set_tasks(Some(arns))
+        .send()
+        .await
+        .map_err(sdk("DescribeTasks"))?;
+    let mut reasons: Vec<String> = described
+        .tasks()
+        .iter()
+        .filter_map(|t| t.stopped_reason().map(str::to_string))
+        .collect();
+    reasons.sort();
+    reasons.dedup();
+    reasons.truncate(3);
+    Ok(if reasons.is_empty() {
+        "no reason given".into()
+    } else {
+        reasons.join("; ")
+    })
+}
+
 fn cluster_of(cx: &Ctx, at: &At<'_>) -> String {
     at.field("cluster").unwrap_or_else(|| cx.stack().to_string())
 }
@@ -371,8 +409,9 @@ impl Kind for EcsService {
                     .find(|d| d.status() == Some("PRIMARY"))
                     .and_then(|d| d.rollout_state_reason())
                     .unwrap_or("no reason given");
+                let stopped = stopped_reasons(&ecs, &spec).await?;
                 return Err(StepError::Missing(format!(
-                    "ECS service {}: the deployment failed: {reason} (the circuit breaker rolls back to the previous task definition; see the stopped tasks' reason in the ECS console or `aws ecs describe-tasks`)",
+                    "ECS service {}: the deployment failed: {reason}; stopped tasks: {stopped} (the circuit breaker rolls back to the previous task definition)",
                     spec.name
                 )));
             }
