@@ -12,743 +12,389 @@ use crate::aws::EDGE_REGION;
 use crate::names::StackNames;
 use crate::profile::{AlbOrigin, AuthMode, Profile};
 
-/// (service as the call log names it, operation, IAM action). An empty
-/// action: allowed to every caller (no permission needed).
-pub const OPERATIONS: &[(&str, &str, &str)] = &[
-    ("sts", "GetCallerIdentity", ""),
-    // CloudFront
-    (
-        "cloudfront",
-        "CreateDistributionWithTags",
-        "cloudfront:CreateDistribution",
-    ),
-    ("cloudfront", "GetDistribution", "cloudfront:GetDistribution"),
-    (
-        "cloudfront",
-        "GetDistributionConfig",
-        "cloudfront:GetDistributionConfig",
-    ),
-    ("cloudfront", "ListDistributions", "cloudfront:ListDistributions"),
-    (
-        "cloudfront",
-        "UpdateDistribution",
-        "cloudfront:UpdateDistribution",
-    ),
-    (
-        "cloudfront",
-        "DeleteDistribution",
-        "cloudfront:DeleteDistribution",
-    ),
-    (
-        "cloudfront",
-        "ListTagsForResource",
-        "cloudfront:ListTagsForResource",
-    ),
-    ("cloudfront", "TagResource", "cloudfront:TagResource"),
-    ("cloudfront", "UntagResource", "cloudfront:UntagResource"),
-    ("cloudfront", "CreateCachePolicy", "cloudfront:CreateCachePolicy"),
-    ("cloudfront", "GetCachePolicy", "cloudfront:GetCachePolicy"),
-    ("cloudfront", "ListCachePolicies", "cloudfront:ListCachePolicies"),
-    ("cloudfront", "UpdateCachePolicy", "cloudfront:UpdateCachePolicy"),
-    ("cloudfront", "DeleteCachePolicy", "cloudfront:DeleteCachePolicy"),
-    (
-        "cloudfront",
-        "CreateOriginRequestPolicy",
-        "cloudfront:CreateOriginRequestPolicy",
-    ),
-    (
-        "cloudfront",
-        "GetOriginRequestPolicy",
-        "cloudfront:GetOriginRequestPolicy",
-    ),
-    (
-        "cloudfront",
-        "ListOriginRequestPolicies",
-        "cloudfront:ListOriginRequestPolicies",
-    ),
-    (
-        "cloudfront",
-        "UpdateOriginRequestPolicy",
-        "cloudfront:UpdateOriginRequestPolicy",
-    ),
-    (
-        "cloudfront",
-        "DeleteOriginRequestPolicy",
-        "cloudfront:DeleteOriginRequestPolicy",
-    ),
-    // Lambda (the authorizer; ListFunctions lists replicas in every region)
-    ("lambda", "CreateFunction", "lambda:CreateFunction"),
-    ("lambda", "GetFunction", "lambda:GetFunction"),
-    (
-        "lambda",
-        "GetFunctionConfiguration",
-        "lambda:GetFunctionConfiguration",
-    ),
-    ("lambda", "UpdateFunctionCode", "lambda:UpdateFunctionCode"),
-    (
-        "lambda",
-        "UpdateFunctionConfiguration",
-        "lambda:UpdateFunctionConfiguration",
-    ),
-    ("lambda", "PublishVersion", "lambda:PublishVersion"),
-    (
-        "lambda",
-        "ListVersionsByFunction",
-        "lambda:ListVersionsByFunction",
-    ),
-    ("lambda", "DeleteFunction", "lambda:DeleteFunction"),
-    ("lambda", "ListFunctions", "lambda:ListFunctions"),
-    ("lambda", "ListTags", "lambda:ListTags"),
-    ("lambda", "TagResource", "lambda:TagResource"),
-    ("lambda", "UntagResource", "lambda:UntagResource"),
-    // IAM
-    ("iam", "GetRole", "iam:GetRole"),
-    ("iam", "CreateRole", "iam:CreateRole"),
-    ("iam", "UpdateRole", "iam:UpdateRole"),
-    ("iam", "UpdateAssumeRolePolicy", "iam:UpdateAssumeRolePolicy"),
-    ("iam", "DeleteRole", "iam:DeleteRole"),
-    ("iam", "TagRole", "iam:TagRole"),
-    ("iam", "UntagRole", "iam:UntagRole"),
-    ("iam", "ListAttachedRolePolicies", "iam:ListAttachedRolePolicies"),
-    ("iam", "AttachRolePolicy", "iam:AttachRolePolicy"),
-    ("iam", "DetachRolePolicy", "iam:DetachRolePolicy"),
-    ("iam", "ListRolePolicies", "iam:ListRolePolicies"),
-    ("iam", "GetRolePolicy", "iam:GetRolePolicy"),
-    ("iam", "PutRolePolicy", "iam:PutRolePolicy"),
-    ("iam", "DeleteRolePolicy", "iam:DeleteRolePolicy"),
-    // Secrets Manager
-    (
-        "secretsmanager",
-        "GetRandomPassword",
-        "secretsmanager:GetRandomPassword",
-    ),
-    ("secretsmanager", "CreateSecret", "secretsmanager:CreateSecret"),
-    (
-        "secretsmanager",
-        "DescribeSecret",
-        "secretsmanager:DescribeSecret",
-    ),
-    (
-        "secretsmanager",
-        "GetSecretValue",
-        "secretsmanager:GetSecretValue",
-    ),
-    ("secretsmanager", "UpdateSecret", "secretsmanager:UpdateSecret"),
-    ("secretsmanager", "TagResource", "secretsmanager:TagResource"),
-    ("secretsmanager", "UntagResource", "secretsmanager:UntagResource"),
-    ("secretsmanager", "DeleteSecret", "secretsmanager:DeleteSecret"),
-    // S3 (the log bucket), as the call log names S3's REST calls
-    ("s3", "HeadBucket", "s3:ListBucket"),
-    ("s3", "CreateBucket", "s3:CreateBucket"),
-    ("s3", "DeleteBucket", "s3:DeleteBucket"),
-    ("s3", "ListObjects", "s3:ListBucket"),
-    ("s3", "DeleteObjects", "s3:DeleteObject"),
-    ("s3", "GetBucketTagging", "s3:GetBucketTagging"),
-    ("s3", "PutBucketTagging", "s3:PutBucketTagging"),
-    ("s3", "GetBucketPolicy", "s3:GetBucketPolicy"),
-    ("s3", "PutBucketPolicy", "s3:PutBucketPolicy"),
-    (
-        "s3",
-        "GetBucketOwnershipControls",
-        "s3:GetBucketOwnershipControls",
-    ),
-    (
-        "s3",
-        "PutBucketOwnershipControls",
-        "s3:PutBucketOwnershipControls",
-    ),
-    ("s3", "GetBucketEncryption", "s3:GetEncryptionConfiguration"),
-    ("s3", "PutBucketEncryption", "s3:PutEncryptionConfiguration"),
-    ("s3", "GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock"),
-    ("s3", "PutPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
-    // EC2 (the network and the security groups)
-    ("ec2", "DescribeVpcs", "ec2:DescribeVpcs"),
-    ("ec2", "DescribeVpcAttribute", "ec2:DescribeVpcAttribute"),
-    ("ec2", "DescribeSubnets", "ec2:DescribeSubnets"),
-    (
-        "ec2",
-        "DescribeAvailabilityZones",
-        "ec2:DescribeAvailabilityZones",
-    ),
-    ("ec2", "DescribeInternetGateways", "ec2:DescribeInternetGateways"),
-    ("ec2", "DescribeAddresses", "ec2:DescribeAddresses"),
-    ("ec2", "DescribeNatGateways", "ec2:DescribeNatGateways"),
-    ("ec2", "DescribeRouteTables", "ec2:DescribeRouteTables"),
-    ("ec2", "DescribeSecurityGroups", "ec2:DescribeSecurityGroups"),
-    (
-        "ec2",
-        "DescribeManagedPrefixLists",
-        "ec2:DescribeManagedPrefixLists",
-    ),
-    ("ec2", "CreateVpc", "ec2:CreateVpc"),
-    ("ec2", "ModifyVpcAttribute", "ec2:ModifyVpcAttribute"),
-    ("ec2", "DeleteVpc", "ec2:DeleteVpc"),
-    ("ec2", "CreateSubnet", "ec2:CreateSubnet"),
-    ("ec2", "DeleteSubnet", "ec2:DeleteSubnet"),
-    ("ec2", "CreateInternetGateway", "ec2:CreateInternetGateway"),
-    ("ec2", "AttachInternetGateway", "ec2:AttachInternetGateway"),
-    ("ec2", "DetachInternetGateway", "ec2:DetachInternetGateway"),
-    ("ec2", "DeleteInternetGateway", "ec2:DeleteInternetGateway"),
-    ("ec2", "AllocateAddress", "ec2:AllocateAddress"),
-    ("ec2", "ReleaseAddress", "ec2:ReleaseAddress"),
-    ("ec2", "CreateNatGateway", "ec2:CreateNatGateway"),
-    ("ec2", "DeleteNatGateway", "ec2:DeleteNatGateway"),
-    ("ec2", "CreateRouteTable", "ec2:CreateRouteTable"),
-    ("ec2", "CreateRoute", "ec2:CreateRoute"),
-    ("ec2", "ReplaceRoute", "ec2:ReplaceRoute"),
-    ("ec2", "AssociateRouteTable", "ec2:AssociateRouteTable"),
-    ("ec2", "DisassociateRouteTable", "ec2:DisassociateRouteTable"),
-    ("ec2", "DeleteRouteTable", "ec2:DeleteRouteTable"),
-    ("ec2", "CreateSecurityGroup", "ec2:CreateSecurityGroup"),
-    (
-        "ec2",
-        "AuthorizeSecurityGroupIngress",
-        "ec2:AuthorizeSecurityGroupIngress",
-    ),
-    (
-        "ec2",
-        "RevokeSecurityGroupIngress",
-        "ec2:RevokeSecurityGroupIngress",
-    ),
-    ("ec2", "DeleteSecurityGroup", "ec2:DeleteSecurityGroup"),
-    ("ec2", "CreateTags", "ec2:CreateTags"),
-    ("ec2", "DeleteTags", "ec2:DeleteTags"),
-    // Elastic Load Balancing
-    (
-        "elasticloadbalancing",
-        "DescribeLoadBalancers",
-        "elasticloadbalancing:DescribeLoadBalancers",
-    ),
-    (
-        "elasticloadbalancing",
-        "DescribeLoadBalancerAttributes",
-        "elasticloadbalancing:DescribeLoadBalancerAttributes",
-    ),
-    (
-        "elasticloadbalancing",
-        "DescribeTargetGroups",
-        "elasticloadbalancing:DescribeTargetGroups",
-    ),
-    (
-        "elasticloadbalancing",
-        "DescribeTargetGroupAttributes",
-        "elasticloadbalancing:DescribeTargetGroupAttributes",
-    ),
-    (
-        "elasticloadbalancing",
-        "ModifyTargetGroupAttributes",
-        "elasticloadbalancing:ModifyTargetGroupAttributes",
-    ),
-    (
-        "elasticloadbalancing",
-        "DescribeListeners",
-        "elasticloadbalancing:DescribeListeners",
-    ),
-    (
-        "elasticloadbalancing",
-        "DescribeRules",
-        "elasticloadbalancing:DescribeRules",
-    ),
-    (
-        "elasticloadbalancing",
-        "DescribeTags",
-        "elasticloadbalancing:DescribeTags",
-    ),
-    (
-        "elasticloadbalancing",
-        "CreateLoadBalancer",
-        "elasticloadbalancing:CreateLoadBalancer",
-    ),
-    (
-        "elasticloadbalancing",
-        "ModifyLoadBalancerAttributes",
-        "elasticloadbalancing:ModifyLoadBalancerAttributes",
-    ),
-    (
-        "elasticloadbalancing",
-        "SetSubnets",
-        "elasticloadbalancing:SetSubnets",
-    ),
-    (
-        "elasticloadbalancing",
-        "SetSecurityGroups",
-        "elasticloadbalancing:SetSecurityGroups",
-    ),
-    (
-        "elasticloadbalancing",
-        "SetIpAddressType",
-        "elasticloadbalancing:SetIpAddressType",
-    ),
-    (
-        "elasticloadbalancing",
-        "DeleteLoadBalancer",
-        "elasticloadbalancing:DeleteLoadBalancer",
-    ),
-    (
-        "elasticloadbalancing",
-        "CreateTargetGroup",
-        "elasticloadbalancing:CreateTargetGroup",
-    ),
-    (
-        "elasticloadbalancing",
-        "ModifyTargetGroup",
-        "elasticloadbalancing:ModifyTargetGroup",
-    ),
-    (
-        "elasticloadbalancing",
-        "DeleteTargetGroup",
-        "elasticloadbalancing:DeleteTargetGroup",
-    ),
-    (
-        "elasticloadbalancing",
-        "CreateListener",
-        "elasticloadbalancing:CreateListener",
-    ),
-    (
-        "elasticloadbalancing",
-        "ModifyListener",
-        "elasticloadbalancing:ModifyListener",
-    ),
-    (
-        "elasticloadbalancing",
-        "DeleteListener",
-        "elasticloadbalancing:DeleteListener",
-    ),
-    (
-        "elasticloadbalancing",
-        "CreateRule",
-        "elasticloadbalancing:CreateRule",
-    ),
-    (
-        "elasticloadbalancing",
-        "ModifyRule",
-        "elasticloadbalancing:ModifyRule",
-    ),
-    (
-        "elasticloadbalancing",
-        "DeleteRule",
-        "elasticloadbalancing:DeleteRule",
-    ),
-    ("elasticloadbalancing", "AddTags", "elasticloadbalancing:AddTags"),
-    (
-        "elasticloadbalancing",
-        "RemoveTags",
-        "elasticloadbalancing:RemoveTags",
-    ),
-    // ECS
-    ("ecs", "CreateCluster", "ecs:CreateCluster"),
-    ("ecs", "DescribeClusters", "ecs:DescribeClusters"),
-    ("ecs", "DeleteCluster", "ecs:DeleteCluster"),
-    ("ecs", "CreateService", "ecs:CreateService"),
-    ("ecs", "DescribeServices", "ecs:DescribeServices"),
-    ("ecs", "ListTasks", "ecs:ListTasks"),
-    ("ecs", "DescribeTasks", "ecs:DescribeTasks"),
-    ("ecs", "UpdateService", "ecs:UpdateService"),
-    ("ecs", "DeleteService", "ecs:DeleteService"),
-    ("ecs", "TagResource", "ecs:TagResource"),
-    ("ecs", "UntagResource", "ecs:UntagResource"),
-    ("ecs", "RegisterTaskDefinition", "ecs:RegisterTaskDefinition"),
-    ("ecs", "DescribeTaskDefinition", "ecs:DescribeTaskDefinition"),
-    ("ecs", "ListTaskDefinitions", "ecs:ListTaskDefinitions"),
-    ("ecs", "DeregisterTaskDefinition", "ecs:DeregisterTaskDefinition"),
-    ("ecs", "DeleteTaskDefinitions", "ecs:DeleteTaskDefinitions"),
-    // CloudWatch Logs
-    ("logs", "DescribeLogGroups", "logs:DescribeLogGroups"),
-    ("logs", "CreateLogGroup", "logs:CreateLogGroup"),
-    ("logs", "PutRetentionPolicy", "logs:PutRetentionPolicy"),
-    ("logs", "DeleteLogGroup", "logs:DeleteLogGroup"),
-    ("logs", "ListTagsForResource", "logs:ListTagsForResource"),
-    ("logs", "TagResource", "logs:TagResource"),
-    ("logs", "UntagResource", "logs:UntagResource"),
-    // ACM (status and plan read the certificates the profile names)
-    ("acm", "DescribeCertificate", "acm:DescribeCertificate"),
+/// One AWS operation ahi-edge calls (service as the call log names it,
+/// operation), the IAM action that allows it, and the policy statement that
+/// grants it. An empty action: allowed to every caller. An empty operation:
+/// an action AWS checks on ahi-edge's behalf (PassRole, service-linked
+/// roles, Lambda@Edge replication, CloudFront logging's bucket ACL).
+pub struct Operation {
+    pub service: &'static str,
+    pub operation: &'static str,
+    pub action: &'static str,
+    pub statement: Statement,
+}
+
+/// The policy's statements, each with its own resource scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Statement {
+    None,
+    Listings,
+    Ec2Network,
+    LoadBalancer,
+    EcsClusterAndService,
+    StackRoles,
+    PassStackRoles,
+    ServiceLinkedRoles,
+    EdgeAuthorizer,
+    CloudFront,
+    LogBucket,
+    OriginSecret,
+    ProxyLogGroup,
+    ReplicaLogGroups,
+    Certificates,
+}
+
+const fn op(
+    service: &'static str,
+    operation: &'static str,
+    action: &'static str,
+    statement: Statement,
+) -> Operation {
+    Operation {
+        service,
+        operation,
+        action,
+        statement,
+    }
+}
+
+use Statement::*;
+
+#[rustfmt::skip]
+pub const OPERATIONS: &[Operation] = &[
+    op("sts", "GetCallerIdentity", "", None),
+    op("cloudfront", "CreateDistributionWithTags", "cloudfront:CreateDistribution", CloudFront),
+    op("cloudfront", "GetDistribution", "cloudfront:GetDistribution", CloudFront),
+    op("cloudfront", "GetDistributionConfig", "cloudfront:GetDistributionConfig", CloudFront),
+    op("cloudfront", "ListDistributions", "cloudfront:ListDistributions", Listings),
+    op("cloudfront", "UpdateDistribution", "cloudfront:UpdateDistribution", CloudFront),
+    op("cloudfront", "DeleteDistribution", "cloudfront:DeleteDistribution", CloudFront),
+    op("cloudfront", "ListTagsForResource", "cloudfront:ListTagsForResource", CloudFront),
+    op("cloudfront", "TagResource", "cloudfront:TagResource", CloudFront),
+    op("cloudfront", "UntagResource", "cloudfront:UntagResource", CloudFront),
+    op("cloudfront", "CreateCachePolicy", "cloudfront:CreateCachePolicy", CloudFront),
+    op("cloudfront", "GetCachePolicy", "cloudfront:GetCachePolicy", CloudFront),
+    op("cloudfront", "ListCachePolicies", "cloudfront:ListCachePolicies", Listings),
+    op("cloudfront", "UpdateCachePolicy", "cloudfront:UpdateCachePolicy", CloudFront),
+    op("cloudfront", "DeleteCachePolicy", "cloudfront:DeleteCachePolicy", CloudFront),
+    op("cloudfront", "CreateOriginRequestPolicy", "cloudfront:CreateOriginRequestPolicy", CloudFront),
+    op("cloudfront", "GetOriginRequestPolicy", "cloudfront:GetOriginRequestPolicy", CloudFront),
+    op("cloudfront", "ListOriginRequestPolicies", "cloudfront:ListOriginRequestPolicies", Listings),
+    op("cloudfront", "UpdateOriginRequestPolicy", "cloudfront:UpdateOriginRequestPolicy", CloudFront),
+    op("cloudfront", "DeleteOriginRequestPolicy", "cloudfront:DeleteOriginRequestPolicy", CloudFront),
+    op("lambda", "CreateFunction", "lambda:CreateFunction", EdgeAuthorizer),
+    op("lambda", "GetFunction", "lambda:GetFunction", EdgeAuthorizer),
+    op("lambda", "GetFunctionConfiguration", "lambda:GetFunctionConfiguration", EdgeAuthorizer),
+    op("lambda", "UpdateFunctionCode", "lambda:UpdateFunctionCode", EdgeAuthorizer),
+    op("lambda", "UpdateFunctionConfiguration", "lambda:UpdateFunctionConfiguration", EdgeAuthorizer),
+    op("lambda", "PublishVersion", "lambda:PublishVersion", EdgeAuthorizer),
+    op("lambda", "ListVersionsByFunction", "lambda:ListVersionsByFunction", EdgeAuthorizer),
+    op("lambda", "DeleteFunction", "lambda:DeleteFunction", EdgeAuthorizer),
+    op("lambda", "ListFunctions", "lambda:ListFunctions", Listings),
+    op("lambda", "ListTags", "lambda:ListTags", EdgeAuthorizer),
+    op("lambda", "TagResource", "lambda:TagResource", EdgeAuthorizer),
+    op("lambda", "UntagResource", "lambda:UntagResource", EdgeAuthorizer),
+    op("iam", "GetRole", "iam:GetRole", StackRoles),
+    op("iam", "CreateRole", "iam:CreateRole", StackRoles),
+    op("iam", "UpdateRole", "iam:UpdateRole", StackRoles),
+    op("iam", "UpdateAssumeRolePolicy", "iam:UpdateAssumeRolePolicy", StackRoles),
+    op("iam", "DeleteRole", "iam:DeleteRole", StackRoles),
+    op("iam", "TagRole", "iam:TagRole", StackRoles),
+    op("iam", "UntagRole", "iam:UntagRole", StackRoles),
+    op("iam", "ListAttachedRolePolicies", "iam:ListAttachedRolePolicies", StackRoles),
+    op("iam", "AttachRolePolicy", "iam:AttachRolePolicy", StackRoles),
+    op("iam", "DetachRolePolicy", "iam:DetachRolePolicy", StackRoles),
+    op("iam", "ListRolePolicies", "iam:ListRolePolicies", StackRoles),
+    op("iam", "GetRolePolicy", "iam:GetRolePolicy", StackRoles),
+    op("iam", "PutRolePolicy", "iam:PutRolePolicy", StackRoles),
+    op("iam", "DeleteRolePolicy", "iam:DeleteRolePolicy", StackRoles),
+    op("secretsmanager", "GetRandomPassword", "secretsmanager:GetRandomPassword", Listings),
+    op("secretsmanager", "CreateSecret", "secretsmanager:CreateSecret", OriginSecret),
+    op("secretsmanager", "DescribeSecret", "secretsmanager:DescribeSecret", OriginSecret),
+    op("secretsmanager", "GetSecretValue", "secretsmanager:GetSecretValue", OriginSecret),
+    op("secretsmanager", "UpdateSecret", "secretsmanager:UpdateSecret", OriginSecret),
+    op("secretsmanager", "TagResource", "secretsmanager:TagResource", OriginSecret),
+    op("secretsmanager", "UntagResource", "secretsmanager:UntagResource", OriginSecret),
+    op("secretsmanager", "DeleteSecret", "secretsmanager:DeleteSecret", OriginSecret),
+    op("s3", "HeadBucket", "s3:ListBucket", LogBucket),
+    op("s3", "CreateBucket", "s3:CreateBucket", LogBucket),
+    op("s3", "DeleteBucket", "s3:DeleteBucket", LogBucket),
+    op("s3", "ListObjects", "s3:ListBucket", LogBucket),
+    op("s3", "DeleteObjects", "s3:DeleteObject", LogBucket),
+    op("s3", "GetBucketTagging", "s3:GetBucketTagging", LogBucket),
+    op("s3", "PutBucketTagging", "s3:PutBucketTagging", LogBucket),
+    op("s3", "GetBucketPolicy", "s3:GetBucketPolicy", LogBucket),
+    op("s3", "PutBucketPolicy", "s3:PutBucketPolicy", LogBucket),
+    op("s3", "GetBucketOwnershipControls", "s3:GetBucketOwnershipControls", LogBucket),
+    op("s3", "PutBucketOwnershipControls", "s3:PutBucketOwnershipControls", LogBucket),
+    op("s3", "GetBucketEncryption", "s3:GetEncryptionConfiguration", LogBucket),
+    op("s3", "PutBucketEncryption", "s3:PutEncryptionConfiguration", LogBucket),
+    op("s3", "GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock", LogBucket),
+    op("s3", "PutPublicAccessBlock", "s3:PutBucketPublicAccessBlock", LogBucket),
+    op("ec2", "DescribeVpcs", "ec2:DescribeVpcs", Listings),
+    op("ec2", "DescribeVpcAttribute", "ec2:DescribeVpcAttribute", Listings),
+    op("ec2", "DescribeSubnets", "ec2:DescribeSubnets", Listings),
+    op("ec2", "DescribeAvailabilityZones", "ec2:DescribeAvailabilityZones", Listings),
+    op("ec2", "DescribeInternetGateways", "ec2:DescribeInternetGateways", Listings),
+    op("ec2", "DescribeAddresses", "ec2:DescribeAddresses", Listings),
+    op("ec2", "DescribeNatGateways", "ec2:DescribeNatGateways", Listings),
+    op("ec2", "DescribeRouteTables", "ec2:DescribeRouteTables", Listings),
+    op("ec2", "DescribeSecurityGroups", "ec2:DescribeSecurityGroups", Listings),
+    op("ec2", "DescribeManagedPrefixLists", "ec2:DescribeManagedPrefixLists", Listings),
+    op("ec2", "CreateVpc", "ec2:CreateVpc", Ec2Network),
+    op("ec2", "ModifyVpcAttribute", "ec2:ModifyVpcAttribute", Ec2Network),
+    op("ec2", "DeleteVpc", "ec2:DeleteVpc", Ec2Network),
+    op("ec2", "CreateSubnet", "ec2:CreateSubnet", Ec2Network),
+    op("ec2", "DeleteSubnet", "ec2:DeleteSubnet", Ec2Network),
+    op("ec2", "CreateInternetGateway", "ec2:CreateInternetGateway", Ec2Network),
+    op("ec2", "AttachInternetGateway", "ec2:AttachInternetGateway", Ec2Network),
+    op("ec2", "DetachInternetGateway", "ec2:DetachInternetGateway", Ec2Network),
+    op("ec2", "DeleteInternetGateway", "ec2:DeleteInternetGateway", Ec2Network),
+    op("ec2", "AllocateAddress", "ec2:AllocateAddress", Ec2Network),
+    op("ec2", "ReleaseAddress", "ec2:ReleaseAddress", Ec2Network),
+    op("ec2", "CreateNatGateway", "ec2:CreateNatGateway", Ec2Network),
+    op("ec2", "DeleteNatGateway", "ec2:DeleteNatGateway", Ec2Network),
+    op("ec2", "CreateRouteTable", "ec2:CreateRouteTable", Ec2Network),
+    op("ec2", "CreateRoute", "ec2:CreateRoute", Ec2Network),
+    op("ec2", "ReplaceRoute", "ec2:ReplaceRoute", Ec2Network),
+    op("ec2", "AssociateRouteTable", "ec2:AssociateRouteTable", Ec2Network),
+    op("ec2", "DisassociateRouteTable", "ec2:DisassociateRouteTable", Ec2Network),
+    op("ec2", "DeleteRouteTable", "ec2:DeleteRouteTable", Ec2Network),
+    op("ec2", "CreateSecurityGroup", "ec2:CreateSecurityGroup", Ec2Network),
+    op("ec2", "AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupIngress", Ec2Network),
+    op("ec2", "RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", Ec2Network),
+    op("ec2", "DeleteSecurityGroup", "ec2:DeleteSecurityGroup", Ec2Network),
+    op("ec2", "CreateTags", "ec2:CreateTags", Ec2Network),
+    op("ec2", "DeleteTags", "ec2:DeleteTags", Ec2Network),
+    op("elasticloadbalancing", "DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancers", Listings),
+    op("elasticloadbalancing", "DescribeLoadBalancerAttributes", "elasticloadbalancing:DescribeLoadBalancerAttributes", Listings),
+    op("elasticloadbalancing", "DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroups", Listings),
+    op("elasticloadbalancing", "DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetGroupAttributes", Listings),
+    op("elasticloadbalancing", "ModifyTargetGroupAttributes", "elasticloadbalancing:ModifyTargetGroupAttributes", LoadBalancer),
+    op("elasticloadbalancing", "DescribeListeners", "elasticloadbalancing:DescribeListeners", Listings),
+    op("elasticloadbalancing", "DescribeRules", "elasticloadbalancing:DescribeRules", Listings),
+    op("elasticloadbalancing", "DescribeTags", "elasticloadbalancing:DescribeTags", Listings),
+    op("elasticloadbalancing", "CreateLoadBalancer", "elasticloadbalancing:CreateLoadBalancer", LoadBalancer),
+    op("elasticloadbalancing", "ModifyLoadBalancerAttributes", "elasticloadbalancing:ModifyLoadBalancerAttributes", LoadBalancer),
+    op("elasticloadbalancing", "SetSubnets", "elasticloadbalancing:SetSubnets", LoadBalancer),
+    op("elasticloadbalancing", "SetSecurityGroups", "elasticloadbalancing:SetSecurityGroups", LoadBalancer),
+    op("elasticloadbalancing", "SetIpAddressType", "elasticloadbalancing:SetIpAddressType", LoadBalancer),
+    op("elasticloadbalancing", "DeleteLoadBalancer", "elasticloadbalancing:DeleteLoadBalancer", LoadBalancer),
+    op("elasticloadbalancing", "CreateTargetGroup", "elasticloadbalancing:CreateTargetGroup", LoadBalancer),
+    op("elasticloadbalancing", "ModifyTargetGroup", "elasticloadbalancing:ModifyTargetGroup", LoadBalancer),
+    op("elasticloadbalancing", "DeleteTargetGroup", "elasticloadbalancing:DeleteTargetGroup", LoadBalancer),
+    op("elasticloadbalancing", "CreateListener", "elasticloadbalancing:CreateListener", LoadBalancer),
+    op("elasticloadbalancing", "ModifyListener", "elasticloadbalancing:ModifyListener", LoadBalancer),
+    op("elasticloadbalancing", "DeleteListener", "elasticloadbalancing:DeleteListener", LoadBalancer),
+    op("elasticloadbalancing", "CreateRule", "elasticloadbalancing:CreateRule", LoadBalancer),
+    op("elasticloadbalancing", "ModifyRule", "elasticloadbalancing:ModifyRule", LoadBalancer),
+    op("elasticloadbalancing", "DeleteRule", "elasticloadbalancing:DeleteRule", LoadBalancer),
+    op("elasticloadbalancing", "AddTags", "elasticloadbalancing:AddTags", LoadBalancer),
+    op("elasticloadbalancing", "RemoveTags", "elasticloadbalancing:RemoveTags", LoadBalancer),
+    op("ecs", "CreateCluster", "ecs:CreateCluster", EcsClusterAndService),
+    op("ecs", "DescribeClusters", "ecs:DescribeClusters", EcsClusterAndService),
+    op("ecs", "DeleteCluster", "ecs:DeleteCluster", EcsClusterAndService),
+    op("ecs", "CreateService", "ecs:CreateService", EcsClusterAndService),
+    op("ecs", "DescribeServices", "ecs:DescribeServices", EcsClusterAndService),
+    op("ecs", "ListTasks", "ecs:ListTasks", EcsClusterAndService),
+    op("ecs", "DescribeTasks", "ecs:DescribeTasks", EcsClusterAndService),
+    op("ecs", "UpdateService", "ecs:UpdateService", EcsClusterAndService),
+    op("ecs", "DeleteService", "ecs:DeleteService", EcsClusterAndService),
+    op("ecs", "TagResource", "ecs:TagResource", EcsClusterAndService),
+    op("ecs", "UntagResource", "ecs:UntagResource", EcsClusterAndService),
+    op("ecs", "RegisterTaskDefinition", "ecs:RegisterTaskDefinition", Listings),
+    op("ecs", "DescribeTaskDefinition", "ecs:DescribeTaskDefinition", Listings),
+    op("ecs", "ListTaskDefinitions", "ecs:ListTaskDefinitions", Listings),
+    op("ecs", "DeregisterTaskDefinition", "ecs:DeregisterTaskDefinition", Listings),
+    op("ecs", "DeleteTaskDefinitions", "ecs:DeleteTaskDefinitions", Listings),
+    op("logs", "DescribeLogGroups", "logs:DescribeLogGroups", Listings),
+    op("logs", "CreateLogGroup", "logs:CreateLogGroup", ProxyLogGroup),
+    op("logs", "PutRetentionPolicy", "logs:PutRetentionPolicy", ProxyLogGroup),
+    op("logs", "DeleteLogGroup", "logs:DeleteLogGroup", ProxyLogGroup),
+    op("logs", "ListTagsForResource", "logs:ListTagsForResource", ProxyLogGroup),
+    op("logs", "TagResource", "logs:TagResource", ProxyLogGroup),
+    op("logs", "UntagResource", "logs:UntagResource", ProxyLogGroup),
+    op("acm", "DescribeCertificate", "acm:DescribeCertificate", Certificates),
+    // Not called by ahi-edge itself: what AWS checks on its behalf.
+    op("cloudfront", "", "cloudfront:TagResource", CloudFront),
+    op("iam", "", "iam:PassRole", PassStackRoles),
+    op("iam", "", "iam:CreateServiceLinkedRole", ServiceLinkedRoles),
+    op("lambda", "", "lambda:EnableReplication*", EdgeAuthorizer),
+    op("s3", "", "s3:GetBucketAcl", LogBucket),
+    op("s3", "", "s3:PutBucketAcl", LogBucket),
+    op("logs", "", "logs:DeleteLogGroup", ReplicaLogGroups),
 ];
 
 /// The IAM action that allows `operation` of `service` (call-log names).
 pub fn action_for(service: &str, operation: &str) -> Option<&'static str> {
     OPERATIONS
         .iter()
-        .find(|(s, o, _)| *s == service && *o == operation)
-        .map(|(_, _, a)| *a)
+        .find(|o| !o.operation.is_empty() && o.service == service && o.operation == operation)
+        .map(|o| o.action)
 }
 
-fn actions(prefix: &str, names: &[&str]) -> Vec<String> {
-    names.iter().map(|n| format!("{prefix}:{n}")).collect()
-}
-
-fn statement(sid: &str, actions: Vec<String>, resources: Vec<String>) -> Value {
-    json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources})
-}
-
-/// The policy for `profile`, as one IAM policy document.
-pub fn policy(profile: &Profile) -> Value {
+/// The resources a statement grants on, for this profile (`None`: the
+/// statement does not apply to it).
+fn scope(statement: Statement, profile: &Profile) -> Option<(Vec<String>, Option<Value>)> {
     let stack = &profile.stack.name;
     let names = StackNames { stack };
     let region = &profile.healthimaging.region;
     let edge = EDGE_REGION;
-    let mut statements = Vec::new();
-
-    // What AWS does not scope to a resource: listings and lookups, and ECS
-    // task definition registration. Held to the regions the stack uses.
-    let mut regions: Vec<String> = vec![region.clone(), edge.to_string()];
-    regions.extend(profile.lambda_edge.replica_regions.iter().cloned());
-    regions.sort();
-    regions.dedup();
-    let mut unscoped = actions(
-        "ec2",
-        &[
-            "DescribeVpcs",
-            "DescribeVpcAttribute",
-            "DescribeSubnets",
-            "DescribeAvailabilityZones",
-            "DescribeInternetGateways",
-            "DescribeAddresses",
-            "DescribeNatGateways",
-            "DescribeRouteTables",
-            "DescribeSecurityGroups",
-            "DescribeManagedPrefixLists",
-        ],
-    );
-    unscoped.extend(actions(
-        "elasticloadbalancing",
-        &[
-            "DescribeLoadBalancers",
-            "DescribeLoadBalancerAttributes",
-            "DescribeTargetGroups",
-            "DescribeTargetGroupAttributes",
-            "DescribeListeners",
-            "DescribeRules",
-            "DescribeTags",
-        ],
-    ));
-    unscoped.extend(actions(
-        "ecs",
-        &[
-            "RegisterTaskDefinition",
-            "DescribeTaskDefinition",
-            "ListTaskDefinitions",
-            "DeregisterTaskDefinition",
-            "DeleteTaskDefinitions",
-        ],
-    ));
-    unscoped.extend(actions("logs", &["DescribeLogGroups"]));
-    unscoped.extend(actions("lambda", &["ListFunctions"]));
-    unscoped.extend(actions(
-        "cloudfront",
-        &[
-            "ListDistributions",
-            "ListCachePolicies",
-            "ListOriginRequestPolicies",
-        ],
-    ));
-    unscoped.extend(actions("secretsmanager", &["GetRandomPassword"]));
-    let mut listing = statement("ListingsAndLookups", unscoped, vec!["*".into()]);
-    listing["Condition"] = json!({"StringEquals": {"aws:RequestedRegion": regions}});
-    statements.push(listing);
-
-    statements.push(statement(
-        "Ec2NetworkAndSecurityGroups",
-        actions(
-            "ec2",
-            &[
-                "CreateVpc",
-                "ModifyVpcAttribute",
-                "DeleteVpc",
-                "CreateSubnet",
-                "DeleteSubnet",
-                "CreateInternetGateway",
-                "AttachInternetGateway",
-                "DetachInternetGateway",
-                "DeleteInternetGateway",
-                "AllocateAddress",
-                "ReleaseAddress",
-                "CreateNatGateway",
-                "DeleteNatGateway",
-                "CreateRouteTable",
-                "CreateRoute",
-                "ReplaceRoute",
-                "AssociateRouteTable",
-                "DisassociateRouteTable",
-                "DeleteRouteTable",
-                "CreateSecurityGroup",
-                "AuthorizeSecurityGroupIngress",
-                "RevokeSecurityGroupIngress",
-                "DeleteSecurityGroup",
-                "CreateTags",
-                "DeleteTags",
-            ],
-        ),
-        vec![format!("arn:aws:ec2:{region}:*:*")],
-    ));
-
     let alb = names.load_balancer();
-    statements.push(statement(
-        "LoadBalancer",
-        actions(
-            "elasticloadbalancing",
-            &[
-                "CreateLoadBalancer",
-                "ModifyLoadBalancerAttributes",
-                "SetSubnets",
-                "SetSecurityGroups",
-                "SetIpAddressType",
-                "DeleteLoadBalancer",
-                "CreateTargetGroup",
-                "ModifyTargetGroup",
-                "ModifyTargetGroupAttributes",
-                "DeleteTargetGroup",
-                "CreateListener",
-                "ModifyListener",
-                "DeleteListener",
-                "CreateRule",
-                "ModifyRule",
-                "DeleteRule",
-                "AddTags",
-                "RemoveTags",
-            ],
-        ),
+    let roles = || {
         vec![
-            format!("arn:aws:elasticloadbalancing:{region}:*:loadbalancer/app/{alb}/*"),
-            format!(
-                "arn:aws:elasticloadbalancing:{region}:*:targetgroup/{}/*",
-                names.target_group()
-            ),
-            format!("arn:aws:elasticloadbalancing:{region}:*:listener/app/{alb}/*"),
-            format!("arn:aws:elasticloadbalancing:{region}:*:listener-rule/app/{alb}/*"),
-        ],
-    ));
-
-    statements.push(statement(
-        "EcsClusterAndService",
-        actions(
-            "ecs",
-            &[
-                "CreateCluster",
-                "DescribeClusters",
-                "DeleteCluster",
-                "CreateService",
-                "DescribeServices",
-                "ListTasks",
-                "DescribeTasks",
-                "UpdateService",
-                "DeleteService",
-                "TagResource",
-                "UntagResource",
-            ],
-        ),
-        vec![
-            format!("arn:aws:ecs:{region}:*:cluster/{}", names.cluster()),
-            format!(
-                "arn:aws:ecs:{region}:*:service/{}/{}",
-                names.cluster(),
-                names.service()
-            ),
-            format!("arn:aws:ecs:{region}:*:task-definition/{}:*", names.task_family()),
-            format!("arn:aws:ecs:{region}:*:task/{}/*", names.cluster()),
-            format!("arn:aws:ecs:{region}:*:container-instance/{}/*", names.cluster()),
-        ],
-    ));
-
-    let roles = vec![
-        format!("arn:aws:iam::*:role/{}", names.edge_role()),
-        format!("arn:aws:iam::*:role/{}", names.task_execution_role()),
-        format!("arn:aws:iam::*:role/{}", names.task_role()),
-    ];
-    statements.push(statement(
-        "StackRoles",
-        actions(
-            "iam",
-            &[
-                "GetRole",
-                "CreateRole",
-                "UpdateRole",
-                "UpdateAssumeRolePolicy",
-                "DeleteRole",
-                "TagRole",
-                "UntagRole",
-                "ListAttachedRolePolicies",
-                "AttachRolePolicy",
-                "DetachRolePolicy",
-                "ListRolePolicies",
-                "GetRolePolicy",
-                "PutRolePolicy",
-                "DeleteRolePolicy",
-            ],
-        ),
-        roles.clone(),
-    ));
-    let mut pass = statement("PassStackRoles", actions("iam", &["PassRole"]), roles);
-    pass["Condition"] =
-        json!({"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com", "ecs-tasks.amazonaws.com"]}});
-    statements.push(pass);
-    // ECS, ELB, the Lambda@Edge replicator and CloudFront's logger each
-    // create their service-linked role on first use, with the caller's rights.
-    let mut linked = statement(
-        "ServiceLinkedRoles",
-        actions("iam", &["CreateServiceLinkedRole"]),
-        vec!["arn:aws:iam::*:role/aws-service-role/*".into()],
-    );
-    linked["Condition"] = json!({"StringEquals": {"iam:AWSServiceName": [
-        "ecs.amazonaws.com",
-        "elasticloadbalancing.amazonaws.com",
-        "replicator.lambda.amazonaws.com",
-        "logger.cloudfront.amazonaws.com"
-    ]}});
-    statements.push(linked);
-
-    if !matches!(profile.auth.mode, AuthMode::None) {
-        let function = format!("arn:aws:lambda:{edge}:*:function:{}", names.edge_function());
-        statements.push(statement(
-            "EdgeAuthorizer",
-            actions(
-                "lambda",
-                &[
-                    "CreateFunction",
-                    "GetFunction",
-                    "GetFunctionConfiguration",
-                    "UpdateFunctionCode",
-                    "UpdateFunctionConfiguration",
-                    "PublishVersion",
-                    "ListVersionsByFunction",
-                    "DeleteFunction",
-                    "ListTags",
-                    "TagResource",
-                    "UntagResource",
-                    // CloudFront associates a version with the caller's rights.
-                    "EnableReplication*",
-                ],
-            ),
-            vec![function.clone(), format!("{function}:*")],
-        ));
-    }
-
-    statements.push(statement(
-        "CloudFront",
-        actions(
-            "cloudfront",
-            &[
-                "CreateDistribution",
-                "GetDistribution",
-                "GetDistributionConfig",
-                "UpdateDistribution",
-                "DeleteDistribution",
-                "ListTagsForResource",
-                "TagResource",
-                "UntagResource",
-                "CreateCachePolicy",
-                "GetCachePolicy",
-                "UpdateCachePolicy",
-                "DeleteCachePolicy",
-                "CreateOriginRequestPolicy",
-                "GetOriginRequestPolicy",
-                "UpdateOriginRequestPolicy",
-                "DeleteOriginRequestPolicy",
-            ],
-        ),
-        vec![
-            "arn:aws:cloudfront::*:distribution/*".into(),
-            "arn:aws:cloudfront::*:cache-policy/*".into(),
-            "arn:aws:cloudfront::*:origin-request-policy/*".into(),
-        ],
-    ));
-
+            format!("arn:aws:iam::*:role/{}", names.edge_role()),
+            format!("arn:aws:iam::*:role/{}", names.task_execution_role()),
+            format!("arn:aws:iam::*:role/{}", names.task_role()),
+        ]
+    };
     let bucket = format!("arn:aws:s3:::{stack}-logs-*-{region}");
-    statements.push(statement(
-        "LogBucket",
-        actions(
-            "s3",
-            &[
-                "CreateBucket",
-                "DeleteBucket",
-                "ListBucket",
-                "GetBucketTagging",
-                "PutBucketTagging",
-                "GetBucketPolicy",
-                "PutBucketPolicy",
-                "GetBucketOwnershipControls",
-                "PutBucketOwnershipControls",
-                "GetEncryptionConfiguration",
-                "PutEncryptionConfiguration",
-                "GetBucketPublicAccessBlock",
-                "PutBucketPublicAccessBlock",
-                // CloudFront standard logging adds its grant to the ACL with
-                // the caller's credentials.
-                "GetBucketAcl",
-                "PutBucketAcl",
-                "DeleteObject",
-            ],
-        ),
-        vec![bucket.clone(), format!("{bucket}/*")],
-    ));
-
-    statements.push(statement(
-        "OriginSecret",
-        actions(
-            "secretsmanager",
-            &[
-                "CreateSecret",
-                "DescribeSecret",
-                "GetSecretValue",
-                "UpdateSecret",
-                "TagResource",
-                "UntagResource",
-                "DeleteSecret",
-            ],
-        ),
-        vec![format!(
-            "arn:aws:secretsmanager:{region}:*:secret:ahi-edge/{stack}/*"
-        )],
-    ));
-
-    statements.push(statement(
-        "ProxyLogGroup",
-        actions(
-            "logs",
-            &[
-                "CreateLogGroup",
-                "PutRetentionPolicy",
-                "DeleteLogGroup",
-                "ListTagsForResource",
-                "TagResource",
-                "UntagResource",
-            ],
-        ),
-        vec![
-            format!("arn:aws:logs:{region}:*:log-group:{}", names.proxy_log_group()),
-            format!("arn:aws:logs:{region}:*:log-group:{}:*", names.proxy_log_group()),
-        ],
-    ));
-    // `down --purge-logs` removes the log groups Lambda made for the replicas.
-    statements.push(statement(
-        "ReplicaLogGroups",
-        actions("logs", &["DeleteLogGroup"]),
-        profile
-            .lambda_edge
-            .replica_regions
-            .iter()
-            .map(|r| {
+    let authorizer = !matches!(profile.auth.mode, AuthMode::None);
+    Some(match statement {
+        None => return Option::None,
+        // What AWS does not scope to a resource (listings and lookups, ECS
+        // task definition registration), held to the stack's regions.
+        Listings => {
+            let mut regions: Vec<String> = vec![region.clone(), edge.to_string()];
+            regions.extend(profile.lambda_edge.replica_regions.iter().cloned());
+            regions.sort();
+            regions.dedup();
+            (
+                vec!["*".into()],
+                Some(json!({"StringEquals": {"aws:RequestedRegion": regions}})),
+            )
+        }
+        Ec2Network => (vec![format!("arn:aws:ec2:{region}:*:*")], Option::None),
+        LoadBalancer => (
+            vec![
+                format!("arn:aws:elasticloadbalancing:{region}:*:loadbalancer/app/{alb}/*"),
                 format!(
-                    "arn:aws:logs:{r}:*:log-group:/aws/lambda/{edge}.{}:*",
-                    names.edge_function()
-                )
-            })
-            .collect(),
-    ));
+                    "arn:aws:elasticloadbalancing:{region}:*:targetgroup/{}/*",
+                    names.target_group()
+                ),
+                format!("arn:aws:elasticloadbalancing:{region}:*:listener/app/{alb}/*"),
+                format!("arn:aws:elasticloadbalancing:{region}:*:listener-rule/app/{alb}/*"),
+            ],
+            Option::None,
+        ),
+        EcsClusterAndService => (
+            vec![
+                format!("arn:aws:ecs:{region}:*:cluster/{}", names.cluster()),
+                format!(
+                    "arn:aws:ecs:{region}:*:service/{}/{}",
+                    names.cluster(),
+                    names.service()
+                ),
+                format!("arn:aws:ecs:{region}:*:task-definition/{}:*", names.task_family()),
+                format!("arn:aws:ecs:{region}:*:task/{}/*", names.cluster()),
+                format!("arn:aws:ecs:{region}:*:container-instance/{}/*", names.cluster()),
+            ],
+            Option::None,
+        ),
+        StackRoles => (roles(), Option::None),
+        PassStackRoles => (
+            roles(),
+            Some(
+                json!({"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com", "ecs-tasks.amazonaws.com"]}}),
+            ),
+        ),
+        // ECS, ELB, the Lambda@Edge replicator and CloudFront's logger each
+        // create their service-linked role on first use, with the caller's rights.
+        ServiceLinkedRoles => (
+            vec!["arn:aws:iam::*:role/aws-service-role/*".into()],
+            Some(json!({"StringEquals": {"iam:AWSServiceName": [
+                "ecs.amazonaws.com",
+                "elasticloadbalancing.amazonaws.com",
+                "replicator.lambda.amazonaws.com",
+                "logger.cloudfront.amazonaws.com"
+            ]}})),
+        ),
+        EdgeAuthorizer if !authorizer => return Option::None,
+        EdgeAuthorizer => {
+            let function = format!("arn:aws:lambda:{edge}:*:function:{}", names.edge_function());
+            (vec![function.clone(), format!("{function}:*")], Option::None)
+        }
+        // Distribution and policy ids are not known before they exist.
+        CloudFront => (
+            vec![
+                "arn:aws:cloudfront::*:distribution/*".into(),
+                "arn:aws:cloudfront::*:cache-policy/*".into(),
+                "arn:aws:cloudfront::*:origin-request-policy/*".into(),
+            ],
+            Option::None,
+        ),
+        LogBucket => (vec![bucket.clone(), format!("{bucket}/*")], Option::None),
+        OriginSecret => (
+            vec![format!(
+                "arn:aws:secretsmanager:{region}:*:secret:ahi-edge/{stack}/*"
+            )],
+            Option::None,
+        ),
+        ProxyLogGroup => (
+            vec![
+                format!("arn:aws:logs:{region}:*:log-group:{}", names.proxy_log_group()),
+                format!("arn:aws:logs:{region}:*:log-group:{}:*", names.proxy_log_group()),
+            ],
+            Option::None,
+        ),
+        // `down --purge-logs` removes the log groups Lambda made for the replicas.
+        ReplicaLogGroups if !authorizer => return Option::None,
+        ReplicaLogGroups => (
+            profile
+                .lambda_edge
+                .replica_regions
+                .iter()
+                .map(|r| {
+                    format!(
+                        "arn:aws:logs:{r}:*:log-group:/aws/lambda/{edge}.{}:*",
+                        names.edge_function()
+                    )
+                })
+                .collect(),
+            Option::None,
+        ),
+        Certificates => {
+            let mut arns = Vec::new();
+            if let AlbOrigin::Https { certificate_arn, .. } = &profile.alb {
+                arns.push(certificate_arn.clone());
+            }
+            if let Some(arn) = &profile.cloudfront.certificate_arn {
+                arns.push(arn.clone());
+            }
+            if arns.is_empty() {
+                return Option::None;
+            }
+            (arns, Option::None)
+        }
+    })
+}
 
-    let mut certificates = Vec::new();
-    if let AlbOrigin::Https { certificate_arn, .. } = &profile.alb {
-        certificates.push(certificate_arn.clone());
+/// The policy for `profile`, as one IAM policy document: the table's
+/// actions grouped by statement, each statement with its resource scope.
+pub fn policy(profile: &Profile) -> Value {
+    let mut groups: std::collections::BTreeMap<Statement, Vec<&str>> = std::collections::BTreeMap::new();
+    for o in OPERATIONS.iter().filter(|o| !o.action.is_empty()) {
+        let actions = groups.entry(o.statement).or_default();
+        if !actions.contains(&o.action) {
+            actions.push(o.action);
+        }
     }
-    if let Some(arn) = &profile.cloudfront.certificate_arn {
-        certificates.push(arn.clone());
-    }
-    if !certificates.is_empty() {
-        statements.push(statement(
-            "Certificates",
-            actions("acm", &["DescribeCertificate"]),
-            certificates,
-        ));
-    }
+    let statements: Vec<Value> = groups
+        .into_iter()
+        .filter_map(|(statement, actions)| {
+            let (resources, condition) = scope(statement, profile)?;
+            let mut s = json!({
+                "Sid": format!("{statement:?}"),
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": resources,
+            });
+            if let Some(c) = condition {
+                s["Condition"] = c;
+            }
+            Some(s)
+        })
+        .collect();
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
@@ -778,13 +424,20 @@ mod tests {
     #[test]
     fn every_operation_in_the_table_is_allowed_by_the_policy() {
         let p = policy(&profile("ahi-delivery-https"));
-        for (service, operation, action) in OPERATIONS {
+        for o in OPERATIONS {
             assert!(
-                action.is_empty() || allows(&p, action),
-                "{service} {operation} -> {action}"
+                o.action.is_empty() || allows(&p, o.action),
+                "{} {} -> {}",
+                o.service,
+                o.operation,
+                o.action
             );
         }
-        let mut seen: Vec<(&str, &str)> = OPERATIONS.iter().map(|(s, o, _)| (*s, *o)).collect();
+        let mut seen: Vec<(&str, &str)> = OPERATIONS
+            .iter()
+            .filter(|o| !o.operation.is_empty())
+            .map(|o| (o.service, o.operation))
+            .collect();
         seen.sort();
         let before = seen.len();
         seen.dedup();
@@ -797,7 +450,7 @@ mod tests {
         for s in p["Statement"].as_array().unwrap() {
             assert!(s["Action"].as_array().unwrap().iter().all(|a| a != "*"), "{s}");
             let star = s["Resource"].as_array().unwrap().iter().any(|r| r == "*");
-            assert_eq!(star, s["Sid"] == "ListingsAndLookups", "{s}");
+            assert_eq!(star, s["Sid"] == "Listings", "{s}");
         }
         let text = p.to_string();
         assert!(text.contains("role/ahi-delivery-proxy-task"), "{text}");
