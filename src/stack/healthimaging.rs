@@ -8,8 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
 use super::StepError;
 use super::instance::{Instance, Sources};
 use crate::kinds::{
@@ -180,7 +178,6 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
     if matches!(profile.network, Network::Create) {
         network(&mut out, &r);
     }
-    let new_network = matches!(profile.network, Network::Create);
     out.push(Instance::resource(
         "alb_security_group",
         "ec2-security-group",
@@ -448,8 +445,6 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
     );
     out.push(Instance::ready("service_steady", &service));
     out.push(service);
-    // Without a network of our own these needs point outside the set.
-    let _ = new_network;
     out
 }
 
@@ -520,9 +515,4 @@ fn network(out: &mut Vec<Instance>, r: &str) {
             })
         }));
     }
-}
-
-/// The instance's desired spec as `plan` sees it (unknown ids as such).
-pub fn planned(instance: &Instance, src: &Sources) -> Option<Result<Value, StepError>> {
-    instance.spec(src)
 }
