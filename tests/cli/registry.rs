@@ -222,6 +222,7 @@ fn out_of_band_changes_to_every_kind_are_reported_and_one_up_repairs_them() {
          elb = client('elbv2')\n\
          elb.modify_load_balancer_attributes(LoadBalancerArn=rec('load_balancer', 'arn'), Attributes=[{{'Key': 'routing.http.drop_invalid_header_fields.enabled', 'Value': 'false'}}])\n\
          elb.modify_target_group(TargetGroupArn=rec('target_group', 'arn'), HealthCheckPath='/')\n\
+         elb.modify_target_group_attributes(TargetGroupArn=rec('target_group', 'arn'), Attributes=[{{'Key': 'deregistration_delay.timeout_seconds', 'Value': '300'}}])\n\
          elb.modify_listener(ListenerArn=rec('listener', 'arn'), DefaultActions=[{{'Type': 'forward', 'TargetGroupArn': rec('target_group', 'arn')}}])\n\
          elb.modify_rule(RuleArn=rec('listener_rule', 'arn'), Conditions=[{{'Field': 'http-header', 'HttpHeaderConfig': {{'HttpHeaderName': 'X-Custom-Header', 'Values': ['guessable']}}}}])\n\
          cf = client('cloudfront')\n\
@@ -243,7 +244,7 @@ fn out_of_band_changes_to_every_kind_are_reported_and_one_up_repairs_them() {
          client('lambda').update_function_configuration(FunctionName='{n}-edge-auth', MemorySize=1024)\n\
          ecs = client('ecs')\n\
          ecs.untag_resource(resourceArn=rec('cluster', 'arn'), tagKeys=['project'])\n\
-         ecs.update_service(cluster='{n}', service='{n}-proxy', desiredCount=3)\n\
+         ecs.update_service(cluster='{n}', service='{n}-proxy', desiredCount=3, deploymentConfiguration={{'deploymentCircuitBreaker': {{'enable': False, 'rollback': False}}}})\n\
          td = ecs.describe_task_definition(taskDefinition='{n}-proxy')['taskDefinition']\n\
          ecs.register_task_definition(family='{n}-proxy', containerDefinitions=[dict(td['containerDefinitions'][0], image='public.ecr.aws/evil:latest')], requiresCompatibilities=['FARGATE'], networkMode='awsvpc', cpu=td['cpu'], memory=td['memory'])\n\
          client('logs').put_retention_policy(logGroupName='/ahi-edge/{n}/proxy', retentionInDays=1)\n\
@@ -317,6 +318,8 @@ fn out_of_band_changes_to_every_kind_are_reported_and_one_up_repairs_them() {
          attached = [p['PolicyArn'] for p in iam.list_attached_role_policies(RoleName='{n}-edge-auth')['AttachedPolicies']]\n\
          origin = client('cloudfront').get_distribution_config(Id=rec('distribution'))['DistributionConfig']['Origins']['Items'][0]['DomainName']\n\
          policy = json.loads(client('s3').get_bucket_policy(Bucket=rec('log_bucket'))['Policy'])\n\
+         tga = {{a['Key']: a['Value'] for a in client('elbv2').describe_target_group_attributes(TargetGroupArn=rec('target_group', 'arn'))['Attributes']}}\n\
+         svc = client('ecs').describe_services(cluster='{n}', services=['{n}-proxy'])['services'][0]\n\
          print(json.dumps({{\n\
            'ip_ranges': [r for p in sg['IpPermissions'] for r in p.get('IpRanges', [])],\n\
            'prefix_lists': len([r for p in sg['IpPermissions'] for r in p.get('PrefixListIds', [])]),\n\
@@ -325,6 +328,8 @@ fn out_of_band_changes_to_every_kind_are_reported_and_one_up_repairs_them() {
            'task_actions': doc['Statement'][0]['Action'],\n\
            'edge_policies': attached, 'origin': origin,\n\
            'bucket_sids': [s['Sid'] for s in policy['Statement']],\n\
+           'deregistration_delay': tga['deregistration_delay.timeout_seconds'],\n\
+           'circuit_breaker': svc['deploymentConfiguration']['deploymentCircuitBreaker'],\n\
          }}))",
         lock = stack.path().join("profile.lock").display(),
     ));
@@ -344,6 +349,12 @@ fn out_of_band_changes_to_every_kind_are_reported_and_one_up_repairs_them() {
     assert_eq!(
         seen["bucket_sids"],
         json!(["DenyInsecureTransport", "AlbAccessLogs"])
+    );
+    assert_eq!(seen["deregistration_delay"], "30", "{seen}");
+    assert_eq!(
+        seen["circuit_breaker"],
+        json!({"enable": true, "rollback": true}),
+        "{seen}"
     );
     down_leaves_nothing(&stack);
 }
