@@ -10,14 +10,20 @@
 const fs = require("fs");
 const path = require("path");
 const { CognitoJwtVerifier, JwtRsaVerifier } = require("aws-jwt-verify");
-const { SimpleJwksCache } = require("aws-jwt-verify/jwk");
+const { SimpleJwksCache, assertIsJwks } = require("aws-jwt-verify/jwk");
 const { SimpleFetcher } = require("aws-jwt-verify/https");
+const { decomposeUnverifiedJwt } = require("aws-jwt-verify/jwt");
+const { safeJsonParse } = require("aws-jwt-verify/safe-json-parse");
 
 // A JWT longer than this is refused before any parsing (CloudFront allows
 // 20 KB of headers; real access tokens are 1-2 KB).
 const MAX_TOKEN_LENGTH = 8192;
 const BEARER = /^\s*bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)\s*$/i;
 const PREFLIGHT_MAX_AGE = "86400";
+// Clock skew allowed between the issuer and the edge, in seconds.
+const SKEW_SECONDS = 5;
+// RSA keys shorter than this are refused, whatever the JWKS publishes.
+const MIN_RSA_BITS = 2048;
 
 function loadConfig(dir) {
   return JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
@@ -26,14 +32,28 @@ function loadConfig(dir) {
 // JWKS fetches go to config.jwksUri. For Cognito that is the pool's own
 // JWKS URL (the library would derive the same); the setting lets a test or a
 // JWKS mirror serve the keys instead.
+// The keys of every JWKS fetched, by kid, so the key a token was verified
+// with can be checked after the library accepted it (its size).
 function jwksCacheFor(jwksUri) {
   const fetcher = new SimpleFetcher({ defaultRequestOptions: { responseTimeout: 1500 } });
-  return new SimpleJwksCache({ fetcher: { fetch: () => fetcher.fetch(jwksUri) } });
+  const keys = new Map();
+  const jwksParser = (bytes) => {
+    const jwks = safeJsonParse(new TextDecoder("utf8", { fatal: true, ignoreBOM: true }).decode(bytes));
+    assertIsJwks(jwks);
+    for (const jwk of jwks.keys) if (jwk.kid) keys.set(jwk.kid, jwk);
+    return jwks;
+  };
+  return { cache: new SimpleJwksCache({ fetcher: { fetch: () => fetcher.fetch(jwksUri) }, jwksParser }), keys };
 }
 
+// The verifier, and the JWKS cache it fills (to read the key it used).
 function createVerifier(config) {
-  const common = { graceSeconds: 5, includeRawJwtInErrors: false };
-  const jwksCache = jwksCacheFor(config.jwksUri);
+  const { cache, keys } = jwksCacheFor(config.jwksUri);
+  return { verifier: verifierFor(config, cache), keys };
+}
+
+function verifierFor(config, jwksCache) {
+  const common = { graceSeconds: SKEW_SECONDS, includeRawJwtInErrors: false };
   if (config.mode === "cognito_jwt") {
     return CognitoJwtVerifier.create(
       {
@@ -111,23 +131,65 @@ function headerToken(request) {
   return match ? { token: match[1] } : { reason: "Authorization header is not 'Bearer <jwt>'" };
 }
 
-// With query tokens enabled, `?token=<jwt>` is moved into the Authorization
-// header and removed from the URL, so it reaches neither the origin's URL
-// nor the cache key.
-function takeQueryToken(request) {
+// Every `token` query parameter leaves the URL, whatever else the request
+// carries, so a token reaches neither the origin's URL nor the cache key.
+// Returns the tokens taken, in order.
+function takeQueryTokens(request) {
   const params = (request.querystring || "").split("&").filter((p) => p !== "");
-  const kept = params.filter((p) => !p.startsWith("token="));
-  const taken = params.find((p) => p.startsWith("token="));
-  if (taken === undefined) return null;
-  request.querystring = kept.join("&");
-  let token;
-  try {
-    token = decodeURIComponent(taken.slice("token=".length));
-  } catch {
-    token = "";
+  const taken = params.filter((p) => p.startsWith("token="));
+  if (taken.length === 0) return [];
+  request.querystring = params.filter((p) => !p.startsWith("token=")).join("&");
+  return taken.map((p) => {
+    try {
+      return decodeURIComponent(p.slice("token=".length));
+    } catch {
+      return "";
+    }
+  });
+}
+
+// Which token the request presents: the Authorization header's, or with
+// query tokens enabled the query's (moved into the header). Two tokens that
+// disagree are refused: the header and the query, or two query tokens.
+function presentedToken(config, request) {
+  const queryTokens = takeQueryTokens(request);
+  const found = headerToken(request);
+  if (!config.queryToken || queryTokens.length === 0) return found;
+  if (new Set(queryTokens).size > 1) return { reason: "the query carries tokens that disagree" };
+  if (found.token !== undefined && found.token !== queryTokens[0]) {
+    return { reason: "the Authorization header and the query token disagree" };
   }
-  request.headers.authorization = header("Authorization", `Bearer ${token}`);
-  return token;
+  if (found.missing) {
+    request.headers.authorization = header("Authorization", `Bearer ${queryTokens[0]}`);
+    return headerToken(request);
+  }
+  return found;
+}
+
+// After verification, what the library does not hold to the letter
+// (RFC 7519): a token without `exp` would never expire; `iat`/`nbf` in the
+// future beyond the clock skew; an RSA key too short to trust.
+function unacceptable(payload, jwk) {
+  if (typeof payload.exp !== "number") return "the token has no exp claim";
+  const now = Date.now() / 1000;
+  for (const claim of ["iat", "nbf"]) {
+    if (typeof payload[claim] === "number" && payload[claim] > now + SKEW_SECONDS) {
+      return `the token's ${claim} is in the future`;
+    }
+  }
+  const bits = jwk && jwk.n ? Buffer.from(jwk.n, "base64url").toString("hex").replace(/^(00)+/, "").length * 4 : 0;
+  if (bits < MIN_RSA_BITS) return `the signing key has ${bits} bits; at least ${MIN_RSA_BITS} are required`;
+  return null;
+}
+
+// Before verification (RFC 7515 4.1.11): a `crit` header names extensions
+// this authorizer does not understand, so the token is refused.
+function critical(token) {
+  try {
+    return decomposeUnverifiedJwt(token).header.crit !== undefined;
+  } catch {
+    return false; // malformed: the verifier says why
+  }
 }
 
 // Error text from the verifier, with any part of the token cut out.
@@ -144,7 +206,7 @@ function log(event, fields) {
 }
 
 function createHandler(config) {
-  const verifier = createVerifier(config);
+  const { verifier, keys } = createVerifier(config);
   return async function handler(event) {
     let request;
     try {
@@ -152,11 +214,7 @@ function createHandler(config) {
       request.headers = request.headers || {};
       if (request.method === "OPTIONS") return preflight(config, request);
 
-      let found = headerToken(request);
-      if (found.missing && config.queryToken) {
-        const token = takeQueryToken(request);
-        if (token !== null) found = headerToken(request);
-      }
+      const found = presentedToken(config, request);
       if (found.missing) {
         log("deny", { reason: "no Authorization header", uri: request.uri });
         return deny(config, request, true);
@@ -169,10 +227,21 @@ function createHandler(config) {
         log("deny", { reason: "token too long", uri: request.uri });
         return deny(config, request, false);
       }
+      if (critical(found.token)) {
+        log("deny", { reason: "the JWS header names critical extensions (crit), which are not understood", uri: request.uri });
+        return deny(config, request, false);
+      }
+      let payload;
       try {
-        await verifier.verify(found.token);
+        payload = await verifier.verify(found.token);
       } catch (error) {
         log("deny", { reason: reason(error, found.token), uri: request.uri });
+        return deny(config, request, false);
+      }
+      const jwk = keys.get(decomposeUnverifiedJwt(found.token).header.kid);
+      const refused = unacceptable(payload, jwk);
+      if (refused) {
+        log("deny", { reason: refused, uri: request.uri });
         return deny(config, request, false);
       }
       return request;

@@ -202,6 +202,81 @@ describe("query-string tokens", () => {
   });
 });
 
+describe("tokens held to the letter", () => {
+  test("a token without exp is refused (it would never expire)", async () => {
+    const token = s.sign(key, s.accessClaims({ exp: undefined }));
+    const { lines } = await expectDenied(s.viewerRequest({ headers: { Authorization: `Bearer ${token}` } }), token);
+    assert.ok(lines.some((l) => l.includes("no exp claim")), lines.join("\n"));
+  });
+
+  test("a JWS header with crit is refused (RFC 7515 4.1.11)", async () => {
+    const token = s.sign(key, s.accessClaims(), { crit: ["exp-ext"], "exp-ext": 1 });
+    const { lines } = await expectDenied(s.viewerRequest({ headers: { Authorization: `Bearer ${token}` } }), token);
+    assert.ok(lines.some((l) => l.includes("critical extensions")), lines.join("\n"));
+  });
+
+  test("iat beyond the clock skew in the future is refused", async () => {
+    const year = Math.floor(Date.now() / 1000) + 365 * 24 * 3600;
+    const token = s.sign(key, s.accessClaims({ iat: year, exp: year + 3600 }));
+    const { lines } = await expectDenied(s.viewerRequest({ headers: { Authorization: `Bearer ${token}` } }), token);
+    assert.ok(lines.some((l) => l.includes("iat is in the future")), lines.join("\n"));
+  });
+
+  test("an RSA key shorter than 2048 bits is refused even when the JWKS publishes it", async () => {
+    const weak = s.keyPair("key-weak", "RS256", 1024);
+    const server = await s.jwksServer([key, weak]);
+    try {
+      const h = createHandler(s.cognitoConfig(server.url));
+      const token = s.sign(weak, s.accessClaims());
+      const { result, lines } = await s.captureLogs(() => h(s.viewerRequest({ headers: { Authorization: `Bearer ${token}` } })));
+      assert.equal(result.status, "401");
+      assert.ok(lines.some((l) => l.includes("1024 bits; at least 2048")), lines.join("\n"));
+      assert.ok(!lines.join().includes(token.split(".")[1]));
+      const strong = await h(s.viewerRequest({ headers: { Authorization: `Bearer ${s.sign(key, s.accessClaims())}` } }));
+      assert.equal(strong.method, "GET", "a 2048-bit key from the same JWKS passes");
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe("query tokens never travel on", () => {
+  test("off: a token parameter is stripped from a request the header authorizes", async () => {
+    const token = s.sign(key, s.accessClaims());
+    const other = s.sign(key, s.accessClaims({ sub: "someone-else" }));
+    const result = await handler(
+      s.viewerRequest({ headers: { Authorization: `Bearer ${token}` }, querystring: `imageFrameId=f1&token=${other}` }),
+    );
+    assert.equal(result.method, "GET");
+    assert.equal(result.querystring, "imageFrameId=f1");
+  });
+
+  test("on: a header and a query token that disagree are refused", async () => {
+    const h = createHandler(s.cognitoConfig(jwks.url, { queryToken: true }));
+    const token = s.sign(key, s.accessClaims());
+    const other = s.sign(key, s.accessClaims({ sub: "someone-else" }));
+    const { result, lines } = await s.captureLogs(() =>
+      h(s.viewerRequest({ headers: { Authorization: `Bearer ${token}` }, querystring: `token=${other}` })),
+    );
+    assert.equal(result.status, "401");
+    assert.ok(lines.some((l) => l.includes("disagree")), lines.join("\n"));
+    assert.ok(!lines.join().includes(other.split(".")[1]) && !JSON.stringify(result).includes(other));
+  });
+
+  test("on: two query tokens that disagree are refused; the same token twice passes, stripped", async () => {
+    const h = createHandler(s.cognitoConfig(jwks.url, { queryToken: true }));
+    const token = s.sign(key, s.accessClaims());
+    const other = s.sign(key, s.accessClaims({ sub: "someone-else" }));
+    const { result } = await s.captureLogs(() => h(s.viewerRequest({ querystring: `token=${token}&token=${other}` })));
+    assert.equal(result.status, "401");
+    const same = await h(
+      s.viewerRequest({ headers: { Authorization: `Bearer ${token}` }, querystring: `x=1&token=${token}` }),
+    );
+    assert.equal(same.method, "GET");
+    assert.equal(same.querystring, "x=1");
+  });
+});
+
 describe("OIDC issuers", () => {
   for (const alg of ["RS256", "RS384", "RS512"]) {
     test(`${alg} tokens with an allowed audience pass, others are refused`, async () => {

@@ -15,8 +15,8 @@ function b64url(data) {
   return Buffer.from(typeof data === "string" ? data : JSON.stringify(data)).toString("base64url");
 }
 
-function keyPair(kid, alg = "RS256") {
-  const { publicKey, privateKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+function keyPair(kid, alg = "RS256", modulusLength = 2048) {
+  const { publicKey, privateKey } = crypto.generateKeyPairSync("rsa", { modulusLength });
   const jwk = { ...publicKey.export({ format: "jwk" }), kid, alg, use: "sig" };
   return { kid, alg, publicKey, privateKey, jwk };
 }
