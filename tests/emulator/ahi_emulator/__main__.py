@@ -63,11 +63,14 @@ def main(argv=None):
     from .app import App
     from .cloudfront import CloudFront
     from .edge import Replicas
+    from .local_edge import LocalEdge
+    from .node import RUNTIME
     from .state import Emulator
 
     emulator = Emulator(args.time_scale)
     emulator.cloudfront = CloudFront(emulator)
     emulator.replicas = Replicas(emulator)
+    emulator.edge = LocalEdge(emulator)
     timed.install(emulator)
     fidelity.install()
     lambda_states.install(emulator)
@@ -76,6 +79,7 @@ def main(argv=None):
     app = App(DomainDispatcherApplication(create_backend_app), emulator)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     os.environ["MOTO_PORT"] = str(server.port)
+    RUNTIME.start(f"http://127.0.0.1:{server.port}")
 
     def stop(*_):
         # Once: a second signal (e.g. the parent-death one) must not
@@ -93,6 +97,7 @@ def main(argv=None):
         server.serve_forever()
     finally:
         server.server_close()
+        RUNTIME.stop()
 
 
 if __name__ == "__main__":

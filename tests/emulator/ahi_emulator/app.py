@@ -23,6 +23,12 @@ class App:
             return self.control(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
+        domain = self.emu.edge.wants(environ)
+        if domain is not None:
+            status, headers, payload = self.emu.edge.serve(environ, domain, body)
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            start_response(status_line(status), headers + [("Content-Length", str(len(payload)))])
+            return [payload]
         environ["wsgi.input"] = io.BytesIO(body)
         call = protocol.Call(environ, body)
         params = {}
@@ -161,6 +167,20 @@ class App:
             if path == "/_ahi/calls" and method == "DELETE":
                 emu.calls.clear()
                 return {"cleared": True}
+            if path == "/_ahi/edge/targets" and method == "POST":
+                arn, url = doc.get("target_group_arn"), doc.get("url")
+                if not arn or not isinstance(url, str) or not url.startswith(("http://127.0.0.1", "http://localhost")):
+                    raise ValueError("give target_group_arn and url (http://127.0.0.1:PORT): the local edge "
+                                     "delivers only on loopback")
+                emu.edge.origins.targets[arn] = url.rstrip("/")
+                return dict(emu.edge.origins.targets)
+            if path == "/_ahi/edge/targets" and method == "GET":
+                return dict(emu.edge.origins.targets)
+            if path == "/_ahi/edge/cache" and method == "DELETE":
+                emu.edge.flush()
+                return {"flushed": True}
+            if path == "/_ahi/edge/stats" and method == "GET":
+                return dict(emu.edge.stats)
             if path == "/_ahi/resources" and method == "GET":
                 emu.cloudfront.tick()
                 return inventory.resources(emu)
@@ -170,8 +190,10 @@ class App:
                 moto_api_backend.reset()
                 emu.cloudfront.reset()
                 emu.replicas.reset()
+                emu.edge.reset()
                 emu.strict.reset()
                 emu.config.switches = dict(state.DEFAULT_SWITCHES)
+                emu.config.quotas = dict(state.DEFAULT_QUOTAS)
                 emu.faults.clear()
                 emu.calls.clear()
                 return {"reset": True}

@@ -2,8 +2,11 @@
 CloudFront Functions, with ETags and the in-use rules."""
 
 import base64
+import json
+import re
 import uuid
 
+from . import cf_managed, node
 from .xmlutil import ApiError, document, items, new_etag, parse, tag, text, timestamp, to_string
 
 # kind -> (path segment, entity tag, the id element in cache behaviours)
@@ -31,8 +34,10 @@ ROUTES += [
     ("PUT", r"/function/(?P<name>[^/]+)", "UpdateFunction"),
     ("POST", r"/function/(?P<name>[^/]+)/publish", "PublishFunction"),
     ("DELETE", r"/function/(?P<name>[^/]+)", "DeleteFunction"),
+    ("POST", r"/function/(?P<name>[^/]+)/test", "TestFunction"),
 ]
 OPERATIONS = {name for _, _, name in ROUTES}
+NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
 
 def behaviours(config):
@@ -52,6 +57,10 @@ class Policy:
     @property
     def name(self):
         return text(self.config, "Name")
+
+    @property
+    def managed(self):
+        return self.account is None
 
     def xml(self):
         return tag("Id", self.id) + tag("LastModifiedTime", self.last_modified) + to_string(self.config)
@@ -84,7 +93,8 @@ class Resources:
     def __init__(self, emulator, cloudfront):
         self.emu = emulator
         self.cloudfront = cloudfront
-        self.policies = {}  # id -> Policy
+        self.policies = {}  # id -> Policy (custom ones)
+        self.managed = cf_managed.policies(Policy)
         self.functions = {}  # (account, name) -> Function
 
     def reset(self):
@@ -119,17 +129,35 @@ class Resources:
                 ref = text(behaviour, id_element)
                 if ref and not self._policy(account, kind, ref, must_exist=False):
                     raise ApiError(f"NoSuch{kind}", f"The {kind} does not exist: {ref}", 404)
-            for assoc in items(behaviour, "FunctionAssociations"):
-                arn = text(assoc, "FunctionARN")
-                fn = next((f for f in self.functions.values() if f.arn == arn and f.account == account), None)
-                if fn is None or fn.live is None:
-                    raise ApiError("NoSuchFunctionExists", f"The function does not exist or is not published: {arn}", 404)
+            self.check_function_associations(account, behaviour)
+
+    def check_function_associations(self, account, behaviour):
+        events = set()
+        for assoc in items(behaviour, "FunctionAssociations"):
+            arn = text(assoc, "FunctionARN")
+            event = text(assoc, "EventType")
+            if event not in ("viewer-request", "viewer-response"):
+                raise ApiError("InvalidFunctionAssociation",
+                               f"You cannot use origin-facing event types with a CloudFront function: {event}")
+            if event in events:
+                raise ApiError("InvalidFunctionAssociation",
+                               f"The event type {event} is associated with more than one function.")
+            events.add(event)
+            fn = next((f for f in self.functions.values() if f.arn == arn and f.account == account), None)
+            if fn is None or fn.live is None:
+                raise ApiError("InvalidFunctionAssociation",
+                               f"CloudFront functions must be published to the LIVE stage to associate them: {arn}")
+        lambda_events = {text(a, "EventType") for a in items(behaviour, "LambdaFunctionAssociations")}
+        if events and lambda_events & {"viewer-request", "viewer-response"}:
+            raise ApiError("InvalidFunctionAssociation",
+                           "A cache behavior cannot have both a CloudFront function and a Lambda@Edge function "
+                           "on viewer events.")
 
     # ---- policies -------------------------------------------------------------
 
     def _policy(self, account, kind, policy_id, must_exist=True):
-        policy = self.policies.get(policy_id)
-        if policy is None or policy.account != account or policy.kind != kind:
+        policy = self.policies.get(policy_id) or self.managed.get(policy_id)
+        if policy is None or (policy.account != account and not policy.managed) or policy.kind != kind:
             if must_exist:
                 raise ApiError(f"NoSuch{kind}", f"The {kind} does not exist.", 404)
             return None
@@ -153,11 +181,13 @@ class Resources:
             location = f"https://cloudfront.amazonaws.com/2020-05-31/{segment}/{policy.id}"
             return 201, [("ETag", policy.etag), ("Location", location)], document(kind, policy.xml())
         if name == f"List{kind[:-1]}ies":
-            mine = [p for p in self.policies.values() if p.account == account and p.kind == kind]
-            if call.q("Type") == "managed":
-                mine = []
+            custom = [p for p in self.policies.values() if p.account == account and p.kind == kind]
+            managed = [p for p in self.managed.values() if p.kind == kind]
+            wanted = call.q("Type")
+            mine = (managed if wanted != "custom" else []) + (custom if wanted != "managed" else [])
             summaries = "".join(
-                f"<{kind}Summary>" + tag("Type", "custom") + f"<{kind}>" + p.xml() + f"</{kind}>" + f"</{kind}Summary>"
+                f"<{kind}Summary>" + tag("Type", "managed" if p.managed else "custom") + f"<{kind}>" + p.xml()
+                + f"</{kind}>" + f"</{kind}Summary>"
                 for p in mine
             )
             inner = tag("MaxItems", 100) + tag("Quantity", len(mine)) + (f"<Items>{summaries}</Items>" if mine else "")
@@ -168,6 +198,10 @@ class Resources:
         if name == f"Get{kind}Config":
             inner = "".join(to_string(child) for child in policy.config)
             return 200, [("ETag", policy.etag)], document(f"{kind}Config", inner)
+        if policy.managed:
+            verb = "update" if name.startswith("Update") else "delete"
+            raise ApiError("IllegalUpdate" if verb == "update" else "IllegalDelete",
+                           f"You cannot {verb} an AWS managed {kind}: {policy.id}")
         self.cloudfront.check_etag(call, policy.etag)
         if name == f"Update{kind}":
             config = parse(call.body, f"{kind}Config")
@@ -193,12 +227,25 @@ class Resources:
     def _summary_doc(self, fn, stage):
         return document("FunctionSummary", fn.summary(stage, self.in_use(fn.account, "FunctionARN", fn.arn)))
 
+    def _code(self, request):
+        """The request's config and code, held to CloudFront's rules."""
+        config = request.find("FunctionConfig")
+        runtime = text(config, "Runtime") if config is not None else None
+        if runtime not in ("cloudfront-js-1.0", "cloudfront-js-2.0"):
+            raise ApiError("InvalidArgument", f"The parameter Runtime has an invalid value: {runtime}.")
+        code = base64.b64decode(text(request, "FunctionCode", ""))
+        if len(code) > self.emu.config.quotas["function_size"]:
+            raise ApiError("FunctionSizeLimitExceeded", "The function is too large.", 413)
+        return config, code
+
     def op_CreateFunction(self, call, account):
         request = parse(call.body, "CreateFunctionRequest")
-        name = text(request, "Name")
+        name = text(request, "Name") or ""
+        if not NAME.fullmatch(name):
+            raise ApiError("InvalidArgument", f"The parameter Name has an invalid value: {name!r}.")
         if (account, name) in self.functions:
             raise ApiError("FunctionAlreadyExists", f"A function with the same name already exists: {name}", 409)
-        fn = Function(account, name, request.find("FunctionConfig"), base64.b64decode(text(request, "FunctionCode", "")))
+        fn = Function(account, name, *self._code(request))
         self.functions[(account, name)] = fn
         location = f"https://cloudfront.amazonaws.com/2020-05-31/function/{fn.arn}"
         return 201, [("ETag", fn.etag), ("Location", location)], self._summary_doc(fn, "DEVELOPMENT")
@@ -218,8 +265,7 @@ class Resources:
         fn = self._function(account, name)
         self.cloudfront.check_etag(call, fn.etag)
         request = parse(call.body, "UpdateFunctionRequest")
-        fn.config = request.find("FunctionConfig")
-        fn.code = base64.b64decode(text(request, "FunctionCode", ""))
+        fn.config, fn.code = self._code(request)
         fn.etag = new_etag()
         fn.last_modified = timestamp()
         # AWS spells this one header "ETtag"; the SDKs' models expect it so.
@@ -232,6 +278,32 @@ class Resources:
         fn.etag = new_etag()
         fn.last_modified = timestamp()
         return 200, [], self._summary_doc(fn, "LIVE")
+
+    def op_TestFunction(self, call, account, name):
+        fn = self._function(account, name)
+        self.cloudfront.check_etag(call, fn.etag)
+        request = parse(call.body, "TestFunctionRequest")
+        stage = text(request, "Stage") or "DEVELOPMENT"
+        fn = self._function(account, name, stage)
+        code = fn.code if stage == "DEVELOPMENT" else fn.live[1]
+        try:
+            event = json.loads(base64.b64decode(text(request, "EventObject", "")))
+        except ValueError:
+            raise ApiError("InvalidArgument", "The parameter EventObject is not a JSON event object.") from None
+        error, output, logs = "", "", []
+        try:
+            result, logs = node.RUNTIME.cloudfront_function(code.decode("utf-8"), event)
+            side = "request" if isinstance(result, dict) and "uri" in result else "response"
+            output = json.dumps({side: result})
+        except node.EdgeCodeError as e:
+            error = str(e)
+        summary = fn.summary(stage, self.in_use(account, "FunctionARN", fn.arn))
+        inner = (
+            f"<FunctionSummary>{summary}</FunctionSummary>" + tag("ComputeUtilization", 1)
+            + "<FunctionExecutionLogs>" + "".join(tag("member", line) for line in logs) + "</FunctionExecutionLogs>"
+            + tag("FunctionErrorMessage", error) + tag("FunctionOutput", output)
+        )
+        return 200, [], document("TestResult", inner)
 
     def op_DeleteFunction(self, call, account, name):
         fn = self._function(account, name)

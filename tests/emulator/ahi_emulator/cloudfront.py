@@ -5,7 +5,7 @@ Policies and CloudFront Functions live in cf_resources.py."""
 
 import re
 
-from . import cf_resources, edge
+from . import cf_access, cf_resources, edge
 from .xmlutil import ApiError, document, items, new_etag, parse, random_id, tag, text, timestamp, to_string
 
 # (method, path pattern after /2020-05-31, operation)
@@ -18,7 +18,7 @@ ROUTES = [
     ("DELETE", r"/distribution/(?P<id>[^/]+)", "DeleteDistribution"),
     ("POST", r"/tagging", "Tagging"),
     ("GET", r"/tagging", "ListTagsForResource"),
-] + cf_resources.ROUTES
+] + cf_resources.ROUTES + cf_access.ROUTES
 
 
 def operation(call):
@@ -94,11 +94,13 @@ class CloudFront:
         self.distributions = {}  # id -> Distribution
         self.spent_references = set()  # (account, CallerReference) ever sent
         self.resources = cf_resources.Resources(emulator, self)
+        self.access = cf_access.Access(emulator, self)
 
     def reset(self):
         self.distributions.clear()
         self.spent_references.clear()
         self.resources.reset()
+        self.access.reset()
 
     # ---- time -------------------------------------------------------------
 
@@ -149,6 +151,8 @@ class CloudFront:
         self.tick()
         if name in cf_resources.OPERATIONS:
             return self.resources.handle(call, account, name, params)
+        if name in cf_access.OPERATIONS:
+            return self.access.handle(call, account, name, params)
         handler = getattr(self, "op_" + name, None)
         if handler is None:
             raise ApiError("InvalidAction", f"{name} is not modelled by the ahi-edge emulator", 400)
@@ -172,8 +176,25 @@ class CloudFront:
                         f"One or more of the CNAMEs you provided are already associated with a different resource.",
                         409,
                     )
+        self.check_shape(config)
         self.resources.check_references(account, config)
+        self.access.check_references(account, config)
         edge.validate_associations(self.emu, account, config)
+
+    def check_shape(self, config):
+        """Quotas, and every behaviour names an origin that exists."""
+        quotas = self.emu.config.quotas
+        origin_ids = [text(o, "Id") for o in items(config, "Origins")]
+        if len(origin_ids) > quotas["origins"]:
+            raise ApiError("TooManyOrigins", "You cannot create more origins for the distribution.")
+        cache_behaviours = items(config, "CacheBehaviors")
+        if len(cache_behaviours) > quotas["cache_behaviors"]:
+            raise ApiError("TooManyCacheBehaviors", "Your request contains more CacheBehaviors than are allowed per distribution.")
+        for behaviour in cf_resources.behaviours(config):
+            if text(behaviour, "TargetOriginId") not in origin_ids:
+                raise ApiError("NoSuchOrigin", "No origin exists with the specified Origin Id.", 404)
+            if not text(behaviour, "CachePolicyId") and behaviour.find("ForwardedValues") is None:
+                raise ApiError("InvalidArgument", "A CacheBehavior must include either a CachePolicyId or ForwardedValues.")
 
     def op_CreateDistribution(self, call, account):
         return self._create(call, account, parse(call.body, "DistributionConfig"), {})

@@ -107,7 +107,11 @@ def resources(emulator):
     for policy in cloudfront.resources.policies.values():
         add("cloudfront", policy.account, "global", policy.kind, policy.id, name=policy.name)
     for fn in cloudfront.resources.functions.values():
-        add("cloudfront", fn.account, "global", "function", fn.arn)
+        add("cloudfront", fn.account, "global", "function", fn.arn, name=fn.name)
+    access = cloudfront.access
+    for kind, table in (("OriginAccessControl", access.oacs), ("PublicKey", access.public_keys), ("KeyGroup", access.key_groups)):
+        for entity in table.values():
+            add("cloudfront", entity.account, "global", kind, entity.id, name=entity.config.findtext("Name"))
     for (account, _), record in list(emulator.replicas.records.items()):
         if record in emulator.replicas.present(account):
             for region in record.regions:

@@ -45,6 +45,16 @@ DEFAULT_REPLICA_REGIONS = [
     "eu-central-1", "eu-west-1", "eu-west-2", "sa-east-1",
 ]
 
+# CloudFront quotas the distribution and function calls enforce (AWS's
+# current defaults, cloudfront-routes.md 3.10, 3.6); a test may lower them.
+DEFAULT_QUOTAS = {
+    "cache_behaviors": 75,
+    "origins": 100,
+    "function_size": 10240,
+    "public_keys_per_key_group": 5,
+    "key_groups_per_behavior": 4,
+}
+
 FAULT_KINDS = ("throttle", "500", "drop", "error")
 
 
@@ -54,6 +64,7 @@ class Config:
         self.delays = dict(DEFAULT_DELAYS)
         self.replica_regions = list(DEFAULT_REPLICA_REGIONS)
         self.switches = dict(DEFAULT_SWITCHES)
+        self.quotas = dict(DEFAULT_QUOTAS)
 
     def delay(self, name):
         """A modelled delay in seconds, after the time scale."""
@@ -65,6 +76,7 @@ class Config:
             "delays": dict(self.delays),
             "replica_regions": list(self.replica_regions),
             "switches": dict(self.switches),
+            "quotas": dict(self.quotas),
         }
 
     def update(self, doc):
@@ -91,7 +103,13 @@ class Config:
             if type(value) is not type(DEFAULT_SWITCHES[name]):
                 raise ValueError(f"switch {name!r} takes a {type(DEFAULT_SWITCHES[name]).__name__}")
             self.switches[name] = value
-        unknown = set(doc) - {"time_scale", "delays", "replica_regions", "switches"}
+        for name, value in (doc.get("quotas") or {}).items():
+            if name not in DEFAULT_QUOTAS:
+                raise ValueError(f"unknown quota {name!r}; known: {', '.join(DEFAULT_QUOTAS)}")
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"quota {name!r} must be a whole number >= 0")
+            self.quotas[name] = value
+        unknown = set(doc) - {"time_scale", "delays", "replica_regions", "switches", "quotas"}
         if unknown:
             raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
 

@@ -24,6 +24,9 @@ def test_associations_round_trip_on_default_and_ordered_behaviours(control, aws)
     config = distribution_config(lambda_arn=version)
     ordered = dict(config["DefaultCacheBehavior"], PathPattern="/viewer/*")
     ordered["FunctionAssociations"] = {"Quantity": 1, "Items": [{"FunctionARN": fn_arn, "EventType": "viewer-request"}]}
+    # A CloudFront Function and Lambda@Edge may not share viewer events on one behaviour.
+    ordered["LambdaFunctionAssociations"] = {"Quantity": 1, "Items": [
+        {"LambdaFunctionARN": version, "EventType": "origin-request", "IncludeBody": False}]}
     config["CacheBehaviors"] = {"Quantity": 1, "Items": [ordered]}
     created = cf.create_distribution(DistributionConfig=config)["Distribution"]
 
@@ -31,7 +34,8 @@ def test_associations_round_trip_on_default_and_ordered_behaviours(control, aws)
     assert got["DefaultCacheBehavior"]["LambdaFunctionAssociations"]["Items"] == [
         {"LambdaFunctionARN": version, "EventType": "viewer-request", "IncludeBody": False}]
     behaviour = got["CacheBehaviors"]["Items"][0]
-    assert behaviour["LambdaFunctionAssociations"]["Items"][0]["LambdaFunctionARN"] == version
+    assert behaviour["LambdaFunctionAssociations"]["Items"][0] == {
+        "LambdaFunctionARN": version, "EventType": "origin-request", "IncludeBody": False}
     assert behaviour["FunctionAssociations"]["Items"] == [{"FunctionARN": fn_arn, "EventType": "viewer-request"}]
     assert got["Origins"]["Items"][0]["CustomHeaders"]["Items"][0]["HeaderName"] == "X-Custom-Header"
 
