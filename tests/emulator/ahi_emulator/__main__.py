@@ -63,6 +63,7 @@ def main(argv=None):
     from .app import App
     from .cloudfront import CloudFront
     from .edge import Replicas
+    from .healthimaging import HealthImaging
     from .local_edge import LocalEdge
     from .node import RUNTIME
     from .state import Emulator
@@ -71,6 +72,7 @@ def main(argv=None):
     emulator.cloudfront = CloudFront(emulator)
     emulator.replicas = Replicas(emulator)
     emulator.edge = LocalEdge(emulator)
+    emulator.healthimaging = HealthImaging(emulator)
     timed.install(emulator)
     fidelity.install()
     lambda_states.install(emulator)

@@ -11,6 +11,10 @@ from . import cloudfront, inventory, protocol, state
 from .xmlutil import ApiError
 
 ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
+# A Cognito user pool's public keys, as cognito-idp.<region>.amazonaws.com
+# serves them: the edge authorizer (through the local edge's runtime) and the
+# regional proxy (COGNITO_JWKS_URL) fetch them here.
+JWKS = re.compile(r"^/(?P<pool>(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)_[0-9A-Za-z]+)/\.well-known/jwks\.json$")
 
 
 class App:
@@ -23,6 +27,12 @@ class App:
             return self.control(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
+        jwks = JWKS.match(environ.get("PATH_INFO", ""))
+        if jwks and environ.get("REQUEST_METHOD") == "GET" and "HTTP_AUTHORIZATION" not in environ:
+            status, payload = cognito_jwks(jwks["pool"], jwks["region"])
+            start_response(status_line(status), [("Content-Type", "application/json"),
+                                                 ("Content-Length", str(len(payload)))])
+            return [payload]
         domain = self.emu.edge.wants(environ)
         if domain is not None:
             status, headers, payload = self.emu.edge.serve(environ, domain, body)
@@ -57,6 +67,10 @@ class App:
         """An answer for what moto does not model, or None to let moto answer."""
         with self.emu.lock:
             self.emu.strict.check(call)
+        if call.service == "medical-imaging" or (call.service is None and call.path.startswith("/datastore/")):
+            raw_path = call.raw_path.split("?", 1)[0]
+            with self.emu.lock:
+                return self.emu.healthimaging.handle(call, raw_path)
         if call.service == "cloudfront" and call.operation:
             with self.emu.lock:
                 return self.emu.cloudfront.handle(call, account, call.operation, params)
@@ -117,7 +131,7 @@ class App:
         return [body.encode("utf-8")]
 
     def log(self, call, status, fault=None):
-        if call.service is None:
+        if call.service is None and call.operation is None:
             return  # unsigned requests (moto's own dashboard) are not AWS calls
         with self.emu.lock:
             self.emu.record(call.service, call.operation, call.region, status, fault, call.path)
@@ -174,11 +188,15 @@ class App:
                                      "delivers only on loopback")
                 emu.edge.origins.targets[arn] = url.rstrip("/")
                 return dict(emu.edge.origins.targets)
+            if path == "/_ahi/healthimaging/image-sets" and method == "POST":
+                return emu.healthimaging.seed(doc)
             if path == "/_ahi/edge/targets" and method == "GET":
                 return dict(emu.edge.origins.targets)
             if path == "/_ahi/edge/cache" and method == "DELETE":
                 emu.edge.flush()
                 return {"flushed": True}
+            if path == "/_ahi/edge/logs" and method == "GET":
+                return list(emu.edge.logs)
             if path == "/_ahi/edge/stats" and method == "GET":
                 return dict(emu.edge.stats)
             if path == "/_ahi/resources" and method == "GET":
@@ -191,6 +209,7 @@ class App:
                 emu.cloudfront.reset()
                 emu.replicas.reset()
                 emu.edge.reset()
+                emu.healthimaging.reset()
                 emu.strict.reset()
                 emu.config.switches = dict(state.DEFAULT_SWITCHES)
                 emu.config.quotas = dict(state.DEFAULT_QUOTAS)
@@ -198,6 +217,24 @@ class App:
                 emu.calls.clear()
                 return {"reset": True}
         raise LookupError("see docs/testing.md")
+
+
+def cognito_jwks(pool_id, region):
+    """(status, body): moto's signing key for every pool (moto signs every
+    pool's tokens with it), 404 for a pool that does not exist."""
+    import gzip
+    import os
+
+    from moto.cognitoidp import models
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    exists = any(pool_id in backend.user_pools for per_region in list(dict.values(cognitoidp_backends))
+                 for name, backend in list(dict.items(per_region)) if name == region)
+    if not exists:
+        return 404, json.dumps({"message": f"User pool {pool_id} does not exist."}).encode()
+    path = os.path.join(os.path.dirname(models.__file__), "resources", "jwks-public.json.gz")
+    with gzip.open(path) as f:
+        return 200, f.read()
 
 
 def error_answer(service, e):

@@ -37,21 +37,20 @@ function failingRequest(host) {
   return request;
 }
 
-function guard(module, plain) {
+function guard(module) {
   const original = module.request;
-  module.request = function (url, options, callback) {
-    let target = url;
-    if (typeof url === "string" || url instanceof URL) target = new URL(url);
-    else { callback = options; options = url; target = null; }
-    if (typeof options === "function") { callback = options; options = {}; }
-    const host = target ? target.hostname : (options.hostname || options.host || "localhost");
-    if (LOOPBACK.has(host)) return original.call(module, url, options, callback);
+  module.request = function (...args) {
+    const [first] = args;
+    const target = typeof first === "string" || first instanceof URL ? new URL(first) : null;
+    const options = (target ? args[1] : first) || {};
+    const callback = args.find((a) => typeof a === "function");
+    const host = target ? target.hostname : options.hostname || options.host || "localhost";
+    if (LOOPBACK.has(host)) return original.apply(module, args);
     if (host.endsWith(".amazonaws.com")) {
-      const pathPart = target ? target.pathname + target.search : options.path || "/";
       return http.request({
-        host: EMULATOR.hostname, port: EMULATOR.port, path: pathPart, method: (options && options.method) || "GET",
-        headers: { ...((options && options.headers) || {}), host },
-        timeout: options && options.timeout,
+        host: EMULATOR.hostname, port: EMULATOR.port, path: target ? target.pathname + target.search : options.path || "/",
+        method: (typeof options === "object" && options.method) || "GET",
+        headers: { ...((typeof options === "object" && options.headers) || {}), host },
       }, callback);
     }
     return failingRequest(host);
@@ -61,10 +60,9 @@ function guard(module, plain) {
     request.end();
     return request;
   };
-  void plain;
 }
-guard(https, false);
-guard(http, true);
+guard(https);
+guard(http);
 const originalFetch = globalThis.fetch;
 globalThis.fetch = async (input, init) => {
   const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);

@@ -15,6 +15,7 @@ What it does not model: viewer-response and origin-facing functions,
 field-level encryption, geo restriction, WAF, compression, range requests,
 invalidations (DELETE /_ahi/edge/cache empties the cache)."""
 
+import collections
 import re
 import threading
 import time
@@ -127,6 +128,8 @@ class LocalEdge:
         self.cache = {}  # key -> (stored_at, ttl, status, headers, body)
         self.cache_lock = threading.Lock()
         self.stats = {"requests": 0, "hits": 0, "misses": 0, "origin_requests": 0, "origin_bytes": 0}
+        # What edge functions logged, newest last (GET /_ahi/edge/logs).
+        self.logs = collections.deque(maxlen=500)
 
     def reset(self):
         self.origins.reset()
@@ -135,6 +138,7 @@ class LocalEdge:
     def flush(self):
         with self.cache_lock:
             self.cache.clear()
+            self.logs.clear()
             for name in self.stats:
                 self.stats[name] = 0
 
@@ -241,10 +245,12 @@ class LocalEdge:
         kind, code, handler, name = snap.function
         try:
             if kind == "cff":
-                result, _ = node.RUNTIME.cloudfront_function(code, cff_event(snap, request, request_id))
+                result, logs = node.RUNTIME.cloudfront_function(code, cff_event(snap, request, request_id))
+                self.logs.extend({"function": name, "request_id": request_id, "line": line} for line in logs)
                 apply_cff_result(request, result)
             else:
-                result, _ = node.RUNTIME.lambda_edge(code, handler, lambda_event(snap, request, request_id), name)
+                result, logs = node.RUNTIME.lambda_edge(code, handler, lambda_event(snap, request, request_id), name)
+                self.logs.extend({"function": name, "request_id": request_id, "line": line} for line in logs)
                 apply_lambda_result(request, result)
         except node.EdgeCodeError as e:
             if kind == "cff":

@@ -42,7 +42,10 @@ class Call:
     def __init__(self, environ, body):
         self.method = environ.get("REQUEST_METHOD", "GET")
         self.path = environ.get("PATH_INFO", "/")
-        self.query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        # As sent (percent-encoding kept): what a SigV4 signature covers.
+        self.raw_path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or self.path
+        self.raw_query = environ.get("QUERY_STRING", "")
+        self.query = parse_qs(self.raw_query, keep_blank_values=True)
         self.headers = {
             k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
         }
@@ -97,6 +100,10 @@ def error(service, code, message, status):
     if service in JSON_SERVICES:
         body = json.dumps({"__type": code, "message": message})
         return status_line, [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id)], body
+    if service == "medical-imaging":  # rest-json
+        body = json.dumps({"message": message})
+        return status_line, [("Content-Type", "application/json"), ("x-amzn-ErrorType", code),
+                             ("x-amzn-RequestId", request_id)], body
     if service == "lambda":
         body = json.dumps({"Type": "User", "Message": message, "__type": code})
         return status_line, [("Content-Type", "application/json"), ("x-amzn-ErrorType", code),

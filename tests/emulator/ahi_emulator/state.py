@@ -55,6 +55,10 @@ DEFAULT_QUOTAS = {
     "key_groups_per_behavior": 4,
 }
 
+# Access key id -> secret for the calls whose SigV4 signature the emulator
+# checks (the HealthImaging data plane): the keys the tests and the demo use.
+DEFAULT_SIGNING_SECRETS = {"testing": "testing", "demo": "demo"}
+
 FAULT_KINDS = ("throttle", "500", "drop", "error")
 
 
@@ -65,6 +69,7 @@ class Config:
         self.replica_regions = list(DEFAULT_REPLICA_REGIONS)
         self.switches = dict(DEFAULT_SWITCHES)
         self.quotas = dict(DEFAULT_QUOTAS)
+        self.signing_secrets = dict(DEFAULT_SIGNING_SECRETS)
 
     def delay(self, name):
         """A modelled delay in seconds, after the time scale."""
@@ -77,6 +82,7 @@ class Config:
             "replica_regions": list(self.replica_regions),
             "switches": dict(self.switches),
             "quotas": dict(self.quotas),
+            "signing_secrets": sorted(self.signing_secrets),
         }
 
     def update(self, doc):
@@ -109,7 +115,12 @@ class Config:
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"quota {name!r} must be a whole number >= 0")
             self.quotas[name] = value
-        unknown = set(doc) - {"time_scale", "delays", "replica_regions", "switches", "quotas"}
+        secrets = doc.get("signing_secrets")
+        if secrets is not None:
+            if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):
+                raise ValueError("signing_secrets maps an access key id to its secret")
+            self.signing_secrets.update(secrets)
+        unknown = set(doc) - {"time_scale", "delays", "replica_regions", "switches", "quotas", "signing_secrets"}
         if unknown:
             raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
 

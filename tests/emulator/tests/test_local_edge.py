@@ -440,3 +440,46 @@ def test_a_response_headers_policy_answers_cors_and_adds_security_headers(contro
     assert headers["access-control-allow-methods"] == "GET, HEAD, OPTIONS"
     assert headers["access-control-allow-headers"] == "authorization"
     assert headers["access-control-max-age"] == "600"
+
+
+# ---- the real authorizer ---------------------------------------------------------------------------
+
+AUTHORIZER = __import__("os").path.join(__import__("os").path.dirname(__file__), "..", "..", "..",
+                                        "artifacts", "edge-authorizer", "dist", "index.js")
+
+
+def cognito_user(aws):
+    idp = aws("cognito-idp")
+    pool = idp.create_user_pool(PoolName="viewers")["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(UserPoolId=pool, ClientName="viewer", ExplicitAuthFlows=[
+        "ADMIN_USER_PASSWORD_AUTH"])["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool, Username="reader", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool, Username="reader", Password="Passw0rd!Passw0rd", Permanent=True)
+    token = idp.admin_initiate_auth(UserPoolId=pool, ClientId=client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                    AuthParameters={"USERNAME": "reader", "PASSWORD": "Passw0rd!Passw0rd"})
+    return pool, client_id, token["AuthenticationResult"]["AccessToken"]
+
+
+def test_the_packaged_authorizer_checks_cognito_tokens_against_the_emulators_jwks(control, aws, endpoint, origin):
+    import io
+    import zipfile
+
+    pool, client_id, token = cognito_user(aws)
+    config = {"mode": "cognito_jwt", "userPoolId": pool, "clientIds": [client_id], "tokenUse": "access",
+              "jwksUri": f"https://cognito-idp.us-east-1.amazonaws.com/{pool}/.well-known/jwks.json",
+              "corsAllowOrigins": ["*"], "queryToken": False}
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as z:
+        z.write(AUTHORIZER, "index.js")
+        z.writestr("config.json", json.dumps(config))
+    version = edge_function(aws, name="authorizer", Code={"ZipFile": package.getvalue()})
+    cf = aws("cloudfront")
+    dist = distribution(cf, [custom_origin("o", origin.port)], behaviour("o", cache_policy=CACHING_DISABLED,
+                        LambdaFunctionAssociations={"Quantity": 1, "Items": [
+                            {"LambdaFunctionARN": version, "EventType": "viewer-request", "IncludeBody": False}]}))
+    status, headers, _ = viewer(endpoint, dist["DomainName"], "/frame")
+    assert (status, headers["access-control-allow-origin"]) == (401, "*")
+    assert viewer(endpoint, dist["DomainName"], "/frame", headers={"Authorization": f"Bearer {token}x"})[0] == 401
+    status = viewer(endpoint, dist["DomainName"], "/frame", headers={"Authorization": f"Bearer {token}"})[0]
+    assert status == 200, control.call("GET", "/_ahi/edge/logs")
+    assert [s["path"] for s in origin.seen] == ["/frame"]
