@@ -15,6 +15,9 @@ import time
 def die_with_parent():
     # The launcher passes its caller's pid: by the time we run, that caller
     # may already be gone, and getppid() would name our new parent instead.
+    # "none" keeps the emulator running after its caller (`scripts/demo --keep`).
+    if os.environ.get("AHI_EMULATOR_PARENT") == "none":
+        return None
     parent = int(os.environ.get("AHI_EMULATOR_PARENT") or os.getppid())
     # Not prctl(PR_SET_PDEATHSIG): it fires when the *thread* that started
     # us exits, and test harnesses start us from short-lived test threads.
@@ -92,7 +95,7 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    if os.getppid() != parent:
+    if parent is not None and os.getppid() != parent:
         stop()
     print(f"endpoint=http://{args.host}:{server.port}", flush=True)
     try:
