@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-use crate::profile::{Auth, AuthMode, Profile, TokenUse};
+use crate::profile::{Auth, AuthMode, CacheScope, Profile, TokenUse};
 
 /// artifacts/edge-authorizer/dist/index.js, built by esbuild from the
 /// committed lockfile (CI checks it is reproducible).
@@ -38,6 +38,9 @@ pub struct AuthorizerConfig {
     pub token_use: Option<&'static str>,
     pub cors_allow_origins: Vec<String>,
     pub query_token: bool,
+    /// Per-viewer cache: the token goes on (cache key, proxy). Shared
+    /// (false): the authorizer removes it once checked.
+    pub forward_credentials: bool,
 }
 
 impl AuthorizerConfig {
@@ -58,6 +61,7 @@ impl AuthorizerConfig {
             token_use: None,
             cors_allow_origins: cors_allow_origins.clone(),
             query_token: *query_token,
+            forward_credentials: profile.cloudfront.cache == CacheScope::PerViewer,
         };
         match mode {
             AuthMode::None => None,
@@ -143,6 +147,7 @@ mod tests {
             token_use: Some("access"),
             cors_allow_origins: vec!["*".into()],
             query_token: false,
+            forward_credentials: false,
         }
     }
 

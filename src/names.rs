@@ -37,6 +37,9 @@ impl StackNames<'_> {
     pub fn origin_request_policy(&self) -> String {
         format!("{}-origin-request", self.stack)
     }
+    pub fn response_headers_policy(&self) -> String {
+        format!("{}-headers", self.stack)
+    }
     pub fn log_bucket(&self, account: &str, region: &str) -> String {
         format!("{}-logs-{account}-{region}", self.stack)
     }
@@ -83,6 +86,11 @@ impl StackNames<'_> {
             n("IAM role name (task execution)", self.task_execution_role(), 64),
             n("IAM role name (task)", self.task_role(), 64),
             n("CloudFront cache policy name", self.cache_policy(), 128),
+            n(
+                "CloudFront response headers policy name",
+                self.response_headers_policy(),
+                128,
+            ),
             n(
                 "CloudFront origin request policy name",
                 self.origin_request_policy(),

@@ -1,6 +1,7 @@
 //! The distribution's CloudFront policies: the cache policy
-//! (`cloudfront-cache-policy`) and the origin request policy
-//! (`cloudfront-origin-request-policy`), one kind each over the same
+//! (`cloudfront-cache-policy`), the origin request policy
+//! (`cloudfront-origin-request-policy`) and the response headers policy
+//! (`cloudfront-response-headers-policy`), one kind each over the same
 //! lifecycle. CloudFront policies take no tags: ours carry the marker
 //! `ahi-edge stack <name>:` at the start of their comment, and the lockfile
 //! records their id. Found by recorded id, else by name (unique per
@@ -11,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::json;
 use crate::aws::AwsError;
-use crate::resources::{Etagged, cache_policy, origin_request_policy};
+use crate::resources::{Etagged, cache_policy, origin_request_policy, response_headers_policy};
 use crate::stack::Ctx;
 use crate::stack::kind::{At, Found, Fut, Gone, Kind};
 use crate::stack::teardown::{Options, retrying};
@@ -39,9 +40,11 @@ pub struct Policy<A: PolicyApi>(std::marker::PhantomData<A>);
 
 pub struct Cache;
 pub struct OriginRequest;
+pub struct ResponseHeaders;
 
 pub const CACHE_POLICY: Policy<Cache> = Policy(std::marker::PhantomData);
 pub const ORIGIN_REQUEST_POLICY: Policy<OriginRequest> = Policy(std::marker::PhantomData);
+pub const RESPONSE_HEADERS_POLICY: Policy<ResponseHeaders> = Policy(std::marker::PhantomData);
 
 impl PolicyApi for Cache {
     type Spec = cache_policy::CachePolicySpec;
@@ -88,6 +91,30 @@ impl PolicyApi for OriginRequest {
     }
     async fn delete(c: &Client, id: &str) -> Result<(), AwsError> {
         origin_request_policy::delete(c, id).await
+    }
+}
+
+impl PolicyApi for ResponseHeaders {
+    type Spec = response_headers_policy::ResponseHeadersPolicySpec;
+    const KIND: &'static str = "cloudfront-response-headers-policy";
+    const IN_USE: &'static str = "ResponseHeadersPolicyInUse";
+    fn comment(spec: &Self::Spec) -> &str {
+        &spec.comment
+    }
+    async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError> {
+        response_headers_policy::get(c, id).await
+    }
+    async fn find_by_name(c: &Client, name: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError> {
+        response_headers_policy::find_by_name(c, name).await
+    }
+    async fn create(c: &Client, spec: &Self::Spec) -> Result<String, AwsError> {
+        response_headers_policy::create(c, spec).await
+    }
+    async fn update(c: &Client, id: &str, spec: &Self::Spec) -> Result<(), AwsError> {
+        response_headers_policy::update(c, id, spec).await
+    }
+    async fn delete(c: &Client, id: &str) -> Result<(), AwsError> {
+        response_headers_policy::delete(c, id).await
     }
 }
 

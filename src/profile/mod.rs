@@ -102,8 +102,44 @@ pub struct CloudFront {
     pub aliases: Vec<String>,
     pub certificate_arn: Option<String>,
     pub price_class: String,
+    /// Whose cached copies: one for every signed-in viewer, or one per token.
+    pub cache: CacheScope,
+    /// Request headers in the cache key beyond what `cache` puts there.
     pub cache_headers: Vec<String>,
     pub web_acl_arn: Option<String>,
+}
+
+/// Who shares a cached response (`cloudfront.cache`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheScope {
+    /// The authorizer checks the token, then removes it: every signed-in
+    /// viewer shares one cached copy of a frame (the default).
+    Shared,
+    /// The seed's behaviour: the token is in the cache key and goes on to
+    /// the proxy, which checks it again. One cached copy per token.
+    PerViewer,
+}
+
+/// The query strings HealthImaging's cacheable routes take (frame id,
+/// metadata version) and the listings' paging: the shared cache key's.
+pub const CACHE_QUERY_STRINGS: [&str; 4] = ["imageFrameId", "version", "maxResults", "nextToken"];
+
+impl CloudFront {
+    /// The request headers of the cache key: `authorization` first in
+    /// per-viewer mode, then the profile's `cache_headers`.
+    pub fn cache_key_headers(&self) -> Vec<String> {
+        let mut headers = match self.cache {
+            CacheScope::PerViewer => vec!["authorization".to_string()],
+            CacheScope::Shared => Vec::new(),
+        };
+        for h in &self.cache_headers {
+            if !headers.contains(h) {
+                headers.push(h.clone());
+            }
+        }
+        headers
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,19 +1,22 @@
-//! The distribution's CloudFront cache policy: query strings all, the
-//! profile's cache headers, no cookies, gzip and brotli, TTLs 0 / 1 day /
-//! 1 year (the origin's Cache-Control decides within them).
+//! The distribution's CloudFront cache policy: no cookies, gzip and brotli,
+//! TTLs 0 / 1 day / 1 year (the origin's Cache-Control decides within
+//! them). Shared cache (the default): the HealthImaging routes' query
+//! strings and the profile's cache headers, no credentials, so one cached
+//! copy serves every signed-in viewer. Per-viewer: `authorization` and every
+//! query string, the seed's key.
 
 use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::types::{
     CachePolicyConfig, CachePolicyCookieBehavior, CachePolicyCookiesConfig, CachePolicyHeaderBehavior,
     CachePolicyHeadersConfig, CachePolicyQueryStringBehavior, CachePolicyQueryStringsConfig, CachePolicyType,
-    Headers, ParametersInCacheKeyAndForwardedToOrigin,
+    Headers, ParametersInCacheKeyAndForwardedToOrigin, QueryStringNames,
 };
 use serde::Serialize;
 
 use super::{Etagged, Write, converge, delete_etagged};
 use crate::aws::AwsError;
 use crate::names::StackNames;
-use crate::profile::Profile;
+use crate::profile::{CACHE_QUERY_STRINGS, CacheScope, Profile};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CachePolicySpec {
@@ -26,6 +29,8 @@ pub struct CachePolicySpec {
     /// Cookie and query string behaviour (`none`, `all`...), as CloudFront names them.
     pub cookies: String,
     pub query_strings: String,
+    /// The query strings named by a `whitelist` behaviour.
+    pub query_string_names: Vec<String>,
     pub gzip: bool,
     pub brotli: bool,
 }
@@ -33,15 +38,23 @@ pub struct CachePolicySpec {
 impl CachePolicySpec {
     pub fn for_profile(profile: &Profile) -> Self {
         let stack = &profile.stack.name;
+        let (query_strings, query_string_names) = match profile.cloudfront.cache {
+            CacheScope::Shared => (
+                "whitelist",
+                CACHE_QUERY_STRINGS.iter().map(|q| q.to_string()).collect(),
+            ),
+            CacheScope::PerViewer => ("all", Vec::new()),
+        };
         CachePolicySpec {
             name: StackNames { stack }.cache_policy(),
             comment: format!("ahi-edge stack {stack}: HealthImaging frames and metadata"),
             min_ttl: 0,
             default_ttl: 86_400,
             max_ttl: 31_536_000,
-            headers: profile.cloudfront.cache_headers.clone(),
+            headers: profile.cloudfront.cache_key_headers(),
             cookies: "none".into(),
-            query_strings: "all".into(),
+            query_strings: query_strings.into(),
+            query_string_names,
             gzip: true,
             brotli: true,
         }
@@ -79,6 +92,16 @@ impl CachePolicySpec {
             .query_strings_config(
                 CachePolicyQueryStringsConfig::builder()
                     .query_string_behavior(CachePolicyQueryStringBehavior::from(self.query_strings.as_str()))
+                    .set_query_strings(match self.query_string_names.is_empty() {
+                        true => None,
+                        false => Some(
+                            QueryStringNames::builder()
+                                .quantity(self.query_string_names.len() as i32)
+                                .set_items(Some(self.query_string_names.clone()))
+                                .build()
+                                .map_err(build)?,
+                        ),
+                    })
                     .build()
                     .map_err(build)?,
             )
@@ -116,6 +139,11 @@ impl CachePolicySpec {
             query_strings: parameters
                 .and_then(|p| p.query_strings_config())
                 .map(|q| q.query_string_behavior().as_str().to_string())
+                .unwrap_or_default(),
+            query_string_names: parameters
+                .and_then(|p| p.query_strings_config())
+                .and_then(|q| q.query_strings())
+                .map(|q| q.items().to_vec())
                 .unwrap_or_default(),
             gzip: parameters.is_some_and(|p| p.enable_accept_encoding_gzip()),
             brotli: parameters.is_some_and(|p| p.enable_accept_encoding_brotli().unwrap_or(false)),
@@ -253,7 +281,9 @@ mod tests {
     fn the_spec_follows_the_profile_and_survives_a_round_trip() {
         let spec = CachePolicySpec::for_profile(&profile());
         assert_eq!(spec.name, "ahi-delivery-cache");
-        assert_eq!(spec.headers, ["authorization"]);
+        assert!(spec.headers.is_empty(), "the shared cache keys on no credentials");
+        assert_eq!(spec.query_strings, "whitelist");
+        assert_eq!(spec.query_string_names, CACHE_QUERY_STRINGS);
         assert_eq!(
             (spec.min_ttl, spec.default_ttl, spec.max_ttl),
             (0, 86_400, 31_536_000)
@@ -261,10 +291,15 @@ mod tests {
         assert!(spec.gzip && spec.brotli);
         let config = spec.to_config().unwrap();
         assert_eq!(CachePolicySpec::from_config(&config), spec);
-        let none = CachePolicySpec {
-            headers: vec![],
+        let per_viewer = CachePolicySpec {
+            headers: vec!["authorization".into()],
+            query_strings: "all".into(),
+            query_string_names: vec![],
             ..spec
         };
-        assert_eq!(CachePolicySpec::from_config(&none.to_config().unwrap()), none);
+        assert_eq!(
+            CachePolicySpec::from_config(&per_viewer.to_config().unwrap()),
+            per_viewer
+        );
     }
 }

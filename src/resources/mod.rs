@@ -16,6 +16,7 @@ pub mod network;
 pub mod origin_request_policy;
 pub mod origin_secret;
 pub mod proxy;
+pub mod response_headers_policy;
 pub mod role;
 pub mod security_group;
 

@@ -126,7 +126,13 @@ impl TaskSpec {
         env.insert("AHI_REGION".to_string(), profile.healthimaging.region.clone());
         env.insert("PROXY_LOG_LEVEL".to_string(), profile.proxy.log_level.clone());
         env.insert("PORT".to_string(), PROXY_PORT.to_string());
+        // The proxy checks the token again only where the edge passes it on
+        // (per-viewer cache); in the shared cache the edge removed it.
+        let forwarded = profile.cloudfront.cache == crate::profile::CacheScope::PerViewer;
         match &profile.auth.mode {
+            _ if !forwarded => {
+                env.insert("AUTH_MODE".into(), "none".into());
+            }
             AuthMode::CognitoJwt(c) => {
                 env.insert("AUTH_MODE".into(), "cognito_jwt".into());
                 env.insert("COGNITO_USER_POOL_ID".into(), c.user_pool_id.clone());

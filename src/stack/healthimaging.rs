@@ -23,6 +23,7 @@ use crate::resources::load_balancer::{HEALTH_CHECK_PATH, TLS_POLICY};
 use crate::resources::network::{SUBNETS, VPC_CIDR};
 use crate::resources::origin_request_policy::OriginRequestPolicySpec;
 use crate::resources::proxy::{self, CONTAINER, HEALTH_CHECK_GRACE_S, TaskSpec};
+use crate::resources::response_headers_policy::ResponseHeadersPolicySpec;
 use crate::resources::role::RoleSpec;
 use crate::resources::security_group::{CLOUDFRONT_PREFIX_LIST, PROXY_PORT};
 use crate::resources::{edge_role, log_bucket as bucket_policy, tags_for};
@@ -150,6 +151,13 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
         "global",
         &[],
         |src| Ok(OriginRequestPolicySpec::for_profile(src.profile)),
+    ));
+    out.push(Instance::resource(
+        "response_headers_policy",
+        "cloudfront-response-headers-policy",
+        "global",
+        &[],
+        |src| Ok(ResponseHeadersPolicySpec::for_profile(src.profile)),
     ));
     out.push(Instance::resource("log_bucket", "s3-bucket", &r, &[], |src| {
         let name = log_bucket_name(src);
@@ -321,6 +329,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
         &[
             "cache_policy",
             "origin_request_policy",
+            "response_headers_policy",
             "edge_function",
             "load_balancer",
             "origin_secret",
@@ -349,6 +358,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
                 alb_dns_name: src.output("load_balancer", "dns_name")?,
                 cache_policy_id: src.output("cache_policy", "id")?,
                 origin_request_policy_id: src.output("origin_request_policy", "id")?,
+                response_headers_policy_id: src.output("response_headers_policy", "id")?,
                 authorizer_version_arn: authorizer,
                 log_bucket_domain: format!("{}.s3.amazonaws.com", log_bucket_name(src)),
                 origin_secret_version: src.output("origin_secret", "version_id")?,

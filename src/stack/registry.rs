@@ -21,6 +21,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &nat_gateway::NatGateway,
     &cloudfront_policy::ORIGIN_REQUEST_POLICY,
     &origin_secret::OriginSecret,
+    &cloudfront_policy::RESPONSE_HEADERS_POLICY,
     &route_table::RouteTable,
     &security_group::SecurityGroup,
     &subnet::Subnet,

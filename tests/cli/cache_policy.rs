@@ -21,6 +21,7 @@ fn spec(stack: &str, headers: &[&str]) -> CachePolicySpec {
         headers: headers.iter().map(|h| h.to_string()).collect(),
         cookies: "none".into(),
         query_strings: "all".into(),
+        query_string_names: vec![],
         gzip: true,
         brotli: true,
     }

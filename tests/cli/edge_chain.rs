@@ -190,7 +190,7 @@ async fn a_look_alike_role_without_our_tags_is_never_touched() {
 async fn the_distribution_spec_round_trips_through_cloudfront() {
     use ahi_edge::resources::cache_policy::{self, CachePolicySpec};
     use ahi_edge::resources::distribution::{DistributionSpec, Inputs};
-    use ahi_edge::resources::origin_request_policy;
+    use ahi_edge::resources::{origin_request_policy, response_headers_policy};
 
     let stack = "edge-dist";
     let (p, version) = deployed_authorizer(stack, "clienteeeeeeeeeeeeeeeeeeee").await;
@@ -229,6 +229,22 @@ async fn the_distribution_spec_round_trips_through_cloudfront() {
         live.spec,
         origin_request_policy::OriginRequestPolicySpec::for_profile(&p)
     );
+    let headers_spec = response_headers_policy::ResponseHeadersPolicySpec::for_profile(&p);
+    let response_headers_policy_id = response_headers_policy::create(&cloudfront, &headers_spec)
+        .await
+        .unwrap();
+    let cors = emulator().boto3(&format!(
+        "c = client('cloudfront').get_response_headers_policy_config(Id='{response_headers_policy_id}')['ResponseHeadersPolicyConfig']\n\
+         print(json.dumps([c['CorsConfig']['AccessControlAllowOrigins']['Items'],\n    \
+           c['CorsConfig']['AccessControlAllowMethods']['Items'], c['CorsConfig']['OriginOverride'],\n    \
+           c['SecurityHeadersConfig']['StrictTransportSecurity']['AccessControlMaxAgeSec']]))"
+    ));
+    assert_eq!(cors, json!([["*"], ["GET", "HEAD", "OPTIONS"], true, 31_536_000]));
+    let live = response_headers_policy::get(&cloudfront, &response_headers_policy_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.spec, headers_spec);
     let spec = DistributionSpec::new(
         &p,
         &Inputs {
@@ -236,6 +252,7 @@ async fn the_distribution_spec_round_trips_through_cloudfront() {
             alb_dns_name: format!("{stack}-alb-1.us-east-1.elb.amazonaws.com"),
             cache_policy_id,
             origin_request_policy_id,
+            response_headers_policy_id,
             authorizer_version_arn: Some(version.clone()),
             log_bucket_domain: format!("{stack}-logs.s3.amazonaws.com"),
             origin_secret_version: "v1".into(),

@@ -13,6 +13,7 @@ mod lock_contention;
 mod origin_secret;
 mod package;
 mod registry;
+mod shared_cache;
 mod stack;
 mod support;
 mod up;

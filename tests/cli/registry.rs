@@ -38,6 +38,7 @@ fn observed(stack: &Stack) -> Value {
          def rec(id):\n    return re.search(r'\\[resources.' + id + r'\\][^\\[]*physical_id = \"([^\"]+)\"', lock).group(1)\n\
          cf = client('cloudfront')\n\
          cp = cf.get_cache_policy_config(Id=rec('cache_policy'))['CachePolicyConfig']\n\
+         rh = cf.get_response_headers_policy_config(Id=rec('response_headers_policy'))['ResponseHeadersPolicyConfig']\n\
          dc = cf.get_distribution_config(Id=rec('distribution'))['DistributionConfig']\n\
          ecs = client('ecs')\n\
          svc = ecs.describe_services(cluster='{n}', services=['{n}-proxy'])['services'][0]\n\
@@ -50,6 +51,10 @@ fn observed(stack: &Stack) -> Value {
          btags = {{t['Key']: t['Value'] for t in client('s3').get_bucket_tagging(Bucket=bucket)['TagSet']}}\n\
          print(json.dumps({{\n\
            'cache_headers': cp['ParametersInCacheKeyAndForwardedToOrigin']['HeadersConfig'].get('Headers', {{}}).get('Items', []),\n\
+           'cache_query': cp['ParametersInCacheKeyAndForwardedToOrigin']['QueryStringsConfig']['QueryStringBehavior'],\n\
+           'cors_origins': rh['CorsConfig']['AccessControlAllowOrigins']['Items'],\n\
+           'headers_policy': dc['DefaultCacheBehavior']['ResponseHeadersPolicyId'] == rec('response_headers_policy'),\n\
+           'proxy_auth': env['AUTH_MODE'],\n\
            'price_class': dc['PriceClass'],\n\
            'authorizer': dc['DefaultCacheBehavior']['LambdaFunctionAssociations']['Items'][0]['LambdaFunctionARN'],\n\
            'cpu': td['cpu'], 'memory': td['memory'], 'image': c['image'],\n\
@@ -89,10 +94,26 @@ fn every_profile_field_and_every_tag_reaches_aws_in_one_up_and_plan_then_settles
     assert_eq!(stack.json(&["plan"]).0, 0, "plan settles after the tag change");
 
     // (profile text, its replacement, what boto3 shows, the value it must show)
+    // The shared cache (the default): no credentials in the key, the HealthImaging
+    // query strings, CORS on every response, and the proxy does not check tokens
+    // the edge removed.
+    assert_eq!(before["cache_headers"], json!([]));
+    assert_eq!(before["cache_query"], "whitelist");
+    assert_eq!(before["cors_origins"], json!(["*"]));
+    assert_eq!(before["headers_policy"], true);
+    assert_eq!(before["proxy_auth"], "none");
     let cases: &[(&str, &str, &str, Value)] = &[
+        // Per-viewer: the seed's key, and the proxy checks the token again
+        // (COGNITO_TOKEN_USE below is observable from here on).
         (
-            "cache_headers = [\"authorization\"]",
-            "cache_headers = [\"authorization\", \"accept\"]",
+            "cache = \"shared\"",
+            "cache = \"per_viewer\"",
+            "cache_headers",
+            json!(["authorization"]),
+        ),
+        (
+            "cache_headers = []",
+            "cache_headers = [\"accept\"]",
             "cache_headers",
             json!(["authorization", "accept"]),
         ),
@@ -175,6 +196,9 @@ fn every_profile_field_and_every_tag_reaches_aws_in_one_up_and_plan_then_settles
         stack.edit(old, new);
         stack.up();
         let seen = observed(&stack);
+        if old.starts_with("cors_allow_origins") {
+            assert_eq!(seen["cors_origins"], json!(["https://viewer.example.com"]));
+        }
         assert_ne!(seen["code"], code, "{new} changes the deployed code");
         assert_ne!(
             seen["authorizer"], authorizer,

@@ -155,6 +155,7 @@ pub fn full_stack(authorizer: bool, new_network: bool) -> std::collections::BTre
         ("distribution", 1),
         ("CachePolicy", 1),
         ("OriginRequestPolicy", 1),
+        ("ResponseHeadersPolicy", 1),
         ("bucket", 1),
         ("secret", 1),
         ("security-group", 2),

@@ -206,10 +206,7 @@ fn a_second_up_makes_no_mutating_call_and_a_changed_value_updates_only_its_resou
     assert_eq!(code, 0, "{plan}");
     assert_eq!(plan["changes"], 0);
 
-    stack.edit(
-        "cache_headers = [\"authorization\"]",
-        "cache_headers = [\"authorization\", \"accept\"]",
-    );
+    stack.edit("cache_headers = []", "cache_headers = [\"accept\"]");
     stack.edit("desired_count = 1", "desired_count = 2");
     let (code, plan) = stack.json(&["plan"]);
     assert_eq!(code, 4, "{plan}");
@@ -371,8 +368,8 @@ fn oidc_with_an_existing_vpc_and_a_web_acl_deploys_into_that_vpc_and_down_leaves
                 "mode = \"oidc\"\n\n[auth.oidc]\nissuer = \"https://login.example.com\"\naudiences = [\"ahi-viewer\"]",
             ),
             (
-                "cache_headers = []",
-                &format!("cache_headers = [\"authorization\"]\nweb_acl_arn = \"{acl}\""),
+                "cache = \"shared\"",
+                &format!("cache = \"per_viewer\"\nweb_acl_arn = \"{acl}\""),
             ),
         ],
     );
@@ -418,7 +415,13 @@ fn oidc_with_an_existing_vpc_and_a_web_acl_deploys_into_that_vpc_and_down_leaves
 #[test]
 fn new_auth_settings_publish_a_new_authorizer_version_and_repoint_the_distribution() {
     let emu = emulator();
-    let stack = Stack::new(emu, "ahi-delivery", "t-reauth", &[]);
+    // Per-viewer: the proxy checks tokens too (the shared cache's proxy does not).
+    let stack = Stack::new(
+        emu,
+        "ahi-delivery",
+        "t-reauth",
+        &[("cache = \"shared\"", "cache = \"per_viewer\"")],
+    );
     stack.up();
     stack.edit(
         "client_ids = [\"4fr9qmc1oba52s6hrfl5hntu2u\"]",
@@ -433,7 +436,7 @@ fn new_auth_settings_publish_a_new_authorizer_version_and_repoint_the_distributi
         .filter(|s| s["action"] != "unchanged")
         .map(|s| (s["id"].as_str().unwrap(), s["action"].as_str().unwrap()))
         .collect();
-    // The proxy checks tokens too, so its task definition changes with them;
+    // The per-viewer proxy checks tokens too, so its task definition changes with them;
     // a new function version and a new task revision move what points at them.
     assert_eq!(
         actions,

@@ -120,8 +120,8 @@ fn wrong_types_are_named() {
         "client_ids = [",
     );
     validate(&edited(&[(
-        "cache_headers = [\"authorization\"]",
-        "cache_headers = [\"authorization\", 7]",
+        "cache_headers = []",
+        "cache_headers = [\"accept\", 7]",
     )]))
     .exit(2)
     .has_error(
@@ -358,14 +358,14 @@ fn aliases_need_valid_names_and_a_us_east_1_certificate() {
 
 #[test]
 fn cache_headers_are_valid_unique_and_at_most_ten() {
-    let line = "cache_headers = [\"authorization\"]";
+    let line = "cache_headers = []";
     validate(&edited(&[(
         line,
-        "cache_headers = [\"Authorization\", \"authorization\", \"x bad\"]",
+        "cache_headers = [\"Accept\", \"accept\", \"x bad\"]",
     )]))
     .exit(2)
     .has_error(
-        "cloudfront.cache_headers[1] = \"authorization\"",
+        "cloudfront.cache_headers[1] = \"accept\"",
         "is listed twice",
         "remove the duplicate",
     )
@@ -385,6 +385,41 @@ fn cache_headers_are_valid_unique_and_at_most_ten() {
         "has 11 headers; a cache policy takes at most 10",
         "keep only",
     );
+}
+
+#[test]
+fn contradictory_cache_settings_are_refused_with_the_fix() {
+    // A profile from before the shared cache: its per-token key is named.
+    validate(&edited(&[(
+        "cache_headers = []",
+        "cache_headers = [\"Authorization\"]",
+    )]))
+    .exit(2)
+    .has_error(
+        "cloudfront.cache_headers[0] = \"Authorization\"",
+        "cannot key the shared cache: the authorizer removes Authorization",
+        "set cache = \"per_viewer\" for one cached copy per token",
+    );
+    validate(&edited(&[
+        ("cache = \"shared\"", "cache = \"per_viewer\""),
+        ("cache_headers = []", "cache_headers = [\"authorization\"]"),
+    ]))
+    .exit(0);
+    // No authorizer, no token to key on.
+    let noauth = std::fs::read_to_string(format!(
+        "{}/profiles/ahi-delivery-noauth.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .replace("cache = \"shared\"", "cache = \"per_viewer\"");
+    validate(&noauth).exit(2).has_error(
+        "cloudfront.cache = \"per_viewer\"",
+        "keys the cache on the viewer's token, and auth.mode = \"none\" has no token",
+        "remove cache (the shared cache is the default)",
+    );
+    validate(&edited(&[("cache = \"shared\"", "cache = \"private\"")]))
+        .exit(2)
+        .has_error("cloudfront.cache = \"private\"", "", "shared");
 }
 
 #[test]

@@ -244,6 +244,10 @@ function createHandler(config) {
         log("deny", { reason: refused, uri: request.uri });
         return deny(config, request, false);
       }
+      // Shared cache (the default): the token has done its job here, so it
+      // reaches neither the cache key nor the origin. Per-viewer mode
+      // (forwardCredentials) passes it on for the proxy's own check.
+      if (!config.forwardCredentials) delete request.headers.authorization;
       return request;
     } catch (error) {
       // A malformed event or a bug: deny, never allow, never throw.

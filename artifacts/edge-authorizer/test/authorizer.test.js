@@ -34,12 +34,30 @@ async function expectDenied(event, token, { missing = false } = {}) {
 }
 
 describe("valid tokens", () => {
-  test("a valid access token passes with the request unchanged", async () => {
+  test("a valid access token passes with the request unchanged but for the credentials (shared cache)", async () => {
+    const token = s.sign(key, s.accessClaims());
+    const event = s.viewerRequest({ headers: { Authorization: `Bearer ${token}`, Accept: "*/*" }, querystring: "imageFrameId=f1" });
+    const expected = JSON.parse(JSON.stringify(event.Records[0].cf.request));
+    delete expected.headers.authorization;
+    const result = await handler(event);
+    assert.deepEqual(result, expected);
+    assert.ok(!JSON.stringify(result).includes(token), "the token goes no further than the edge");
+  });
+
+  test("per-viewer mode (forwardCredentials) passes the request on unchanged, token included", async () => {
+    const perViewer = createHandler(s.cognitoConfig(jwks.url, { forwardCredentials: true }));
     const token = s.sign(key, s.accessClaims());
     const event = s.viewerRequest({ headers: { Authorization: `Bearer ${token}` }, querystring: "imageFrameId=f1" });
     const before = JSON.stringify(event.Records[0].cf.request);
-    const result = await handler(event);
-    assert.equal(JSON.stringify(result), before);
+    assert.equal(JSON.stringify(await perViewer(event)), before);
+  });
+
+  test("shared cache with query tokens: neither the query token nor a header reaches the origin", async () => {
+    const h = createHandler(s.cognitoConfig(jwks.url, { queryToken: true }));
+    const token = s.sign(key, s.accessClaims());
+    const result = await h(s.viewerRequest({ querystring: `imageFrameId=f1&token=${token}` }));
+    assert.equal(result.querystring, "imageFrameId=f1");
+    assert.equal(result.headers.authorization, undefined);
   });
 
   test("the scheme is case-insensitive and surrounding whitespace is tolerated", async () => {
@@ -185,8 +203,8 @@ describe("query-string tokens", () => {
     assert.equal(result.status, "401");
   });
 
-  test("on: moved into Authorization and stripped from the query string", async () => {
-    const h = createHandler(s.cognitoConfig(jwks.url, { queryToken: true }));
+  test("on, per-viewer: moved into Authorization and stripped from the query string", async () => {
+    const h = createHandler(s.cognitoConfig(jwks.url, { queryToken: true, forwardCredentials: true }));
     const token = s.sign(key, s.accessClaims());
     const result = await h(s.viewerRequest({ querystring: `imageFrameId=f1&token=${token}&x=2` }));
     assert.equal(result.querystring, "imageFrameId=f1&x=2");

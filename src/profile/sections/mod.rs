@@ -71,7 +71,7 @@ pub fn read(path: &Path, text: &str) -> Report {
         &mut root,
         healthimaging.as_ref().map(|h| h.region.as_str()),
     );
-    let cloudfront = read_cloudfront(&mut d, &mut root);
+    let cloudfront = read_cloudfront(&mut d, &mut root, &auth);
     let proxy = read_proxy(&mut d, &mut root);
     let network = read_network(&mut d, &mut root);
     let logs = read_logs(&mut d, &mut root);
@@ -171,6 +171,7 @@ pub(super) fn join_nums(n: &[i64]) -> String {
 pub(super) const MAX_USER_TAGS: usize = 47;
 
 pub(super) const PRICE_CLASSES: &[&str] = &["PriceClass_All", "PriceClass_200", "PriceClass_100"];
+pub(super) const CACHE_SCOPES: &[&str] = &["shared", "per_viewer"];
 
 pub(super) const ARCHITECTURES: &[&str] = &["x86_64", "arm64"];
 

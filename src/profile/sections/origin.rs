@@ -112,7 +112,11 @@ pub(super) fn read_alb(d: &mut Diagnostics, root: &mut Table, ahi_region: Option
     }
 }
 
-pub(super) fn read_cloudfront(d: &mut Diagnostics, root: &mut Table) -> Option<CloudFront> {
+pub(super) fn read_cloudfront(
+    d: &mut Diagnostics,
+    root: &mut Table,
+    auth: &Option<Auth>,
+) -> Option<CloudFront> {
     let Some(mut t) = root.table(d, "cloudfront") else {
         return (!root.contains("cloudfront")).then(CloudFront::default_settings);
     };
@@ -123,7 +127,8 @@ pub(super) fn read_cloudfront(d: &mut Diagnostics, root: &mut Table) -> Option<C
         "\"arn:aws:acm:us-east-1:ACCOUNT:certificate/ID\"",
     );
     let price = t.string(d, "price_class", "\"PriceClass_All\"");
-    let headers = t.string_list(d, "cache_headers", "[\"authorization\"]");
+    let scope = t.string(d, "cache", "\"shared\"");
+    let headers = t.string_list(d, "cache_headers", "[\"accept\"]");
     let waf = t.string(
         d,
         "web_acl_arn",
@@ -175,8 +180,29 @@ pub(super) fn read_cloudfront(d: &mut Diagnostics, root: &mut Table) -> Option<C
         Some(p) => one_of(d, p, PRICE_CLASSES).unwrap_or_default(),
         None => "PriceClass_All".to_string(),
     };
+    let cache = match &scope {
+        None => Some(CacheScope::Shared),
+        Some(s) => one_of(d, s, CACHE_SCOPES).map(|v| match v.as_str() {
+            "per_viewer" => CacheScope::PerViewer,
+            _ => CacheScope::Shared,
+        }),
+    };
+    if let (
+        Some(s),
+        Some(CacheScope::PerViewer),
+        Some(Auth {
+            mode: AuthMode::None, ..
+        }),
+    ) = (&scope, cache, auth)
+    {
+        d.error(
+            s,
+            "keys the cache on the viewer's token, and auth.mode = \"none\" has no token",
+            "remove cache (the shared cache is the default), or set auth.mode to \"cognito_jwt\" or \"oidc\"",
+        );
+    }
     let cache_headers = match headers {
-        None => vec!["authorization".to_string()],
+        None => Vec::new(),
         Some(list) => {
             if list.value.len() > MAX_CACHE_HEADERS {
                 d.error(
@@ -197,6 +223,16 @@ pub(super) fn read_cloudfront(d: &mut Diagnostics, root: &mut Table) -> Option<C
                         h,
                         "is listed twice (header names ignore case)",
                         "remove the duplicate",
+                    );
+                } else if h.value.eq_ignore_ascii_case("authorization")
+                    && cache != Some(CacheScope::PerViewer)
+                {
+                    d.error(
+                        h,
+                        "cannot key the shared cache: the authorizer removes Authorization once the token \
+                         is checked, so every signed-in viewer shares one cached copy",
+                        "remove \"authorization\" from cache_headers (the default, shared cache), or set \
+                         cache = \"per_viewer\" for one cached copy per token (docs/profile.md)",
                     );
                 }
             }
@@ -219,6 +255,7 @@ pub(super) fn read_cloudfront(d: &mut Diagnostics, root: &mut Table) -> Option<C
         aliases,
         certificate_arn: cert.map(|c| c.value),
         price_class,
+        cache: cache.unwrap_or(CacheScope::Shared),
         cache_headers,
         web_acl_arn: waf.map(|w| w.value),
     })
@@ -230,7 +267,8 @@ impl CloudFront {
             aliases: Vec::new(),
             certificate_arn: None,
             price_class: "PriceClass_All".into(),
-            cache_headers: vec!["authorization".into()],
+            cache: CacheScope::Shared,
+            cache_headers: Vec::new(),
             web_acl_arn: None,
         }
     }

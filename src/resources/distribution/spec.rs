@@ -34,6 +34,7 @@ pub struct Inputs {
     pub alb_dns_name: String,
     pub cache_policy_id: String,
     pub origin_request_policy_id: String,
+    pub response_headers_policy_id: String,
     /// The authorizer's qualified version ARN; `None` with `auth.mode = "none"`.
     pub authorizer_version_arn: Option<String>,
     /// `<bucket>.s3.amazonaws.com`, for standard logging.
@@ -79,6 +80,7 @@ pub struct DistributionSpec {
     pub origin_secret_version: String,
     pub cache_policy_id: String,
     pub origin_request_policy_id: String,
+    pub response_headers_policy_id: String,
     pub viewer_request_authorizer: Option<String>,
     pub price_class: String,
     pub aliases: Vec<String>,
@@ -103,6 +105,7 @@ impl DistributionSpec {
             origin_secret_version: inputs.origin_secret_version.clone(),
             cache_policy_id: inputs.cache_policy_id.clone(),
             origin_request_policy_id: inputs.origin_request_policy_id.clone(),
+            response_headers_policy_id: inputs.response_headers_policy_id.clone(),
             viewer_request_authorizer: inputs.authorizer_version_arn.clone(),
             price_class: profile.cloudfront.price_class.clone(),
             aliases: profile.cloudfront.aliases.clone(),
@@ -184,6 +187,7 @@ impl DistributionSpec {
             .compress(true)
             .cache_policy_id(&self.cache_policy_id)
             .origin_request_policy_id(&self.origin_request_policy_id)
+            .response_headers_policy_id(&self.response_headers_policy_id)
             .lambda_function_associations(associations.build().map_err(build)?)
             .build()
             .map_err(build)?;
@@ -267,6 +271,10 @@ impl DistributionSpec {
                 .and_then(|b| b.origin_request_policy_id())
                 .unwrap_or_default()
                 .to_string(),
+            response_headers_policy_id: behaviour
+                .and_then(|b| b.response_headers_policy_id())
+                .unwrap_or_default()
+                .to_string(),
             viewer_request_authorizer: authorizer,
             price_class: config
                 .price_class()
@@ -304,6 +312,7 @@ mod tests {
             alb_dns_name: "ahi-delivery-alb-123.us-east-1.elb.amazonaws.com".into(),
             cache_policy_id: "cp-1".into(),
             origin_request_policy_id: "orp-1".into(),
+            response_headers_policy_id: "rhp-1".into(),
             authorizer_version_arn: authorizer
                 .then(|| "arn:aws:lambda:us-east-1:123456789012:function:ahi-delivery-edge-auth:3".into()),
             log_bucket_domain: "ahi-delivery-logs-123456789012-us-east-1.s3.amazonaws.com".into(),
