@@ -126,6 +126,7 @@ class LocalEdge:
         self.emu = emulator
         self.origins = origins.Origins(emulator)
         self.cache = {}  # key -> (stored_at, ttl, status, headers, body)
+        self.in_flight = {}  # key -> Event set when its origin fetch is done
         self.cache_lock = threading.Lock()
         self.stats = {"requests": 0, "hits": 0, "misses": 0, "origin_requests": 0, "origin_bytes": 0}
         # What edge functions logged, newest last (GET /_ahi/edge/logs).
@@ -220,15 +221,51 @@ class LocalEdge:
             self.run_viewer_request(snap, request, request_id)
         cacheable = request.method in ("GET", "HEAD") and self.ttls(snap)[2] > 0
         key = self.cache_key(snap, request) if cacheable else None
-        if key is not None:
+        if key is None:
+            return self.fetch(snap, request, request_id, None)
+        with self.cache_lock:
+            self.stats["requests"] += 1
+        # Request collapsing, as CloudFront does: a miss for a key whose
+        # fetch is already in flight waits for it instead of asking the
+        # origin again.
+        while True:
             with self.cache_lock:
-                self.stats["requests"] += 1
-                entry = self.cache.get(key)
-                if entry is not None and time.monotonic() - entry[0] < entry[1]:
+                hit = self.cached(key)
+                if hit is not None:
                     self.stats["hits"] += 1
-                    age = int(time.monotonic() - entry[0])
-                    return entry[2], list(entry[3]) + [("X-Cache", "Hit from cloudfront"), ("Age", str(age))], entry[4]
+                    return hit
+                in_flight = self.in_flight.get(key)
+                if in_flight is None:
+                    self.in_flight[key] = threading.Event()
+                    self.stats["misses"] += 1
+                    break
+            if not in_flight.wait(60):
+                with self.cache_lock:
+                    self.stats["misses"] += 1
+                return self.fetch(snap, request, request_id, None)
+            with self.cache_lock:
+                hit = self.cached(key)
+                if hit is not None or key in self.in_flight:
+                    continue
+                # The fetch it waited for was not cacheable: ask the origin.
                 self.stats["misses"] += 1
+            return self.fetch(snap, request, request_id, None)
+        try:
+            return self.fetch(snap, request, request_id, key)
+        finally:
+            with self.cache_lock:
+                self.in_flight.pop(key).set()
+
+    def cached(self, key):
+        """The cached answer for `key` as a hit, or None (cache_lock held)."""
+        entry = self.cache.get(key)
+        if entry is None or time.monotonic() - entry[0] >= entry[1]:
+            return None
+        age = int(time.monotonic() - entry[0])
+        return entry[2], list(entry[3]) + [("X-Cache", "Hit from cloudfront"), ("Age", str(age))], entry[4]
+
+    def fetch(self, snap, request, request_id, key):
+        """From the origin (and custom error pages); stored under `key` when cacheable."""
         status, headers, body = self.from_origin(snap, request, request_id)
         status, headers, body = self.custom_error(snap, request, request_id, status, headers, body)
         if key is not None:

@@ -161,6 +161,24 @@ def test_the_cache_is_keyed_by_the_cache_policy_with_hits_and_age(control, aws, 
     assert stats["hits"] >= 2 and stats["origin_requests"] == len(origin.seen)
 
 
+def test_concurrent_misses_for_one_key_are_collapsed_into_one_origin_request(control, aws, endpoint, origin):
+    import concurrent.futures
+
+    cf = aws("cloudfront")
+
+    def slow_frame():
+        time.sleep(0.5)  # the fetch stays in flight while the others arrive: what is under test
+        return 200, {"Cache-Control": "max-age=3600"}, b"frame"
+
+    origin.answers["/frame"] = slow_frame
+    dist = distribution(cf, [custom_origin("o", origin.port)], behaviour("o"))
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: viewer(endpoint, dist["DomainName"], "/frame"), range(6)))
+    assert [a[2] for a in answers] == [b"frame"] * 6
+    assert sorted(a[1]["x-cache"] for a in answers).count("Miss from cloudfront") == 1
+    assert len(origin.seen) == 1
+
+
 # ---- functions -------------------------------------------------------------------------------
 
 STRIP = """function handler(event) {
