@@ -91,7 +91,8 @@ pub struct DownArgs {
     #[arg(long)]
     pub wait_replicas: bool,
     /// With --wait-replicas: give up after this long (exit 3, resumable), e.g. 90m, 6h
-    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = humantime::parse_duration,
+          requires = "wait_replicas")]
     pub timeout: std::time::Duration,
     /// Also empty and delete the access-log bucket (kept by default)
     #[arg(long)]

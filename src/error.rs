@@ -22,6 +22,9 @@ pub enum ExitStatus {
     Drift = 4,
     /// The lockfile is held by another run.
     Locked = 5,
+    /// Stopped by Ctrl-C (SIGINT) after recording what was done: 128 + 2,
+    /// the shell's convention.
+    Interrupted = 130,
 }
 
 impl ExitStatus {

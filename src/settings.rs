@@ -17,6 +17,20 @@ pub struct Settings {
 pub use crate::aws::AwsSettings;
 
 impl Settings {
+    /// The flags a `next:` hint must repeat so it reaches the same stack:
+    /// `--profile`, `--lockfile` unless it is the profile's default, and
+    /// `--endpoint-url` when one was given. Starts with a space.
+    pub fn flags(&self) -> String {
+        let mut flags = format!(" --profile {}", shell_word(&self.profile.display().to_string()));
+        if self.lockfile != self.profile.with_extension("lock") {
+            flags += &format!(" --lockfile {}", shell_word(&self.lockfile.display().to_string()));
+        }
+        if let Some(url) = &self.aws.endpoint_url {
+            flags += &format!(" --endpoint-url {}", shell_word(url));
+        }
+        flags
+    }
+
     pub fn printer(args: &GlobalArgs) -> Printer {
         Printer::new(
             args.json,
@@ -105,4 +119,45 @@ fn aws_profile_exists(name: &str) -> bool {
             || (s == "default" && name == "default")
     });
     in_config || sections(&credentials).iter().any(|s| s == name)
+}
+
+/// A word as a shell reads it back: quoted when it holds anything but
+/// plain path characters.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-:=@+,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod flag_tests {
+    use super::*;
+
+    fn settings(profile: &str, lockfile: &str, endpoint: Option<&str>) -> Settings {
+        Settings {
+            profile: PathBuf::from(profile),
+            lockfile: PathBuf::from(lockfile),
+            yes: false,
+            aws: AwsSettings {
+                endpoint_url: endpoint.map(str::to_string),
+                profile: None,
+            },
+        }
+    }
+
+    #[test]
+    fn hints_repeat_the_flags_that_reach_the_same_stack() {
+        assert_eq!(settings("p.toml", "p.lock", None).flags(), " --profile p.toml");
+        assert_eq!(
+            settings("../prod.toml", "/tmp/x.lock", Some("http://127.0.0.1:5000")).flags(),
+            " --profile ../prod.toml --lockfile /tmp/x.lock --endpoint-url http://127.0.0.1:5000"
+        );
+        assert_eq!(
+            settings("my prod.toml", "my prod.lock", None).flags(),
+            " --profile 'my prod.toml'"
+        );
+    }
 }

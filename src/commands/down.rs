@@ -129,16 +129,15 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
             outcomes = work => outcomes,
             _ = tokio::signal::ctrl_c() => {
                 ctx.progress.clear();
-                printer.warn("interrupted: what was deleted is recorded in the lockfile; run `ahi-edge down` again to resume");
-                return Ok(ExitStatus::Failure);
+                printer.warn(format!(
+                    "interrupted: what was deleted is recorded in the lockfile; run `ahi-edge down{}` again to resume",
+                    settings.flags()
+                ));
+                return Ok(ExitStatus::Interrupted);
             }
         };
         ctx.progress.clear();
-        let resume = format!(
-            "ahi-edge down --profile {} --lockfile {} --wait-replicas --yes",
-            settings.profile.display(),
-            settings.lockfile.display()
-        );
+        let resume = format!("ahi-edge down{} --wait-replicas --yes", settings.flags());
         let report = report(&stack, &outcomes, resume);
         let status = match report.result.as_str() {
             "done" => {

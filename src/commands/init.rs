@@ -42,6 +42,12 @@ pub fn run(settings: &Settings, printer: &Printer, args: &InitArgs) -> Result<Ex
         text = text.replacen(&from, &format!("name = \"{name}\""), 1);
         stack = name.clone();
     }
+    // The header's "check this file with" names the file really written.
+    text = text.replacen(
+        &format!("ahi-edge validate --profile {}.toml", template.name),
+        &format!("ahi-edge validate --profile {}", path.display()),
+        1,
+    );
     // The written profile must pass `validate`, whatever the template.
     let report = profile::check(path, &text);
     if report.profile.is_none() {

@@ -95,6 +95,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         (None, Some(d)) => Some(format!("https://{d}")),
         _ => None,
     };
+    let deployed = url.is_some();
     printer.result(&Outputs {
         stack: lock.stack.clone(),
         url,
@@ -103,5 +104,14 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         alb_dns_name: alb,
         dns_records,
     })?;
+    if !deployed {
+        // A script reading the URL must not go on with nothing.
+        printer.warn(format!(
+            "nothing deployed: {} records no distribution; run `ahi-edge up{}` first",
+            settings.lockfile.display(),
+            settings.flags()
+        ));
+        return Ok(ExitStatus::Drift);
+    }
     Ok(ExitStatus::Success)
 }

@@ -117,8 +117,11 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             outcomes = work => outcomes,
             _ = tokio::signal::ctrl_c() => {
                 ctx.progress.clear();
-                printer.warn("interrupted: every finished step is recorded in the lockfile; run `ahi-edge up` again to resume");
-                return Ok(ExitStatus::Failure);
+                printer.warn(format!(
+                    "interrupted: every finished step is recorded in the lockfile; run `ahi-edge up{}` again to resume",
+                    settings.flags()
+                ));
+                return Ok(ExitStatus::Interrupted);
             }
         };
         let removed = if outcomes.values().all(|o| matches!(o, Outcome::Done)) {
@@ -184,10 +187,10 @@ fn report(
         .collect();
     let complete = outcomes.values().all(|o| matches!(o, Outcome::Done));
     let domain = output(&lock, "distribution", "domain_name").ok();
-    let profile_path = settings.profile.display();
+    let flags = settings.flags();
     let mut next_steps = Vec::new();
     if complete {
-        next_steps.push(format!("ahi-edge status --profile {profile_path}"));
+        next_steps.push(format!("ahi-edge status{flags}"));
         if let crate::profile::AlbOrigin::Https { hostname, .. } = &profile.alb
             && let Ok(dns) = output(&lock, "load_balancer", "dns_name")
         {
@@ -200,7 +203,7 @@ fn report(
         }
     } else {
         next_steps.push(format!(
-            "fix what failed above, then run `ahi-edge up --profile {profile_path}` again: it resumes from the lockfile"
+            "fix what failed above, then run `ahi-edge up{flags}` again: it resumes from the lockfile"
         ));
     }
     UpReport {

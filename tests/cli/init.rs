@@ -27,6 +27,11 @@ fn stack_name_is_set_and_checked() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let text = std::fs::read_to_string(dir.path().join("p.toml")).unwrap();
     assert!(text.contains("name = \"imaging-prod\""));
+    // The header's advice names the file written, not the template's.
+    assert!(
+        text.contains("#   ahi-edge validate --profile p.toml\n"),
+        "{text}"
+    );
     let out = run(
         &["init", "--stack-name", "Imaging_Prod", "--profile", "q.toml"],
         dir.path(),
@@ -90,4 +95,27 @@ fn help_lists_commands_and_global_flags() {
     ] {
         assert!(out.stdout.contains(word), "help lacks {word}:\n{}", out.stdout);
     }
+}
+
+#[test]
+fn flags_that_do_nothing_together_are_refused_and_outputs_says_when_nothing_is_deployed() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(run(&["init", "--profile", "p.toml"], dir.path()).code, 0);
+    // --timeout bounds only the replica wait.
+    let out = run(
+        &["down", "--profile", "p.toml", "--timeout", "10m", "--yes"],
+        dir.path(),
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--wait-replicas"), "{}", out.stderr);
+    // No lockfile: a script reading the URL must not go on with null.
+    let out = run(&["--json", "outputs", "--profile", "p.toml"], dir.path());
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(out.stdout.contains("\"url\": null"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("nothing deployed")
+            && out.stderr.contains("run `ahi-edge up --profile p.toml` first"),
+        "{}",
+        out.stderr
+    );
 }

@@ -477,10 +477,17 @@ fn ctrl_c_stops_up_cleanly_and_the_next_up_resumes() {
         .unwrap();
     // Interrupt once the distribution is recorded: the run is then waiting
     // on AWS (deploy, ALB, service).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while !stack
         .lockfile()
         .is_some_and(|l| l.contains("[resources.distribution]"))
-    {}
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the distribution was never recorded"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let pid = child.id().to_string();
     assert!(
         std::process::Command::new("kill")
@@ -491,9 +498,11 @@ fn ctrl_c_stops_up_cleanly_and_the_next_up_resumes() {
     );
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(
-        stderr.contains("interrupted: every finished step is recorded in the lockfile"),
+        stderr.contains(
+            "interrupted: every finished step is recorded in the lockfile; run `ahi-edge up --profile profile.toml"
+        ),
         "{stderr}"
     );
     stack.up();
