@@ -35,7 +35,7 @@ pub async fn sdk_config(settings: &AwsSettings, region: &str) -> SdkConfig {
 
 /// An AWS call that failed, with AWS's own code and message.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{operation}: {} ({})", message, code.as_deref().unwrap_or("no error code"))]
+#[error("{operation}: {message}{}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
 pub struct AwsError {
     pub operation: &'static str,
     pub code: Option<String>,
@@ -49,11 +49,31 @@ impl AwsError {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
+        use aws_sdk_cloudfront::error::SdkError;
         let code = err.code().map(str::to_string);
-        let message = err
-            .message()
-            .map(str::to_string)
-            .unwrap_or_else(|| aws_sdk_cloudfront::error::DisplayErrorContext(&err).to_string());
+        let message = match (&err, err.message()) {
+            (_, Some(m)) => m.to_string(),
+            (SdkError::DispatchFailure(d), None) => {
+                let causes = causes(&err);
+                if causes.iter().any(|c| c.contains("credentials")) {
+                    format!(
+                        "no usable AWS credentials ({}); fix: pass --aws-profile NAME, run `aws sso login`, \
+                         or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                        causes.last().map(String::as_str).unwrap_or("none found")
+                    )
+                } else if d.is_io() || d.is_timeout() {
+                    format!(
+                        "cannot connect to AWS ({}); fix: check the network, or --endpoint-url / AWS_ENDPOINT_URL \
+                         if you set one",
+                        causes.last().map(String::as_str).unwrap_or("connection failed")
+                    )
+                } else {
+                    causes.join(": ")
+                }
+            }
+            (SdkError::TimeoutError(_), None) => "no answer in time (the SDK's timeout); run again".into(),
+            _ => causes(&err).join(": "),
+        };
         AwsError {
             operation,
             code,
@@ -78,6 +98,21 @@ impl AwsError {
             message: format!("the answer has no {field}"),
         }
     }
+}
+
+/// Each distinct message down an error's source chain, outermost first:
+/// one readable line instead of the SDK's Debug structure.
+fn causes(err: &dyn std::error::Error) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut next: Option<&dyn std::error::Error> = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !out.iter().any(|seen| seen.contains(&text)) {
+            out.push(text);
+        }
+        next = e.source();
+    }
+    out
 }
 
 /// The error mapper for one operation, for any SDK: `.map_err(sdk("CreateVpc"))`.

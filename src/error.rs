@@ -93,9 +93,7 @@ pub enum Error {
     },
 
     /// An AWS call failed before any work started (credentials, account lookup).
-    #[error(
-        "{0}\n    fix: check the AWS credentials and region (aws sts get-caller-identity), or --endpoint-url"
-    )]
+    #[error("{}", with_fix(.0))]
     Aws(#[from] crate::aws::AwsError),
 
     #[error("{context}: {source}")]
@@ -144,4 +142,15 @@ fn invalid_profile(path: &std::path::Path, problems: &[Problem]) -> String {
         text.push_str(&problem.to_string());
     }
     text
+}
+
+/// An early AWS failure with one fix: its own when the error names one
+/// (credentials, connection), else the general advice.
+fn with_fix(e: &crate::aws::AwsError) -> String {
+    match e.message.split_once("; fix: ") {
+        Some((what, fix)) => format!("{}: {what}\n    fix: {fix}", e.operation),
+        None => format!(
+            "{e}\n    fix: check the AWS credentials and region (aws sts get-caller-identity), or --endpoint-url"
+        ),
+    }
 }

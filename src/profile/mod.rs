@@ -187,9 +187,25 @@ pub fn check(path: &Path, text: &str) -> Report {
     sections::read(path, text)
 }
 
-/// The profile's text; a missing file is bad input with the way out.
+/// The profile's text; a missing file, a directory or a file that is not
+/// UTF-8 text is bad input with the way out.
 pub fn read_text(path: &Path) -> Result<String, Error> {
+    if path.is_dir() {
+        return Err(Error::Refused {
+            path: path.to_path_buf(),
+            reason: "is a directory, not a profile".into(),
+            fix: format!(
+                "pass the profile file, e.g. --profile {}",
+                path.join("ahi-edge.toml").display()
+            ),
+        });
+    }
     std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => Error::Refused {
+            path: path.to_path_buf(),
+            reason: "is not UTF-8 text, so not a TOML profile".into(),
+            fix: "pass the profile's .toml file with --profile".into(),
+        },
         std::io::ErrorKind::NotFound => Error::Refused {
             path: path.to_path_buf(),
             reason: "profile not found".into(),

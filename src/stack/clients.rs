@@ -79,9 +79,22 @@ impl Clients {
         aws_sdk_acm::Client::new(&self.config(region))
     }
 
-    /// The account the credentials belong to (bucket names embed it).
+    /// The account the credentials belong to (bucket names embed it). The
+    /// first call of every command, so it fails fast: 3 attempts with a 3 s
+    /// connect timeout, and an unreachable endpoint or missing credentials
+    /// are named within seconds (later calls keep the patient retries).
     pub async fn account(&self) -> Result<String, AwsError> {
-        let sts = aws_sdk_sts::Client::new(&self.base);
+        let quick = self
+            .base
+            .to_builder()
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(std::time::Duration::from_secs(3))
+                    .build(),
+            )
+            .build();
+        let sts = aws_sdk_sts::Client::new(&quick);
         let out = sts
             .get_caller_identity()
             .send()

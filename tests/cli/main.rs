@@ -12,6 +12,7 @@ mod kinds;
 mod lock_contention;
 mod origin_secret;
 mod package;
+mod readable_errors;
 mod registry;
 mod shared_cache;
 mod stack;

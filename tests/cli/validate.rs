@@ -552,6 +552,14 @@ fn json_output_lists_problems_as_data() {
 #[test]
 fn a_missing_profile_and_bad_flags_are_bad_input() {
     let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("profiles")).unwrap();
+    let out = run(&["validate", "--profile", "profiles"], dir.path());
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("is a directory, not a profile"),
+        "{}",
+        out.stderr
+    );
     let out = run(&["validate", "--profile", "nope.toml"], dir.path());
     assert_eq!(out.code, 2);
     assert!(

@@ -1,0 +1,85 @@
+//! What a person reads when AWS cannot be reached or no credentials exist:
+//! one line naming the cause and one naming the fix, exit 1, no SDK
+//! structure dumps. (How fast the unreachable case fails is measured by
+//! hand, not asserted: docs/testing.md.)
+
+use std::path::Path;
+
+use crate::support::{Run, bin};
+
+/// A profile in an empty home: no shared AWS config or credentials files.
+fn isolated(args: &[&str], env: &[(&str, &str)]) -> (Run, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        bin()
+            .args(["init", "--profile", "p.toml"])
+            .current_dir(dir.path())
+            .status()
+            .unwrap()
+            .code(),
+        Some(0)
+    );
+    let mut cmd = bin();
+    for (name, _) in std::env::vars() {
+        if name.starts_with("AWS_") {
+            cmd.env_remove(name);
+        }
+    }
+    let home: &Path = dir.path();
+    cmd.env("HOME", home)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", home.join("no-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"))
+        .envs(env.iter().copied())
+        .args(["--profile", "p.toml"])
+        .args(args)
+        .current_dir(dir.path());
+    (cmd.output().unwrap().into(), dir)
+}
+
+fn readable(run: &Run, cause: &str, fix: &str) {
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "one line for the cause, one for the fix:\n{}",
+        run.stderr
+    );
+    assert!(
+        lines[0].starts_with("error: GetCallerIdentity: ") && lines[0].contains(cause),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        lines[1].trim_start().starts_with("fix: ") && lines[1].contains(fix),
+        "{}",
+        run.stderr
+    );
+    for dump in ["DispatchFailure", "ConnectorError", "{", "Some("] {
+        assert!(!run.stderr.contains(dump), "no SDK structure: {}", run.stderr);
+    }
+}
+
+#[test]
+fn no_credentials_are_named_with_the_fix() {
+    let (run, _dir) = isolated(&["--endpoint-url", "http://127.0.0.1:9", "plan"], &[]);
+    readable(&run, "no usable AWS credentials", "--aws-profile NAME");
+}
+
+#[test]
+fn an_unreachable_endpoint_is_named_with_the_fix() {
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+    let (run, _dir) = isolated(
+        &["--endpoint-url", "http://127.0.0.1:9", "plan"],
+        &[
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ],
+    );
+    readable(
+        &run,
+        "cannot connect to AWS (Connection refused",
+        "--endpoint-url",
+    );
+}
