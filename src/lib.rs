@@ -3,6 +3,7 @@
 
 pub mod authorizer;
 pub mod aws;
+pub mod call_log;
 pub mod cli;
 pub mod commands;
 pub mod engine;
@@ -25,6 +26,9 @@ use settings::Settings;
 /// Runs one command to completion and returns its exit status.
 pub fn run(cli: Cli) -> ExitStatus {
     let printer = Settings::printer(&cli.global);
+    if !cli.global.quiet {
+        call_log::init(cli.global.verbose);
+    }
     let outcome = Settings::resolve(&cli.global).and_then(|settings| match &cli.command {
         Command::Init(args) => commands::init::run(&settings, &printer, args),
         Command::Validate => commands::validate::run(&settings, &printer),

@@ -7,6 +7,7 @@
 use aws_config::{Region, SdkConfig};
 
 use crate::aws::{AwsError, AwsSettings, EDGE_REGION, sdk_config};
+use crate::call_log::CallLog;
 
 pub struct Clients {
     base: SdkConfig,
@@ -37,46 +38,83 @@ impl Clients {
 
     /// CloudFront is global; its API answers in us-east-1.
     pub fn cloudfront(&self) -> aws_sdk_cloudfront::Client {
-        aws_sdk_cloudfront::Client::new(&self.base)
+        aws_sdk_cloudfront::Client::from_conf(
+            aws_sdk_cloudfront::config::Builder::from(&self.base)
+                .interceptor(CallLog)
+                .build(),
+        )
     }
 
     pub fn iam(&self) -> aws_sdk_iam::Client {
-        aws_sdk_iam::Client::new(&self.base)
+        aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&self.base)
+                .interceptor(CallLog)
+                .build(),
+        )
     }
 
     pub fn lambda(&self, region: &str) -> aws_sdk_lambda::Client {
-        aws_sdk_lambda::Client::new(&self.config(region))
+        aws_sdk_lambda::Client::from_conf(
+            aws_sdk_lambda::config::Builder::from(&self.config(region))
+                .interceptor(CallLog)
+                .build(),
+        )
     }
 
     pub fn secrets(&self, region: &str) -> aws_sdk_secretsmanager::Client {
-        aws_sdk_secretsmanager::Client::new(&self.config(region))
+        aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::config::Builder::from(&self.config(region))
+                .interceptor(CallLog)
+                .build(),
+        )
     }
 
     pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
-        aws_sdk_ec2::Client::new(&self.config(region))
+        aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&self.config(region))
+                .interceptor(CallLog)
+                .build(),
+        )
     }
 
     pub fn elb(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
-        aws_sdk_elasticloadbalancingv2::Client::new(&self.config(region))
+        aws_sdk_elasticloadbalancingv2::Client::from_conf(
+            aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.config(region))
+                .interceptor(CallLog)
+                .build(),
+        )
     }
 
     pub fn ecs(&self, region: &str) -> aws_sdk_ecs::Client {
-        aws_sdk_ecs::Client::new(&self.config(region))
+        aws_sdk_ecs::Client::from_conf(
+            aws_sdk_ecs::config::Builder::from(&self.config(region))
+                .interceptor(CallLog)
+                .build(),
+        )
     }
 
     pub fn logs(&self, region: &str) -> aws_sdk_cloudwatchlogs::Client {
-        aws_sdk_cloudwatchlogs::Client::new(&self.config(region))
+        aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::config::Builder::from(&self.config(region))
+                .interceptor(CallLog)
+                .build(),
+        )
     }
 
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
         let config = aws_sdk_s3::config::Builder::from(&self.config(region))
             .force_path_style(self.path_style)
+            .interceptor(CallLog)
             .build();
         aws_sdk_s3::Client::from_conf(config)
     }
 
     pub fn acm(&self, region: &str) -> aws_sdk_acm::Client {
-        aws_sdk_acm::Client::new(&self.config(region))
+        aws_sdk_acm::Client::from_conf(
+            aws_sdk_acm::config::Builder::from(&self.config(region))
+                .interceptor(CallLog)
+                .build(),
+        )
     }
 
     /// The account the credentials belong to (bucket names embed it). The
@@ -94,7 +132,11 @@ impl Clients {
                     .build(),
             )
             .build();
-        let sts = aws_sdk_sts::Client::new(&quick);
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&quick)
+                .interceptor(CallLog)
+                .build(),
+        );
         let out = sts
             .get_caller_identity()
             .send()

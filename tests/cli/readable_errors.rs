@@ -83,3 +83,47 @@ fn an_unreachable_endpoint_is_named_with_the_fix() {
         "--endpoint-url",
     );
 }
+
+/// `-v`: one line per AWS call, each naming service, operation, region,
+/// status and attempts, as many as the emulator received; `-vv`: the SDK's
+/// own debug log too.
+#[test]
+fn verbose_shows_one_line_per_aws_call_and_very_verbose_the_sdks_debug() {
+    let emu = &crate::emulator::Emulator::start();
+    let stack = crate::stack::Stack::new(emu, "ahi-delivery-noauth", "t-verbose", &[]);
+    stack.up();
+    emu.control("DELETE", "/_ahi/calls", None);
+    let run = stack.run(&["status", "-v"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("aws: ")).collect();
+    let calls = emu.calls();
+    assert_eq!(lines.len(), calls.len(), "{}", run.stderr);
+    assert!(lines.len() > 10, "status reads every resource: {}", run.stderr);
+    for call in &calls {
+        let op = call["operation"].as_str().unwrap();
+        assert!(
+            lines.iter().any(|l| l.contains(&format!(" {op} "))
+                && l.contains(" -> 200 in ")
+                && l.ends_with("attempt)")),
+            "no line for {op}:\n{}",
+            run.stderr
+        );
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("aws: EC2 DescribeVpcs eu-west-1 -> 200")),
+        "{}",
+        run.stderr
+    );
+    let quiet = stack.run(&["status"]);
+    assert!(!quiet.stderr.contains("aws: "), "{}", quiet.stderr);
+    let debug = stack.run(&["status", "-vv"]);
+    assert!(
+        debug.stderr.contains("DEBUG") && debug.stderr.contains("aws_smithy"),
+        "{}",
+        debug.stderr
+    );
+    let run = stack.run(&["down", "--wait-replicas", "--purge-logs", "--yes"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
