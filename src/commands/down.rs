@@ -9,6 +9,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use serde::Serialize;
 
+use super::outcome::ResourceResult;
 use super::session;
 use crate::cli::DownArgs;
 use crate::engine::graph::Outcome;
@@ -18,7 +19,7 @@ use crate::names::StackNames;
 use crate::output::Printer;
 use crate::settings::Settings;
 use crate::stack::progress::Progress;
-use crate::stack::teardown::{self, Options};
+use crate::stack::teardown::{self, Ended, Options};
 use crate::stack::{Ctx, Ledger, StepError};
 
 const CONCURRENCY: usize = 12;
@@ -26,11 +27,14 @@ const LOG_BUCKET: &str = "log_bucket";
 
 #[derive(Debug, Serialize)]
 pub struct DownReport {
+    /// The document's version (docs/status.md).
+    pub schema: u32,
     pub stack: String,
     /// `done`, `awaiting-replicas` or `failed`.
     pub result: String,
-    /// Logical id -> why it is still there.
-    pub remaining: BTreeMap<String, String>,
+    /// Each recorded resource: deleted / kept / awaiting-replicas / failed /
+    /// skipped, with the why apart.
+    pub resources: Vec<ResourceResult>,
     pub resume: Option<String>,
 }
 
@@ -45,8 +49,15 @@ impl fmt::Display for DownReport {
             )?,
             _ => writeln!(f, "stack {}: teardown did not finish:", self.stack)?,
         }
-        for (id, why) in &self.remaining {
-            writeln!(f, "  {id}: {why}")?;
+        for result in self
+            .resources
+            .iter()
+            .filter(|r| !matches!(r.status, "deleted" | "kept"))
+        {
+            writeln!(f, "  {result}")?;
+        }
+        for result in self.resources.iter().filter(|r| r.status == "kept") {
+            writeln!(f, "kept: {result}")?;
         }
         if let Some(resume) = &self.resume {
             writeln!(f, "finish with: {resume}")?;
@@ -71,9 +82,10 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
         let path = store.path().to_path_buf();
         store.remove()?;
         printer.result(&DownReport {
+            schema: 1,
             stack: stack.clone(),
             result: "done".into(),
-            remaining: BTreeMap::new(),
+            resources: Vec::new(),
             resume: None,
         })?;
         printer.info(format!(
@@ -121,9 +133,15 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
         let lock = ctx.lock();
         let ids: Vec<String> = lock.resources.keys().cloned().collect();
         let order = teardown::order(&lock, &ids);
+        let ended: std::sync::Mutex<BTreeMap<String, Ended>> = std::sync::Mutex::new(BTreeMap::new());
         let work = order.run(CONCURRENCY, |id| {
             let (ctx, opts) = (&ctx, &opts);
-            async move { teardown::node(ctx, &id, opts).await.map(|_| ()) }
+            let ended = &ended;
+            async move {
+                let how = teardown::node(ctx, &id, opts).await?;
+                ended.lock().unwrap_or_else(|p| p.into_inner()).insert(id, how);
+                Ok(())
+            }
         });
         let outcomes = tokio::select! {
             outcomes = work => outcomes,
@@ -138,7 +156,8 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
         };
         ctx.progress.clear();
         let resume = format!("ahi-edge down{} --wait-replicas --yes", settings.flags());
-        let report = report(&stack, &outcomes, resume);
+        let ended = ended.into_inner().unwrap_or_else(|p| p.into_inner());
+        let report = report(&stack, &outcomes, &ended, resume);
         let status = match report.result.as_str() {
             "done" => {
                 if let Ledger::Writable(store) = ctx.into_ledger()
@@ -156,25 +175,36 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
     })
 }
 
-fn report(stack: &str, outcomes: &BTreeMap<String, Outcome<StepError>>, resume: String) -> DownReport {
-    let mut remaining = BTreeMap::new();
+fn report(
+    stack: &str,
+    outcomes: &BTreeMap<String, Outcome<StepError>>,
+    ended: &BTreeMap<String, Ended>,
+    resume: String,
+) -> DownReport {
+    let mut resources = Vec::new();
     let mut awaiting = false;
     let mut failed = false;
     for (id, outcome) in outcomes {
-        match outcome {
-            Outcome::Done => {}
+        resources.push(match outcome {
+            Outcome::Done => match ended.get(id) {
+                Some(Ended::Kept(why)) => ResourceResult::new(id, "kept", Some(why.clone())),
+                Some(Ended::LeftAlone(why)) => {
+                    ResourceResult::new(id, "kept", Some(format!("left alone: {why}")))
+                }
+                _ => ResourceResult::new(id, "deleted", None),
+            },
             Outcome::Failed(StepError::AwaitingReplicas(why)) => {
                 awaiting = true;
-                remaining.insert(id.clone(), format!("awaiting replicas: {why}"));
+                ResourceResult::new(id, "awaiting-replicas", Some(why.clone()))
             }
             Outcome::Failed(e) => {
                 failed = true;
-                remaining.insert(id.clone(), format!("failed: {e}"));
+                ResourceResult::new(id, "failed", Some(e.to_string()))
             }
             Outcome::Skipped { because } => {
-                remaining.insert(id.clone(), format!("waits for {because}"));
+                ResourceResult::new(id, "skipped", Some(format!("waits for {because}")))
             }
-        }
+        });
     }
     let result = if failed {
         "failed"
@@ -184,9 +214,10 @@ fn report(stack: &str, outcomes: &BTreeMap<String, Outcome<StepError>>, resume: 
         "done"
     };
     DownReport {
+        schema: 1,
         stack: stack.to_string(),
         result: result.into(),
-        remaining,
+        resources,
         resume: (result != "done").then_some(if failed {
             resume.replace(" --wait-replicas", "")
         } else {

@@ -4,6 +4,7 @@
 pub mod down;
 pub mod iam_policy;
 pub mod init;
+pub mod outcome;
 pub mod outputs;
 pub mod package;
 pub mod plan;

@@ -18,27 +18,73 @@ use crate::stack::{Ctx, Ledger, healthimaging};
 
 #[derive(Debug, Serialize)]
 pub struct Plan {
+    /// The document's version (docs/status.md).
+    pub schema: u32,
     pub stack: String,
+    /// Where the plan was read: the account, the regions and the endpoint.
+    pub account: String,
+    pub regions: Regions,
+    /// `AWS`, or the `--endpoint-url` given.
+    pub endpoint: String,
     pub changes: usize,
+    pub counts: Counts,
     pub resources: Vec<Step>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Regions {
+    pub edge: &'static str,
+    pub regional: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Counts {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub delete: usize,
+    pub unchanged: usize,
+    /// `refused` and `unknown` steps: `up` cannot plan them.
+    pub other: usize,
+}
+
+/// A JSON value on one line, cut to fit a terminal.
+fn short(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    }
 }
 
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "plan for stack {} in account {} (edge {}, regional {}; endpoint {})",
+            self.stack, self.account, self.regions.edge, self.regions.regional, self.endpoint
+        )?;
         for s in self.resources.iter().filter(|s| s.action != "unchanged") {
-            let fields = if s.fields.is_empty() {
+            let fields = if s.fields.is_empty() || !s.changes.is_empty() {
                 String::new()
             } else {
                 format!(" ({})", s.fields.join(", "))
             };
             writeln!(f, "{:<10} {:<24} {}{fields}", s.action, s.id, s.kind)?;
+            for c in &s.changes {
+                writeln!(f, "    {}: {} -> {}", c.field, short(&c.old), short(&c.new))?;
+            }
         }
-        let same = self.resources.iter().filter(|s| s.action == "unchanged").count();
-        writeln!(
+        let c = &self.counts;
+        write!(
             f,
-            "stack {}: {} to change, {same} unchanged",
-            self.stack, self.changes
-        )
+            "stack {}: {} to create, {} to update, {} to replace, {} to delete, {} unchanged",
+            self.stack, c.create, c.update, c.replace, c.delete, c.unchanged
+        )?;
+        if c.other > 0 {
+            write!(f, ", {} refused or unreadable", c.other)?;
+        }
+        writeln!(f)
     }
 }
 
@@ -65,9 +111,28 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         );
         let steps = inspect::plan(&ctx, &profile, &instances, &lock, package_sha).await;
         let changes = steps.iter().filter(|s| s.action != "unchanged").count();
+        let mut counts = Counts::default();
+        for s in &steps {
+            match s.action.as_str() {
+                "create" => counts.create += 1,
+                "update" => counts.update += 1,
+                "replace" => counts.replace += 1,
+                "delete" => counts.delete += 1,
+                "unchanged" => counts.unchanged += 1,
+                _ => counts.other += 1,
+            }
+        }
         Ok::<_, Error>(Plan {
+            schema: 1,
             stack: profile.stack.name.clone(),
+            account: ctx.account.clone(),
+            regions: Regions {
+                edge: crate::aws::EDGE_REGION,
+                regional: profile.healthimaging.region.clone(),
+            },
+            endpoint: settings.aws.endpoint_url.clone().unwrap_or_else(|| "AWS".into()),
             changes,
+            counts,
             resources: steps,
         })
     })?;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::outcome::ResourceResult;
 use super::session;
 use crate::engine::graph::Outcome;
 use crate::error::{Error, ExitStatus};
@@ -26,18 +27,22 @@ const CONCURRENCY: usize = 12;
 
 #[derive(Debug, Serialize)]
 pub struct UpReport {
+    /// The document's version (docs/status.md).
+    pub schema: u32,
     pub stack: String,
     pub url: Option<String>,
     pub distribution_id: Option<String>,
     pub alb_dns_name: Option<String>,
-    /// Instance id -> created / adopted / updated / unchanged / ready /
-    /// failed: why / skipped: because.
-    pub resources: BTreeMap<String, String>,
+    /// Each resource of the profile: created / updated / unchanged /
+    /// failed / skipped, with the why apart.
+    pub resources: Vec<ResourceResult>,
+    /// The waits for AWS (deploys, rollouts): ready / failed / skipped.
+    pub waits: Vec<ResourceResult>,
     pub next_steps: Vec<String>,
     pub complete: bool,
-    /// Resources the profile no longer uses, and what became of them
-    /// (`deleted`, `awaiting replicas: ...`, `kept: ...`).
-    pub removed: BTreeMap<String, String>,
+    /// Resources the profile no longer uses, and what became of them:
+    /// deleted / kept / awaiting-replicas / failed / skipped.
+    pub removed: Vec<ResourceResult>,
 }
 
 impl fmt::Display for UpReport {
@@ -46,12 +51,13 @@ impl fmt::Display for UpReport {
             writeln!(f, "stack {} is up", self.stack)?;
         } else {
             writeln!(f, "stack {} is NOT complete:", self.stack)?;
-            for (id, outcome) in self
+            for result in self
                 .resources
                 .iter()
-                .filter(|(_, o)| o.starts_with("failed") || o.starts_with("skipped"))
+                .chain(&self.waits)
+                .filter(|r| r.unfinished())
             {
-                writeln!(f, "  {id}: {outcome}")?;
+                writeln!(f, "  {result}")?;
             }
         }
         if let Some(url) = &self.url {
@@ -63,8 +69,8 @@ impl fmt::Display for UpReport {
         if let Some(dns) = &self.alb_dns_name {
             writeln!(f, "alb: {dns}")?;
         }
-        for (id, what) in &self.removed {
-            writeln!(f, "no longer in the profile: {id}: {what}")?;
+        for result in &self.removed {
+            writeln!(f, "no longer in the profile: {result}")?;
         }
         for step in &self.next_steps {
             writeln!(f, "next: {step}")?;
@@ -127,7 +133,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         let removed = if outcomes.values().all(|o| matches!(o, Outcome::Done)) {
             prune(&ctx, &instances).await
         } else {
-            BTreeMap::new()
+            Vec::new()
         };
         ctx.progress.clear();
         let changes = changes.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -172,19 +178,32 @@ fn report(
     settings: &Settings,
 ) -> UpReport {
     let lock = ctx.lock();
-    let resources: BTreeMap<String, String> = outcomes
-        .iter()
-        .map(|(id, o)| {
-            let wait = instances.iter().any(|i| &i.id == id && i.is_wait());
-            let text = match o {
-                Outcome::Done if wait => "ready".to_string(),
-                Outcome::Done => changes.get(id).map_or("done", |c| c.as_str()).to_string(),
-                Outcome::Failed(e) => format!("failed: {e}"),
-                Outcome::Skipped { because } => format!("skipped: needs {because}"),
-            };
-            (id.clone(), text)
-        })
-        .collect();
+    let (mut resources, mut waits) = (Vec::new(), Vec::new());
+    for (id, o) in outcomes {
+        let wait = instances.iter().any(|i| &i.id == id && i.is_wait());
+        let result = match o {
+            Outcome::Done if wait => ResourceResult::new(id, "ready", None),
+            Outcome::Done => match changes.get(id) {
+                // Found by name or tags after an interrupted run: made by `up`.
+                Some(Change::Adopted) => ResourceResult::new(
+                    id,
+                    "created",
+                    Some("adopted: an earlier, interrupted run created it".into()),
+                ),
+                Some(c) => ResourceResult::new(id, c.as_str(), None),
+                None => ResourceResult::new(id, "unchanged", None),
+            },
+            Outcome::Failed(e) => ResourceResult::new(id, "failed", Some(e.to_string())),
+            Outcome::Skipped { because } => {
+                ResourceResult::new(id, "skipped", Some(format!("needs {because}")))
+            }
+        };
+        if wait {
+            waits.push(result)
+        } else {
+            resources.push(result)
+        }
+    }
     let complete = outcomes.values().all(|o| matches!(o, Outcome::Done));
     let domain = output(&lock, "distribution", "domain_name").ok();
     let flags = settings.flags();
@@ -207,14 +226,16 @@ fn report(
         ));
     }
     UpReport {
+        schema: 1,
         stack: ctx.stack().to_string(),
         url: domain.as_ref().map(|d| format!("https://{d}")),
         distribution_id: output(&lock, "distribution", "id").ok(),
         alb_dns_name: output(&lock, "load_balancer", "dns_name").ok(),
         resources,
+        waits,
         next_steps,
         complete,
-        removed: BTreeMap::new(),
+        removed: Vec::new(),
     }
 }
 
@@ -222,7 +243,7 @@ fn report(
 /// once the rest is up (so nothing still refers to it), in the reverse
 /// order of what the entries recorded they need. A Lambda@Edge function
 /// still replicated stays `awaiting-replicas` for the next `up` or `down`.
-async fn prune(ctx: &Ctx, instances: &[Instance]) -> BTreeMap<String, String> {
+async fn prune(ctx: &Ctx, instances: &[Instance]) -> Vec<ResourceResult> {
     let lock = ctx.lock();
     let unused: Vec<String> = lock
         .resources
@@ -249,20 +270,23 @@ async fn prune(ctx: &Ctx, instances: &[Instance]) -> BTreeMap<String, String> {
     let ended = ended.into_inner().unwrap_or_else(|p| p.into_inner());
     outcomes
         .into_iter()
-        .map(|(id, outcome)| {
-            let what = match outcome {
-                Outcome::Done => match ended.get(&id) {
-                    Some(Ended::Kept(why)) => format!("kept: {why}"),
-                    Some(Ended::LeftAlone(why)) => format!("left alone: {why}"),
-                    _ => "deleted".to_string(),
-                },
-                Outcome::Failed(StepError::AwaitingReplicas(why)) => {
-                    format!("awaiting replicas ({why}); the next `ahi-edge up` or `down` deletes it")
+        .map(|(id, outcome)| match outcome {
+            Outcome::Done => match ended.get(&id) {
+                Some(Ended::Kept(why)) => ResourceResult::new(&id, "kept", Some(why.clone())),
+                Some(Ended::LeftAlone(why)) => {
+                    ResourceResult::new(&id, "kept", Some(format!("left alone: {why}")))
                 }
-                Outcome::Failed(e) => format!("not deleted: {e}"),
-                Outcome::Skipped { because } => format!("waits for {because}"),
-            };
-            (id, what)
+                _ => ResourceResult::new(&id, "deleted", None),
+            },
+            Outcome::Failed(StepError::AwaitingReplicas(why)) => ResourceResult::new(
+                &id,
+                "awaiting-replicas",
+                Some(format!("{why}; the next `ahi-edge up` or `down` deletes it")),
+            ),
+            Outcome::Failed(e) => ResourceResult::new(&id, "failed", Some(format!("not deleted: {e}"))),
+            Outcome::Skipped { because } => {
+                ResourceResult::new(&id, "skipped", Some(format!("waits for {because}")))
+            }
         })
         .collect()
 }

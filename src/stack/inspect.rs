@@ -160,6 +160,18 @@ pub struct Step {
     /// The fields that would change, or why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
+    /// For `update` and `replace`: each field's live value and the value
+    /// `up` would send (specs hold no secret values: the origin secret is
+    /// referenced by ARN and version).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<FieldChange>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub old: Value,
+    pub new: Value,
 }
 
 /// Instances in an order where each comes after what it needs.
@@ -208,6 +220,7 @@ pub async fn plan(
             kind: inst.kind.to_string(),
             action: action.to_string(),
             fields,
+            changes: Vec::new(),
         };
         let masked = masked(lock, &unknown);
         let src = Sources {
@@ -264,15 +277,29 @@ pub async fn plan(
             continue;
         }
         let fields = differing(&spec, &live.live);
+        let changes: Vec<FieldChange> = fields
+            .iter()
+            .map(|f| FieldChange {
+                field: f.clone(),
+                old: live.live.get(f.as_str()).cloned().unwrap_or(Value::Null),
+                new: spec.get(f.as_str()).cloned().unwrap_or(Value::Null),
+            })
+            .collect();
         if fields.is_empty() {
             steps.push(step("unchanged", vec![]));
         } else if fields.iter().any(|f| kind.replace_fields().contains(&f.as_str())) {
-            steps.push(step("replace", fields));
+            steps.push(Step {
+                changes,
+                ..step("replace", fields)
+            });
         } else {
             if kind.update_changes_outputs() {
                 unknown.push(inst.id.clone());
             }
-            steps.push(step("update", fields));
+            steps.push(Step {
+                changes,
+                ..step("update", fields)
+            });
         }
     }
     for (id, entry) in &lock.resources {
@@ -282,6 +309,7 @@ pub async fn plan(
                 kind: entry.kind.clone(),
                 action: "delete".into(),
                 fields: vec!["recorded but no longer in the profile".into()],
+                changes: Vec::new(),
             });
         }
     }

@@ -25,9 +25,26 @@ fn up_then_down_wait_replicas_leaves_only_the_log_bucket_and_purge_leaves_nothin
     let purged = Stack::new(emu, "ahi-delivery-noauth", "t-down-purge", &[]);
     kept.up();
     purged.up();
-    let run = kept.run(&["down", "--wait-replicas", "--yes"]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("is gone"), "{}", run.stdout);
+    let (code, report) = kept.json(&["down", "--wait-replicas", "--yes"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        (&report["schema"], &report["result"]),
+        (&json!(1), &json!("done")),
+        "{report}"
+    );
+    // Every recorded resource deleted, but the log bucket, kept with the why.
+    let results = report["resources"].as_array().unwrap();
+    let kept_ones: Vec<&Value> = results.iter().filter(|r| r["status"] != "deleted").collect();
+    assert_eq!(kept_ones.len(), 1, "{report}");
+    assert_eq!(
+        (&kept_ones[0]["id"], &kept_ones[0]["status"]),
+        (&json!("log_bucket"), &json!("kept"))
+    );
+    assert!(
+        kept_ones[0]["message"].as_str().unwrap().contains("--purge-logs"),
+        "{report}"
+    );
+    assert!(results.len() > 20, "{report}");
     assert_eq!(kept.held(), kept_logs(true));
     assert!(
         kept.lockfile().is_none(),
@@ -124,9 +141,13 @@ fn a_timeout_shorter_than_the_replica_wait_exits_3_naming_functions_regions_and_
         run.stdout
     );
     assert!(run.stdout.contains("us-east-1=1"), "{}", run.stdout);
-    assert!(run.stdout.contains(
-        "finish with: ahi-edge down --profile profile.toml --lockfile profile.lock --wait-replicas --yes"
-    ));
+    // The resume command repeats the flags that reach this stack (the
+    // lockfile is the profile's default, so it is left out).
+    let resume = format!(
+        "finish with: ahi-edge down --profile profile.toml --endpoint-url {} --wait-replicas --yes",
+        stack.emu.endpoint
+    );
+    assert!(run.stdout.contains(&resume), "{}", run.stdout);
     assert!(stack.lockfile().unwrap().contains("awaiting-replicas"));
     let run = stack.run(&["down", "--wait-replicas", "--yes"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);

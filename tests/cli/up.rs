@@ -229,8 +229,43 @@ fn a_second_up_makes_no_mutating_call_and_a_changed_value_updates_only_its_resou
             ("service".into(), "update".into())
         ]
     );
+    // Each change with its old and new value; counts by action; where it was read.
+    assert_eq!(plan["schema"], 1);
+    assert_eq!(plan["counts"]["update"], 2, "{plan}");
+    assert_eq!(plan["counts"]["create"], 0, "{plan}");
+    assert!(plan["account"].as_str().is_some_and(|a| a.len() == 12), "{plan}");
+    assert_eq!(plan["regions"]["regional"], "us-east-1");
+    let service = plan["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "service")
+        .unwrap();
+    assert_eq!(
+        service["changes"],
+        json!([{"field": "desired_count", "old": 1, "new": 2}]),
+        "{plan}"
+    );
+    let text = stack.run(&["plan"]);
+    assert!(
+        text.stdout.contains("    desired_count: 1 -> 2"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("    headers: [] -> [\"accept\"]"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .contains("0 to create, 2 to update, 0 to replace, 0 to delete"),
+        "{}",
+        text.stdout
+    );
     let before = stack.last_seq();
-    stack.up();
+    let (code, report) = stack.json(&["up"]);
+    assert_eq!(code, 0, "{report}");
     let mut writes: Vec<String> = stack
         .calls_since(before)
         .iter()
@@ -239,6 +274,34 @@ fn a_second_up_makes_no_mutating_call_and_a_changed_value_updates_only_its_resou
         .collect();
     writes.sort();
     assert_eq!(writes, ["UpdateCachePolicy", "UpdateService"]);
+    // `up --json` says the same: exactly those two updated, every other
+    // resource unchanged, each wait ready.
+    assert_eq!(report["schema"], 1);
+    let status_of = |list: &str| -> Vec<(String, String)> {
+        report[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap().to_string(),
+                    r["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let resources = status_of("resources");
+    let updated: Vec<&str> = resources
+        .iter()
+        .filter(|(_, s)| s == "updated")
+        .map(|(i, _)| i.as_str())
+        .collect();
+    assert_eq!(updated, ["cache_policy", "service"], "{report}");
+    assert!(
+        resources.iter().all(|(_, s)| s == "updated" || s == "unchanged"),
+        "{report}"
+    );
+    assert!(status_of("waits").iter().all(|(_, s)| s == "ready"), "{report}");
     let desired = emu.boto3(
         "print(json.dumps(client('ecs').describe_services(cluster='t-second', services=['t-second-proxy'])['services'][0]['desiredCount']))",
     );
@@ -559,7 +622,7 @@ fn switching_auth_off_removes_the_authorizer_once_its_replicas_are_gone() {
     let run = stack.up();
     assert!(
         run.stdout
-            .contains("no longer in the profile: edge_function: awaiting replicas"),
+            .contains("no longer in the profile: edge_function: awaiting-replicas"),
         "{}",
         run.stdout
     );
@@ -573,7 +636,9 @@ fn switching_auth_off_removes_the_authorizer_once_its_replicas_are_gone() {
     assert_eq!(associations, 0);
     assert!(stack.lockfile().unwrap().contains("awaiting-replicas"));
     // Once CloudFront has dropped the replicas, the next `up` finishes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
+        assert!(std::time::Instant::now() < deadline, "the replicas never went");
         let run = stack.up();
         if run.stdout.contains("edge_function: deleted") {
             assert!(run.stdout.contains("edge_role: deleted"), "{}", run.stdout);
