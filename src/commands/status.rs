@@ -25,8 +25,16 @@ pub struct StatusReport {
     pub lockfile: String,
     /// False when the lockfile does not exist or records nothing.
     pub deployed: bool,
-    /// True when nothing is missing, drifted, incomplete or unreadable.
+    /// True when `state` is `healthy`.
     pub healthy: bool,
+    /// The headline: `healthy` (exit 0), `deploying` (a CloudFront deploy,
+    /// an ALB still provisioning or an ECS rollout under way: exit 3),
+    /// `awaiting-replicas` (the distribution is gone and a Lambda@Edge
+    /// function waits for CloudFront to drop its replicas: exit 3), `degraded`
+    /// (something missing, drifted, incomplete, unreadable, not ours, a
+    /// failed rollout, a certificate not issued: exit 4), `not-deployed`
+    /// (the lockfile records nothing: exit 4).
+    pub state: &'static str,
     pub resources: Vec<ResourceStatus>,
     pub certificates: Vec<CertificateStatus>,
 }
@@ -43,20 +51,17 @@ impl fmt::Display for StatusReport {
         if !self.deployed {
             return writeln!(
                 f,
-                "stack {}: nothing deployed ({} holds no resources)",
+                "stack {}: not-deployed ({} holds no resources)",
                 self.stack, self.lockfile
             );
         }
-        writeln!(
-            f,
-            "stack {}: {}",
-            self.stack,
-            if self.healthy {
-                "healthy"
-            } else {
-                "NEEDS ATTENTION"
-            }
-        )?;
+        let why = match self.state {
+            "healthy" => "",
+            "deploying" => " (AWS is still applying the last change; run status again in a few minutes)",
+            "awaiting-replicas" => " (only Lambda@Edge replicas are left; `ahi-edge down --wait-replicas` finishes)",
+            _ => " (NEEDS ATTENTION: see HEALTH below)",
+        };
+        writeln!(f, "stack {}: {}{why}", self.stack, self.state)?;
         writeln!(f, "{:<24} {:<34} {:<18} DETAIL", "RESOURCE", "KIND", "HEALTH")?;
         for r in &self.resources {
             let mut detail = r.detail.clone();
@@ -108,7 +113,8 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             stack: lock.stack.clone(),
             lockfile: settings.lockfile.display().to_string(),
             deployed,
-            healthy: true,
+            healthy: false,
+            state: "not-deployed",
             resources: Vec::new(),
             certificates: Vec::new(),
         };
@@ -130,8 +136,8 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             .map(|(id, entry)| inspect::entry(&ctx, id, entry));
         let (resources, certificates) =
             tokio::join!(futures_util::future::join_all(looks), certificates(&ctx, &lock));
-        report.healthy = !resources.iter().any(ResourceStatus::needs_attention)
-            && certificates.iter().all(|(_, s)| s == "ISSUED");
+        report.state = headline(&resources, certificates.iter().all(|(_, s)| s == "ISSUED"));
+        report.healthy = report.state == "healthy";
         report.resources = resources;
         report.certificates = certificates
             .into_iter()
@@ -140,11 +146,78 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         Ok(report)
     })?;
     printer.result(&report)?;
-    Ok(if report.healthy {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Drift
+    Ok(match report.state {
+        "healthy" => ExitStatus::Success,
+        "deploying" | "awaiting-replicas" => ExitStatus::Incomplete,
+        _ => ExitStatus::Drift,
     })
+}
+
+/// The stack's headline from its resources (see `StatusReport::state`).
+fn headline(resources: &[ResourceStatus], certificates_issued: bool) -> &'static str {
+    let failed_rollout = |r: &ResourceStatus| r.kind == "ecs-service" && r.detail.contains("rollout FAILED");
+    if resources.iter().any(|r| r.needs_attention() || failed_rollout(r)) || !certificates_issued {
+        return "degraded";
+    }
+    // A teardown under way: the distribution is gone, a function waits for
+    // CloudFront to drop its replicas (with the role it runs as). An old
+    // authorizer waiting beside a live distribution is not a headline.
+    let torn_down = !resources.iter().any(|r| r.kind == "cloudfront-distribution");
+    if torn_down && resources.iter().any(|r| r.health == "awaiting-replicas") {
+        return "awaiting-replicas";
+    }
+    let deploying = |r: &ResourceStatus| match r.kind.as_str() {
+        "cloudfront-distribution" => r.detail == "InProgress",
+        "elbv2-load-balancer" => r.detail == "provisioning",
+        "ecs-service" => r.detail.contains("rollout IN_PROGRESS"),
+        _ => false,
+    };
+    if resources.iter().any(deploying) {
+        return "deploying";
+    }
+    "healthy"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(kind: &str, health: &str, detail: &str) -> ResourceStatus {
+        ResourceStatus {
+            id: kind.into(),
+            kind: kind.into(),
+            region: "us-east-1".into(),
+            physical_id: None,
+            recorded: "ready".into(),
+            health: health.into(),
+            drift: Vec::new(),
+            detail: detail.into(),
+            replicas: None,
+        }
+    }
+
+    #[test]
+    fn the_headline_tells_deploying_and_awaiting_replicas_from_healthy_and_degraded() {
+        let ok = resource("ec2-vpc", "ok", "");
+        let cases = [
+            (vec![ok.clone()], true, "healthy"),
+            (vec![ok.clone(), resource("cloudfront-distribution", "ok", "InProgress")], true, "deploying"),
+            (vec![resource("elbv2-load-balancer", "ok", "provisioning")], true, "deploying"),
+            (vec![resource("ecs-service", "ok", "0/1 running, rollout IN_PROGRESS")], true, "deploying"),
+            (vec![resource("ecs-service", "ok", "0/1 running, rollout FAILED")], true, "degraded"),
+            (vec![ok.clone(), resource("lambda-edge-function", "awaiting-replicas", "")], true, "awaiting-replicas"),
+            (
+                vec![resource("cloudfront-distribution", "ok", "Deployed"), resource("lambda-edge-function", "awaiting-replicas", "")],
+                true,
+                "healthy",
+            ),
+            (vec![ok.clone(), resource("cloudfront-distribution", "drifted", "InProgress")], true, "degraded"),
+            (vec![ok], false, "degraded"),
+        ];
+        for (resources, issued, want) in cases {
+            assert_eq!(headline(&resources, issued), want, "{resources:?}");
+        }
+    }
 }
 
 /// The ACM certificates the recorded specs name (the listener's, in its

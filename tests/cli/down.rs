@@ -52,7 +52,8 @@ fn up_then_down_wait_replicas_leaves_only_the_log_bucket_and_purge_leaves_nothin
     );
     assert!(!function_exists(emu, "t-down-keep-edge-auth"));
     let (code, status) = kept.json(&["status"]);
-    assert_eq!((code, &status["deployed"]), (0, &json!(false)), "{status}");
+    assert_eq!((code, &status["deployed"]), (4, &json!(false)), "{status}");
+    assert_eq!(status["state"], "not-deployed");
     // A later `down --purge-logs` still finds the kept bucket and the
     // replicas' log groups by their names.
     let run = kept.run(&["down", "--yes", "--purge-logs"]);
@@ -93,7 +94,7 @@ fn down_without_waiting_exits_3_then_a_second_down_finishes_once_replicas_are_go
     want.extend([("function".to_string(), 1), ("role".into(), 1)]);
     assert_eq!(held, want);
     let (code, status) = stack.json(&["status"]);
-    assert_eq!(code, 0, "{status}");
+    assert_eq!((code, &status["state"]), (3, &json!("awaiting-replicas")), "{status}");
     let function = status["resources"]
         .as_array()
         .unwrap()

@@ -590,7 +590,8 @@ fn a_second_run_while_up_works_exits_5_and_status_still_answers() {
         second.stderr
     );
     let (code, status) = stack.json(&["status"]);
-    assert!(code == 0 || code == 4, "{status}");
+    // Healthy, deploying or not yet complete, depending on the moment.
+    assert!(code == 0 || code == 3 || code == 4, "{status}");
     assert_eq!(status["deployed"], true);
     assert!(first.wait().unwrap().success());
     assert_eq!(without_replicas(&stack), full_stack(false, true));
