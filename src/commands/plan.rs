@@ -101,6 +101,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         if !refused.is_empty() {
             return Err(super::up::refusal(settings, &refused));
         }
+        crate::stack::preflight::certificates(&clients, &profile, &settings.profile).await?;
         let ctx = Ctx::new(
             &profile.stack.name,
             clients,

@@ -58,7 +58,9 @@ impl fmt::Display for StatusReport {
         let why = match self.state {
             "healthy" => "",
             "deploying" => " (AWS is still applying the last change; run status again in a few minutes)",
-            "awaiting-replicas" => " (only Lambda@Edge replicas are left; `ahi-edge down --wait-replicas` finishes)",
+            "awaiting-replicas" => {
+                " (only Lambda@Edge replicas are left; `ahi-edge down --wait-replicas` finishes)"
+            }
             _ => " (NEEDS ATTENTION: see HEALTH below)",
         };
         writeln!(f, "stack {}: {}{why}", self.stack, self.state)?;
@@ -201,17 +203,53 @@ mod tests {
         let ok = resource("ec2-vpc", "ok", "");
         let cases = [
             (vec![ok.clone()], true, "healthy"),
-            (vec![ok.clone(), resource("cloudfront-distribution", "ok", "InProgress")], true, "deploying"),
-            (vec![resource("elbv2-load-balancer", "ok", "provisioning")], true, "deploying"),
-            (vec![resource("ecs-service", "ok", "0/1 running, rollout IN_PROGRESS")], true, "deploying"),
-            (vec![resource("ecs-service", "ok", "0/1 running, rollout FAILED")], true, "degraded"),
-            (vec![ok.clone(), resource("lambda-edge-function", "awaiting-replicas", "")], true, "awaiting-replicas"),
             (
-                vec![resource("cloudfront-distribution", "ok", "Deployed"), resource("lambda-edge-function", "awaiting-replicas", "")],
+                vec![
+                    ok.clone(),
+                    resource("cloudfront-distribution", "ok", "InProgress"),
+                ],
+                true,
+                "deploying",
+            ),
+            (
+                vec![resource("elbv2-load-balancer", "ok", "provisioning")],
+                true,
+                "deploying",
+            ),
+            (
+                vec![resource("ecs-service", "ok", "0/1 running, rollout IN_PROGRESS")],
+                true,
+                "deploying",
+            ),
+            (
+                vec![resource("ecs-service", "ok", "0/1 running, rollout FAILED")],
+                true,
+                "degraded",
+            ),
+            (
+                vec![
+                    ok.clone(),
+                    resource("lambda-edge-function", "awaiting-replicas", ""),
+                ],
+                true,
+                "awaiting-replicas",
+            ),
+            (
+                vec![
+                    resource("cloudfront-distribution", "ok", "Deployed"),
+                    resource("lambda-edge-function", "awaiting-replicas", ""),
+                ],
                 true,
                 "healthy",
             ),
-            (vec![ok.clone(), resource("cloudfront-distribution", "drifted", "InProgress")], true, "degraded"),
+            (
+                vec![
+                    ok.clone(),
+                    resource("cloudfront-distribution", "drifted", "InProgress"),
+                ],
+                true,
+                "degraded",
+            ),
             (vec![ok], false, "degraded"),
         ];
         for (resources, issued, want) in cases {

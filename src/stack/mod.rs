@@ -14,6 +14,7 @@ pub mod healthimaging;
 pub mod inspect;
 pub mod instance;
 pub mod kind;
+pub mod preflight;
 pub mod progress;
 pub mod registry;
 pub mod teardown;

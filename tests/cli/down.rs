@@ -94,7 +94,11 @@ fn down_without_waiting_exits_3_then_a_second_down_finishes_once_replicas_are_go
     want.extend([("function".to_string(), 1), ("role".into(), 1)]);
     assert_eq!(held, want);
     let (code, status) = stack.json(&["status"]);
-    assert_eq!((code, &status["state"]), (3, &json!("awaiting-replicas")), "{status}");
+    assert_eq!(
+        (code, &status["state"]),
+        (3, &json!("awaiting-replicas")),
+        "{status}"
+    );
     let function = status["resources"]
         .as_array()
         .unwrap()

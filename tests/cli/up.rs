@@ -6,32 +6,105 @@ use serde_json::{Value, json};
 use crate::emulator::{Emulator, emulator};
 use crate::stack::{Stack, full_stack, mutating, without_replicas};
 
-/// The HTTPS profile names ACM certificates; import the test certificate in
-/// both regions and point the profile at them.
-fn https_stack<'a>(emu: &'a Emulator, name: &str) -> Stack<'a> {
+/// A self-signed certificate for `names` imported into ACM in each region;
+/// their ARNs in that order.
+fn imported_certificates(emu: &Emulator, names: &[&str], regions: &[&str]) -> Vec<String> {
     let arns = emu.boto3(&format!(
-        "cert = open('{root}/artifacts/edge-authorizer/test/fixtures/loopback-cert.pem').read()\n\
-         key = open('{root}/artifacts/edge-authorizer/test/fixtures/loopback-key.pem').read()\n\
-         out = [client('acm', r).import_certificate(Certificate=cert, PrivateKey=key)['CertificateArn'] for r in ('us-west-2', 'us-east-1')]\n\
-         print(json.dumps(out))",
-        root = env!("CARGO_MANIFEST_DIR")
+        "import datetime\n\
+         from cryptography import x509\n\
+         from cryptography.x509.oid import NameOID\n\
+         from cryptography.hazmat.primitives import hashes, serialization\n\
+         from cryptography.hazmat.primitives.asymmetric import rsa\n\
+         names = {names:?}\n\
+         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)\n\
+         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])\n\
+         now = datetime.datetime.now(datetime.timezone.utc)\n\
+         cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())\n    \
+             .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=30))\n    \
+             .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)\n    \
+             .sign(key, hashes.SHA256()))\n\
+         pem = cert.public_bytes(serialization.Encoding.PEM)\n\
+         pkey = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())\n\
+         print(json.dumps([client('acm', r).import_certificate(Certificate=pem, PrivateKey=pkey)['CertificateArn'] for r in {regions:?}]))"
     ));
-    let (alb_cert, cf_cert) = (arns[0].as_str().unwrap(), arns[1].as_str().unwrap());
+    arns.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
+}
+
+const HTTPS_ALB_CERT: &str =
+    "arn:aws:acm:us-west-2:123456789012:certificate/0b9c1b6e-1c1f-4a5e-9d7e-2d3f4a5b6c7d";
+const HTTPS_CF_CERT: &str =
+    "arn:aws:acm:us-east-1:123456789012:certificate/7e1d2c3b-4a5f-4e6d-8c9b-0a1b2c3d4e5f";
+
+/// The HTTPS profile names ACM certificates; import one for the profile's
+/// names (`*.example.com`) in both regions and point the profile at them.
+fn https_stack<'a>(emu: &'a Emulator, name: &str) -> Stack<'a> {
+    let arns = imported_certificates(emu, &["*.example.com"], &["us-west-2", "us-east-1"]);
     Stack::new(
         emu,
         "ahi-delivery-https",
         name,
-        &[
-            (
-                "arn:aws:acm:us-west-2:123456789012:certificate/0b9c1b6e-1c1f-4a5e-9d7e-2d3f4a5b6c7d",
-                alb_cert,
-            ),
-            (
-                "arn:aws:acm:us-east-1:123456789012:certificate/7e1d2c3b-4a5f-4e6d-8c9b-0a1b2c3d4e5f",
-                cf_cert,
-            ),
-        ],
+        &[(HTTPS_ALB_CERT, &arns[0]), (HTTPS_CF_CERT, &arns[1])],
     )
+}
+
+/// Certificates are checked before any write: a missing one, or one that
+/// does not cover the aliases, fails `plan` and `up` with exit 2 naming the
+/// key, the value and the fix, and `up` writes nothing.
+#[test]
+fn a_wrong_certificate_fails_plan_and_up_before_any_write() {
+    let emu = &Emulator::start();
+    let other = imported_certificates(emu, &["images.example.org"], &["us-east-1"]);
+    let alb = imported_certificates(emu, &["ahi-origin.example.com"], &["us-west-2"]);
+    let missing = "arn:aws:acm:us-west-2:123456789012:certificate/00000000-0000-4000-8000-000000000000";
+    let stack = Stack::new(
+        emu,
+        "ahi-delivery-https",
+        "t-badcert",
+        &[(HTTPS_ALB_CERT, missing), (HTTPS_CF_CERT, &other[0])],
+    );
+    let run = stack.run(&["plan"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "alb.certificate_arn = \"{missing}\": no such certificate in us-west-2"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("cloudfront.certificate_arn = ")
+            && run.stderr.contains("does not cover images.example.com"),
+        "{}",
+        run.stderr
+    );
+    stack.edit(missing, &alb[0]);
+    emu.control("DELETE", "/_ahi/calls", None);
+    let run = stack.run(&["up"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("does not cover images.example.com"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("alb.certificate_arn"),
+        "the ALB's is right now: {}",
+        run.stderr
+    );
+    let writes: Vec<Value> = emu
+        .calls()
+        .into_iter()
+        .filter(|c| mutating(c["operation"].as_str().unwrap_or_default()))
+        .collect();
+    assert!(writes.is_empty(), "up wrote before the check: {writes:?}");
+    assert!(
+        stack.lockfile().is_none_or(|l| !l.contains("[resources.")),
+        "nothing recorded"
+    );
 }
 
 /// The distribution, listener and service as boto3 sees them.
