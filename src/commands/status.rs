@@ -180,6 +180,52 @@ fn headline(resources: &[ResourceStatus], certificates_issued: bool) -> &'static
     "healthy"
 }
 
+/// The ACM certificates the recorded specs name (the listener's, in its
+/// region; the distribution's, in us-east-1), with ACM's status.
+async fn certificates(ctx: &Ctx, lock: &Lockfile) -> Vec<(String, String)> {
+    let mut check = Vec::new();
+    for entry in lock.resources.values() {
+        let spec = entry.spec_value();
+        let arn = match entry.kind.as_str() {
+            "elbv2-listener" => spec.get("certificate"),
+            "cloudfront-distribution" => spec.get("certificate_arn"),
+            _ => None,
+        };
+        if let Some(arn) = arn.and_then(|a| a.as_str()) {
+            check.push((arn.to_string(), call_region(&entry.region).to_string()));
+        }
+    }
+    let mut out = Vec::new();
+    for (arn, region) in check {
+        let status = match ctx
+            .clients
+            .acm(&region)
+            .describe_certificate()
+            .certificate_arn(&arn)
+            .send()
+            .await
+        {
+            Ok(o) => o
+                .certificate()
+                .and_then(|c| c.status())
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                "missing".into()
+            }
+            Err(e) => format!(
+                "unknown: {}",
+                crate::aws::AwsError::from_sdk("DescribeCertificate", e)
+            ),
+        };
+        out.push((arn, status));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,50 +302,4 @@ mod tests {
             assert_eq!(headline(&resources, issued), want, "{resources:?}");
         }
     }
-}
-
-/// The ACM certificates the recorded specs name (the listener's, in its
-/// region; the distribution's, in us-east-1), with ACM's status.
-async fn certificates(ctx: &Ctx, lock: &Lockfile) -> Vec<(String, String)> {
-    let mut check = Vec::new();
-    for entry in lock.resources.values() {
-        let spec = entry.spec_value();
-        let arn = match entry.kind.as_str() {
-            "elbv2-listener" => spec.get("certificate"),
-            "cloudfront-distribution" => spec.get("certificate_arn"),
-            _ => None,
-        };
-        if let Some(arn) = arn.and_then(|a| a.as_str()) {
-            check.push((arn.to_string(), call_region(&entry.region).to_string()));
-        }
-    }
-    let mut out = Vec::new();
-    for (arn, region) in check {
-        let status = match ctx
-            .clients
-            .acm(&region)
-            .describe_certificate()
-            .certificate_arn(&arn)
-            .send()
-            .await
-        {
-            Ok(o) => o
-                .certificate()
-                .and_then(|c| c.status())
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_else(|| "unknown".into()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                "missing".into()
-            }
-            Err(e) => format!(
-                "unknown: {}",
-                crate::aws::AwsError::from_sdk("DescribeCertificate", e)
-            ),
-        };
-        out.push((arn, status));
-    }
-    out
 }
