@@ -14,7 +14,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
                   (CloudFront + Lambda@Edge JWT authorizer + ALB/ECS Fargate regional proxy) \
                   by calling AWS APIs directly. State lives in a local lockfile.",
     after_help = "Exit codes: 0 done, 1 failed, 2 bad input (profile/flags/lockfile), \
-                  3 done except what must wait, 4 drift found, 5 lockfile held by another run."
+                  3 done except what must wait, 4 drift found, 5 lockfile held by another run, \
+                  130 interrupted (Ctrl-C; run the same command again to resume)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -42,7 +43,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub yes: bool,
 
-    /// More detail on stderr (-vv for debug)
+    /// One line per AWS call on stderr (-vv: the SDK's debug log too)
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
@@ -66,22 +67,56 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write a commented profile from a template
+    #[command(after_help = "Examples:\n  ahi-edge init --template ahi-delivery\n  \
+        ahi-edge init --template ahi-delivery-https --stack-name imaging-prod --profile prod.toml\n\n\
+        Exit codes: 0 written, 2 bad input (the file exists without --force, a bad stack name)")]
     Init(InitArgs),
     /// Check a profile offline and list every problem
+    #[command(after_help = "Examples:\n  ahi-edge validate --profile prod.toml\n  \
+        ahi-edge validate --profile prod.toml --json\n\n\
+        Exit codes: 0 valid (warnings allowed), 2 problems found (each with file:line:col, key, value and fix)")]
     Validate,
     /// Build a deployable artifact exactly as `up` would deploy it
+    #[command(
+        after_help = "Example:\n  ahi-edge package authorizer --profile prod.toml --out authorizer.zip\n\n\
+        Exit codes: 0 written, 1 failed (I/O), 2 bad input"
+    )]
     Package(PackageArgs),
-    /// What `up` would create, update, replace or leave alone (exit 4 if anything)
+    /// What `up` would create, update, replace or delete (exit 4 if anything)
+    #[command(after_help = "Examples:\n  ahi-edge plan --profile prod.toml\n  \
+        ahi-edge plan --profile prod.toml --json   # schema: docs/status.md\n\n\
+        Exit codes: 0 nothing to change, 4 changes to make, 1 failed (AWS), \
+        2 bad input (profile, a certificate that is missing, not ISSUED or not covering the names, \
+        a change the stack cannot make in place)")]
     Plan,
     /// Create or update the whole stack; resumable
+    #[command(after_help = "Examples:\n  ahi-edge up --profile prod.toml\n  \
+        ahi-edge up --profile prod.toml --json     # each resource created/updated/unchanged/failed\n\n\
+        Exit codes: 0 up, 1 failed (run again: it resumes from the lockfile), 2 bad input \
+        (nothing changed), 5 lockfile held by another run, 130 interrupted (run again to resume)")]
     Up,
-    /// Live state of every resource in the lockfile (exit 4 on drift or missing)
+    /// Live state of every resource in the lockfile, with a headline state
+    #[command(after_help = "Examples:\n  ahi-edge status --profile prod.toml\n  \
+        ahi-edge status --lockfile prod.lock --json   # works without the profile\n\n\
+        Exit codes: 0 healthy, 3 deploying or awaiting replicas, 4 degraded or not deployed, 1 failed (AWS)")]
     Status,
     /// The URL, distribution id, ALB DNS name and DNS records to create
+    #[command(
+        after_help = "Example:\n  url=$(ahi-edge outputs --profile prod.toml --json | jq -r .url)\n\n\
+        Exit codes: 0 deployed, 4 nothing deployed (the URL is null), 2 bad input"
+    )]
     Outputs,
     /// Tear the stack down in reverse dependency order; resumable
+    #[command(after_help = "Examples:\n  ahi-edge down --profile prod.toml --yes\n  \
+        ahi-edge down --profile prod.toml --wait-replicas --timeout 3h --yes --purge-logs\n\n\
+        Exit codes: 0 gone, 3 only Lambda@Edge replicas left (run with --wait-replicas to finish), \
+        1 failed (run again to resume), 2 bad input or no --yes off a terminal, 5 lockfile held, 130 interrupted")]
     Down(DownArgs),
     /// Print the least-privilege IAM policy a deployer needs for this profile
+    #[command(
+        after_help = "Example:\n  ahi-edge iam-policy --profile prod.toml > deployer-policy.json\n\n\
+        Exit codes: 0 printed, 2 bad input"
+    )]
     IamPolicy,
 }
 

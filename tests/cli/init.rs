@@ -119,3 +119,32 @@ fn flags_that_do_nothing_together_are_refused_and_outputs_says_when_nothing_is_d
         out.stderr
     );
 }
+
+#[test]
+fn every_subcommand_help_has_examples_and_its_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in [
+        "init",
+        "validate",
+        "package",
+        "plan",
+        "up",
+        "status",
+        "outputs",
+        "down",
+        "iam-policy",
+    ] {
+        let out = run(&[command, "--help"], dir.path());
+        assert_eq!(out.code, 0, "{command}: {}", out.stderr);
+        assert!(
+            out.stdout.contains("Example"),
+            "{command} --help has no example:\n{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains("Exit codes: 0 "),
+            "{command} --help has no exit codes:\n{}",
+            out.stdout
+        );
+    }
+}
