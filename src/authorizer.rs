@@ -36,7 +36,6 @@ pub struct AuthorizerConfig {
     pub audiences: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_use: Option<&'static str>,
-    pub cors_allow_origins: Vec<String>,
     pub query_token: bool,
     /// Per-viewer cache: the token goes on (cache key, proxy). Shared
     /// (false): the authorizer removes it once checked.
@@ -46,10 +45,14 @@ pub struct AuthorizerConfig {
 impl AuthorizerConfig {
     /// The authorizer's settings, or `None` when the profile has no authorizer.
     pub fn from_profile(profile: &Profile) -> Option<AuthorizerConfig> {
+        // `auth.cors_allow_origins` is not here: the distribution's response
+        // headers policy carries it to every response, so a new origin list
+        // is one policy update, not a new authorizer version and a
+        // distribution deploy. The authorizer's own 401 and preflight answers
+        // use its default, `*` (they hold nothing to protect; whether a
+        // page may read a 200 is the policy's answer).
         let Auth {
-            mode,
-            cors_allow_origins,
-            query_token,
+            mode, query_token, ..
         } = &profile.auth;
         let base = AuthorizerConfig {
             mode: "",
@@ -59,7 +62,6 @@ impl AuthorizerConfig {
             client_ids: Vec::new(),
             audiences: Vec::new(),
             token_use: None,
-            cors_allow_origins: cors_allow_origins.clone(),
             query_token: *query_token,
             forward_credentials: profile.cloudfront.cache == CacheScope::PerViewer,
         };
@@ -145,7 +147,6 @@ mod tests {
             client_ids: vec!["client-a".into()],
             audiences: vec![],
             token_use: Some("access"),
-            cors_allow_origins: vec!["*".into()],
             query_token: false,
             forward_credentials: false,
         }
