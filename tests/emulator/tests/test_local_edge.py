@@ -411,23 +411,24 @@ def test_signed_urls_open_private_paths_and_everything_else_is_403(signed_site, 
     assert viewer(endpoint, domain, "/public.txt")[0] == 200  # only the trusting behaviour asks
 
 
+def signed_cookies(key_id, key, resource, ip_range):
+    """The three CloudFront-* cookies for a custom policy, as botocore builds it."""
+    signer = signer_for(key_id, key)
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    policy = signer.build_policy(resource, later, ip_address=ip_range).encode()
+    signature = key.sign(policy, padding.PKCS1v15(), hashes.SHA1())
+    return "; ".join([f"CloudFront-Policy={signer._url_b64encode(policy).decode()}",
+                      f"CloudFront-Signature={signer._url_b64encode(signature).decode()}",
+                      f"CloudFront-Key-Pair-Id={key_id}"])
+
+
 def test_signed_cookies_with_a_custom_policy_open_a_prefix(signed_site, endpoint):
     dist, key_id, key = signed_site
     domain = dist["DomainName"]
-    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
-    signer = signer_for(key_id, key)
-    policy = signer.build_policy(f"https://{domain}/storage/*", later, ip_address="127.0.0.0/8")
-    signature = key.sign(policy.encode(), padding.PKCS1v15(), hashes.SHA1())
-    cookies = "; ".join([f"CloudFront-Policy={signer._url_b64encode(policy.encode()).decode()}",
-                         f"CloudFront-Signature={signer._url_b64encode(signature).decode()}",
-                         f"CloudFront-Key-Pair-Id={key_id}"])
-    assert viewer(endpoint, domain, "/storage/x/y.txt", headers={"Cookie": cookies})[0] == 200
-    elsewhere = signer.build_policy(f"https://{domain}/storage/*", later, ip_address="192.0.2.0/24")
-    signature = key.sign(elsewhere.encode(), padding.PKCS1v15(), hashes.SHA1())
-    cookies = "; ".join([f"CloudFront-Policy={signer._url_b64encode(elsewhere.encode()).decode()}",
-                         f"CloudFront-Signature={signer._url_b64encode(signature).decode()}",
-                         f"CloudFront-Key-Pair-Id={key_id}"])
-    assert viewer(endpoint, domain, "/storage/x/y.txt", headers={"Cookie": cookies})[0] == 403
+    here = signed_cookies(key_id, key, f"https://{domain}/storage/*", "127.0.0.0/8")
+    assert viewer(endpoint, domain, "/storage/x/y.txt", headers={"Cookie": here})[0] == 200
+    elsewhere = signed_cookies(key_id, key, f"https://{domain}/storage/*", "192.0.2.0/24")
+    assert viewer(endpoint, domain, "/storage/x/y.txt", headers={"Cookie": elsewhere})[0] == 403
 
 
 # ---- response headers policies --------------------------------------------------------------------
