@@ -258,6 +258,9 @@ fn out_of_band_changes_to_every_kind_are_reported_and_one_up_repairs_them() {
          o = cf.get_origin_request_policy_config(Id=rec('origin_request_policy'))\n\
          o['OriginRequestPolicyConfig']['CookiesConfig'] = {{'CookieBehavior': 'all'}}\n\
          cf.update_origin_request_policy(Id=rec('origin_request_policy'), IfMatch=o['ETag'], OriginRequestPolicyConfig=o['OriginRequestPolicyConfig'])\n\
+         h = cf.get_response_headers_policy_config(Id=rec('response_headers_policy'))\n\
+         del h['ResponseHeadersPolicyConfig']['SecurityHeadersConfig']\n\
+         cf.update_response_headers_policy(Id=rec('response_headers_policy'), IfMatch=h['ETag'], ResponseHeadersPolicyConfig=h['ResponseHeadersPolicyConfig'])\n\
          client('s3').delete_bucket_policy(Bucket=rec('log_bucket'))\n\
          client('secretsmanager').untag_resource(SecretId=rec('origin_secret', 'arn'), TagKeys=['project'])\n\
          iam = client('iam')\n\
@@ -301,6 +304,7 @@ fn out_of_band_changes_to_every_kind_are_reported_and_one_up_repairs_them() {
         "origin_request_policy",
         "origin_secret",
         "private_routes",
+        "response_headers_policy",
         "service",
         "subnet_public_a",
         "target_group",
@@ -343,7 +347,9 @@ fn out_of_band_changes_to_every_kind_are_reported_and_one_up_repairs_them() {
          policy = json.loads(client('s3').get_bucket_policy(Bucket=rec('log_bucket'))['Policy'])\n\
          tga = {{a['Key']: a['Value'] for a in client('elbv2').describe_target_group_attributes(TargetGroupArn=rec('target_group', 'arn'))['Attributes']}}\n\
          svc = client('ecs').describe_services(cluster='{n}', services=['{n}-proxy'])['services'][0]\n\
+         rh = client('cloudfront').get_response_headers_policy_config(Id=rec('response_headers_policy'))['ResponseHeadersPolicyConfig']\n\
          print(json.dumps({{\n\
+           'hsts': rh.get('SecurityHeadersConfig', {{}}).get('StrictTransportSecurity', {{}}).get('AccessControlMaxAgeSec'),\n\
            'ip_ranges': [r for p in sg['IpPermissions'] for r in p.get('IpRanges', [])],\n\
            'prefix_lists': len([r for p in sg['IpPermissions'] for r in p.get('PrefixListIds', [])]),\n\
            'private_default': route.get('NatGatewayId'),\n\
@@ -357,6 +363,7 @@ fn out_of_band_changes_to_every_kind_are_reported_and_one_up_repairs_them() {
         lock = stack.path().join("profile.lock").display(),
     ));
     assert_eq!(seen["ip_ranges"], json!([]), "the open door is closed: {seen}");
+    assert_eq!(seen["hsts"], 31_536_000, "the security headers are back: {seen}");
     assert_eq!(seen["prefix_lists"], 1, "{seen}");
     assert!(
         seen["private_default"].as_str().unwrap().starts_with("nat-"),
