@@ -53,7 +53,7 @@ impl AuthorizerConfig {
         // page may read a 200 is the policy's answer).
         let Auth {
             mode, query_token, ..
-        } = &profile.auth;
+        } = &profile.delivery.as_ref()?.auth;
         let base = AuthorizerConfig {
             mode: "",
             user_pool_id: None,

@@ -118,6 +118,31 @@ pub enum Command {
         Exit codes: 0 printed, 2 bad input"
     )]
     IamPolicy,
+    /// The route table, offline: where a request goes and what the origin receives
+    #[command(after_help = "Examples:\n  ahi-edge routes show --profile site.toml\n  \
+        ahi-edge routes test \"GET /api/users?x=1\" /dashboard/42 --profile site.toml\n  \
+        ahi-edge routes test --profile site.toml   # the profile's [[route_tests]]\n\n\
+        Exit codes: 0 evaluated, 2 bad input (profile, a request that is not \"METHOD /path\", \
+        a [[route_tests]] expectation that fails)")]
+    Routes(RoutesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RoutesArgs {
+    #[command(subcommand)]
+    pub action: RoutesAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoutesAction {
+    /// The routes in CloudFront's evaluation order
+    Show,
+    /// Which route, origin and origin URI each request gets (default: the profile's [[route_tests]])
+    Test {
+        /// Requests such as "GET /api/users?x=1" or "/dashboard/42" (GET)
+        #[arg(value_name = "REQUEST")]
+        requests: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -173,4 +198,6 @@ pub enum TemplateName {
     AhiDeliveryHttps,
     /// No authorizer (anyone with the URL can read frames)
     AhiDeliveryNoauth,
+    /// One domain, many origins: two APIs, private and public buckets, an SPA (no HealthImaging)
+    ReverseProxy,
 }

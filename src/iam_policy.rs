@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::aws::EDGE_REGION;
 use crate::names::StackNames;
-use crate::profile::{AlbOrigin, AuthMode, Profile};
+use crate::profile::{AlbOrigin, Profile};
 
 /// One AWS operation ahi-edge calls (service as the call log names it,
 /// operation), the IAM action that allows it, and the policy statement that
@@ -243,7 +243,11 @@ pub fn action_for(service: &str, operation: &str) -> Option<&'static str> {
 fn scope(statement: Statement, profile: &Profile) -> Option<(Vec<String>, Option<Value>)> {
     let stack = &profile.stack.name;
     let names = StackNames { stack };
-    let region = &profile.healthimaging.region;
+    let region = &profile.region;
+    let hi = profile.delivery.as_ref();
+    let replica_regions: Vec<String> = hi
+        .map(|h| h.lambda_edge.replica_regions.clone())
+        .unwrap_or_default();
     let edge = EDGE_REGION;
     let alb = names.load_balancer();
     let roles = || {
@@ -254,14 +258,22 @@ fn scope(statement: Statement, profile: &Profile) -> Option<(Vec<String>, Option
         ]
     };
     let bucket = format!("arn:aws:s3:::{stack}-logs-*-{region}");
-    let authorizer = !matches!(profile.auth.mode, AuthMode::None);
+    let authorizer = hi.is_some_and(|h| h.authorizer());
+    let regional = hi.is_some();
     Some(match statement {
         None => return Option::None,
+        // The HealthImaging stack's regional parts: not in a reverse proxy.
+        Ec2Network | LoadBalancer | EcsClusterAndService | StackRoles | PassStackRoles | OriginSecret
+        | ProxyLogGroup
+            if !regional =>
+        {
+            return Option::None;
+        }
         // What AWS does not scope to a resource (listings and lookups, ECS
         // task definition registration), held to the stack's regions.
         Listings => {
             let mut regions: Vec<String> = vec![region.clone(), edge.to_string()];
-            regions.extend(profile.lambda_edge.replica_regions.iter().cloned());
+            regions.extend(replica_regions.iter().cloned());
             regions.sort();
             regions.dedup();
             (
@@ -346,9 +358,7 @@ fn scope(statement: Statement, profile: &Profile) -> Option<(Vec<String>, Option
         // `down --purge-logs` removes the log groups Lambda made for the replicas.
         ReplicaLogGroups if !authorizer => return Option::None,
         ReplicaLogGroups => (
-            profile
-                .lambda_edge
-                .replica_regions
+            replica_regions
                 .iter()
                 .map(|r| {
                     format!(
@@ -361,7 +371,7 @@ fn scope(statement: Statement, profile: &Profile) -> Option<(Vec<String>, Option
         ),
         Certificates => {
             let mut arns = Vec::new();
-            if let AlbOrigin::Https { certificate_arn, .. } = &profile.alb {
+            if let Some(AlbOrigin::Https { certificate_arn, .. }) = hi.map(|h| &h.alb) {
                 arns.push(certificate_arn.clone());
             }
             if let Some(arn) = &profile.cloudfront.certificate_arn {

@@ -15,11 +15,12 @@ pub mod names;
 pub mod output;
 pub mod profile;
 pub mod resources;
+pub mod routes;
 pub mod settings;
 pub mod stack;
 pub mod templates;
 
-use cli::{Cli, Command, PackageTarget};
+use cli::{Cli, Command, PackageTarget, RoutesAction};
 use error::ExitStatus;
 use settings::Settings;
 
@@ -41,6 +42,10 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Down(args) => commands::down::run(&settings, &printer, args),
         Command::Plan => commands::plan::run(&settings, &printer),
         Command::IamPolicy => commands::iam_policy::run(&settings, &printer),
+        Command::Routes(args) => match &args.action {
+            RoutesAction::Show => commands::routes::show(&settings, &printer),
+            RoutesAction::Test { requests } => commands::routes::test(&settings, &printer, requests),
+        },
     });
     match outcome {
         Ok(status) => status,

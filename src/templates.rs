@@ -27,5 +27,10 @@ pub fn template(name: TemplateName) -> Template {
             text: include_str!("../profiles/ahi-delivery-noauth.toml"),
             stack_name: "ahi-delivery-noauth",
         },
+        TemplateName::ReverseProxy => Template {
+            name: "reverse-proxy",
+            text: include_str!("../profiles/reverse-proxy.toml"),
+            stack_name: "reverse-proxy",
+        },
     }
 }

@@ -109,7 +109,7 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
         {
             // A plain `down` kept the bucket and forgot it; it is still found
             // by its derived name and deleted only if it carries our tag.
-            let region = profile.healthimaging.region.clone();
+            let region = profile.region.clone();
             let bucket = StackNames { stack: &stack }.log_bucket(&ctx.account, &region);
             ctx.change(|l| {
                 l.record_intent(LOG_BUCKET, "s3-bucket", &region, &bucket, &[]);
@@ -122,11 +122,11 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
         if opts.purge_logs
             && ctx.entry("edge_function").is_none()
             && let Some(profile) = &profile
-            && !matches!(profile.auth.mode, crate::profile::AuthMode::None)
+            && let Some(hi) = profile.delivery.as_ref().filter(|hi| hi.authorizer())
         {
             // The function went with an earlier `down`; its replicas' logs stayed.
             let name = StackNames { stack: &stack }.edge_function();
-            crate::kinds::edge_function::purge_replica_logs(&ctx, &name, &profile.lambda_edge.replica_regions)
+            crate::kinds::edge_function::purge_replica_logs(&ctx, &name, &hi.lambda_edge.replica_regions)
                 .await
                 .map_err(|e| Error::io("deleting the replicas' log groups", std::io::Error::other(e.to_string())))?;
         }

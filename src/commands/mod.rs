@@ -8,6 +8,7 @@ pub mod outcome;
 pub mod outputs;
 pub mod package;
 pub mod plan;
+pub mod routes;
 pub mod session;
 pub mod status;
 pub mod up;

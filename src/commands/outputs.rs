@@ -64,13 +64,17 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         .get("aliases")
         .and_then(|a| serde_json::from_value(a.clone()).ok())
         .unwrap_or_default();
-    let https_origin = (spec.get("origin_protocol").and_then(Value::as_str) == Some("https-only"))
-        .then(|| {
-            spec.get("origin_domain")
-                .and_then(Value::as_str)
-                .map(str::to_string)
+    // The HealthImaging proxy's origin, when CloudFront reaches it over HTTPS.
+    let https_origin = spec
+        .get("origins")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|o| {
+            o.get("id").and_then(Value::as_str) == Some(crate::resources::distribution::ORIGIN_ID)
+                && o.get("protocol").and_then(Value::as_str) == Some("https-only")
         })
-        .flatten();
+        .and_then(|o| o.get("domain").and_then(Value::as_str).map(str::to_string));
     let mut dns_records = Vec::new();
     if let (Some(hostname), Some(alb)) = (&https_origin, &alb) {
         dns_records.push(DnsRecord {

@@ -14,7 +14,7 @@ use crate::output::Printer;
 use crate::settings::Settings;
 use crate::stack::inspect::{self, Step};
 use crate::stack::progress::Progress;
-use crate::stack::{Ctx, Ledger, healthimaging};
+use crate::stack::{Ctx, Ledger};
 
 #[derive(Debug, Serialize)]
 pub struct Plan {
@@ -94,7 +94,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         session::snapshot(settings, Some(&profile))?.unwrap_or_else(|| Lockfile::new(&profile.stack.name));
     let package = session::package(settings, &profile)?;
     let package_sha = package.as_deref().map(edge_function::Spec::code_sha256);
-    let instances = healthimaging::instances(&profile);
+    let instances = crate::stack::instances(&profile, &lock);
     let plan = session::runtime()?.block_on(async {
         let (clients, account) = session::clients(settings).await?;
         let refused = inspect::refusals(&profile, &instances, &lock, &account, package_sha.clone());
@@ -129,7 +129,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             account: ctx.account.clone(),
             regions: Regions {
                 edge: crate::aws::EDGE_REGION,
-                regional: profile.healthimaging.region.clone(),
+                regional: profile.region.clone(),
             },
             endpoint: settings.aws.endpoint_url.clone().unwrap_or_else(|| "AWS".into()),
             changes,

@@ -20,7 +20,7 @@ use crate::stack::apply::{self, Change, Up};
 use crate::stack::instance::{self, Instance};
 use crate::stack::progress::Progress;
 use crate::stack::teardown::{self, Ended, Options};
-use crate::stack::{Ctx, Ledger, StepError, healthimaging, inspect, output};
+use crate::stack::{Ctx, Ledger, StepError, inspect, output};
 
 /// How many nodes run at once: enough for every independent branch.
 const CONCURRENCY: usize = 12;
@@ -83,7 +83,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
     let profile = session::profile(settings, printer)?;
     let package = session::package(settings, &profile)?;
     let store = session::store(settings, &profile)?;
-    let instances = healthimaging::instances(&profile);
+    let instances = crate::stack::instances(&profile, store.state());
     session::runtime()?.block_on(async {
         let (clients, account) = session::clients(settings).await?;
         let package_sha = package.as_deref().map(edge_function::Spec::code_sha256);
@@ -211,7 +211,8 @@ fn report(
     let mut next_steps = Vec::new();
     if complete {
         next_steps.push(format!("ahi-edge status{flags}"));
-        if let crate::profile::AlbOrigin::Https { hostname, .. } = &profile.alb
+        if let Some(crate::profile::AlbOrigin::Https { hostname, .. }) =
+            profile.delivery.as_ref().map(|hi| &hi.alb)
             && let Ok(dns) = output(&lock, "load_balancer", "dns_name")
         {
             next_steps.push(format!("create DNS record {hostname} CNAME {dns}"));

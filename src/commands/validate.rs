@@ -99,7 +99,7 @@ fn check_lockfile(settings: &Settings, profile: &Profile) -> Result<Option<Strin
         .find_map(|arn| arn.split(':').nth(4).filter(|a| !a.is_empty()))
         .unwrap_or_default()
         .to_string();
-    let instances = crate::stack::healthimaging::instances(profile);
+    let instances = crate::stack::instances(profile, &lock);
     let refused = crate::stack::inspect::refusals(profile, &instances, &lock, &account, Some(String::new()));
     if !refused.is_empty() {
         return Err(super::up::refusal(settings, &refused));
@@ -112,17 +112,31 @@ fn check_lockfile(settings: &Settings, profile: &Profile) -> Result<Option<Strin
 }
 
 fn summary(p: &Profile) -> String {
-    let auth = match &p.auth.mode {
+    let routes = match p.explicit_routes {
+        true => format!(
+            ", {} route(s) to {} origin(s)",
+            p.routes.routes.len(),
+            p.routes.origins.len()
+        ),
+        false => String::new(),
+    };
+    let Some(hi) = &p.delivery else {
+        return format!(
+            "stack {} (a reverse proxy, regional resources in {}){routes}",
+            p.stack.name, p.region
+        );
+    };
+    let auth = match &hi.auth.mode {
         AuthMode::CognitoJwt(c) => format!("Cognito JWT ({})", c.user_pool_id),
         AuthMode::Oidc(o) => format!("OIDC ({})", o.issuer),
         AuthMode::None => "no authorizer".into(),
     };
-    let alb = match &p.alb {
+    let alb = match &hi.alb {
         AlbOrigin::Https { hostname, .. } => format!("HTTPS to {hostname}"),
         AlbOrigin::Http => "HTTP (acknowledged)".into(),
     };
     format!(
-        "stack {}, HealthImaging {}, {auth}, CloudFront -> ALB {alb}, proxy {} cpu / {} MiB x{}",
-        p.stack.name, p.healthimaging.region, p.proxy.cpu, p.proxy.memory, p.proxy.desired_count
+        "stack {}, HealthImaging {}, {auth}, CloudFront -> ALB {alb}, proxy {} cpu / {} MiB x{}{routes}",
+        p.stack.name, hi.healthimaging.region, hi.proxy.cpu, hi.proxy.memory, hi.proxy.desired_count
     )
 }

@@ -22,7 +22,8 @@ pub struct Distribution;
 pub struct Spec {
     #[serde(flatten)]
     pub config: DistributionSpec,
-    pub origin_secret_arn: String,
+    /// The origin header value's secret, when an origin sends it.
+    pub origin_secret_arn: Option<String>,
     pub tags: Tags,
 }
 
@@ -46,13 +47,21 @@ fn cf_tags(tags: &Tags) -> Result<CfTags, AwsError> {
 }
 
 /// What the live config amounts to, the secret compared, never kept.
-fn view(live: &Live, spec: &Spec, secret: &str) -> DistributionSpec {
+fn view(live: &Live, spec: &Spec, secret: Option<&str>) -> DistributionSpec {
     let (mut view, live_secret) =
-        DistributionSpec::from_config(&live.config, &spec.config.origin_secret_version);
-    if live_secret.as_deref() != Some(secret) {
-        view.origin_secret_version = super::listener_rule::DIFFERS.into();
+        DistributionSpec::from_config(&live.config, spec.config.origin_secret_version.as_deref());
+    if secret.is_some() && live_secret.as_deref() != secret {
+        view.origin_secret_version = Some(super::listener_rule::DIFFERS.into());
     }
     view
+}
+
+/// The origin header value, when the spec's origins send it.
+async fn secret<'a>(cx: &'a Ctx, spec: &Spec) -> Result<Option<&'a str>, StepError> {
+    match &spec.origin_secret_arn {
+        Some(arn) => Ok(Some(cx.secret(arn).await?.expose())),
+        None => Ok(None),
+    }
 }
 
 impl Kind for Distribution {
@@ -116,9 +125,9 @@ impl Kind for Distribution {
             );
             let view = match &spec {
                 Some(spec) => {
-                    let secret = cx.secret(&spec.origin_secret_arn).await?;
+                    let secret = secret(cx, spec).await?;
                     json(&Spec {
-                        config: view(&live, spec, secret.expose()),
+                        config: view(&live, spec, secret),
                         origin_secret_arn: spec.origin_secret_arn.clone(),
                         tags: tags.clone(),
                     })
@@ -137,14 +146,14 @@ impl Kind for Distribution {
     fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
         Box::pin(async move {
             let spec: Spec = at.spec()?;
-            let secret = cx.secret(&spec.origin_secret_arn).await?;
+            let secret = secret(cx, &spec).await?;
             let created = cx
                 .clients
                 .cloudfront()
                 .create_distribution_with_tags()
                 .distribution_config_with_tags(
                     DistributionConfigWithTags::builder()
-                        .distribution_config(spec.config.to_config(secret.expose())?)
+                        .distribution_config(spec.config.to_config(secret)?)
                         .tags(cf_tags(&spec.tags)?)
                         .build(),
                 )
@@ -173,12 +182,12 @@ impl Kind for Distribution {
             let cf = cx.clients.cloudfront();
             let arn = live.arn.clone().unwrap_or_default();
             if fields.iter().any(|f| f != "tags") {
-                let secret = cx.secret(&spec.origin_secret_arn).await?;
-                let config = spec.config.to_config(secret.expose())?;
+                let secret = secret(cx, &spec).await?;
+                let config = spec.config.to_config(secret)?;
                 let wrap = |l: Live| Etagged {
                     id: l.id.clone(),
                     etag: l.etag.clone(),
-                    spec: view(&l, &spec, secret.expose()),
+                    spec: view(&l, &spec, secret),
                 };
                 let current = dist::get(&cf, &live.physical_id).await?.ok_or_else(|| {
                     StepError::Missing(format!("distribution {} vanished", live.physical_id))

@@ -3,6 +3,8 @@
 //! a readiness check). The SDK plumbing some share lives in
 //! `crate::resources`; what the engine sees is only the `Kind` surface.
 
+pub mod bucket_grant;
+pub mod cloudfront_function;
 pub mod cloudfront_policy;
 pub mod distribution;
 pub mod ecs_cluster;
@@ -17,6 +19,7 @@ pub mod load_balancer;
 pub mod log_bucket;
 pub mod log_group;
 pub mod nat_gateway;
+pub mod origin_access_control;
 pub mod origin_secret;
 pub mod route_table;
 pub mod security_group;

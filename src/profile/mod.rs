@@ -23,14 +23,37 @@ pub const INSECURE_HTTP_ACKNOWLEDGEMENT: &str =
 #[derive(Debug, Clone, Serialize)]
 pub struct Profile {
     pub stack: Stack,
+    /// Where the stack's regional resources live (the log bucket, and the
+    /// HealthImaging proxy): `[healthimaging] region`, else `[stack] region`.
+    pub region: String,
+    /// The HealthImaging delivery stack; `None` for a plain reverse proxy
+    /// (routes only: no VPC, ALB, ECS or Lambda@Edge).
+    pub delivery: Option<Delivery>,
+    pub cloudfront: CloudFront,
+    pub logs: Logs,
+    /// The distribution's routes. A HealthImaging profile without
+    /// `[[routes]]` has one: everything to the proxy.
+    pub routes: crate::routes::Table,
+    /// Whether the profile wrote `[[routes]]` (else the implicit one).
+    pub explicit_routes: bool,
+}
+
+/// `[healthimaging]` and the sections only its stack uses.
+#[derive(Debug, Clone, Serialize)]
+pub struct Delivery {
     pub healthimaging: HealthImaging,
     pub auth: Auth,
     pub alb: AlbOrigin,
-    pub cloudfront: CloudFront,
     pub proxy: Proxy,
     pub network: Network,
-    pub logs: Logs,
     pub lambda_edge: LambdaEdge,
+}
+
+impl Delivery {
+    /// Whether the JWT authorizer (Lambda@Edge) is deployed.
+    pub fn authorizer(&self) -> bool {
+        !matches!(self.auth.mode, AuthMode::None)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -107,6 +130,8 @@ pub struct CloudFront {
     /// Request headers in the cache key beyond what `cache` puts there.
     pub cache_headers: Vec<String>,
     pub web_acl_arn: Option<String>,
+    /// `[cloudfront.quotas]`: AWS's current defaults unless raised.
+    pub quotas: crate::routes::Quotas,
 }
 
 /// Who shares a cached response (`cloudfront.cache`).

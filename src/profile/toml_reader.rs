@@ -41,6 +41,12 @@ impl<'t, 'i> Table<'t, 'i> {
         self.entries.iter().any(|(k, _)| k.get_ref().as_ref() == name)
     }
 
+    /// Marks a key as known without reading it (its section was not read
+    /// because an error elsewhere already stopped it).
+    pub fn skip(&mut self, name: &'static str) {
+        self.known.push(name);
+    }
+
     fn get(&mut self, name: &'static str) -> Option<(String, Range<usize>, &'t DeValue<'i>)> {
         self.known.push(name);
         self.entries
@@ -63,6 +69,91 @@ impl<'t, 'i> Table<'t, 'i> {
                 None
             }
         }
+    }
+
+    /// `[[name]]`: an array of tables, each with its place (`name[i]`).
+    pub fn table_array(&mut self, d: &mut Diagnostics, name: &'static str) -> Option<Vec<Table<'t, 'i>>> {
+        let (key, span, value) = self.get(name)?;
+        let DeValue::Array(items) = value else {
+            type_error(d, &key, &span, value, "an array of tables", &format!("[[{key}]]"));
+            return None;
+        };
+        let mut tables = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let item_key = format!("{key}[{i}]");
+            match item.get_ref() {
+                DeValue::Table(entries) => tables.push(Table {
+                    place: Place {
+                        key: item_key,
+                        span: item.span(),
+                    },
+                    entries,
+                    known: Vec::new(),
+                }),
+                other => type_error(
+                    d,
+                    &item_key,
+                    &item.span(),
+                    other,
+                    "a table",
+                    &format!("[[{key}]]"),
+                ),
+            }
+        }
+        Some(tables)
+    }
+
+    /// `[name.<any>]`: a table of tables whose keys the user chooses
+    /// (`[origins.api]`), each with its name and place.
+    pub fn named_tables(
+        &mut self,
+        d: &mut Diagnostics,
+        name: &'static str,
+    ) -> Option<Vec<(Located<String>, Table<'t, 'i>)>> {
+        let (key, span, value) = self.get(name)?;
+        let DeValue::Table(entries) = value else {
+            type_error(
+                d,
+                &key,
+                &span,
+                value,
+                "a table of tables",
+                &format!("[{key}.NAME]"),
+            );
+            return None;
+        };
+        let mut tables = Vec::with_capacity(entries.len());
+        for (k, v) in entries.iter() {
+            let entry_key = join(&key, k.get_ref());
+            let label = Located {
+                value: k.get_ref().to_string(),
+                key: entry_key.clone(),
+                span: k.span(),
+                raw: format!("{:?}", k.get_ref()),
+            };
+            match v.get_ref() {
+                DeValue::Table(inner) => tables.push((
+                    label,
+                    Table {
+                        place: Place {
+                            key: entry_key,
+                            span: v.span(),
+                        },
+                        entries: inner,
+                        known: Vec::new(),
+                    },
+                )),
+                other => type_error(
+                    d,
+                    &entry_key,
+                    &v.span(),
+                    other,
+                    "a table",
+                    &format!("[{entry_key}]"),
+                ),
+            }
+        }
+        Some(tables)
     }
 
     pub fn string(

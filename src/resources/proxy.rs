@@ -22,7 +22,7 @@ use super::security_group::PROXY_PORT;
 use super::tags_for;
 use crate::aws::AwsError;
 use crate::names::StackNames;
-use crate::profile::{AuthMode, Profile};
+use crate::profile::{AuthMode, Delivery, Profile};
 
 pub const CONTAINER: &str = "proxy";
 pub const EXECUTION_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
@@ -82,7 +82,7 @@ pub fn execution_role(profile: &Profile) -> RoleSpec {
 /// on the datastores of the profile's region.
 pub fn task_role(profile: &Profile, account: &str) -> RoleSpec {
     let stack = &profile.stack.name;
-    let region = &profile.healthimaging.region;
+    let region = &profile.region;
     RoleSpec {
         name: StackNames { stack }.task_role(),
         description: "ahi-edge: the proxy's HealthImaging read access".into(),
@@ -119,17 +119,17 @@ pub struct TaskSpec {
 }
 
 impl TaskSpec {
-    pub fn new(profile: &Profile, execution_role_arn: &str, task_role_arn: &str) -> Self {
+    pub fn new(profile: &Profile, hi: &Delivery, execution_role_arn: &str, task_role_arn: &str) -> Self {
         let stack = &profile.stack.name;
         let names = StackNames { stack };
         let mut env = BTreeMap::new();
-        env.insert("AHI_REGION".to_string(), profile.healthimaging.region.clone());
-        env.insert("PROXY_LOG_LEVEL".to_string(), profile.proxy.log_level.clone());
+        env.insert("AHI_REGION".to_string(), hi.healthimaging.region.clone());
+        env.insert("PROXY_LOG_LEVEL".to_string(), hi.proxy.log_level.clone());
         env.insert("PORT".to_string(), PROXY_PORT.to_string());
         // The proxy checks the token again only where the edge passes it on
         // (per-viewer cache); in the shared cache the edge removed it.
         let forwarded = profile.cloudfront.cache == crate::profile::CacheScope::PerViewer;
-        match &profile.auth.mode {
+        match &hi.auth.mode {
             _ if !forwarded => {
                 env.insert("AUTH_MODE".into(), "none".into());
             }
@@ -155,14 +155,14 @@ impl TaskSpec {
         }
         TaskSpec {
             family: names.task_family(),
-            image: profile.proxy.image.clone(),
-            cpu: profile.proxy.cpu.to_string(),
-            memory: profile.proxy.memory.to_string(),
-            architecture: profile.proxy.architecture.to_uppercase(),
+            image: hi.proxy.image.clone(),
+            cpu: hi.proxy.cpu.to_string(),
+            memory: hi.proxy.memory.to_string(),
+            architecture: hi.proxy.architecture.to_uppercase(),
             execution_role_arn: execution_role_arn.to_string(),
             task_role_arn: task_role_arn.to_string(),
             log_group: names.proxy_log_group(),
-            log_region: profile.healthimaging.region.clone(),
+            log_region: hi.healthimaging.region.clone(),
             environment: env,
         }
     }

@@ -22,7 +22,7 @@ use serde::Serialize;
 use super::{Etagged, Write, converge, delete_etagged};
 use crate::aws::AwsError;
 use crate::names::StackNames;
-use crate::profile::Profile;
+use crate::profile::{Delivery, Profile};
 
 /// What a viewer may do across origins: read frames and metadata.
 pub const ALLOWED_METHODS: [&str; 3] = ["GET", "HEAD", "OPTIONS"];
@@ -47,12 +47,12 @@ pub struct ResponseHeadersPolicySpec {
 }
 
 impl ResponseHeadersPolicySpec {
-    pub fn for_profile(profile: &Profile) -> Self {
+    pub fn for_profile(profile: &Profile, hi: &Delivery) -> Self {
         let stack = &profile.stack.name;
         ResponseHeadersPolicySpec {
             name: StackNames { stack }.response_headers_policy(),
             comment: format!("ahi-edge stack {stack}: CORS for viewers and security headers"),
-            allow_origins: profile.auth.cors_allow_origins.clone(),
+            allow_origins: hi.auth.cors_allow_origins.clone(),
             allow_methods: ALLOWED_METHODS.iter().map(|m| m.to_string()).collect(),
             allow_headers: ALLOWED_HEADERS.iter().map(|h| h.to_string()).collect(),
             max_age_seconds: MAX_AGE_SECONDS,
@@ -297,7 +297,7 @@ mod tests {
         let profile = crate::profile::check(std::path::Path::new("p.toml"), &text)
             .profile
             .unwrap();
-        let spec = ResponseHeadersPolicySpec::for_profile(&profile);
+        let spec = ResponseHeadersPolicySpec::for_profile(&profile, profile.delivery.as_ref().unwrap());
         assert_eq!(spec.name, "ahi-delivery-headers");
         assert_eq!(spec.allow_origins, ["https://viewer.example"]);
         assert_eq!(spec.allow_methods, ALLOWED_METHODS);

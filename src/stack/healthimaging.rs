@@ -1,7 +1,9 @@
-//! The HealthImaging delivery stack as instances of resource kinds: one
-//! producer of instances. Each instance's spec is built here, once, from
-//! the profile and what its dependencies recorded; the very same value is
-//! sent to AWS, fingerprinted and recorded.
+//! The HealthImaging delivery stack's own instances (with `[healthimaging]`
+//! only): the authorizer, the stack's CloudFront policies, the origin
+//! secret, the network, the ALB and the proxy on ECS. The distribution and
+//! what its routes need come from `stack::routes`. Each instance's spec is
+//! built here, once, from the profile and what its dependencies recorded;
+//! the very same value is sent to AWS, fingerprinted and recorded.
 //!
 //! A profile selects what it uses: no Lambda@Edge with `auth.mode =
 //! "none"`, no network instances with an existing VPC.
@@ -11,14 +13,14 @@ use std::collections::BTreeMap;
 use super::StepError;
 use super::instance::{Instance, Sources};
 use crate::kinds::{
-    distribution, ecs_cluster, ecs_service, edge_function, elastic_ip, iam_role, internet_gateway, listener,
-    listener_rule, load_balancer, log_bucket, log_group, nat_gateway, origin_secret, route_table,
-    security_group, subnet, task_definition, vpc,
+    ecs_cluster, ecs_service, edge_function, elastic_ip, iam_role, internet_gateway, listener, listener_rule,
+    load_balancer, log_group, nat_gateway, origin_secret, route_table, security_group, subnet,
+    task_definition, vpc,
 };
 use crate::names::StackNames;
-use crate::profile::{AlbOrigin, AuthMode, Network, Profile};
+use crate::profile::{AlbOrigin, Delivery, Network, Profile};
 use crate::resources::cache_policy::CachePolicySpec;
-use crate::resources::distribution::{DistributionSpec, ORIGIN_HEADER};
+use crate::resources::distribution::ORIGIN_HEADER;
 use crate::resources::load_balancer::{HEALTH_CHECK_PATH, TLS_POLICY};
 use crate::resources::network::{SUBNETS, VPC_CIDR};
 use crate::resources::origin_request_policy::OriginRequestPolicySpec;
@@ -26,31 +28,35 @@ use crate::resources::proxy::{self, CONTAINER, HEALTH_CHECK_GRACE_S, TaskSpec};
 use crate::resources::response_headers_policy::ResponseHeadersPolicySpec;
 use crate::resources::role::RoleSpec;
 use crate::resources::security_group::{CLOUDFRONT_PREFIX_LIST, PROXY_PORT};
-use crate::resources::{edge_role, log_bucket as bucket_policy, tags_for};
+use crate::resources::{edge_role, tags_for};
 
-fn names<'a>(src: &'a Sources<'a>) -> StackNames<'a> {
+pub(super) fn names<'a>(src: &'a Sources<'a>) -> StackNames<'a> {
     StackNames {
         stack: &src.profile.stack.name,
     }
 }
 
-fn tags(src: &Sources, id: &str) -> BTreeMap<String, String> {
+pub(super) fn tags(src: &Sources, id: &str) -> BTreeMap<String, String> {
     tags_for(&src.profile.stack.name, id, &src.profile.stack.tags)
 }
 
-fn region(profile: &Profile) -> String {
-    profile.healthimaging.region.clone()
+/// The HealthImaging sections of the profile (its instances exist only with them).
+fn hi<'a>(src: &'a Sources) -> Result<&'a Delivery, StepError> {
+    src.profile
+        .delivery
+        .as_ref()
+        .ok_or_else(|| StepError::Missing("the profile has no [healthimaging]".into()))
 }
 
 fn vpc_id(src: &Sources) -> Result<String, StepError> {
-    match &src.profile.network {
+    match &hi(src)?.network {
         Network::Create => src.output("vpc", "id"),
         Network::Existing { vpc_id, .. } => Ok(vpc_id.clone()),
     }
 }
 
 fn subnets(src: &Sources, public: bool) -> Result<Vec<String>, StepError> {
-    let mut ids = match &src.profile.network {
+    let mut ids = match &hi(src)?.network {
         Network::Create => SUBNETS
             .iter()
             .filter(|(_, _, _, p)| *p == public)
@@ -72,15 +78,11 @@ fn subnets(src: &Sources, public: bool) -> Result<Vec<String>, StepError> {
     Ok(ids)
 }
 
-fn listener_port(profile: &Profile) -> i32 {
-    match profile.alb {
+fn listener_port(hi: &Delivery) -> i32 {
+    match hi.alb {
         AlbOrigin::Https { .. } => 443,
         AlbOrigin::Http => 80,
     }
-}
-
-fn log_bucket_name(src: &Sources) -> String {
-    names(src).log_bucket(src.account, &src.profile.healthimaging.region)
 }
 
 fn role(spec: RoleSpec) -> iam_role::Spec {
@@ -96,15 +98,14 @@ fn role(spec: RoleSpec) -> iam_role::Spec {
     }
 }
 
-fn authorizer(profile: &Profile) -> bool {
-    !matches!(profile.auth.mode, AuthMode::None)
-}
-
-/// Every instance the profile deploys.
+/// The HealthImaging stack's instances (none without `[healthimaging]`).
 pub fn instances(profile: &Profile) -> Vec<Instance> {
-    let r = region(profile);
+    let Some(delivery) = &profile.delivery else {
+        return Vec::new();
+    };
+    let r = profile.region.clone();
     let mut out = Vec::new();
-    if authorizer(profile) {
+    if delivery.authorizer() {
         out.push(Instance::resource(
             "edge_role",
             "iam-role",
@@ -133,7 +134,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
                         .ok_or_else(|| StepError::Missing("the authorizer package was not built".into()))?,
                     published: true,
                     tags: tags(src, "edge_function"),
-                    replica_regions: src.profile.lambda_edge.replica_regions.clone(),
+                    replica_regions: hi(src)?.lambda_edge.replica_regions.clone(),
                 })
             },
         ));
@@ -157,19 +158,8 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
         "cloudfront-response-headers-policy",
         "global",
         &[],
-        |src| Ok(ResponseHeadersPolicySpec::for_profile(src.profile)),
+        |src| Ok(ResponseHeadersPolicySpec::for_profile(src.profile, hi(src)?)),
     ));
-    out.push(Instance::resource("log_bucket", "s3-bucket", &r, &[], |src| {
-        let name = log_bucket_name(src);
-        Ok(log_bucket::Spec {
-            policy: bucket_policy::policy(&name, src.account, &src.profile.healthimaging.region),
-            name,
-            object_ownership: "BucketOwnerPreferred".into(),
-            encryption: "AES256".into(),
-            block_public_access: true,
-            tags: tags(src, "log_bucket"),
-        })
-    }));
     out.push(Instance::resource(
         "origin_secret",
         "secretsmanager-secret",
@@ -183,7 +173,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
             })
         },
     ));
-    if matches!(profile.network, Network::Create) {
+    if matches!(delivery.network, Network::Create) {
         network(&mut out, &r);
     }
     out.push(Instance::resource(
@@ -198,8 +188,8 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
                 vpc: vpc_id(src)?,
                 ingress: vec![security_group::Rule {
                     protocol: "tcp".into(),
-                    from_port: listener_port(src.profile),
-                    to_port: listener_port(src.profile),
+                    from_port: listener_port(hi(src)?),
+                    to_port: listener_port(hi(src)?),
                     source: security_group::Source::PrefixList(CLOUDFRONT_PREFIX_LIST.into()),
                 }],
                 tags: tags(src, "alb_security_group"),
@@ -244,7 +234,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
                     "true".to_string(),
                 ),
                 ("access_logs.s3.enabled", "true".to_string()),
-                ("access_logs.s3.bucket", log_bucket_name(src)),
+                ("access_logs.s3.bucket", super::routes::log_bucket_name(src)),
                 ("access_logs.s3.prefix", "alb".to_string()),
             ]
             .into_iter()
@@ -290,13 +280,13 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
         &r,
         &["load_balancer"],
         |src| {
-            let https = match &src.profile.alb {
+            let https = match &hi(src)?.alb {
                 AlbOrigin::Https { certificate_arn, .. } => Some(certificate_arn.clone()),
                 AlbOrigin::Http => None,
             };
             Ok(listener::Spec {
                 load_balancer: src.output("load_balancer", "arn")?,
-                port: listener_port(src.profile),
+                port: listener_port(hi(src)?),
                 protocol: if https.is_some() { "HTTPS" } else { "HTTP" }.into(),
                 ssl_policy: https.as_ref().map(|_| TLS_POLICY.to_string()),
                 certificate: https,
@@ -322,56 +312,6 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
             })
         },
     ));
-    let dist = Instance::resource(
-        "distribution",
-        "cloudfront-distribution",
-        "global",
-        &[
-            "cache_policy",
-            "origin_request_policy",
-            "response_headers_policy",
-            "edge_function",
-            "load_balancer",
-            "origin_secret",
-            "log_bucket",
-        ],
-        |src| {
-            let authorizer = match authorizer(src.profile) {
-                true => Some(src.output("edge_function", "version_arn")?),
-                false => None,
-            };
-            // Once recorded (with the intent, before the create call), the
-            // reference stays; a new create gets a new one.
-            let recorded = src.lock.resources.get("distribution");
-            let caller_reference = recorded
-                .and_then(|e| {
-                    e.spec_value()
-                        .get("caller_reference")
-                        .and_then(|r| r.as_str().map(str::to_string))
-                })
-                .or_else(|| recorded.and_then(|e| e.token.clone()))
-                .unwrap_or_else(|| {
-                    crate::resources::distribution::new_caller_reference(&src.profile.stack.name)
-                });
-            let inputs = crate::resources::distribution::Inputs {
-                caller_reference,
-                alb_dns_name: src.output("load_balancer", "dns_name")?,
-                cache_policy_id: src.output("cache_policy", "id")?,
-                origin_request_policy_id: src.output("origin_request_policy", "id")?,
-                response_headers_policy_id: src.output("response_headers_policy", "id")?,
-                authorizer_version_arn: authorizer,
-                log_bucket_domain: format!("{}.s3.amazonaws.com", log_bucket_name(src)),
-                origin_secret_version: src.output("origin_secret", "version_id")?,
-            };
-            Ok(distribution::Spec {
-                config: DistributionSpec::new(src.profile, &inputs),
-                origin_secret_arn: src.output("origin_secret", "arn")?,
-                tags: tags(src, "distribution"),
-            })
-        },
-    );
-    out.push(Instance::ready("distribution_deployed", &dist));
-    out.push(dist);
     out.push(Instance::resource("cluster", "ecs-cluster", &r, &[], |src| {
         Ok(ecs_cluster::Spec {
             name: names(src).cluster(),
@@ -414,6 +354,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
             Ok(task_definition::Spec {
                 task: TaskSpec::new(
                     src.profile,
+                    hi(src)?,
                     &src.output("task_execution_role", "arn")?,
                     &src.output("task_role", "arn")?,
                 ),
@@ -439,7 +380,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
                 cluster: names(src).cluster(),
                 name: names(src).service(),
                 task_definition: src.output("task_definition", "arn")?,
-                desired_count: src.profile.proxy.desired_count as i32,
+                desired_count: hi(src)?.proxy.desired_count as i32,
                 launch_type: "FARGATE".into(),
                 subnets: subnets(src, false)?,
                 security_groups: vec![src.output("task_security_group", "id")?],

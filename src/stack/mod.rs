@@ -1,4 +1,4 @@
-//! The stack engine. A producer (`healthimaging`) turns a profile into
+//! The stack engine. Producers (`healthimaging`, `routes`) turn a profile into
 //! instances of resource kinds (`instance`); each kind owns its lifecycle
 //! behind one surface (`kind`, registered in `registry`). The walks know
 //! no kind: `apply` for `up`, `inspect` for `status` and `plan`, `teardown`
@@ -17,6 +17,7 @@ pub mod kind;
 pub mod preflight;
 pub mod progress;
 pub mod registry;
+pub mod routes;
 pub mod teardown;
 
 use std::fmt;
@@ -171,6 +172,16 @@ impl Ctx {
     pub fn into_ledger(self) -> Ledger {
         self.ledger.into_inner().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Every instance the profile deploys: the HealthImaging stack's own (with
+/// `[healthimaging]`), then the distribution and what its routes need. The
+/// lockfile decides one order: a bucket grant comes before an existing
+/// distribution's update, after a new one's create.
+pub fn instances(profile: &crate::profile::Profile, lock: &Lockfile) -> Vec<instance::Instance> {
+    let mut out = healthimaging::instances(profile);
+    out.extend(routes::instances(profile, lock));
+    out
 }
 
 /// An output another instance recorded (ids, ARNs, DNS names).

@@ -31,15 +31,15 @@ fn needs(profile: &Profile) -> Vec<Need> {
             names: profile.cloudfront.aliases.clone(),
         });
     }
-    if let AlbOrigin::Https {
+    if let Some(AlbOrigin::Https {
         hostname,
         certificate_arn,
-    } = &profile.alb
+    }) = profile.delivery.as_ref().map(|hi| &hi.alb)
     {
         out.push(Need {
             key: "alb.certificate_arn",
             arn: certificate_arn.clone(),
-            region: profile.healthimaging.region.clone(),
+            region: profile.region.clone(),
             names: vec![hostname.clone()],
         });
     }

@@ -5,6 +5,8 @@ use super::kind::Kind;
 use crate::kinds::*;
 
 pub static KINDS: &[&dyn Kind] = &[
+    &bucket_grant::BucketGrant,
+    &cloudfront_function::CloudFrontFunction,
     &cloudfront_policy::CACHE_POLICY,
     &distribution::Distribution,
     &ecs_cluster::EcsCluster,
@@ -19,6 +21,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &log_bucket::LogBucket,
     &log_group::LogGroup,
     &nat_gateway::NatGateway,
+    &origin_access_control::OriginAccessControl,
     &cloudfront_policy::ORIGIN_REQUEST_POLICY,
     &origin_secret::OriginSecret,
     &cloudfront_policy::RESPONSE_HEADERS_POLICY,

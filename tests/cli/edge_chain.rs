@@ -229,7 +229,8 @@ async fn the_distribution_spec_round_trips_through_cloudfront() {
         live.spec,
         origin_request_policy::OriginRequestPolicySpec::for_profile(&p)
     );
-    let headers_spec = response_headers_policy::ResponseHeadersPolicySpec::for_profile(&p);
+    let headers_spec =
+        response_headers_policy::ResponseHeadersPolicySpec::for_profile(&p, p.delivery.as_ref().unwrap());
     let response_headers_policy_id = response_headers_policy::create(&cloudfront, &headers_spec)
         .await
         .unwrap();
@@ -249,18 +250,19 @@ async fn the_distribution_spec_round_trips_through_cloudfront() {
         &p,
         &Inputs {
             caller_reference: format!("ahi-edge-{stack}-roundtrip"),
-            alb_dns_name: format!("{stack}-alb-1.us-east-1.elb.amazonaws.com"),
-            cache_policy_id,
-            origin_request_policy_id,
-            response_headers_policy_id,
+            alb_dns_name: Some(format!("{stack}-alb-1.us-east-1.elb.amazonaws.com")),
+            cache_policy_id: Some(cache_policy_id),
+            origin_request_policy_id: Some(origin_request_policy_id),
+            response_headers_policy_id: Some(response_headers_policy_id),
             authorizer_version_arn: Some(version.clone()),
             log_bucket_domain: format!("{stack}-logs.s3.amazonaws.com"),
-            origin_secret_version: "v1".into(),
+            origin_secret_version: Some("v1".into()),
+            ..Inputs::default()
         },
     );
     let created = cloudfront
         .create_distribution()
-        .distribution_config(spec.to_config("Secret32CharactersLongForTheAlbX").unwrap())
+        .distribution_config(spec.to_config(Some("Secret32CharactersLongForTheAlbX")).unwrap())
         .send()
         .await
         .unwrap();
@@ -286,7 +288,7 @@ async fn the_distribution_spec_round_trips_through_cloudfront() {
     assert_eq!(seen["prefix"], "cloudfront/");
 
     let live = cloudfront.get_distribution_config().id(&id).send().await.unwrap();
-    let (back, secret) = DistributionSpec::from_config(live.distribution_config().unwrap(), "v1");
+    let (back, secret) = DistributionSpec::from_config(live.distribution_config().unwrap(), Some("v1"));
     assert_eq!(back, spec);
     assert_eq!(secret.as_deref(), Some("Secret32CharactersLongForTheAlbX"));
 }

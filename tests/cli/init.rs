@@ -4,7 +4,12 @@ use crate::support::run;
 
 #[test]
 fn each_template_writes_a_profile_that_validates() {
-    for template in ["ahi-delivery", "ahi-delivery-https", "ahi-delivery-noauth"] {
+    for template in [
+        "ahi-delivery",
+        "ahi-delivery-https",
+        "ahi-delivery-noauth",
+        "reverse-proxy",
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let out = run(&["init", "--template", template], dir.path());
         assert_eq!(out.code, 0, "{}", out.stderr);

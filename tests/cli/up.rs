@@ -578,9 +578,9 @@ fn new_auth_settings_publish_a_new_authorizer_version_and_repoint_the_distributi
         actions,
         [
             ("edge_function", "update"),
-            ("distribution", "update"),
             ("task_definition", "update"),
-            ("service", "update")
+            ("service", "update"),
+            ("distribution", "update")
         ]
     );
     stack.up();

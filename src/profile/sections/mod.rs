@@ -8,12 +8,14 @@ use std::path::Path;
 
 use toml::de::DeTable;
 
+use super::Delivery;
 use super::diagnostic::{Diagnostics, Located, Place, Severity};
 use super::toml_reader::Table;
 use super::{Profile, Report};
 
 mod auth;
 mod origin;
+mod routes;
 mod runtime;
 mod stack;
 
@@ -64,37 +66,127 @@ pub fn read(path: &Path, text: &str) -> Report {
     };
     let mut root = Table::root(doc.get_ref(), doc.span());
     let stack = read_stack(&mut d, &mut root);
-    let healthimaging = read_healthimaging(&mut d, &mut root);
-    let auth = read_auth(&mut d, &mut root);
-    let alb = read_alb(
-        &mut d,
-        &mut root,
-        healthimaging.as_ref().map(|h| h.region.as_str()),
-    );
+    let with_healthimaging = root.contains("healthimaging");
+    if !with_healthimaging && !root.contains("routes") {
+        let place = root.place().clone();
+        d.missing(
+            &place,
+            "healthimaging",
+            "the profile deploys nothing: it has neither [healthimaging] nor [[routes]]",
+            "add [healthimaging] with region = \"us-east-1\" (HealthImaging delivery), or [origins.NAME] and [[routes]] (a reverse proxy; `ahi-edge init --template reverse-proxy`)",
+        );
+    }
+    let delivery = if with_healthimaging {
+        let healthimaging = read_healthimaging(&mut d, &mut root);
+        let auth = read_auth(&mut d, &mut root);
+        let alb = read_alb(
+            &mut d,
+            &mut root,
+            healthimaging.as_ref().map(|h| h.region.as_str()),
+        );
+        let proxy = read_proxy(&mut d, &mut root);
+        let network = read_network(&mut d, &mut root);
+        let lambda_edge = read_lambda_edge(&mut d, &mut root, &auth);
+        (|| {
+            Some(Delivery {
+                healthimaging: healthimaging?,
+                auth: auth?,
+                alb: alb?,
+                proxy: proxy?,
+                network: network?,
+                lambda_edge: lambda_edge?,
+            })
+        })()
+    } else {
+        for section in ["auth", "alb", "proxy", "network", "lambda_edge"] {
+            if root.contains(section) {
+                let span = root.place().span.clone();
+                let at = root
+                    .table(&mut d, section)
+                    .map_or(span, |t| t.place().span.clone());
+                d.push(
+                    Severity::Error,
+                    section,
+                    &at,
+                    None,
+                    format!("[{section}] belongs to the HealthImaging stack, and this profile has no [healthimaging]"),
+                    format!("add [healthimaging] with region = \"us-east-1\", or remove [{section}]"),
+                );
+            }
+        }
+        None
+    };
+    let region = match (&stack, &delivery) {
+        (Some((_, _, Some(r))), Some(hi)) if r.value != hi.healthimaging.region => {
+            d.error(
+                r,
+                format!(
+                    "differs from [healthimaging] region {:?}: the stack's regional resources live beside the data store",
+                    hi.healthimaging.region
+                ),
+                "remove [stack] region (it follows [healthimaging])",
+            );
+            None
+        }
+        (_, Some(hi)) => Some(hi.healthimaging.region.clone()),
+        (Some((_, _, Some(r))), None) => Some(r.value.clone()),
+        (Some((_, name, None)), None) if !with_healthimaging => {
+            d.missing(
+                &Place {
+                    key: "stack".into(),
+                    span: name.span.clone(),
+                },
+                "region",
+                "a routes-only profile needs a region for the stack's log bucket (and its buckets' default region)",
+                "add region = \"us-east-1\" to [stack]",
+            );
+            None
+        }
+        _ => None,
+    };
+    let auth = delivery.as_ref().map(|hi| hi.auth.clone());
     let cloudfront = read_cloudfront(&mut d, &mut root, &auth);
-    let proxy = read_proxy(&mut d, &mut root);
-    let network = read_network(&mut d, &mut root);
     let logs = read_logs(&mut d, &mut root);
-    let lambda_edge = read_lambda_edge(&mut d, &mut root, &auth);
+    let routes = match (&stack, &cloudfront) {
+        (Some((s, _, _)), Some(cf)) if !(with_healthimaging && delivery.is_none()) => routes::read_routes(
+            &mut d,
+            &mut root,
+            &routes::Context {
+                stack: &s.name,
+                region: region.as_deref(),
+                healthimaging: delivery.as_ref().map(Delivery::authorizer),
+                quotas: cf.quotas,
+            },
+        ),
+        _ => {
+            // Mark the keys known; their errors wait for the sections above.
+            for key in ["origins", "routes", "route_tests"] {
+                root.skip(key);
+            }
+            None
+        }
+    };
     root.finish(&mut d);
 
-    if let (Some((stack, name_at)), Some(hi)) = (&stack, &healthimaging) {
-        check_derived_names(&mut d, name_at, &stack.name, &hi.region);
+    if let (Some((stack, name_at, _)), Some(region)) = (&stack, &region) {
+        check_derived_names(&mut d, name_at, &stack.name, region);
     }
 
     // Every section returns None only after reporting an error, so with no
     // errors all of them are present.
     let resolve = || {
+        let (routes, explicit_routes) = routes?;
         Some(Profile {
             stack: stack?.0,
-            healthimaging: healthimaging?,
-            auth: auth?,
-            alb: alb?,
+            region: region?,
+            delivery: match with_healthimaging {
+                true => Some(delivery?),
+                false => None,
+            },
             cloudfront: cloudfront?,
-            proxy: proxy?,
-            network: network?,
             logs: logs?,
-            lambda_edge: lambda_edge?,
+            routes,
+            explicit_routes,
         })
     };
     let profile = if d.has_errors() { None } else { resolve() };

@@ -134,6 +134,7 @@ pub(super) fn read_cloudfront(
         "web_acl_arn",
         "\"arn:aws:wafv2:us-east-1:ACCOUNT:global/webacl/NAME/ID\"",
     );
+    let quotas = t.table(d, "quotas").map(|q| read_quotas(d, q));
     let place = t.place().clone();
     t.finish(d);
     let before = d.error_count();
@@ -258,7 +259,35 @@ pub(super) fn read_cloudfront(
         cache: cache.unwrap_or(CacheScope::Shared),
         cache_headers,
         web_acl_arn: waf.map(|w| w.value),
+        quotas: quotas.unwrap_or_default(),
     })
+}
+
+/// `[cloudfront.quotas]`: raised quotas (AWS's defaults otherwise).
+fn read_quotas(d: &mut Diagnostics, mut t: Table) -> crate::routes::Quotas {
+    let mut q = crate::routes::Quotas::default();
+    let behaviors = t.integer(d, "behaviors", "75");
+    let origins = t.integer(d, "origins", "100");
+    let size = t.integer(d, "function_size", "10240");
+    t.finish(d);
+    for (at, slot, least) in [
+        (behaviors, &mut q.behaviors, 1),
+        (origins, &mut q.origins, 1),
+        (size, &mut q.function_size, 1024),
+    ] {
+        if let Some(at) = at {
+            if at.value < least || at.value > 1_000_000 {
+                d.error(
+                    &at,
+                    "is not a plausible quota",
+                    "use the value AWS granted your account",
+                );
+            } else {
+                *slot = at.value as usize;
+            }
+        }
+    }
+    q
 }
 
 impl CloudFront {
@@ -270,6 +299,7 @@ impl CloudFront {
             cache: CacheScope::Shared,
             cache_headers: Vec::new(),
             web_acl_arn: None,
+            quotas: crate::routes::Quotas::default(),
         }
     }
 }

@@ -9,10 +9,14 @@ use super::super::*;
 use super::*;
 use crate::names::{self, StackNames};
 
-pub(super) fn read_stack(d: &mut Diagnostics, root: &mut Table) -> Option<(Stack, Located<String>)> {
+/// The stack, where its name was written, and `[stack] region` if given.
+pub(super) type StackRead = (Stack, Located<String>, Option<Located<String>>);
+
+pub(super) fn read_stack(d: &mut Diagnostics, root: &mut Table) -> Option<StackRead> {
     let mut t = required_table(d, root, "stack", "[stack] with name = \"ahi-prod\"")?;
     let name = t.string(d, "name", "\"ahi-prod\"");
     let tags = t.string_map(d, "tags");
+    let region = t.string(d, "region", "\"us-east-1\"");
     let name = require(
         d,
         &t,
@@ -50,6 +54,16 @@ pub(super) fn read_stack(d: &mut Diagnostics, root: &mut Table) -> Option<(Stack
             tag_map.insert(key.value.clone(), value.value.clone());
         }
     }
+    if let Some(r) = &region
+        && !f::is_region(&r.value)
+    {
+        d.error(
+            r,
+            "is not an AWS region",
+            "use a region name such as \"us-east-1\"",
+        );
+        ok = false;
+    }
     let name = name?;
     ok.then(|| {
         (
@@ -58,6 +72,7 @@ pub(super) fn read_stack(d: &mut Diagnostics, root: &mut Table) -> Option<(Stack
                 tags: tag_map,
             },
             name,
+            region,
         )
     })
 }

@@ -91,31 +91,46 @@ pub async fn disable(client: &Client, id: &str) -> Result<bool, AwsError> {
         let Some(live) = get(client, id).await? else {
             return Ok(false);
         };
-        let behaviour = live.config.default_cache_behavior();
-        let associated = behaviour
+        let default = live.config.default_cache_behavior();
+        let others = live
+            .config
+            .cache_behaviors()
+            .map(|c| c.items())
+            .unwrap_or_default();
+        let associated = default
             .and_then(|b| b.lambda_function_associations())
             .is_some_and(|a| a.quantity() > 0)
-            || behaviour
+            || default
                 .and_then(|b| b.function_associations())
-                .is_some_and(|a| a.quantity() > 0);
+                .is_some_and(|a| a.quantity() > 0)
+            || others.iter().any(|b| {
+                b.lambda_function_associations().is_some_and(|a| a.quantity() > 0)
+                    || b.function_associations().is_some_and(|a| a.quantity() > 0)
+            });
         if !live.config.enabled() && !associated {
             return Ok(false);
         }
         let mut config = live.config.clone();
         config.enabled = false;
+        let none = (
+            LambdaFunctionAssociations::builder()
+                .quantity(0)
+                .build()
+                .map_err(build)?,
+            FunctionAssociations::builder()
+                .quantity(0)
+                .build()
+                .map_err(build)?,
+        );
         if let Some(b) = config.default_cache_behavior.as_mut() {
-            b.lambda_function_associations = Some(
-                LambdaFunctionAssociations::builder()
-                    .quantity(0)
-                    .build()
-                    .map_err(build)?,
-            );
-            b.function_associations = Some(
-                FunctionAssociations::builder()
-                    .quantity(0)
-                    .build()
-                    .map_err(build)?,
-            );
+            b.lambda_function_associations = Some(none.0.clone());
+            b.function_associations = Some(none.1.clone());
+        }
+        if let Some(items) = config.cache_behaviors.as_mut().and_then(|c| c.items.as_mut()) {
+            for b in items {
+                b.lambda_function_associations = Some(none.0.clone());
+                b.function_associations = Some(none.1.clone());
+            }
         }
         match client
             .update_distribution()

@@ -1,0 +1,203 @@
+//! The distribution and what its routes need: the log bucket, one
+//! CloudFront Function per distinct rewrite, the Origin Access Control and
+//! one grant per private bucket. Every profile has these; a HealthImaging
+//! profile adds its own instances (`stack::healthimaging`).
+//!
+//! Ordering, by `needs`: functions are published before the distribution
+//! names them; a bucket's grant is written right after a new distribution's
+//! id exists, or before the update that starts routing an existing one to
+//! the bucket. What a profile drops is deleted by `up` only after the
+//! distribution has deployed without it (`commands::up::prune`).
+
+use std::collections::BTreeMap;
+
+use super::StepError;
+use super::healthimaging::{names, tags};
+use super::instance::{Instance, Sources};
+use crate::kinds::{bucket_grant, cloudfront_function, distribution, log_bucket, origin_access_control};
+use crate::lockfile::Lockfile;
+use crate::profile::Profile;
+use crate::resources::distribution::DistributionSpec;
+use crate::resources::log_bucket as bucket_policy;
+use crate::routes::{OriginKind, function_name, transform};
+
+pub const OAC: &str = "origin_access_control";
+
+pub(super) fn log_bucket_name(src: &Sources) -> String {
+    names(src).log_bucket(src.account, &src.profile.region)
+}
+
+/// The instance id of a route function (`function/<key>`).
+pub fn function_id(key: &str) -> String {
+    format!("function/{key}")
+}
+
+/// The instance id of a bucket's grant (`grant/<bucket>`).
+pub fn grant_id(bucket: &str) -> String {
+    format!("grant/{bucket}")
+}
+
+/// The private buckets the routes reach: bucket -> (region, list granted).
+fn private_buckets(profile: &Profile) -> BTreeMap<String, (String, bool)> {
+    let mut out: BTreeMap<String, (String, bool)> = BTreeMap::new();
+    let table = &profile.routes;
+    for route in &table.routes {
+        if let Some(OriginKind::S3 { bucket, region, list }) = table.origin(&route.origin).map(|o| &o.kind) {
+            let entry = out.entry(bucket.clone()).or_insert((region.clone(), false));
+            entry.1 |= *list;
+        }
+    }
+    out
+}
+
+pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
+    let mut out = Vec::new();
+    out.push(Instance::resource(
+        "log_bucket",
+        "s3-bucket",
+        &profile.region,
+        &[],
+        |src| {
+            let name = log_bucket_name(src);
+            Ok(log_bucket::Spec {
+                policy: bucket_policy::policy(&name, src.account, &src.profile.region),
+                name,
+                object_ownership: "BucketOwnerPreferred".into(),
+                encryption: "AES256".into(),
+                block_public_access: true,
+                tags: tags(src, "log_bucket"),
+            })
+        },
+    ));
+    let mut dist_needs: Vec<String> = [
+        "cache_policy",
+        "origin_request_policy",
+        "response_headers_policy",
+        "edge_function",
+        "load_balancer",
+        "origin_secret",
+        "log_bucket",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for (key, t) in profile.routes.functions() {
+        let id = function_id(&key);
+        dist_needs.push(id.clone());
+        out.push(Instance::resource(
+            &id,
+            "cloudfront-function",
+            "global",
+            &[],
+            move |src| {
+                let stack = &src.profile.stack.name;
+                Ok(cloudfront_function::Spec {
+                    name: function_name(stack, &key),
+                    comment: format!("ahi-edge stack {stack}: route rewrite ({})", t.describe()),
+                    runtime: transform::RUNTIME.into(),
+                    code: t.code(),
+                })
+            },
+        ));
+    }
+    let buckets = private_buckets(profile);
+    if !buckets.is_empty() {
+        dist_needs.push(OAC.into());
+        out.push(Instance::resource(
+            OAC,
+            "cloudfront-origin-access-control",
+            "global",
+            &[],
+            |src| Ok(origin_access_control::Spec::for_stack(&src.profile.stack.name)),
+        ));
+    }
+    // An existing distribution is updated after the grants; a new one is
+    // created first (the grant names its ARN).
+    let existing = lock
+        .resources
+        .get("distribution")
+        .is_some_and(|e| e.physical_id.is_some() && e.arn.is_some());
+    for (bucket, (region, list)) in buckets {
+        let id = grant_id(&bucket);
+        let needs: &[&str] = if existing { &[] } else { &["distribution"] };
+        if existing {
+            dist_needs.push(id.clone());
+        }
+        out.push(Instance::resource(
+            &id,
+            "s3-bucket-grant",
+            &region,
+            needs,
+            move |src| {
+                Ok(bucket_grant::Spec::new(
+                    &src.profile.stack.name,
+                    &bucket,
+                    &src.output("distribution", "arn")?,
+                    list,
+                ))
+            },
+        ));
+    }
+    let needs: Vec<&str> = dist_needs.iter().map(String::as_str).collect();
+    let dist = Instance::resource(
+        "distribution",
+        "cloudfront-distribution",
+        "global",
+        &needs,
+        |src| {
+            // Once recorded (with the intent, before the create call), the
+            // reference stays; a new create gets a new one.
+            let recorded = src.lock.resources.get("distribution");
+            let caller_reference = recorded
+                .and_then(|e| {
+                    e.spec_value()
+                        .get("caller_reference")
+                        .and_then(|r| r.as_str().map(str::to_string))
+                })
+                .or_else(|| recorded.and_then(|e| e.token.clone()))
+                .unwrap_or_else(|| {
+                    crate::resources::distribution::new_caller_reference(&src.profile.stack.name)
+                });
+            let hi = src.profile.delivery.as_ref();
+            let stack_output = |id: &str, key: &str| -> Result<Option<String>, StepError> {
+                match hi {
+                    Some(_) => src.output(id, key).map(Some),
+                    None => Ok(None),
+                }
+            };
+            let alb_dns_name = stack_output("load_balancer", "dns_name")?;
+            let origin_secret_arn = stack_output("origin_secret", "arn")?;
+            let mut function_arns = BTreeMap::new();
+            for (key, _) in src.profile.routes.functions() {
+                function_arns.insert(key.clone(), src.output(&function_id(&key), "arn")?);
+            }
+            let oac_id = match private_buckets(src.profile).is_empty() {
+                true => None,
+                false => Some(src.output(OAC, "id")?),
+            };
+            let inputs = crate::resources::distribution::Inputs {
+                caller_reference,
+                alb_dns_name,
+                cache_policy_id: stack_output("cache_policy", "id")?,
+                origin_request_policy_id: stack_output("origin_request_policy", "id")?,
+                response_headers_policy_id: stack_output("response_headers_policy", "id")?,
+                authorizer_version_arn: match hi.is_some_and(|h| h.authorizer()) {
+                    true => Some(src.output("edge_function", "version_arn")?),
+                    false => None,
+                },
+                function_arns,
+                oac_id,
+                log_bucket_domain: format!("{}.s3.amazonaws.com", log_bucket_name(src)),
+                origin_secret_version: stack_output("origin_secret", "version_id")?,
+            };
+            Ok(distribution::Spec {
+                config: DistributionSpec::new(src.profile, &inputs),
+                origin_secret_arn,
+                tags: tags(src, "distribution"),
+            })
+        },
+    );
+    out.push(Instance::ready("distribution_deployed", &dist));
+    out.push(dist);
+    out
+}
