@@ -16,7 +16,9 @@ use crate::profile::{AlbOrigin, Profile};
 /// operation), the IAM action that allows it, and the policy statement that
 /// grants it. An empty action: allowed to every caller. An empty operation:
 /// an action AWS checks on ahi-edge's behalf (PassRole, service-linked
-/// roles, Lambda@Edge replication, CloudFront logging's bucket ACL).
+/// roles, Lambda@Edge replication, CloudFront logging's bucket ACL), or an
+/// operation's action also granted on a second statement's resources (the
+/// origin buckets' policies).
 pub struct Operation {
     pub service: &'static str,
     pub operation: &'static str,
@@ -38,6 +40,7 @@ pub enum Statement {
     EdgeAuthorizer,
     CloudFront,
     LogBucket,
+    OriginBuckets,
     OriginSecret,
     ProxyLogGroup,
     ReplicaLogGroups,
@@ -87,6 +90,17 @@ pub const OPERATIONS: &[Operation] = &[
     op("cloudfront", "ListResponseHeadersPolicies", "cloudfront:ListResponseHeadersPolicies", Listings),
     op("cloudfront", "UpdateResponseHeadersPolicy", "cloudfront:UpdateResponseHeadersPolicy", CloudFront),
     op("cloudfront", "DeleteResponseHeadersPolicy", "cloudfront:DeleteResponseHeadersPolicy", CloudFront),
+    op("cloudfront", "CreateFunction", "cloudfront:CreateFunction", CloudFront),
+    op("cloudfront", "DescribeFunction", "cloudfront:DescribeFunction", CloudFront),
+    op("cloudfront", "GetFunction", "cloudfront:GetFunction", CloudFront),
+    op("cloudfront", "UpdateFunction", "cloudfront:UpdateFunction", CloudFront),
+    op("cloudfront", "PublishFunction", "cloudfront:PublishFunction", CloudFront),
+    op("cloudfront", "DeleteFunction", "cloudfront:DeleteFunction", CloudFront),
+    op("cloudfront", "CreateOriginAccessControl", "cloudfront:CreateOriginAccessControl", CloudFront),
+    op("cloudfront", "GetOriginAccessControl", "cloudfront:GetOriginAccessControl", CloudFront),
+    op("cloudfront", "ListOriginAccessControls", "cloudfront:ListOriginAccessControls", Listings),
+    op("cloudfront", "UpdateOriginAccessControl", "cloudfront:UpdateOriginAccessControl", CloudFront),
+    op("cloudfront", "DeleteOriginAccessControl", "cloudfront:DeleteOriginAccessControl", CloudFront),
     op("lambda", "CreateFunction", "lambda:CreateFunction", EdgeAuthorizer),
     op("lambda", "GetFunction", "lambda:GetFunction", EdgeAuthorizer),
     op("lambda", "GetFunctionConfiguration", "lambda:GetFunctionConfiguration", EdgeAuthorizer),
@@ -225,6 +239,9 @@ pub const OPERATIONS: &[Operation] = &[
     op("iam", "", "iam:PassRole", PassStackRoles),
     op("iam", "", "iam:CreateServiceLinkedRole", ServiceLinkedRoles),
     op("lambda", "", "lambda:EnableReplication*", EdgeAuthorizer),
+    op("s3", "DeleteBucketPolicy", "s3:DeleteBucketPolicy", OriginBuckets),
+    op("s3", "", "s3:GetBucketPolicy", OriginBuckets),
+    op("s3", "", "s3:PutBucketPolicy", OriginBuckets),
     op("s3", "", "s3:GetBucketAcl", LogBucket),
     op("s3", "", "s3:PutBucketAcl", LogBucket),
     op("logs", "", "logs:DeleteLogGroup", ReplicaLogGroups),
@@ -338,9 +355,29 @@ fn scope(statement: Statement, profile: &Profile) -> Option<(Vec<String>, Option
                 "arn:aws:cloudfront::*:cache-policy/*".into(),
                 "arn:aws:cloudfront::*:origin-request-policy/*".into(),
                 "arn:aws:cloudfront::*:response-headers-policy/*".into(),
+                "arn:aws:cloudfront::*:origin-access-control/*".into(),
+                format!("arn:aws:cloudfront::*:function/{stack}-route-*"),
             ],
             Option::None,
         ),
+        // Our statement in each private bucket's policy (read, merged, restored).
+        OriginBuckets => {
+            let mut buckets: Vec<String> = profile
+                .routes
+                .origins
+                .iter()
+                .filter_map(|o| match &o.kind {
+                    crate::routes::OriginKind::S3 { bucket, .. } => Some(format!("arn:aws:s3:::{bucket}")),
+                    _ => Option::None,
+                })
+                .collect();
+            buckets.sort();
+            buckets.dedup();
+            if buckets.is_empty() {
+                return Option::None;
+            }
+            (buckets, Option::None)
+        }
         LogBucket => (vec![bucket.clone(), format!("{bucket}/*")], Option::None),
         OriginSecret => (
             vec![format!(
@@ -441,8 +478,9 @@ mod tests {
     fn every_operation_in_the_table_is_allowed_by_the_policy() {
         let p = policy(&profile("ahi-delivery-https"));
         for o in OPERATIONS {
+            // The origin buckets' statement exists with private bucket routes only.
             assert!(
-                o.action.is_empty() || allows(&p, o.action),
+                o.action.is_empty() || o.statement == OriginBuckets || allows(&p, o.action),
                 "{} {} -> {}",
                 o.service,
                 o.operation,
@@ -458,6 +496,44 @@ mod tests {
         let before = seen.len();
         seen.dedup();
         assert_eq!(seen.len(), before, "one row per operation");
+    }
+
+    #[test]
+    fn a_reverse_proxy_gets_no_regional_stack_and_its_buckets_policies_only() {
+        let p = policy(&profile("reverse-proxy"));
+        let sids: Vec<&str> = p["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap())
+            .collect();
+        for absent in [
+            "Ec2Network",
+            "LoadBalancer",
+            "EcsClusterAndService",
+            "StackRoles",
+            "EdgeAuthorizer",
+        ] {
+            assert!(!sids.contains(&absent), "{absent} in {sids:?}");
+        }
+        let buckets = p["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "OriginBuckets")
+            .unwrap();
+        assert_eq!(
+            buckets["Resource"],
+            json!(["arn:aws:s3:::example-app", "arn:aws:s3:::example-storage"])
+        );
+        assert_eq!(
+            buckets["Action"],
+            json!([
+                "s3:DeleteBucketPolicy",
+                "s3:GetBucketPolicy",
+                "s3:PutBucketPolicy"
+            ])
+        );
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct Plan {
     pub changes: usize,
     pub counts: Counts,
     pub resources: Vec<Step>,
+    /// The distribution's routes in evaluation order, as `up` would leave them.
+    pub routes: Vec<super::routes::RouteRow>,
 }
 
 #[derive(Debug, Serialize)]
@@ -64,13 +66,20 @@ impl fmt::Display for Plan {
             "plan for stack {} in account {} (edge {}, regional {}; endpoint {})",
             self.stack, self.account, self.regions.edge, self.regions.regional, self.endpoint
         )?;
+        if self.routes.len() > 1 {
+            writeln!(f, "routes, in the order CloudFront tries them:")?;
+            for row in &self.routes {
+                writeln!(f, "{row}")?;
+            }
+        }
         for s in self.resources.iter().filter(|s| s.action != "unchanged") {
             let fields = if s.fields.is_empty() || !s.changes.is_empty() {
                 String::new()
             } else {
                 format!(" ({})", s.fields.join(", "))
             };
-            writeln!(f, "{:<10} {:<24} {}{fields}", s.action, s.id, s.kind)?;
+            let deploy = s.deploy.map(|d| format!(" [{d}]")).unwrap_or_default();
+            writeln!(f, "{:<10} {:<24} {}{fields}{deploy}", s.action, s.id, s.kind)?;
             for c in &s.changes {
                 writeln!(f, "    {}: {} -> {}", c.field, short(&c.old), short(&c.new))?;
             }
@@ -135,6 +144,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             changes,
             counts,
             resources: steps,
+            routes: super::routes::rows(&profile),
         })
     })?;
     printer.result(&plan)?;

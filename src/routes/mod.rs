@@ -438,3 +438,94 @@ fn forwarded_query(route: &Route, query: &str) -> String {
     }
     String::new()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(extra: &str) -> Table {
+        let text = format!("{}{extra}", include_str!("../../profiles/reverse-proxy.toml"));
+        let report = crate::profile::check(std::path::Path::new("p.toml"), &text);
+        report
+            .profile
+            .unwrap_or_else(|| panic!("{:#?}", report.problems))
+            .routes
+    }
+
+    #[test]
+    fn each_request_reaches_its_route_origin_and_uri() {
+        let t = table("");
+        let cases: &[(&str, usize, &str, &str)] = &[
+            ("GET /api/users?x=1", 1, "api", "/users?x=1"),
+            ("/api/", 1, "api", "/"),
+            ("DELETE /api/users/7", 1, "api", "/users/7"),
+            ("/stac/search?bbox=1,2", 2, "stac", "/search?bbox=1,2"),
+            // Buckets: the managed cache policy forwards no query string.
+            ("/storage/a/b.pdf?download=1", 3, "storage", "/a/b.pdf"),
+            ("/thumbnails/x.png", 4, "thumbnails", "/thumbnails/x.png"),
+            ("/THUMBNAILS/x.png", 5, "app", "/THUMBNAILS/x.png"),
+            ("/dashboard/42", 5, "app", "/index.html"),
+            ("/api", 5, "app", "/index.html"),
+            ("/", 5, "app", "/index.html"),
+            ("/favicon.ico", 5, "app", "/favicon.ico"),
+            ("POST /dashboard", 5, "app", "/dashboard"),
+        ];
+        for (request, route, origin, uri) in cases {
+            let d = t.evaluate("s", request).unwrap();
+            assert_eq!(
+                (d.route, d.origin.as_str(), d.origin_uri.as_str()),
+                (*route, *origin, *uri),
+                "{request}"
+            );
+        }
+        assert!(!t.evaluate("s", "POST /storage/x").unwrap().method_allowed);
+        assert!(t.evaluate("s", "FETCH /x").is_err());
+        assert!(t.evaluate("s", "x").is_err());
+    }
+
+    #[test]
+    fn origin_path_and_a_healthimaging_routes_query_whitelist() {
+        let t = table("").clone();
+        let mut with_path = t.clone();
+        if let OriginKind::Http { origin_path, .. } = &mut with_path.origins[0].kind {
+            *origin_path = "/prod".into();
+        }
+        assert_eq!(
+            with_path.evaluate("s", "/api/users").unwrap().origin_uri,
+            "/prod/users"
+        );
+        let hi = crate::profile::check(
+            std::path::Path::new("p.toml"),
+            include_str!("../../profiles/ahi-delivery.toml"),
+        )
+        .profile
+        .unwrap()
+        .routes;
+        let d = hi
+            .evaluate(
+                "s",
+                "/datastore/d/imageSet/i/getImageFrame?imageFrameId=f&token=secret&x=1",
+            )
+            .unwrap();
+        assert_eq!(
+            d.origin_uri,
+            "/datastore/d/imageSet/i/getImageFrame?imageFrameId=f"
+        );
+        assert!(d.functions[0].contains("JWT authorizer"));
+    }
+
+    #[test]
+    fn one_function_per_distinct_rewrite_named_by_its_first_route() {
+        let t = table("");
+        let functions = t.functions();
+        assert_eq!(functions.len(), 4, "{functions:?}");
+        let keys: Vec<&str> = functions.iter().map(|(k, _)| k.as_str()).collect();
+        let mut unique = keys.clone();
+        unique.dedup();
+        assert_eq!(keys, unique);
+        // Changing a rewrite keeps its function's name (a publish, no deploy).
+        let mut changed = t.clone();
+        changed.routes[1].transform.strip_prefix = Some("/stac/".into());
+        assert_eq!(changed.functions()[1].0, functions[1].0);
+    }
+}

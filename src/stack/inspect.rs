@@ -165,6 +165,24 @@ pub struct Step {
     /// referenced by ARN and version).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<FieldChange>,
+    /// What the change waits for at the edge: a distribution deploy
+    /// (minutes) or only a function publish (seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<&'static str>,
+}
+
+/// What a change of `kind` waits for at the edge (CloudFront kinds only).
+pub fn deploy(kind: &str, action: &str) -> Option<&'static str> {
+    match (kind, action) {
+        (_, "unchanged" | "refused" | "unknown") => None,
+        ("cloudfront-distribution", _) => Some("distribution deploy (minutes)"),
+        ("cloudfront-function", "update") => Some("function publish (seconds)"),
+        ("cloudfront-function", "create") => {
+            Some("function publish (seconds), then the distribution deploy that names it")
+        }
+        ("cloudfront-function", _) => Some("after the distribution deploy without it"),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -221,6 +239,7 @@ pub async fn plan(
             action: action.to_string(),
             fields,
             changes: Vec::new(),
+            deploy: deploy(inst.kind, action),
         };
         let masked = masked(lock, &unknown);
         let src = Sources {
@@ -310,6 +329,7 @@ pub async fn plan(
                 action: "delete".into(),
                 fields: vec!["recorded but no longer in the profile".into()],
                 changes: Vec::new(),
+                deploy: deploy(&entry.kind, "delete"),
             });
         }
     }

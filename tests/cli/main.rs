@@ -14,6 +14,8 @@ mod origin_secret;
 mod package;
 mod readable_errors;
 mod registry;
+mod routes;
+mod routes_validate;
 mod shared_cache;
 mod stack;
 mod support;

@@ -10,7 +10,7 @@ use crate::emulator::Emulator;
 use crate::stack::Stack;
 
 /// A user pool with two signed-in users; their access tokens differ.
-fn viewers(emu: &Emulator) -> Value {
+pub fn viewers(emu: &Emulator) -> Value {
     emu.boto3(
         "idp = client('cognito-idp')\n\
          pool = idp.create_user_pool(PoolName='viewers')['UserPool']['Id']\n\

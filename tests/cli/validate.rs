@@ -10,7 +10,12 @@ const HTTP_ALB: &str = "protocol = \"http\"";
 #[test]
 fn shipped_profiles_are_valid() {
     let root = env!("CARGO_MANIFEST_DIR");
-    for name in ["ahi-delivery", "ahi-delivery-https", "ahi-delivery-noauth"] {
+    for name in [
+        "ahi-delivery",
+        "ahi-delivery-https",
+        "ahi-delivery-noauth",
+        "reverse-proxy",
+    ] {
         let path = format!("{root}/profiles/{name}.toml");
         let out = run(&["validate", "--profile", &path], std::path::Path::new(root));
         assert_eq!(out.code, 0, "{name}: {}", out.stdout);

@@ -7,7 +7,7 @@ import json
 import re
 import socket
 
-from . import cloudfront, inventory, protocol, state
+from . import cloudfront, inventory, origins, protocol, state
 from .xmlutil import ApiError
 
 ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
@@ -67,6 +67,11 @@ class App:
         """An answer for what moto does not model, or None to let moto answer."""
         with self.emu.lock:
             self.emu.strict.check(call)
+        unsigned = "authorization" not in call.headers and "X-Amz-Signature" not in call.raw_query
+        if call.service is None and unsigned and not call.path.startswith("/datastore/"):
+            refused = origins.anonymous_s3_refusal(call.method, call.path)
+            if refused is not None:
+                return refused
         if call.service == "medical-imaging" or (call.service is None and call.path.startswith("/datastore/")):
             raw_path = call.raw_path.split("?", 1)[0]
             with self.emu.lock:

@@ -11,7 +11,9 @@
 - Application Load Balancers by DNS name: the listener on the origin's port
   and its rules (http-header, path-pattern, host-header conditions; fixed
   responses; forwards to the local target registered for the target group).
-- Loopback hosts (127.0.0.1, localhost) over plain HTTP.
+- Loopback hosts (127.0.0.1, localhost, and `*.localhost` names, which
+  RFC 6761 reserves for loopback: tests give origins DNS names CloudFront
+  accepts) over plain HTTP.
 Anything else is a 502: the local edge never leaves this machine."""
 
 import http.client
@@ -80,7 +82,7 @@ class Origins:
             policy = text(custom, "OriginProtocolPolicy", "http-only") if custom is not None else "https-only"
             port = text(custom, "HTTPPort", "80") if policy == "http-only" else text(custom, "HTTPSPort", "443")
             return self.alb(balancer, int(port), request, timeout)
-        if domain in LOOPBACK:
+        if domain in LOOPBACK or domain.endswith(".localhost"):
             port = int(text(custom, "HTTPPort", "80")) if custom is not None else 80
             return forward(f"http://127.0.0.1:{port}", request, timeout)
         return plain_error(502, f"the local edge reaches no host outside this machine: {domain}")
@@ -232,6 +234,27 @@ def forward(base, request, timeout):
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authenticate",
               "proxy-authorization"}
+
+
+def anonymous_s3_refusal(method, path):
+    """S3 answers an unsigned GET or HEAD of an object only when the bucket
+    lets anyone read it (a policy allowing `*`, not blocked by Block Public
+    Access); moto serves every object to anyone. Returns S3's 403 for a
+    refused read, or None to let moto answer (no such bucket, or public)."""
+    from moto.s3.models import s3_backends
+
+    if method not in ("GET", "HEAD"):
+        return None
+    bucket_name, _, key_name = path.lstrip("/").partition("/")
+    if not bucket_name or not key_name:
+        return None
+    bucket, _ = find_bucket(s3_backends, bucket_name)
+    if bucket is None:
+        return None
+    resource = f"arn:aws:s3:::{bucket_name}/{unquote(key_name)}"
+    if restricts_public(bucket) or not allowed(policy_of(bucket), ("anonymous", None), "s3:GetObject", resource, None):
+        return s3_error(403, "AccessDenied", "Access Denied")
+    return None
 
 
 def find_bucket(s3_backends, name):

@@ -502,3 +502,28 @@ def test_the_packaged_authorizer_checks_cognito_tokens_against_the_emulators_jwk
     status = viewer(endpoint, dist["DomainName"], "/frame", headers={"Authorization": f"Bearer {token}"})[0]
     assert status == 200, control.call("GET", "/_ahi/edge/logs")
     assert [s["path"] for s in origin.seen] == ["/frame"]
+
+
+def test_s3_refuses_an_unsigned_read_unless_the_bucket_is_public(aws, endpoint):
+    """Real S3 answers an anonymous GET with 403 unless a policy lets anyone
+    read (and Block Public Access allows it); moto alone serves everything."""
+    import urllib.error
+    import urllib.request
+
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="anon-private")
+    s3.put_object(Bucket="anon-private", Key="a.txt", Body=b"secret")
+    s3.create_bucket(Bucket="anon-public")
+    s3.put_object(Bucket="anon-public", Key="a.txt", Body=b"open")
+    s3.put_bucket_policy(Bucket="anon-public", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::anon-public/*"}]}))
+
+    def status(bucket):
+        try:
+            return urllib.request.urlopen(f"{endpoint}/{bucket}/a.txt").status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    assert status("anon-private") == 403
+    assert status("anon-public") == 200
+    assert s3.get_object(Bucket="anon-private", Key="a.txt")["Body"].read() == b"secret"  # signed: fine
