@@ -85,6 +85,70 @@ pub fn rows(profile: &Profile) -> Vec<RouteRow> {
         .collect()
 }
 
+/// The route table as `up` last applied it (the lockfile's distribution
+/// spec), for `status`, which works without the profile.
+pub fn recorded_rows(lock: &crate::lockfile::Lockfile) -> Vec<RouteRow> {
+    use crate::resources::distribution::DistributionSpec;
+    use crate::routes::managed;
+    let Some(spec) = lock
+        .resources
+        .get("distribution")
+        .and_then(|e| serde_json::from_value::<DistributionSpec>(e.spec_value()).ok())
+    else {
+        return Vec::new();
+    };
+    let policy_name = |id: &str| {
+        managed::CACHE
+            .iter()
+            .find(|m| m.id == id)
+            .map_or_else(|| format!("the stack's own ({id})"), |m| m.aws_name.to_string())
+    };
+    spec.behaviors
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let origin = spec.origins.iter().find(|o| o.id == b.origin_id);
+            let function = b
+                .viewer_request_function
+                .as_deref()
+                .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string());
+            let mut functions = Vec::new();
+            if b.viewer_request_lambda.is_some() {
+                functions.push("JWT authorizer (Lambda@Edge)".to_string());
+            }
+            functions.extend(function.clone());
+            let kind = match origin {
+                Some(o) if o.oac_id.is_some() => "s3",
+                Some(o) if o.secret_header => "healthimaging",
+                Some(o) if o.domain.contains(".s3-website") => "s3_website",
+                Some(_) => "http",
+                None => "?",
+            };
+            RouteRow {
+                order: i + 1,
+                path: b.path_pattern.clone(),
+                origin: if kind == "healthimaging" {
+                    crate::routes::HEALTHIMAGING_ORIGIN.to_string()
+                } else {
+                    b.origin_id.clone()
+                },
+                origin_kind: kind.to_string(),
+                origin_sees: match &function {
+                    Some(f) => format!("rewritten by {f}"),
+                    None => "the path as sent".into(),
+                },
+                cache: policy_name(&b.cache_policy_id),
+                functions,
+                access: match (b.viewer_request_lambda.is_some(), kind) {
+                    (true, _) => "JWT".into(),
+                    (false, "s3") => "public; bucket private (OAC)".into(),
+                    _ => "public".into(),
+                },
+            }
+        })
+        .collect()
+}
+
 #[derive(Debug, Serialize)]
 pub struct RoutesReport {
     pub schema: u32,

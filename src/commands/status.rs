@@ -37,6 +37,8 @@ pub struct StatusReport {
     pub state: &'static str,
     pub resources: Vec<ResourceStatus>,
     pub certificates: Vec<CertificateStatus>,
+    /// The distribution's routes as `up` last applied them, in evaluation order.
+    pub routes: Vec<super::routes::RouteRow>,
 }
 
 #[derive(Debug, Serialize)]
@@ -99,6 +101,12 @@ impl fmt::Display for StatusReport {
         for c in &self.certificates {
             writeln!(f, "certificate {} {}", c.arn, c.status)?;
         }
+        if self.routes.len() > 1 {
+            writeln!(f, "routes, in the order CloudFront tries them:")?;
+            for row in &self.routes {
+                writeln!(f, "{row}")?;
+            }
+        }
         Ok(())
     }
 }
@@ -119,6 +127,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             state: "not-deployed",
             resources: Vec::new(),
             certificates: Vec::new(),
+            routes: super::routes::recorded_rows(&lock),
         };
         if !deployed {
             return Ok::<_, Error>(report);

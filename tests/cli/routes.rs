@@ -327,6 +327,26 @@ fn the_reverse_proxy_layout_serves_each_route_from_its_origin_and_down_restores_
     );
     assert_eq!(during[format!("{name}-thumbs")], before[format!("{name}-thumbs")]);
 
+    // status shows the applied route table, from the lockfile alone.
+    let (code, status) = stack.json(&["status"]);
+    assert_eq!(code, 0, "{status}");
+    let rows: Vec<(&str, &str, &str)> = status["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["path"].as_str().unwrap(), r["origin"].as_str().unwrap(), r["origin_kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("/api/*", "api", "http"),
+            ("/stac/*", "stac", "http"),
+            ("/storage/*", "storage", "s3"),
+            ("/thumbnails/*", "thumbnails", "s3_website"),
+            ("*", "app", "s3")
+        ]
+    );
+
     // Nothing changed: no write at all.
     let again = stack.last_seq();
     stack.up();

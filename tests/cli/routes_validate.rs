@@ -207,3 +207,21 @@ fn routes_test_prints_the_route_origin_and_origin_uri() {
         own.stdout
     );
 }
+
+#[test]
+fn quotas_are_settings_with_aws_defaults() {
+    let text = format!("{BASE}\n[cloudfront.quotas]\nbehaviors = 3\n");
+    validate(&text).exit(2).has_error(
+        "routes",
+        "5 routes make 4 cache behaviours besides the default; the quota is 3",
+        "raise the quota with AWS and set [cloudfront.quotas] behaviors",
+    );
+    let raised = format!("{BASE}\n[cloudfront.quotas]\nbehaviors = 4\norigins = 5\n");
+    validate(&raised).exit(0);
+    let silly = format!("{BASE}\n[cloudfront.quotas]\nbehaviorz = 4\n");
+    validate(&silly).exit(2).has_error(
+        "cloudfront.quotas.behaviorz",
+        "unknown key",
+        "did you mean `behaviors`?",
+    );
+}
