@@ -334,7 +334,13 @@ fn the_reverse_proxy_layout_serves_each_route_from_its_origin_and_down_restores_
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["path"].as_str().unwrap(), r["origin"].as_str().unwrap(), r["origin_kind"].as_str().unwrap()))
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap(),
+                r["origin"].as_str().unwrap(),
+                r["origin_kind"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         rows,
