@@ -125,6 +125,44 @@ pub enum Command {
         Exit codes: 0 evaluated, 2 bad input (profile, a request that is not \"METHOD /path\", \
         a [[route_tests]] expectation that fails)")]
     Routes(RoutesArgs),
+    /// Sign a URL (or make signed cookies) for a route with `signed = "<signer>"`
+    #[command(after_help = "Examples:\n  \
+        ahi-edge sign https://d111.cloudfront.net/storage/q3.pdf --signer storage --private-key-file storage-2026.pem\n  \
+        ahi-edge sign 'https://d111.cloudfront.net/storage/*' --signer storage --private-key-file k.pem \\\n      \
+        --policy --ip-range 192.0.2.0/24 --expires 12h --cookies --json\n\n\
+        The Key-Pair-Id comes from the lockfile (the key's CloudFront id); the private key is read, used and never printed.\n\
+        Exit codes: 0 signed, 2 bad input (unknown signer or key, a key not deployed yet, an unreadable private key)")]
+    Sign(SignArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The URL to sign (with --policy, a `*` pattern allowed)
+    pub url: String,
+    /// The signer, as named in the profile's [signers.NAME]
+    #[arg(long, value_name = "NAME")]
+    pub signer: String,
+    /// The key's id in the profile [default: the signer's last key]
+    #[arg(long, value_name = "ID")]
+    pub key: Option<String>,
+    /// The private key (PEM, PKCS#8 or PKCS#1) whose public half is that key
+    #[arg(long, value_name = "FILE")]
+    pub private_key_file: PathBuf,
+    /// How long the signature is valid, e.g. 15m, 1h, 7d
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub expires: std::time::Duration,
+    /// A custom policy (needed for --ip-range, --not-before and `*` in the URL)
+    #[arg(long)]
+    pub policy: bool,
+    /// Custom policy: only viewers from this IPv4 or IPv6 range (CIDR)
+    #[arg(long, value_name = "CIDR", requires = "policy")]
+    pub ip_range: Option<String>,
+    /// Custom policy: not valid before this long from now, e.g. 10m
+    #[arg(long, value_name = "DURATION", requires = "policy", value_parser = humantime::parse_duration)]
+    pub not_before: Option<std::time::Duration>,
+    /// Print the three signed-cookie values instead of a URL
+    #[arg(long)]
+    pub cookies: bool,
 }
 
 #[derive(Debug, Args)]

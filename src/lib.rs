@@ -17,6 +17,7 @@ pub mod profile;
 pub mod resources;
 pub mod routes;
 pub mod settings;
+pub mod signing;
 pub mod stack;
 pub mod templates;
 
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> ExitStatus {
             RoutesAction::Show => commands::routes::show(&settings, &printer),
             RoutesAction::Test { requests } => commands::routes::test(&settings, &printer, requests),
         },
+        Command::Sign(args) => commands::sign::run(&settings, &printer, args),
     });
     match outcome {
         Ok(status) => status,

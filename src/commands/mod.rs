@@ -10,6 +10,7 @@ pub mod package;
 pub mod plan;
 pub mod routes;
 pub mod session;
+pub mod sign;
 pub mod status;
 pub mod up;
 pub mod validate;

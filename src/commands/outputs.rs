@@ -23,6 +23,32 @@ pub struct Outputs {
     pub distribution_domain: Option<String>,
     pub alb_dns_name: Option<String>,
     pub dns_records: Vec<DnsRecord>,
+    /// Each signer's deployed keys and the Key-Pair-Id applications sign with.
+    pub signers: Vec<SignerKeys>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SignerKeys {
+    pub signer: String,
+    pub key: String,
+    pub key_pair_id: String,
+}
+
+/// The signers' keys the lockfile records (`public_key/<signer>/<key>-<digest>`).
+fn signer_keys(lock: &Lockfile) -> Vec<SignerKeys> {
+    lock.resources
+        .iter()
+        .filter(|(_, e)| e.kind == "cloudfront-public-key")
+        .filter_map(|(id, e)| {
+            let mut parts = id.splitn(3, '/').skip(1);
+            let (signer, key) = (parts.next()?, parts.next()?);
+            Some(SignerKeys {
+                signer: signer.to_string(),
+                key: key.rsplit_once('-').map_or(key, |(k, _)| k).to_string(),
+                key_pair_id: e.physical_id.clone()?,
+            })
+        })
+        .collect()
 }
 
 /// A record the operator creates in their DNS zone.
@@ -43,6 +69,13 @@ impl fmt::Display for Outputs {
         writeln!(f, "alb_dns_name: {}", show(&self.alb_dns_name))?;
         for r in &self.dns_records {
             writeln!(f, "dns: {} {} {}  ({})", r.name, r.kind, r.value, r.why)?;
+        }
+        for k in &self.signers {
+            writeln!(
+                f,
+                "signer {} key {}: Key-Pair-Id {}",
+                k.signer, k.key, k.key_pair_id
+            )?;
         }
         Ok(())
     }
@@ -107,6 +140,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         distribution_domain: domain,
         alb_dns_name: alb,
         dns_records,
+        signers: signer_keys(&lock),
     })?;
     if !deployed {
         // A script reading the URL must not go on with nothing.

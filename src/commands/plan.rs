@@ -80,6 +80,9 @@ impl fmt::Display for Plan {
             };
             let deploy = s.deploy.map(|d| format!(" [{d}]")).unwrap_or_default();
             writeln!(f, "{:<10} {:<24} {}{fields}{deploy}", s.action, s.id, s.kind)?;
+            if let Some(w) = &s.warning {
+                writeln!(f, "    WARNING: {w}")?;
+            }
             for c in &s.changes {
                 writeln!(f, "    {}: {} -> {}", c.field, short(&c.old), short(&c.new))?;
             }

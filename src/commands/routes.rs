@@ -63,11 +63,17 @@ pub fn rows(profile: &Profile) -> Vec<RouteRow> {
             if let Some(key) = table.function_key(&r.transform) {
                 functions.push(crate::routes::function_name(&profile.stack.name, &key));
             }
-            let access = match (&kind, r.authorizer) {
+            let mut access = match (&kind, r.authorizer) {
                 (_, true) => "JWT".to_string(),
                 (Some(OriginKind::S3 { .. }), false) => "public; bucket private (OAC)".to_string(),
                 _ => "public".to_string(),
             };
+            if let Some(signer) = &r.signed {
+                access = access.replacen("public", &format!("signed URLs/cookies ({signer})"), 1);
+                if r.authorizer {
+                    access = format!("JWT and signed URLs/cookies ({signer})");
+                }
+            }
             RouteRow {
                 order: i + 1,
                 path: r.path.clone(),

@@ -13,6 +13,8 @@ pub enum Field {
     Origin(String, &'static str),
     /// `route_tests[i]`
     Test(usize),
+    /// `signers.<name>`
+    Signer(String),
     /// The `[[routes]]` list as a whole.
     Routes,
 }
@@ -228,6 +230,35 @@ pub fn check(table: &Table, stack: &str) -> Vec<Finding> {
                 )
             };
             out.push(warning(Field::Origin(o.name.clone(), ""), message, fix));
+        }
+    }
+    let signers_used: Vec<&str> = table
+        .signers
+        .iter()
+        .map(|s| s.name.as_str())
+        .filter(|n| routes.iter().any(|r| r.signed.as_deref() == Some(*n)))
+        .collect();
+    if signers_used.len() > table.quotas.key_groups {
+        out.push(error(
+            Field::Routes,
+            format!(
+                "the routes use {} signers (one key group each); the account quota is {} key groups",
+                signers_used.len(),
+                table.quotas.key_groups
+            ),
+            "share a signer between routes, or raise the quota with AWS and set [cloudfront.quotas] key_groups".into(),
+        ));
+    }
+    for s in &table.signers {
+        if !signers_used.contains(&s.name.as_str()) {
+            out.push(warning(
+                Field::Signer(s.name.clone()),
+                "no route uses this signer: its keys are not deployed".into(),
+                format!(
+                    "add signed = {:?} to the routes it protects, or remove it",
+                    s.name
+                ),
+            ));
         }
     }
     for (key, t) in table.functions() {

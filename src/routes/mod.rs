@@ -27,7 +27,40 @@ pub struct Table {
     /// In evaluation order; the last is the default route (`*`).
     pub routes: Vec<Route>,
     pub tests: Vec<RouteTest>,
+    /// `[signers.*]`: the public keys whose private halves sign URLs and
+    /// cookies for the routes that name them (`signed`).
+    pub signers: Vec<Signer>,
     pub quotas: Quotas,
+}
+
+/// A named set of public keys, trusted as one key group by its routes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Signer {
+    pub name: String,
+    pub keys: Vec<SignerKey>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SignerKey {
+    /// The profile's name for the key (`k2026`), not CloudFront's id.
+    pub id: String,
+    /// The PEM text (a public key: nothing secret).
+    #[serde(skip)]
+    pub pem: String,
+    /// The file it was read from, as written in the profile.
+    pub file: String,
+}
+
+impl SignerKey {
+    /// Sixteen hex digits of the PEM's SHA-256: a changed PEM is a new key.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(self.pem.trim())
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 /// CloudFront's quotas that constrain routes (settings: AWS raises them
@@ -39,6 +72,10 @@ pub struct Quotas {
     pub origins: usize,
     /// Bytes of one CloudFront Function's code.
     pub function_size: usize,
+    /// Public keys in one key group.
+    pub keys_per_group: usize,
+    /// Key groups in the account.
+    pub key_groups: usize,
 }
 
 impl Default for Quotas {
@@ -47,6 +84,8 @@ impl Default for Quotas {
             behaviors: 75,
             origins: 100,
             function_size: 10_240,
+            keys_per_group: 5,
+            key_groups: 10,
         }
     }
 }
@@ -197,6 +236,8 @@ pub struct Route {
     pub methods: Methods,
     /// The JWT authorizer (Lambda@Edge, viewer-request) runs on this route.
     pub authorizer: bool,
+    /// The signer whose keys' signed URLs or cookies this route requires.
+    pub signed: Option<String>,
 }
 
 /// `[[route_tests]]`: a request and where it must go.
@@ -346,6 +387,11 @@ impl Table {
         }
         if route.authorizer {
             notes.push("without a valid token the authorizer answers 401".into());
+        }
+        if let Some(signer) = &route.signed {
+            notes.push(format!(
+                "needs a URL or cookies signed with a key of signer {signer} (`ahi-edge sign`); otherwise CloudFront answers 403"
+            ));
         }
         match &origin.kind {
             OriginKind::S3 { list: false, .. } => notes.push(

@@ -169,6 +169,9 @@ pub struct Step {
     /// (minutes) or only a function publish (seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deploy: Option<&'static str>,
+    /// What the change breaks for someone (a signing key that goes away).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// What a change of `kind` waits for at the edge (CloudFront kinds only).
@@ -181,6 +184,8 @@ pub fn deploy(kind: &str, action: &str) -> Option<&'static str> {
             Some("function publish (seconds), then the distribution deploy that names it")
         }
         ("cloudfront-function", _) => Some("after the distribution deploy without it"),
+        ("cloudfront-key-group", "update") => Some("key group update (seconds, no distribution deploy)"),
+        ("cloudfront-public-key", "create") => Some("new public key (seconds, no distribution deploy)"),
         _ => None,
     }
 }
@@ -240,6 +245,7 @@ pub async fn plan(
             fields,
             changes: Vec::new(),
             deploy: deploy(inst.kind, action),
+            warning: None,
         };
         let masked = masked(lock, &unknown);
         let src = Sources {
@@ -330,6 +336,12 @@ pub async fn plan(
                 fields: vec!["recorded but no longer in the profile".into()],
                 changes: Vec::new(),
                 deploy: deploy(&entry.kind, "delete"),
+                warning: (entry.kind == "cloudfront-public-key").then(|| {
+                    format!(
+                        "URLs and cookies signed with Key-Pair-Id {} stop validating",
+                        entry.physical_id.as_deref().unwrap_or("(not created)")
+                    )
+                }),
             });
         }
     }

@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use super::StepError;
 use super::healthimaging::{names, tags};
 use super::instance::{Instance, Sources};
-use crate::kinds::{bucket_grant, cloudfront_function, distribution, log_bucket, origin_access_control};
+use crate::kinds::{
+    bucket_grant, cloudfront_function, distribution, key_group, log_bucket, origin_access_control, public_key,
+};
 use crate::lockfile::Lockfile;
 use crate::profile::Profile;
 use crate::resources::distribution::DistributionSpec;
@@ -35,6 +37,31 @@ pub fn function_id(key: &str) -> String {
 /// The instance id of a bucket's grant (`grant/<bucket>`).
 pub fn grant_id(bucket: &str) -> String {
     format!("grant/{bucket}")
+}
+
+/// The instance id of a signer's public key: a changed PEM is a new key.
+pub fn public_key_id(signer: &str, key: &crate::routes::SignerKey) -> String {
+    format!("public_key/{signer}/{}-{}", key.id, key.digest())
+}
+
+/// The instance id of a signer's key group.
+pub fn key_group_id(signer: &str) -> String {
+    format!("key_group/{signer}")
+}
+
+/// The signers the routes use (the others deploy nothing).
+fn used_signers(profile: &Profile) -> Vec<&crate::routes::Signer> {
+    let table = &profile.routes;
+    table
+        .signers
+        .iter()
+        .filter(|s| {
+            table
+                .routes
+                .iter()
+                .any(|r| r.signed.as_deref() == Some(s.name.as_str()))
+        })
+        .collect()
 }
 
 /// The private buckets the routes reach: bucket -> (region, list granted).
@@ -96,6 +123,61 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
                     comment: format!("ahi-edge stack {stack}: route rewrite ({})", t.describe()),
                     runtime: transform::RUNTIME.into(),
                     code: t.code(),
+                })
+            },
+        ));
+    }
+    for signer in used_signers(profile) {
+        let mut keys = Vec::new();
+        for key in &signer.keys {
+            let id = public_key_id(&signer.name, key);
+            keys.push(id.clone());
+            let (signer_name, key) = (signer.name.clone(), key.clone());
+            out.push(Instance::resource(
+                &id,
+                "cloudfront-public-key",
+                "global",
+                &[],
+                move |src| {
+                    let stack = &src.profile.stack.name;
+                    let digest = key.digest();
+                    Ok(public_key::Spec {
+                        name: format!("{stack}-{signer_name}-{}-{}", key.id, &digest[..8]),
+                        caller_reference: format!("ahi-edge-{stack}-{signer_name}-{}-{digest}", key.id),
+                        encoded_key: format!("{}\n", key.pem.trim()),
+                        comment: format!("ahi-edge stack {stack}: signer {signer_name}, key {}", key.id),
+                    })
+                },
+            ));
+        }
+        let group = key_group_id(&signer.name);
+        dist_needs.push(group.clone());
+        let needs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let signer_name = signer.name.clone();
+        out.push(Instance::resource(
+            &group,
+            "cloudfront-key-group",
+            "global",
+            &needs,
+            move |src| {
+                let stack = &src.profile.stack.name;
+                let signer = src
+                    .profile
+                    .routes
+                    .signers
+                    .iter()
+                    .find(|s| s.name == signer_name)
+                    .ok_or_else(|| {
+                        StepError::Missing(format!("signer {signer_name} is not in the profile"))
+                    })?;
+                Ok(key_group::Spec {
+                    name: format!("{stack}-{signer_name}"),
+                    keys: signer
+                        .keys
+                        .iter()
+                        .map(|k| src.output(&public_key_id(&signer_name, k), "id"))
+                        .collect::<Result<_, _>>()?,
+                    comment: format!("ahi-edge stack {stack}: signer {signer_name}"),
                 })
             },
         ));
@@ -171,6 +253,13 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
             for (key, _) in src.profile.routes.functions() {
                 function_arns.insert(key.clone(), src.output(&function_id(&key), "arn")?);
             }
+            let mut key_group_ids = BTreeMap::new();
+            for signer in used_signers(src.profile) {
+                key_group_ids.insert(
+                    signer.name.clone(),
+                    src.output(&key_group_id(&signer.name), "id")?,
+                );
+            }
             let oac_id = match private_buckets(src.profile).is_empty() {
                 true => None,
                 false => Some(src.output(OAC, "id")?),
@@ -186,6 +275,7 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
                     false => None,
                 },
                 function_arns,
+                key_group_ids,
                 oac_id,
                 log_bucket_domain: format!("{}.s3.amazonaws.com", log_bucket_name(src)),
                 origin_secret_version: stack_output("origin_secret", "version_id")?,

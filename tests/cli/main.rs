@@ -17,6 +17,7 @@ mod registry;
 mod routes;
 mod routes_validate;
 mod shared_cache;
+mod signed;
 mod stack;
 mod support;
 mod up;

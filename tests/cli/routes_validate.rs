@@ -225,3 +225,127 @@ fn quotas_are_settings_with_aws_defaults() {
         "did you mean `behaviors`?",
     );
 }
+
+#[test]
+fn signers_keys_are_checked_offline() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cli/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["signer-a.pub.pem", "signer-1024.pub.pem", "signer-a.pem"] {
+        std::fs::copy(format!("{fixtures}/{f}"), dir.path().join(f)).unwrap();
+    }
+    let check = |keys: &str, signed: &str| {
+        let text = BASE.replacen(
+            "[origins.api]",
+            &format!("[signers.storage]\nkeys = [{keys}]\n\n[origins.api]"),
+            1,
+        );
+        let text = text.replacen(
+            "strip_prefix = \"/storage\"",
+            &format!("strip_prefix = \"/storage\"\n{signed}"),
+            1,
+        );
+        std::fs::write(dir.path().join("p.toml"), text).unwrap();
+        run(&["validate", "--profile", "p.toml"], dir.path())
+    };
+    let ok = check(
+        "{ id = \"k1\", public_key = \"signer-a.pub.pem\" }",
+        "signed = \"storage\"",
+    );
+    assert_eq!(ok.code, 0, "{}", ok.stdout);
+    let short = check(
+        "{ id = \"k1\", public_key = \"signer-1024.pub.pem\" }",
+        "signed = \"storage\"",
+    );
+    assert_eq!(short.code, 2);
+    assert!(short.stdout.contains("signers.storage.keys[0].public_key = \"signer-1024.pub.pem\": holds a 1024-bit RSA key; CloudFront takes 2048-bit keys only"), "{}", short.stdout);
+    let private = check(
+        "{ id = \"k1\", public_key = \"signer-a.pem\" }",
+        "signed = \"storage\"",
+    );
+    assert!(
+        private
+            .stdout
+            .contains("holds a PRIVATE key: never give ahi-edge or CloudFront the private half"),
+        "{}",
+        private.stdout
+    );
+    let missing = check(
+        "{ id = \"k1\", public_key = \"nope.pem\" }",
+        "signed = \"storage\"",
+    );
+    assert!(
+        missing
+            .stdout
+            .contains("signers.storage.keys[0].public_key = \"nope.pem\": cannot be read"),
+        "{}",
+        missing.stdout
+    );
+    let twice = check(
+        "{ id = \"k1\", public_key = \"signer-a.pub.pem\" }, { id = \"k1\", public_key = \"signer-a.pub.pem\" }",
+        "signed = \"storage\"",
+    );
+    assert!(
+        twice.stdout.contains("is listed twice in this signer"),
+        "{}",
+        twice.stdout
+    );
+    let unknown = check(
+        "{ id = \"k1\", public_key = \"signer-a.pub.pem\" }",
+        "signed = \"store\"",
+    );
+    assert!(
+        unknown
+            .stdout
+            .contains("routes[2].signed = \"store\": is not a signer of this profile"),
+        "{}",
+        unknown.stdout
+    );
+    assert!(
+        unknown.stdout.contains("fix: use one of: storage"),
+        "{}",
+        unknown.stdout
+    );
+    let unused = check("{ id = \"k1\", public_key = \"signer-a.pub.pem\" }", "");
+    assert_eq!(unused.code, 0);
+    assert!(
+        unused
+            .stdout
+            .contains("warning: signers.storage: no route uses this signer"),
+        "{}",
+        unused.stdout
+    );
+}
+
+#[test]
+fn a_signed_healthimaging_route_must_say_whether_the_authorizer_runs_too() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cli/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(format!("{fixtures}/signer-a.pub.pem"), dir.path().join("a.pem")).unwrap();
+    let text = |auth: &str| {
+        include_str!("../../profiles/ahi-delivery.toml").to_string()
+            + "\n[signers.frames]\nkeys = [{ id = \"k1\", public_key = \"a.pem\" }]\n\n\
+               [[routes]]\npath = \"*\"\norigin = \"healthimaging\"\nsigned = \"frames\"\n"
+            + auth
+    };
+    std::fs::write(dir.path().join("p.toml"), text("")).unwrap();
+    let out = run(&["validate", "--profile", "p.toml"], dir.path());
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stdout.contains(
+            "routes[0].signed = \"frames\": asks for signed URLs on a route the JWT authorizer also guards"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("fix: say which: auth = false for signed URLs alone, or auth = true to require both"),
+        "{}",
+        out.stdout
+    );
+    for auth in ["auth = false\n", "auth = true\n"] {
+        std::fs::write(dir.path().join("p.toml"), text(auth)).unwrap();
+        let out = run(&["validate", "--profile", "p.toml"], dir.path());
+        assert_eq!(out.code, 0, "{auth}: {}", out.stdout);
+    }
+}

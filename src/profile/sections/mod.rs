@@ -156,11 +156,12 @@ pub fn read(path: &Path, text: &str) -> Report {
                 region: region.as_deref(),
                 healthimaging: delivery.as_ref().map(Delivery::authorizer),
                 quotas: cf.quotas,
+                dir: path.parent().unwrap_or(Path::new(".")),
             },
         ),
         _ => {
             // Mark the keys known; their errors wait for the sections above.
-            for key in ["origins", "routes", "route_tests"] {
+            for key in ["origins", "routes", "route_tests", "signers"] {
                 root.skip(key);
             }
             None

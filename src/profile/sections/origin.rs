@@ -269,11 +269,15 @@ fn read_quotas(d: &mut Diagnostics, mut t: Table) -> crate::routes::Quotas {
     let behaviors = t.integer(d, "behaviors", "75");
     let origins = t.integer(d, "origins", "100");
     let size = t.integer(d, "function_size", "10240");
+    let keys = t.integer(d, "keys_per_group", "5");
+    let groups = t.integer(d, "key_groups", "10");
     t.finish(d);
     for (at, slot, least) in [
         (behaviors, &mut q.behaviors, 1),
         (origins, &mut q.origins, 1),
         (size, &mut q.function_size, 1024),
+        (keys, &mut q.keys_per_group, 1),
+        (groups, &mut q.key_groups, 1),
     ] {
         if let Some(at) = at {
             if at.value < least || at.value > 1_000_000 {

@@ -14,7 +14,8 @@ use super::*;
 use crate::routes::check::{Field, check};
 use crate::routes::managed::{self, Managed};
 use crate::routes::{
-    HEALTHIMAGING_ORIGIN, Methods, Origin, OriginKind, Policy, Quotas, Route, RouteTest, Transform, pattern,
+    HEALTHIMAGING_ORIGIN, Methods, Origin, OriginKind, Policy, Quotas, Route, RouteTest, Signer, SignerKey,
+    Transform, pattern,
 };
 
 /// The words that acknowledge plain HTTP between CloudFront and an origin.
@@ -55,6 +56,7 @@ struct Spots {
     routes: Vec<Spot>,
     origins: BTreeMap<String, Spot>,
     tests: Vec<Spot>,
+    signers: BTreeMap<String, Spot>,
 }
 
 /// What the routes reader needs from the rest of the profile.
@@ -64,6 +66,8 @@ pub(super) struct Context<'a> {
     /// `Some(authorizer?)` with `[healthimaging]`.
     pub healthimaging: Option<bool>,
     pub quotas: Quotas,
+    /// The profile's directory: signers' key files are relative to it.
+    pub dir: &'a std::path::Path,
 }
 
 /// The route table; `None` after an error. Without `[[routes]]` a
@@ -75,6 +79,7 @@ pub(super) fn read_routes(
 ) -> Option<(crate::routes::Table, bool)> {
     let before = d.error_count();
     let mut spots = Spots::default();
+    let written_signers = root.named_tables(d, "signers");
     let written_origins = root.named_tables(d, "origins");
     let written_routes = root.table_array(d, "routes");
     let written_tests = root.table_array(d, "route_tests");
@@ -90,12 +95,21 @@ pub(super) fn read_routes(
             origins.push(o);
         }
     }
+    let mut signers = Vec::new();
+    for (name, t) in written_signers.unwrap_or_default() {
+        spots
+            .signers
+            .insert(name.value.clone(), Spot::new(t.place(), BTreeMap::new()));
+        if let Some(s) = read_signer(d, &name, t, cx) {
+            signers.push(s);
+        }
+    }
     let explicit = root.contains("routes");
     let routes: Vec<Route> = match written_routes {
         Some(tables) => {
             let mut routes = Vec::new();
             for (i, t) in tables.into_iter().enumerate() {
-                if let Some(r) = read_route(d, i, t, cx, &origins, &mut spots) {
+                if let Some(r) = read_route(d, i, t, cx, &origins, &signers, &mut spots) {
                     routes.push(r);
                 }
             }
@@ -162,6 +176,7 @@ pub(super) fn read_routes(
         origins,
         routes,
         tests,
+        signers,
         quotas: cx.quotas,
     };
     for finding in check(&table, cx.stack) {
@@ -182,6 +197,7 @@ impl Spots {
             Field::Route(i, key) => self.routes.get(*i).map(|s| s.at(key)),
             Field::Origin(name, key) => self.origins.get(name).map(|s| s.at(key)),
             Field::Test(i) => self.tests.get(*i).map(|s| s.at("")),
+            Field::Signer(name) => self.signers.get(name).map(|s| s.at("")),
             Field::Routes => None,
         };
         // The whole list: its first route, else the document's start.
@@ -207,6 +223,7 @@ fn healthimaging_route(path: &str, authorizer: bool) -> Route {
         headers: Some(Policy::Stack),
         methods: Methods::All,
         authorizer,
+        signed: None,
     }
 }
 
@@ -469,12 +486,127 @@ fn read_origin(
     })
 }
 
+/// A name a profile gives (a signer, a key id): it goes into AWS names.
+fn plain_name(s: &str) -> bool {
+    (1..=32).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+fn read_signer(d: &mut Diagnostics, name: &Located<String>, mut t: Table, cx: &Context) -> Option<Signer> {
+    let keys = t.table_array(d, "keys");
+    let place = t.place().clone();
+    t.finish(d);
+    let before = d.error_count();
+    if !plain_name(&name.value) {
+        d.error(
+            name,
+            "is not a usable signer name: 1-32 lower-case letters, digits, `-` or `_`",
+            "rename the table, e.g. [signers.storage]",
+        );
+    }
+    let Some(tables) = keys else {
+        d.missing(
+            &place,
+            "keys",
+            "a signer needs at least one public key",
+            "add keys = [{ id = \"k2026\", public_key = \"keys/storage-2026.pub.pem\" }]",
+        );
+        return None;
+    };
+    if tables.is_empty() {
+        d.missing(&place, "keys", "is empty", "list at least one public key");
+    }
+    if tables.len() > cx.quotas.keys_per_group {
+        d.missing(
+            &place,
+            "keys",
+            format!(
+                "lists {} keys; a key group holds at most {} (CloudFront's quota)",
+                tables.len(),
+                cx.quotas.keys_per_group
+            ),
+            "remove retired keys, or raise the quota with AWS and set [cloudfront.quotas] keys_per_group",
+        );
+    }
+    let mut out = Vec::new();
+    for mut k in tables {
+        let id = k.string(d, "id", "\"k2026\"");
+        let file = k.string(d, "public_key", "\"keys/storage-2026.pub.pem\"");
+        let id = require(d, &k, "id", id, "add id = \"k2026\" (your name for the key)");
+        let file = require(
+            d,
+            &k,
+            "public_key",
+            file,
+            "add public_key = the PEM file of the public key, relative to the profile",
+        );
+        k.finish(d);
+        let (Some(id), Some(file)) = (id, file) else {
+            continue;
+        };
+        if !plain_name(&id.value) {
+            d.error(
+                &id,
+                "is not a usable key id: 1-32 lower-case letters, digits, `-` or `_`",
+                "rename it, e.g. \"k2026\"",
+            );
+            continue;
+        }
+        if out.iter().any(|x: &SignerKey| x.id == id.value) {
+            d.error(&id, "is listed twice in this signer", "give each key its own id");
+            continue;
+        }
+        let path = cx.dir.join(&file.value);
+        let pem = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                d.error(
+                    &file,
+                    format!("cannot be read ({e}) at {}", path.display()),
+                    "give the path of the public key's PEM file, relative to the profile",
+                );
+                continue;
+            }
+        };
+        match crate::signing::pem::rsa_public_key_bits(&pem) {
+            Ok(2048) => {}
+            Ok(bits) => {
+                d.error(
+                    &file,
+                    format!("holds a {bits}-bit RSA key; CloudFront takes 2048-bit keys only"),
+                    "generate one: openssl genrsa -out private.pem 2048 && openssl rsa -pubout -in private.pem -out public.pem",
+                );
+                continue;
+            }
+            Err(reason) => {
+                d.error(
+                    &file,
+                    reason,
+                    "give the public key's PEM (`openssl rsa -pubout -in private.pem -out public.pem`)",
+                );
+                continue;
+            }
+        }
+        out.push(SignerKey {
+            id: id.value,
+            pem,
+            file: file.value,
+        });
+    }
+    (d.error_count() == before).then(|| Signer {
+        name: name.value.clone(),
+        keys: out,
+    })
+}
+
 fn read_route(
     d: &mut Diagnostics,
     i: usize,
     mut t: Table,
     cx: &Context,
     origins: &[Origin],
+    signers: &[Signer],
     spots: &mut Spots,
 ) -> Option<Route> {
     let path = t.string(d, "path", "\"/api/*\"");
@@ -487,6 +619,7 @@ fn read_route(
     let headers = t.string(d, "headers", "\"security\"");
     let methods = t.string(d, "methods", "\"get_head\"");
     let auth = t.bool(d, "auth");
+    let signed = t.string(d, "signed", "\"storage\"");
     let path = require(
         d,
         &t,
@@ -559,6 +692,26 @@ fn read_route(
         (None, Some(authorizer)) => healthimaging && authorizer,
         (None, None) => false,
     };
+    if let Some(s) = &signed {
+        if !signers.iter().any(|x| x.name == s.value) {
+            let names: Vec<&str> = signers.iter().map(|x| x.name.as_str()).collect();
+            d.error(
+                s,
+                "is not a signer of this profile",
+                if names.is_empty() {
+                    "define it: [signers.NAME] with keys = [{ id, public_key }]".to_string()
+                } else {
+                    format!("use one of: {}", names.join(", "))
+                },
+            );
+        } else if authorizer && auth.is_none() {
+            d.error(
+                s,
+                "asks for signed URLs on a route the JWT authorizer also guards (the healthimaging default): a viewer would need both",
+                "say which: auth = false for signed URLs alone, or auth = true to require both",
+            );
+        }
+    }
     if let Some(s) = &strip
         && s.value.is_empty()
     {
@@ -668,5 +821,6 @@ fn read_route(
         headers,
         methods,
         authorizer,
+        signed: signed.map(|s| s.value),
     })
 }

@@ -13,7 +13,8 @@ use aws_sdk_cloudfront::types::{
     DefaultCacheBehavior, DistributionConfig, EventType, FunctionAssociation, FunctionAssociations,
     HttpVersion, LambdaFunctionAssociation, LambdaFunctionAssociations, LoggingConfig, Method,
     MinimumProtocolVersion, Origin, OriginCustomHeader, OriginProtocolPolicy, OriginSslProtocols, Origins,
-    PriceClass, S3OriginConfig, SslProtocol, SslSupportMethod, ViewerCertificate, ViewerProtocolPolicy,
+    PriceClass, S3OriginConfig, SslProtocol, SslSupportMethod, TrustedKeyGroups, ViewerCertificate,
+    ViewerProtocolPolicy,
 };
 use serde::Serialize;
 
@@ -45,6 +46,8 @@ pub struct Inputs {
     pub authorizer_version_arn: Option<String>,
     /// Each route function's ARN, by its key (`routes::Table::functions`).
     pub function_arns: BTreeMap<String, String>,
+    /// Each signer's key group id, by signer name.
+    pub key_group_ids: BTreeMap<String, String>,
     /// The stack's Origin Access Control (with an `s3` origin).
     pub oac_id: Option<String>,
     /// `<bucket>.s3.amazonaws.com`, for standard logging.
@@ -110,6 +113,10 @@ pub struct BehaviorSpec {
     pub viewer_request_lambda: Option<String>,
     /// A CloudFront Function, viewer-request (a route transform).
     pub viewer_request_function: Option<String>,
+    /// Key group ids whose keys may sign URLs and cookies for this route
+    /// (none: no signature needed).
+    #[serde(default)]
+    pub trusted_key_groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -236,6 +243,11 @@ impl DistributionSpec {
                 viewer_request_function: table
                     .function_key(&r.transform)
                     .map(|k| inputs.function_arns.get(&k).cloned().unwrap_or_default()),
+                trusted_key_groups: r
+                    .signed
+                    .iter()
+                    .map(|s| inputs.key_group_ids.get(s).cloned().unwrap_or_default())
+                    .collect(),
             })
             .collect();
         let secret = origins.iter().any(|o| o.secret_header);
@@ -282,6 +294,7 @@ impl DistributionSpec {
             .set_response_headers_policy_id(d.response_headers_policy_id.clone())
             .lambda_function_associations(lambdas(d)?)
             .function_associations(functions(d)?)
+            .trusted_key_groups(trusted(d)?)
             .build()
             .map_err(build)?;
         let behaviors = rest
@@ -298,6 +311,7 @@ impl DistributionSpec {
                     .set_response_headers_policy_id(b.response_headers_policy_id.clone())
                     .lambda_function_associations(lambdas(b)?)
                     .function_associations(functions(b)?)
+                    .trusted_key_groups(trusted(b)?)
                     .build()
                     .map_err(build)
             })
@@ -382,6 +396,7 @@ impl DistributionSpec {
                     b.response_headers_policy_id(),
                     b.lambda_function_associations(),
                     b.function_associations(),
+                    b.trusted_key_groups(),
                 )
             })
             .collect();
@@ -395,6 +410,7 @@ impl DistributionSpec {
                 b.response_headers_policy_id(),
                 b.lambda_function_associations(),
                 b.function_associations(),
+                b.trusted_key_groups(),
             ));
         }
         let certificate = config.viewer_certificate();
@@ -539,6 +555,15 @@ fn lambdas(b: &BehaviorSpec) -> Result<LambdaFunctionAssociations, AwsError> {
     .map_err(build)
 }
 
+fn trusted(b: &BehaviorSpec) -> Result<TrustedKeyGroups, AwsError> {
+    TrustedKeyGroups::builder()
+        .enabled(!b.trusted_key_groups.is_empty())
+        .quantity(b.trusted_key_groups.len() as i32)
+        .set_items((!b.trusted_key_groups.is_empty()).then(|| b.trusted_key_groups.clone()))
+        .build()
+        .map_err(build)
+}
+
 fn functions(b: &BehaviorSpec) -> Result<FunctionAssociations, AwsError> {
     match &b.viewer_request_function {
         Some(arn) => FunctionAssociations::builder().quantity(1).items(
@@ -564,6 +589,7 @@ fn behavior_view(
     response_headers_policy_id: Option<&str>,
     lambdas: Option<&LambdaFunctionAssociations>,
     functions: Option<&FunctionAssociations>,
+    trusted: Option<&TrustedKeyGroups>,
 ) -> BehaviorSpec {
     let nonempty = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_string);
     BehaviorSpec {
@@ -589,6 +615,10 @@ fn behavior_view(
                 .find(|x| x.event_type() == &EventType::ViewerRequest)
                 .map(|x| x.function_arn().to_string())
         }),
+        trusted_key_groups: trusted
+            .filter(|t| t.enabled())
+            .map(|t| t.items().to_vec())
+            .unwrap_or_default(),
     }
 }
 

@@ -1,0 +1,381 @@
+//! Signed URLs and cookies for private routes, and key rotation: the real
+//! binary deploys a signer's public keys and key group, `ahi-edge sign`
+//! signs (AWS-LC), and the emulator's local edge verifies as CloudFront
+//! does; botocore's CloudFrontSigner is the independent signer.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use serde_json::Value;
+
+use crate::emulator::Emulator;
+use crate::stack::{Stack, mutating};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cli/fixtures");
+
+fn profile(name: &str, keys: &str) -> String {
+    format!(
+        "[stack]\nname = \"{name}\"\nregion = \"us-east-1\"\n\n\
+         [signers.storage]\nkeys = [{keys}]\n\n\
+         [origins.storage]\nkind = \"s3\"\nbucket = \"{name}-storage\"\n\n\
+         [origins.app]\nkind = \"s3\"\nbucket = \"{name}-app\"\n\n\
+         [[routes]]\npath = \"/storage/*\"\norigin = \"storage\"\nstrip_prefix = \"/storage\"\nsigned = \"storage\"\n\n\
+         [[routes]]\npath = \"*\"\norigin = \"app\"\nspa = true\n"
+    )
+}
+
+const KEY_A: &str = "{ id = \"k1\", public_key = \"signer-a.pub.pem\" }";
+const KEY_B: &str = "{ id = \"k2\", public_key = \"signer-b.pub.pem\" }";
+
+fn setup<'a>(emu: &'a Emulator, name: &str) -> Stack<'a> {
+    emu.boto3(&format!(
+        "s3 = client('s3')\n\
+         for b in ('{name}-storage', '{name}-app'):\n    \
+             s3.create_bucket(Bucket=b)\n\
+         s3.put_object(Bucket='{name}-storage', Key='reports/q3.pdf', Body=b'q3 report')\n\
+         s3.put_object(Bucket='{name}-app', Key='index.html', Body=b'<html>spa</html>')\n\
+         print('null')"
+    ));
+    let stack = Stack::new(emu, "reverse-proxy", name, &[]);
+    std::fs::write(stack.path().join("profile.toml"), profile(name, KEY_A)).unwrap();
+    for f in [
+        "signer-a.pub.pem",
+        "signer-b.pub.pem",
+        "signer-a.pem",
+        "signer-b.pem",
+    ] {
+        std::fs::copy(format!("{FIXTURES}/{f}"), stack.path().join(f)).unwrap();
+    }
+    stack
+}
+
+/// GET through the local edge: (status, body).
+fn get(emu: &Emulator, domain: &str, target: &str, cookie: Option<&str>) -> (u16, String) {
+    let address = emu.endpoint.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).unwrap();
+    let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: {domain}\r\n{cookie}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_string())
+}
+
+/// `ahi-edge sign` with these arguments: its JSON.
+fn sign(stack: &Stack, args: &[&str]) -> Value {
+    let mut all = vec!["sign"];
+    all.extend_from_slice(args);
+    let (code, out) = stack.json(&all);
+    assert_eq!(code, 0, "{out}");
+    out
+}
+
+/// The path and query of a signed URL (the local edge is reached by Host).
+fn target(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest[rest.find('/').unwrap()..].to_string()
+}
+
+fn writes(stack: &Stack, after: u64) -> Vec<String> {
+    stack
+        .calls_since(after)
+        .iter()
+        .filter_map(|c| c["operation"].as_str())
+        .filter(|o| mutating(o))
+        .map(str::to_string)
+        .collect()
+}
+
+fn held(emu: &Emulator, stack: &str) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for r in emu.resources_of(stack) {
+        if r["service"] == "cloudfront" {
+            *out.entry(r["type"].as_str().unwrap().to_string()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn signed_urls_and_cookies_open_the_private_route_and_rotation_needs_no_deploy() {
+    let emu = &Emulator::start();
+    let name = "t-signed";
+    let stack = setup(emu, name);
+    stack.up();
+    let (_, outputs) = stack.json(&["outputs"]);
+    let domain = outputs["distribution_domain"].as_str().unwrap().to_string();
+    let k1 = outputs["signers"][0]["key_pair_id"].as_str().unwrap().to_string();
+    assert_eq!(outputs["signers"][0]["key"], "k1", "{outputs}");
+    let url = format!("https://{domain}/storage/reports/q3.pdf");
+
+    let signed = sign(
+        &stack,
+        &[&url, "--signer", "storage", "--private-key-file", "signer-a.pem"],
+    );
+    assert_eq!(signed["key_pair_id"], k1.as_str());
+    let good = target(signed["url"].as_str().unwrap());
+    assert_eq!(get(emu, &domain, &good, None), (200, "q3 report".into()));
+    // Unsigned, tampered, expired, and signed with another key: CloudFront's 403.
+    assert_eq!(get(emu, &domain, "/storage/reports/q3.pdf", None).0, 403);
+    let tampered = good.replacen("Signature=", "Signature=A", 1);
+    assert_eq!(get(emu, &domain, &tampered, None).0, 403);
+    let other_path = good.replacen("q3.pdf", "q4.pdf", 1);
+    assert_eq!(
+        get(emu, &domain, &other_path, None).0,
+        403,
+        "a signature covers one URL"
+    );
+    let expired = sign(
+        &stack,
+        &[
+            &url,
+            "--signer",
+            "storage",
+            "--private-key-file",
+            "signer-a.pem",
+            "--expires",
+            "0s",
+        ],
+    );
+    assert_eq!(
+        get(emu, &domain, &target(expired["url"].as_str().unwrap()), None).0,
+        403
+    );
+    let wrong = sign(
+        &stack,
+        &[&url, "--signer", "storage", "--private-key-file", "signer-b.pem"],
+    );
+    assert_eq!(
+        get(emu, &domain, &target(wrong["url"].as_str().unwrap()), None).0,
+        403
+    );
+    // The SPA route needs no signature.
+    assert_eq!(
+        get(emu, &domain, "/dashboard", None),
+        (200, "<html>spa</html>".into())
+    );
+
+    // Signed cookies for the whole prefix (a custom policy).
+    let cookies = sign(
+        &stack,
+        &[
+            &format!("https://{domain}/storage/*"),
+            "--signer",
+            "storage",
+            "--private-key-file",
+            "signer-a.pem",
+            "--policy",
+            "--cookies",
+        ],
+    );
+    let jar: Vec<String> = cookies["cookies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{}={}", c["name"].as_str().unwrap(), c["value"].as_str().unwrap()))
+        .collect();
+    assert_eq!(jar.len(), 3, "{cookies}");
+    assert!(jar[0].starts_with("CloudFront-Policy="));
+    assert_eq!(
+        get(emu, &domain, "/storage/reports/q3.pdf", Some(&jar.join("; "))).0,
+        200
+    );
+    // The same IP-bound policy from elsewhere: refused.
+    let fenced = sign(
+        &stack,
+        &[
+            &url,
+            "--signer",
+            "storage",
+            "--private-key-file",
+            "signer-a.pem",
+            "--policy",
+            "--ip-range",
+            "192.0.2.0/24",
+        ],
+    );
+    assert_eq!(
+        get(emu, &domain, &target(fenced["url"].as_str().unwrap()), None).0,
+        403
+    );
+
+    // botocore's signer and ours agree byte for byte; its URL opens.
+    let expires = signed["expires"].as_u64().unwrap();
+    let boto = emu.boto3(&format!(
+        "import datetime\n\
+         from botocore.signers import CloudFrontSigner\n\
+         from cryptography.hazmat.primitives import hashes, serialization\n\
+         from cryptography.hazmat.primitives.asymmetric import padding\n\
+         key = serialization.load_pem_private_key(open('{dir}/signer-a.pem', 'rb').read(), password=None)\n\
+         signer = CloudFrontSigner('{k1}', lambda m: key.sign(m, padding.PKCS1v15(), hashes.SHA1()))\n\
+         print(json.dumps(signer.generate_presigned_url('{url}', date_less_than=datetime.datetime.fromtimestamp({expires}, datetime.timezone.utc))))",
+        dir = stack.path().display(),
+    ));
+    assert_eq!(boto.as_str().unwrap(), signed["url"].as_str().unwrap());
+    assert_eq!(get(emu, &domain, &target(boto.as_str().unwrap()), None).0, 200);
+
+    // Rotation, first up: a new key joins the group. No distribution update.
+    stack.edit(KEY_A, &format!("{KEY_A}, {KEY_B}"));
+    let (code, plan) = stack.json(&["plan"]);
+    assert_eq!(code, 4, "{plan}");
+    let group = plan["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "cloudfront-key-group")
+        .unwrap()
+        .clone();
+    assert_eq!(group["action"], "update");
+    assert_eq!(
+        group["deploy"],
+        "key group update (seconds, no distribution deploy)"
+    );
+    let t = stack.last_seq();
+    stack.up();
+    assert_eq!(writes(&stack, t), ["CreatePublicKey", "UpdateKeyGroup"]);
+    // Signers switch to the new key (the default: the last listed); both work.
+    let new = sign(
+        &stack,
+        &[&url, "--signer", "storage", "--private-key-file", "signer-b.pem"],
+    );
+    assert_eq!(new["key"], "k2");
+    assert_eq!(
+        get(emu, &domain, &target(new["url"].as_str().unwrap()), None).0,
+        200
+    );
+    assert_eq!(
+        get(emu, &domain, &good, None).0,
+        200,
+        "the old key still validates"
+    );
+
+    // Rotation, second up: the old key leaves the group, then is deleted.
+    stack.edit(&format!("{KEY_A}, {KEY_B}"), KEY_B);
+    let run = stack.run(&["plan"]);
+    assert!(
+        run.stdout.contains(&format!(
+            "WARNING: URLs and cookies signed with Key-Pair-Id {k1} stop validating"
+        )),
+        "{}",
+        run.stdout
+    );
+    let t = stack.last_seq();
+    stack.up();
+    assert_eq!(writes(&stack, t), ["UpdateKeyGroup", "DeletePublicKey"]);
+    assert_eq!(
+        get(emu, &domain, &good, None).0,
+        403,
+        "the retired key no longer validates"
+    );
+    assert_eq!(
+        get(emu, &domain, &target(new["url"].as_str().unwrap()), None).0,
+        200
+    );
+
+    // A rotation killed after the new key's create converges.
+    let key_c = "{ id = \"k3\", public_key = \"signer-a.pub.pem\" }";
+    stack.edit(KEY_B, &format!("{KEY_B}, {key_c}"));
+    assert!(
+        stack.kill_at(&["up"], "CreatePublicKey"),
+        "up ended before CreatePublicKey"
+    );
+    stack.up();
+    let again = stack.last_seq();
+    stack.up();
+    assert_eq!(writes(&stack, again), Vec::<String>::new());
+    let third = sign(
+        &stack,
+        &[&url, "--signer", "storage", "--private-key-file", "signer-a.pem"],
+    );
+    assert_eq!(third["key"], "k3");
+    assert_eq!(
+        get(emu, &domain, &target(third["url"].as_str().unwrap()), None).0,
+        200
+    );
+    assert_eq!(held(emu, name).get("PublicKey"), Some(&2));
+
+    // The private key never reaches the lockfile or any output.
+    let private = std::fs::read_to_string(stack.path().join("signer-a.pem")).unwrap();
+    let body = private.lines().nth(1).unwrap();
+    assert!(!stack.lockfile().unwrap().contains(body));
+    assert!(!third.to_string().contains(body));
+
+    let run = stack.run(&["down", "--yes", "--purge-logs"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        held(emu, name),
+        BTreeMap::new(),
+        "no key, key group or other CloudFront resource of ours"
+    );
+}
+
+#[test]
+fn sign_refuses_what_it_cannot_sign_and_names_the_fix() {
+    let emu = &Emulator::start();
+    let stack = setup(emu, "t-sign-bad");
+    // Not deployed yet: no Key-Pair-Id to sign with.
+    let run = stack.run(&[
+        "sign",
+        "https://d.example/storage/a",
+        "--signer",
+        "storage",
+        "--private-key-file",
+        "signer-a.pem",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("key k1 of signer storage is not deployed"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("run `ahi-edge up` first"), "{}", run.stderr);
+    let run = stack.run(&[
+        "sign",
+        "https://d.example/a",
+        "--signer",
+        "other",
+        "--private-key-file",
+        "signer-a.pem",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("--signer other: the profile has no such signer"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("use one of: storage"), "{}", run.stderr);
+    stack.up();
+    let run = stack.run(&[
+        "sign",
+        "https://d.example/storage/a",
+        "--signer",
+        "storage",
+        "--private-key-file",
+        "signer-a.pub.pem",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("is not a PEM private key"), "{}", run.stderr);
+    let run = stack.run(&[
+        "sign",
+        "https://d.example/storage/*",
+        "--signer",
+        "storage",
+        "--private-key-file",
+        "signer-a.pem",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("add --policy"), "{}", run.stderr);
+    let run = stack.run(&["down", "--yes", "--purge-logs"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
