@@ -47,8 +47,19 @@ pub struct UpReport {
 
 impl fmt::Display for UpReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in &self.resources {
+            *counts.entry(r.status).or_insert(0) += 1;
+        }
+        let counts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
         if self.complete {
-            writeln!(f, "stack {} is up", self.stack)?;
+            writeln!(
+                f,
+                "stack {} is up: {} resources, {}",
+                self.stack,
+                self.resources.len(),
+                counts.join(", ")
+            )?;
         } else {
             writeln!(f, "stack {} is NOT complete:", self.stack)?;
             for result in self

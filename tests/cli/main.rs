@@ -12,6 +12,7 @@ mod kinds;
 mod lock_contention;
 mod origin_secret;
 mod package;
+mod progress;
 mod readable_errors;
 mod registry;
 mod routes;
