@@ -21,6 +21,33 @@ pub fn profile(settings: &Settings, printer: &Printer) -> Result<Profile, Error>
     Ok(profile)
 }
 
+/// The profile for `up`: as [`profile`], and against AWS (no
+/// `--endpoint-url`) a profile that still holds the templates' example
+/// values is refused before any call unless `--yes` says it is meant.
+pub fn profile_for_up(settings: &Settings, printer: &Printer) -> Result<Profile, Error> {
+    let (profile, warnings) = profile::load(&settings.profile)?;
+    for warning in &warnings {
+        printer.problem(warning);
+    }
+    let examples: Vec<String> = warnings
+        .iter()
+        .filter(|w| w.message.ends_with("still as `ahi-edge init` wrote it"))
+        .map(|w| format!("{}:{} {}", w.line, w.column, w.key))
+        .collect();
+    if !examples.is_empty() && settings.aws.endpoint_url.is_none() && !settings.yes {
+        return Err(Error::Refused {
+            path: settings.profile.clone(),
+            reason: format!(
+                "still holds the template's example values ({}); nothing was changed",
+                examples.join(", ")
+            ),
+            fix: "replace them with your own (see the warnings above), or pass --yes if they are meant"
+                .into(),
+        });
+    }
+    Ok(profile)
+}
+
 /// The profile when its file exists (`status`, `outputs` and `down` work
 /// from the lockfile alone when it is gone); a file that exists must be valid.
 pub fn profile_if_present(settings: &Settings, printer: &Printer) -> Result<Option<Profile>, Error> {

@@ -66,7 +66,11 @@ impl fmt::Display for StatusReport {
             _ => " (NEEDS ATTENTION: see HEALTH below)",
         };
         writeln!(f, "stack {}: {}{why}", self.stack, self.state)?;
-        writeln!(f, "{:<24} {:<34} {:<18} DETAIL", "RESOURCE", "KIND", "HEALTH")?;
+        writeln!(
+            f,
+            "{:<24} {:<17} {:<10} {:<24} KIND",
+            "RESOURCE", "HEALTH", "REGION", "PHYSICAL ID"
+        )?;
         for r in &self.resources {
             let mut detail = r.detail.clone();
             if !r.drift.is_empty() {
@@ -96,7 +100,20 @@ impl fmt::Display for StatusReport {
                     format!("{detail}; {text}")
                 };
             }
-            writeln!(f, "{:<24} {:<34} {:<18} {detail}", r.id, r.kind, r.health)?;
+            // Long ids (ARNs, bucket names) keep their end: the unique part.
+            let physical = r.physical_id.as_deref().unwrap_or("-");
+            let physical = match physical.char_indices().rev().nth(23) {
+                Some((cut, _)) if physical.len() > 24 => format!("...{}", &physical[cut + 3..]),
+                _ => physical.to_string(),
+            };
+            writeln!(
+                f,
+                "{:<24} {:<17} {:<10} {:<24} {}",
+                r.id, r.health, r.region, physical, r.kind
+            )?;
+            if !detail.is_empty() {
+                writeln!(f, "{:<24} {detail}", "")?;
+            }
         }
         for c in &self.certificates {
             writeln!(f, "certificate {} {}", c.arn, c.status)?;

@@ -91,7 +91,7 @@ impl fmt::Display for UpReport {
 }
 
 pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> {
-    let profile = session::profile(settings, printer)?;
+    let profile = session::profile_for_up(settings, printer)?;
     let package = session::package(settings, &profile)?;
     let store = session::store(settings, &profile)?;
     let instances = crate::stack::instances(&profile, store.state());

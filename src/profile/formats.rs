@@ -68,6 +68,27 @@ pub const LOG_RETENTION_DAYS: &[i64] = &[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
+/// The fix for a region that is not one: the closest of `choices` when
+/// it looks like a typo (`us-east1`, `eu-west-l`), else `otherwise`.
+pub fn region_fix(s: &str, choices: &[&str], otherwise: &str) -> String {
+    // Separators dropped, and the look-alikes people type for digits.
+    let plain = |r: &str| {
+        r.to_ascii_lowercase()
+            .replace(['-', '_', ' '], "")
+            .replace('l', "1")
+            .replace('o', "0")
+    };
+    choices
+        .iter()
+        .map(|c| (strsim::jaro_winkler(&plain(c), &plain(s)), *c))
+        .filter(|(score, _)| *score >= 0.93)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or_else(
+            || otherwise.to_string(),
+            |(_, c)| format!("did you mean \"{c}\"?"),
+        )
+}
+
 pub fn is_region(s: &str) -> bool {
     AWS_REGIONS.contains(&s)
 }

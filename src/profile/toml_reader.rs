@@ -330,8 +330,34 @@ fn type_error(
         span,
         Some(render(found)),
         format!("expected {expected}, found {}", found.type_str()),
-        format!("write it as {example}"),
+        format!("write it as {}", with_users_value(example, found, expected)),
     );
+}
+
+/// The example rewritten with the user's own value where it converts
+/// (`desired_count = "2"` -> `desired_count = 2`), else the example.
+fn with_users_value(example: &str, found: &DeValue, expected: &str) -> String {
+    let Some((name, _)) = example.split_once(" = ") else {
+        return example.to_string();
+    };
+    let value = match (expected, found) {
+        ("a whole number", DeValue::String(s)) => s.trim().parse::<i64>().ok().map(|n| n.to_string()),
+        ("true or false", DeValue::String(s)) => match s.trim() {
+            "true" | "false" => Some(s.trim().to_string()),
+            _ => None,
+        },
+        ("a string", DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_))
+            if example.split_once(" = ").is_some_and(|(_, v)| v.starts_with('"')) =>
+        {
+            Some(format!("\"{}\"", render(found)))
+        }
+        ("a list of strings", DeValue::String(s)) => Some(format!("[{s:?}]")),
+        _ => None,
+    };
+    match value {
+        Some(v) => format!("{name} = {v}"),
+        None => example.to_string(),
+    }
 }
 
 /// The closest known key, if it is close enough to be a likely typo.

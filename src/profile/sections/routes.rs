@@ -319,7 +319,11 @@ fn read_origin(
                 d.error(
                     r,
                     "is not an AWS region",
-                    "use the bucket's region, e.g. \"us-east-1\"",
+                    f::region_fix(
+                        &r.value,
+                        f::AWS_REGIONS,
+                        "use the bucket's region, e.g. \"us-east-1\"",
+                    ),
                 );
                 None
             }

@@ -239,7 +239,11 @@ pub(super) fn read_lambda_edge(
             d.error(
                 r,
                 "is not an AWS region",
-                "use a region name such as \"eu-west-1\"",
+                f::region_fix(
+                    &r.value,
+                    f::AWS_REGIONS,
+                    "use a region name such as \"eu-west-1\"",
+                ),
             );
         } else if !seen.insert(r.value.as_str()) {
             d.error(r, "is listed twice", "remove the duplicate");

@@ -60,7 +60,11 @@ pub(super) fn read_stack(d: &mut Diagnostics, root: &mut Table) -> Option<StackR
         d.error(
             r,
             "is not an AWS region",
-            "use a region name such as \"us-east-1\"",
+            f::region_fix(
+                &r.value,
+                f::AWS_REGIONS,
+                "use a region name such as \"us-east-1\"",
+            ),
         );
         ok = false;
     }
@@ -128,9 +132,18 @@ pub(super) fn read_healthimaging(d: &mut Diagnostics, root: &mut Table) -> Optio
         d.error(
             &region,
             "is not a region where AWS HealthImaging is offered",
-            format!(
-                "use the region of your data store, one of: {}",
-                f::HEALTHIMAGING_REGIONS.join(", ")
+            // A real region elsewhere is no typo: list where HealthImaging runs.
+            f::region_fix(
+                if f::is_region(&region.value) {
+                    ""
+                } else {
+                    &region.value
+                },
+                f::HEALTHIMAGING_REGIONS,
+                &format!(
+                    "use the region of your data store, one of: {}",
+                    f::HEALTHIMAGING_REGIONS.join(", ")
+                ),
             ),
         );
         return None;
