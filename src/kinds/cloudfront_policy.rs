@@ -1,11 +1,13 @@
-//! The distribution's CloudFront policies: the cache policy
-//! (`cloudfront-cache-policy`), the origin request policy
-//! (`cloudfront-origin-request-policy`) and the response headers policy
-//! (`cloudfront-response-headers-policy`), one kind each over the same
-//! lifecycle. CloudFront policies take no tags: ours carry the marker
-//! `ahi-edge stack <name>:` at the start of their comment, and the lockfile
-//! records their id. Found by recorded id, else by name (unique per
-//! account); every write presents the current ETag.
+//! CloudFront's untaggable, ETag-guarded entities, one kind each over the
+//! same lifecycle: the distribution's policies (`cloudfront-cache-policy`,
+//! `cloudfront-origin-request-policy`, `cloudfront-response-headers-policy`
+//! here), and the Origin Access Control, public keys and key groups (their
+//! APIs in `origin_access_control.rs`, `public_key.rs`, `key_group.rs`).
+//! They take no tags: ours carry the marker `ahi-edge stack <name>:` at the
+//! start of their comment (or description), and the lockfile records their
+//! id. Found by recorded id, else by name (unique per account); every write
+//! presents the current ETag; a delete retries while a distribution or a
+//! key group still uses it.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,6 +30,8 @@ pub trait PolicyApi: Sync {
     const KIND: &'static str;
     /// What CloudFront answers a delete while a distribution uses it.
     const IN_USE: &'static str;
+    /// Spec fields AWS cannot change in place.
+    const REPLACE: &'static [&'static str] = &["name"];
     fn comment(spec: &Self::Spec) -> &str;
     async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError>;
     async fn find_by_name(c: &Client, name: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError>;
@@ -36,7 +40,7 @@ pub trait PolicyApi: Sync {
     async fn delete(c: &Client, id: &str) -> Result<(), AwsError>;
 }
 
-pub struct Policy<A: PolicyApi>(std::marker::PhantomData<A>);
+pub struct Policy<A: PolicyApi>(pub std::marker::PhantomData<A>);
 
 pub struct Cache;
 pub struct OriginRequest;
@@ -129,7 +133,7 @@ impl<A: PolicyApi> Kind for Policy<A> {
     }
 
     fn replace_fields(&self) -> &'static [&'static str] {
-        &["name"]
+        A::REPLACE
     }
 
     fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
@@ -183,7 +187,7 @@ impl<A: PolicyApi> Kind for Policy<A> {
         Box::pin(async move {
             let client = cx.clients.cloudfront();
             // In use until the distribution that names it is updated or gone.
-            retrying(&[A::IN_USE], 5, async || {
+            retrying(&[A::IN_USE, "PreconditionFailed"], 5, async || {
                 A::delete(&client, &live.physical_id).await
             })
             .await?;

@@ -632,3 +632,102 @@ fn generated_functions_agree_with_the_rust_evaluator() {
     }
     assert_eq!(checked, 7 * 22 * 6);
 }
+
+/// Every route kind changed out of band (with boto3): `plan` names each
+/// field, `up` puts it back, and boto3 sees it back.
+#[test]
+fn out_of_band_changes_to_functions_grants_and_the_oac_are_found_and_repaired() {
+    let emu = &Emulator::start();
+    let (api_server, stac_server) = (api("api"), api("stac"));
+    let name = "t-routes-oob";
+    let before = buckets(emu, name);
+    let stack = layout(emu, name, (&api_server, &stac_server));
+    stack.up();
+    let lock = stack.path().join("profile.lock");
+    // The /api/* route's function: its rewrite is what a viewer would miss.
+    let (_, table) = stack.json(&["routes", "show"]);
+    let function = table["routes"][0]["functions"][0].as_str().unwrap().to_string();
+    emu.boto3(&format!(
+        "import re\n\
+         lock = open('{lock}').read()\n\
+         cf = client('cloudfront')\n\
+         fn = '{function}'\n\
+         etag = cf.describe_function(Name=fn)['ETag']\n\
+         etag = cf.update_function(Name=fn, IfMatch=etag, FunctionConfig={{'Comment': 'ahi-edge stack {name}: changed by hand', 'Runtime': 'cloudfront-js-2.0'}},\n    \
+             FunctionCode=b'function handler(event) {{ return event.request; }}')['ETag']\n\
+         cf.publish_function(Name=fn, IfMatch=etag)\n\
+         oac = re.search(r'\\[resources.origin_access_control\\][^\\[]*physical_id = \"([^\"]+)\"', lock).group(1)\n\
+         got = cf.get_origin_access_control(Id=oac)\n\
+         config = got['OriginAccessControl']['OriginAccessControlConfig']\n\
+         config['SigningBehavior'] = 'never'\n\
+         cf.update_origin_access_control(Id=oac, IfMatch=got['ETag'], OriginAccessControlConfig=config)\n\
+         s3 = client('s3')\n\
+         s3.put_bucket_policy(Bucket='{name}-storage', Policy=json.dumps(json.loads('{foreign}')))\n\
+         print(json.dumps(fn))",
+        lock = lock.display(),
+        foreign = before[format!("{name}-storage")],
+    ));
+    let (code, plan) = stack.json(&["plan"]);
+    assert_eq!(code, 4, "{plan}");
+    let mut changed: Vec<(String, String, Value)> = plan["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] != "unchanged")
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().to_string(),
+                r["action"].as_str().unwrap().to_string(),
+                r.get("fields").map_or(Value::Null, |f| {
+                    let mut names: Vec<&str> = f
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_str().unwrap())
+                        .collect();
+                    names.sort();
+                    json!(names)
+                }),
+            )
+        })
+        .collect();
+    changed.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        changed,
+        [
+            (
+                "cloudfront-function".into(),
+                "update".into(),
+                json!(["code", "comment"])
+            ),
+            (
+                "cloudfront-origin-access-control".into(),
+                "update".into(),
+                json!(["signing_behavior"])
+            ),
+            // Our statement is gone: found by its Sid, so written again.
+            ("s3-bucket-grant".into(), "create".into(), json!(["missing live"])),
+        ],
+        "{plan}"
+    );
+    stack.up();
+    let (code, plan) = stack.json(&["plan"]);
+    assert_eq!(code, 0, "repaired: {plan}");
+    let d = domain(&stack);
+    assert_eq!(
+        viewer(emu, &d, "GET", "/api/users").1,
+        "api GET /users",
+        "the rewrite is back"
+    );
+    assert_eq!(
+        viewer(emu, &d, "GET", "/storage/reports/q3.pdf").1,
+        "q3 report",
+        "the grant and signing are back"
+    );
+    let storage = &policies(emu, name)[format!("{name}-storage")]["Statement"];
+    assert_eq!(storage.as_array().map(Vec::len), Some(2), "{storage}");
+    let run = stack.run(&["down", "--yes", "--purge-logs"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(cloudfront_held(emu, name), BTreeMap::new());
+    assert_eq!(policies(emu, name), before);
+}
