@@ -89,6 +89,37 @@ impl Emulator {
         serde_json::from_str(body).expect("a JSON answer")
     }
 
+    /// One viewer request through the local edge, addressed by `Host`:
+    /// (status, body). A POST carries a small JSON body.
+    pub fn viewer(
+        &self,
+        domain: &str,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, String) {
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).expect("connect to the local edge");
+        let body = if method == "POST" { "{}" } else { "" };
+        let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+        write!(
+            stream,
+            "{method} {target} HTTP/1.1\r\nHost: {domain}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send a viewer request");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read the edge's answer");
+        let text = String::from_utf8_lossy(&raw).to_string();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (status, body.to_string())
+    }
+
     /// Every AWS call the emulator received so far.
     pub fn calls(&self) -> Vec<Value> {
         self.control("GET", "/_ahi/calls", None)

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use ahi_edge::iam_policy::{action_for, allows};
 
 use crate::emulator::Emulator;
-use crate::stack::{Stack, mutating};
+use crate::stack::Stack;
 
 const ACK: &str = "I understand encryption in transit is disabled between CloudFront and this origin";
 
@@ -77,29 +77,6 @@ fn answer(name: &str, stream: TcpStream, log: &Mutex<Vec<String>>) {
         "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nCache-Control: no-store\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
         text.len()
     );
-}
-
-/// One viewer request through the local edge: (status, body).
-fn viewer(emu: &Emulator, domain: &str, method: &str, path: &str) -> (u16, String) {
-    let address = emu.endpoint.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(address).unwrap();
-    let body = if method == "POST" { "{}" } else { "" };
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {domain}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_string())
 }
 
 /// The template, its APIs on loopback servers and its buckets named for the test.
@@ -176,17 +153,6 @@ fn domain(stack: &Stack) -> String {
     out["distribution_domain"].as_str().unwrap().to_string()
 }
 
-/// The mutating calls since `after`, as operation names in order.
-fn writes(stack: &Stack, after: u64) -> Vec<String> {
-    stack
-        .calls_since(after)
-        .iter()
-        .filter_map(|c| c["operation"].as_str())
-        .filter(|o| mutating(o))
-        .map(str::to_string)
-        .collect()
-}
-
 fn position(ops: &[String], op: &str) -> usize {
     ops.iter()
         .position(|o| o == op)
@@ -208,18 +174,6 @@ fn operations(stack: &Stack, after: u64) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-/// The CloudFront resources of ours the emulator holds, by type.
-fn cloudfront_held(emu: &Emulator, stack: &str) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for r in emu.resources_of(stack) {
-        if r["service"] == "cloudfront" {
-            let kind = r["type"].as_str().unwrap_or_default().to_string();
-            *out.entry(kind).or_insert(0) += 1;
-        }
-    }
-    out
-}
-
 #[test]
 fn the_reverse_proxy_layout_serves_each_route_from_its_origin_and_down_restores_the_buckets() {
     // Its own emulator: the test reads the call log.
@@ -238,7 +192,7 @@ fn the_reverse_proxy_layout_serves_each_route_from_its_origin_and_down_restores_
 
     // Ordering on a new distribution: functions published before the
     // distribution names them; grants right after its id exists.
-    let ops = writes(&stack, start);
+    let ops = stack.writes_since(start);
     let create = position(&ops, "CreateDistributionWithTags");
     assert_eq!(
         ops.iter().filter(|o| *o == "CreateFunction").count(),
@@ -271,7 +225,7 @@ fn the_reverse_proxy_layout_serves_each_route_from_its_origin_and_down_restores_
         ("GET", "/assets/app.js", 200, "console.log(1)"),
     ];
     for (method, path, status, body) in cases {
-        let (got, text) = viewer(emu, &d, method, path);
+        let (got, text) = emu.viewer(&d, method, path, &[]);
         assert_eq!((got, text.as_str()), (*status, *body), "{method} {path}");
         // The evaluator said the same, offline.
         let (_, said) = stack.json(&["routes", "test", &format!("{method} {path}")]);
@@ -281,8 +235,8 @@ fn the_reverse_proxy_layout_serves_each_route_from_its_origin_and_down_restores_
         }
     }
     // A private bucket's missing key is 403 (no listing granted), not the SPA.
-    assert_eq!(viewer(emu, &d, "GET", "/assets/missing.js").0, 403);
-    assert_eq!(viewer(emu, &d, "GET", "/storage/none.pdf").0, 403);
+    assert_eq!(emu.viewer(&d, "GET", "/assets/missing.js", &[]).0, 403);
+    assert_eq!(emu.viewer(&d, "GET", "/storage/none.pdf", &[]).0, 403);
     // Buckets refuse a direct request, and a request from another distribution.
     let refused = emu.boto3(&format!(
         "import urllib.request, urllib.error, time\n\
@@ -356,7 +310,7 @@ fn the_reverse_proxy_layout_serves_each_route_from_its_origin_and_down_restores_
     // Nothing changed: no write at all.
     let again = stack.last_seq();
     stack.up();
-    assert_eq!(writes(&stack, again), Vec::<String>::new());
+    assert_eq!(stack.writes_since(again), Vec::<String>::new());
 
     // A rewrite changes: the function is republished, the distribution untouched.
     stack.edit("strip_prefix = \"/stac\"", "strip_prefix = \"/stac/\"");
@@ -373,8 +327,8 @@ fn the_reverse_proxy_layout_serves_each_route_from_its_origin_and_down_restores_
     let t = stack.last_seq();
     stack.up();
     called.extend(operations(&stack, t));
-    assert_eq!(writes(&stack, t), ["UpdateFunction", "PublishFunction"]);
-    assert_eq!(viewer(emu, &d, "GET", "/stac/items").1, "stac GET /items");
+    assert_eq!(stack.writes_since(t), ["UpdateFunction", "PublishFunction"]);
+    assert_eq!(emu.viewer(&d, "GET", "/stac/items", &[]).1, "stac GET /items");
 
     // A new route to another private bucket: its grant before the update
     // that starts routing there.
@@ -388,12 +342,12 @@ fn the_reverse_proxy_layout_serves_each_route_from_its_origin_and_down_restores_
     let t = stack.last_seq();
     stack.up();
     called.extend(operations(&stack, t));
-    let ops = writes(&stack, t);
+    let ops = stack.writes_since(t);
     assert!(
         position(&ops, "PutBucketPolicy") < position(&ops, "UpdateDistribution"),
         "{ops:?}"
     );
-    assert_eq!(viewer(emu, &d, "GET", "/extra/x.txt").1, "extra x");
+    assert_eq!(emu.viewer(&d, "GET", "/extra/x.txt", &[]).1, "extra x");
 
     // Two routes removed: one distribution update, deployed, then their
     // function and grant go.
@@ -434,7 +388,7 @@ fn the_reverse_proxy_layout_serves_each_route_from_its_origin_and_down_restores_
         "the extra bucket had no policy: {ops:?}"
     );
     // No such route now: the default route's private bucket has no such key.
-    assert_eq!(viewer(emu, &d, "GET", "/extra/x.txt").0, 403);
+    assert_eq!(emu.viewer(&d, "GET", "/extra/x.txt", &[]).0, 403);
     assert_eq!(policies(emu, name)[format!("{name}-extra")], Value::Null);
 
     // down: no CloudFront resource of ours, bucket policies as before `up`.
@@ -442,7 +396,7 @@ fn the_reverse_proxy_layout_serves_each_route_from_its_origin_and_down_restores_
     let run = stack.run(&["down", "--yes", "--purge-logs"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     called.extend(operations(&stack, t));
-    assert_eq!(cloudfront_held(emu, name), BTreeMap::new());
+    assert_eq!(stack.cloudfront_held(), BTreeMap::new());
     assert_eq!(policies(emu, name), before);
 
     // The printed policy allowed every call of this lifecycle.
@@ -468,20 +422,23 @@ fn a_routes_up_killed_at_three_points_converges() {
         assert!(stack.kill_at(&["up"], operation), "up ended before {operation}");
     }
     stack.up();
-    let held = cloudfront_held(emu, name);
+    let held = stack.cloudfront_held();
     assert_eq!(held.get("distribution"), Some(&1), "{held:?}");
     assert_eq!(held.get("function"), Some(&4), "{held:?}");
     assert_eq!(held.get("OriginAccessControl"), Some(&1), "{held:?}");
     let again = stack.last_seq();
     stack.up();
-    assert_eq!(writes(&stack, again), Vec::<String>::new());
+    assert_eq!(stack.writes_since(again), Vec::<String>::new());
     let d = domain(&stack);
-    assert_eq!(viewer(emu, &d, "GET", "/storage/reports/q3.pdf").1, "q3 report");
+    assert_eq!(
+        emu.viewer(&d, "GET", "/storage/reports/q3.pdf", &[]).1,
+        "q3 report"
+    );
     let storage = &policies(emu, name)[format!("{name}-storage")]["Statement"];
     assert_eq!(storage.as_array().map(Vec::len), Some(2), "one grant: {storage}");
     let run = stack.run(&["down", "--yes", "--purge-logs"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert_eq!(cloudfront_held(emu, name), BTreeMap::new());
+    assert_eq!(stack.cloudfront_held(), BTreeMap::new());
     assert_eq!(policies(emu, name), before);
 }
 
@@ -526,26 +483,19 @@ fn on_a_healthimaging_profile_the_frames_route_keeps_the_authorizer_and_the_spa_
         "f".repeat(32)
     );
     assert_eq!(
-        viewer(emu, &d, "GET", &frame).0,
+        emu.viewer(&d, "GET", &frame, &[]).0,
         401,
         "no token: the authorizer answers"
     );
     assert_eq!(
-        viewer(emu, &d, "GET", "/viewer/study/7"),
+        emu.viewer(&d, "GET", "/viewer/study/7", &[]),
         (200, "<html>spa</html>".into())
     );
     let token = who["tokens"][0].as_str().unwrap();
-    let address = emu.endpoint.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET {frame} HTTP/1.1\r\nHost: {d}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
-    assert!(raw.ends_with(&format!("proxy GET {frame}")), "{raw}");
+    let bearer = format!("Bearer {token}");
+    let (status, body) = emu.viewer(&d, "GET", &frame, &[("Authorization", &bearer)]);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.ends_with(&format!("proxy GET {frame}")), "{body}");
     assert_eq!(proxy.seen.lock().unwrap().len(), 1);
     let run = stack.run(&["down", "--wait-replicas", "--purge-logs", "--yes"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -715,12 +665,12 @@ fn out_of_band_changes_to_functions_grants_and_the_oac_are_found_and_repaired() 
     assert_eq!(code, 0, "repaired: {plan}");
     let d = domain(&stack);
     assert_eq!(
-        viewer(emu, &d, "GET", "/api/users").1,
+        emu.viewer(&d, "GET", "/api/users", &[]).1,
         "api GET /users",
         "the rewrite is back"
     );
     assert_eq!(
-        viewer(emu, &d, "GET", "/storage/reports/q3.pdf").1,
+        emu.viewer(&d, "GET", "/storage/reports/q3.pdf", &[]).1,
         "q3 report",
         "the grant and signing are back"
     );
@@ -728,6 +678,6 @@ fn out_of_band_changes_to_functions_grants_and_the_oac_are_found_and_repaired() 
     assert_eq!(storage.as_array().map(Vec::len), Some(2), "{storage}");
     let run = stack.run(&["down", "--yes", "--purge-logs"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(cloudfront_held(emu, name), BTreeMap::new());
+    assert_eq!(stack.cloudfront_held(), BTreeMap::new());
     assert_eq!(policies(emu, name), before);
 }

@@ -4,13 +4,11 @@
 //! does; botocore's CloudFrontSigner is the independent signer.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 
 use serde_json::Value;
 
 use crate::emulator::Emulator;
-use crate::stack::{Stack, mutating};
+use crate::stack::Stack;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cli/fixtures");
 
@@ -50,27 +48,6 @@ fn setup<'a>(emu: &'a Emulator, name: &str) -> Stack<'a> {
     stack
 }
 
-/// GET through the local edge: (status, body).
-fn get(emu: &Emulator, domain: &str, target: &str, cookie: Option<&str>) -> (u16, String) {
-    let address = emu.endpoint.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(address).unwrap();
-    let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
-    write!(
-        stream,
-        "GET {target} HTTP/1.1\r\nHost: {domain}\r\n{cookie}Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_string())
-}
-
 /// `ahi-edge sign` with these arguments: its JSON.
 fn sign(stack: &Stack, args: &[&str]) -> Value {
     let mut all = vec!["sign"];
@@ -84,26 +61,6 @@ fn sign(stack: &Stack, args: &[&str]) -> Value {
 fn target(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     rest[rest.find('/').unwrap()..].to_string()
-}
-
-fn writes(stack: &Stack, after: u64) -> Vec<String> {
-    stack
-        .calls_since(after)
-        .iter()
-        .filter_map(|c| c["operation"].as_str())
-        .filter(|o| mutating(o))
-        .map(str::to_string)
-        .collect()
-}
-
-fn held(emu: &Emulator, stack: &str) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for r in emu.resources_of(stack) {
-        if r["service"] == "cloudfront" {
-            *out.entry(r["type"].as_str().unwrap().to_string()).or_insert(0) += 1;
-        }
-    }
-    out
 }
 
 #[test]
@@ -124,14 +81,14 @@ fn signed_urls_and_cookies_open_the_private_route_and_rotation_needs_no_deploy()
     );
     assert_eq!(signed["key_pair_id"], k1.as_str());
     let good = target(signed["url"].as_str().unwrap());
-    assert_eq!(get(emu, &domain, &good, None), (200, "q3 report".into()));
+    assert_eq!(emu.viewer(&domain, "GET", &good, &[]), (200, "q3 report".into()));
     // Unsigned, tampered, expired, and signed with another key: CloudFront's 403.
-    assert_eq!(get(emu, &domain, "/storage/reports/q3.pdf", None).0, 403);
+    assert_eq!(emu.viewer(&domain, "GET", "/storage/reports/q3.pdf", &[]).0, 403);
     let tampered = good.replacen("Signature=", "Signature=A", 1);
-    assert_eq!(get(emu, &domain, &tampered, None).0, 403);
+    assert_eq!(emu.viewer(&domain, "GET", &tampered, &[]).0, 403);
     let other_path = good.replacen("q3.pdf", "q4.pdf", 1);
     assert_eq!(
-        get(emu, &domain, &other_path, None).0,
+        emu.viewer(&domain, "GET", &other_path, &[]).0,
         403,
         "a signature covers one URL"
     );
@@ -148,7 +105,8 @@ fn signed_urls_and_cookies_open_the_private_route_and_rotation_needs_no_deploy()
         ],
     );
     assert_eq!(
-        get(emu, &domain, &target(expired["url"].as_str().unwrap()), None).0,
+        emu.viewer(&domain, "GET", &target(expired["url"].as_str().unwrap()), &[])
+            .0,
         403
     );
     let wrong = sign(
@@ -156,12 +114,13 @@ fn signed_urls_and_cookies_open_the_private_route_and_rotation_needs_no_deploy()
         &[&url, "--signer", "storage", "--private-key-file", "signer-b.pem"],
     );
     assert_eq!(
-        get(emu, &domain, &target(wrong["url"].as_str().unwrap()), None).0,
+        emu.viewer(&domain, "GET", &target(wrong["url"].as_str().unwrap()), &[])
+            .0,
         403
     );
     // The SPA route needs no signature.
     assert_eq!(
-        get(emu, &domain, "/dashboard", None),
+        emu.viewer(&domain, "GET", "/dashboard", &[]),
         (200, "<html>spa</html>".into())
     );
 
@@ -187,7 +146,13 @@ fn signed_urls_and_cookies_open_the_private_route_and_rotation_needs_no_deploy()
     assert_eq!(jar.len(), 3, "{cookies}");
     assert!(jar[0].starts_with("CloudFront-Policy="));
     assert_eq!(
-        get(emu, &domain, "/storage/reports/q3.pdf", Some(&jar.join("; "))).0,
+        emu.viewer(
+            &domain,
+            "GET",
+            "/storage/reports/q3.pdf",
+            &[("Cookie", &jar.join("; "))]
+        )
+        .0,
         200
     );
     // The same IP-bound policy from elsewhere: refused.
@@ -205,7 +170,8 @@ fn signed_urls_and_cookies_open_the_private_route_and_rotation_needs_no_deploy()
         ],
     );
     assert_eq!(
-        get(emu, &domain, &target(fenced["url"].as_str().unwrap()), None).0,
+        emu.viewer(&domain, "GET", &target(fenced["url"].as_str().unwrap()), &[])
+            .0,
         403
     );
 
@@ -222,7 +188,10 @@ fn signed_urls_and_cookies_open_the_private_route_and_rotation_needs_no_deploy()
         dir = stack.path().display(),
     ));
     assert_eq!(boto.as_str().unwrap(), signed["url"].as_str().unwrap());
-    assert_eq!(get(emu, &domain, &target(boto.as_str().unwrap()), None).0, 200);
+    assert_eq!(
+        emu.viewer(&domain, "GET", &target(boto.as_str().unwrap()), &[]).0,
+        200
+    );
 
     // Rotation, first up: a new key joins the group. No distribution update.
     stack.edit(KEY_A, &format!("{KEY_A}, {KEY_B}"));
@@ -242,7 +211,7 @@ fn signed_urls_and_cookies_open_the_private_route_and_rotation_needs_no_deploy()
     );
     let t = stack.last_seq();
     stack.up();
-    assert_eq!(writes(&stack, t), ["CreatePublicKey", "UpdateKeyGroup"]);
+    assert_eq!(stack.writes_since(t), ["CreatePublicKey", "UpdateKeyGroup"]);
     // Signers switch to the new key (the default: the last listed); both work.
     let new = sign(
         &stack,
@@ -250,11 +219,12 @@ fn signed_urls_and_cookies_open_the_private_route_and_rotation_needs_no_deploy()
     );
     assert_eq!(new["key"], "k2");
     assert_eq!(
-        get(emu, &domain, &target(new["url"].as_str().unwrap()), None).0,
+        emu.viewer(&domain, "GET", &target(new["url"].as_str().unwrap()), &[])
+            .0,
         200
     );
     assert_eq!(
-        get(emu, &domain, &good, None).0,
+        emu.viewer(&domain, "GET", &good, &[]).0,
         200,
         "the old key still validates"
     );
@@ -271,14 +241,15 @@ fn signed_urls_and_cookies_open_the_private_route_and_rotation_needs_no_deploy()
     );
     let t = stack.last_seq();
     stack.up();
-    assert_eq!(writes(&stack, t), ["UpdateKeyGroup", "DeletePublicKey"]);
+    assert_eq!(stack.writes_since(t), ["UpdateKeyGroup", "DeletePublicKey"]);
     assert_eq!(
-        get(emu, &domain, &good, None).0,
+        emu.viewer(&domain, "GET", &good, &[]).0,
         403,
         "the retired key no longer validates"
     );
     assert_eq!(
-        get(emu, &domain, &target(new["url"].as_str().unwrap()), None).0,
+        emu.viewer(&domain, "GET", &target(new["url"].as_str().unwrap()), &[])
+            .0,
         200
     );
 
@@ -292,17 +263,18 @@ fn signed_urls_and_cookies_open_the_private_route_and_rotation_needs_no_deploy()
     stack.up();
     let again = stack.last_seq();
     stack.up();
-    assert_eq!(writes(&stack, again), Vec::<String>::new());
+    assert_eq!(stack.writes_since(again), Vec::<String>::new());
     let third = sign(
         &stack,
         &[&url, "--signer", "storage", "--private-key-file", "signer-a.pem"],
     );
     assert_eq!(third["key"], "k3");
     assert_eq!(
-        get(emu, &domain, &target(third["url"].as_str().unwrap()), None).0,
+        emu.viewer(&domain, "GET", &target(third["url"].as_str().unwrap()), &[])
+            .0,
         200
     );
-    assert_eq!(held(emu, name).get("PublicKey"), Some(&2));
+    assert_eq!(stack.cloudfront_held().get("PublicKey"), Some(&2));
 
     // The private key never reaches the lockfile or any output.
     let private = std::fs::read_to_string(stack.path().join("signer-a.pem")).unwrap();
@@ -313,7 +285,7 @@ fn signed_urls_and_cookies_open_the_private_route_and_rotation_needs_no_deploy()
     let run = stack.run(&["down", "--yes", "--purge-logs"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(
-        held(emu, name),
+        stack.cloudfront_held(),
         BTreeMap::new(),
         "no key, key group or other CloudFront resource of ours"
     );

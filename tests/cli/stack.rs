@@ -108,6 +108,28 @@ impl<'a> Stack<'a> {
             .collect()
     }
 
+    /// The mutating calls since `after`, as operation names in order.
+    pub fn writes_since(&self, after: u64) -> Vec<String> {
+        self.calls_since(after)
+            .iter()
+            .filter_map(|c| c["operation"].as_str())
+            .filter(|o| mutating(o))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The CloudFront resources of this stack the emulator holds, by type.
+    pub fn cloudfront_held(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut out = std::collections::BTreeMap::new();
+        for r in self.emu.resources_of(&self.name) {
+            if r["service"] == "cloudfront" {
+                *out.entry(r["type"].as_str().unwrap_or_default().to_string())
+                    .or_insert(0) += 1;
+            }
+        }
+        out
+    }
+
     pub fn last_seq(&self) -> u64 {
         self.emu
             .calls()
