@@ -351,3 +351,107 @@ fn sign_refuses_what_it_cannot_sign_and_names_the_fix() {
     let run = stack.run(&["down", "--yes", "--purge-logs"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+/// The signer's key group and public key changed out of band (boto3): a
+/// foreign key slipped into the group, both comments rewritten (keeping the
+/// stack's marker: without it they would be refused as not ours). `plan`
+/// names each field, `up` puts them back, boto3 sees them back.
+#[test]
+fn out_of_band_changes_to_the_key_group_and_public_key_are_found_and_repaired() {
+    let emu = &Emulator::start();
+    let name = "t-signed-oob";
+    let stack = setup(emu, name);
+    stack.up();
+    let lock = stack.path().join("profile.lock");
+    let pem = std::fs::read_to_string(stack.path().join("signer-b.pub.pem")).unwrap();
+    let seen = emu.boto3(&format!(
+        "import re\n\
+         lock = open('{lock}').read()\n\
+         cf = client('cloudfront')\n\
+         group = re.search(r'\\[resources.\"key_group/storage\"\\][^\\[]*physical_id = \"([^\"]+)\"', lock).group(1)\n\
+         key = re.search(r'\\[resources.\"public_key/storage/[^\"]+\"\\][^\\[]*physical_id = \"([^\"]+)\"', lock).group(1)\n\
+         foreign = cf.create_public_key(PublicKeyConfig={{'CallerReference': 'foreign', 'Name': 'foreign', 'EncodedKey': {pem:?}}})['PublicKey']['Id']\n\
+         got = cf.get_key_group(Id=group)\n\
+         config = got['KeyGroup']['KeyGroupConfig']\n\
+         config['Items'].append(foreign)\n\
+         config['Comment'] = 'ahi-edge stack {name}: changed by hand'\n\
+         cf.update_key_group(Id=group, IfMatch=got['ETag'], KeyGroupConfig=config)\n\
+         got = cf.get_public_key(Id=key)\n\
+         config = got['PublicKey']['PublicKeyConfig']\n\
+         config['Comment'] = 'ahi-edge stack {name}: changed by hand'\n\
+         cf.update_public_key(Id=key, IfMatch=got['ETag'], PublicKeyConfig=config)\n\
+         print(json.dumps({{'group': group, 'key': key, 'foreign': foreign}}))",
+        lock = lock.display(),
+    ));
+    let (code, plan) = stack.json(&["plan"]);
+    assert_eq!(code, 4, "{plan}");
+    let mut changed: Vec<(String, Vec<String>)> = plan["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] != "unchanged")
+        .map(|r| {
+            let mut fields: Vec<String> = r["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f.as_str().unwrap().to_string())
+                .collect();
+            fields.sort();
+            (
+                format!(
+                    "{} {}",
+                    r["kind"].as_str().unwrap(),
+                    r["action"].as_str().unwrap()
+                ),
+                fields,
+            )
+        })
+        .collect();
+    changed.sort();
+    assert_eq!(
+        changed,
+        [
+            (
+                "cloudfront-key-group update".to_string(),
+                vec!["comment".to_string(), "keys".to_string()]
+            ),
+            (
+                "cloudfront-public-key update".to_string(),
+                vec!["comment".to_string()]
+            ),
+        ],
+        "{plan}"
+    );
+    let t = stack.last_seq();
+    stack.up();
+    assert_eq!(stack.writes_since(t).len(), 2, "{:?}", stack.writes_since(t));
+    let back = emu.boto3(&format!(
+        "cf = client('cloudfront')\n\
+         g = cf.get_key_group(Id='{group}')['KeyGroup']['KeyGroupConfig']\n\
+         k = cf.get_public_key(Id='{key}')['PublicKey']['PublicKeyConfig']\n\
+         cf.delete_public_key(Id='{foreign}', IfMatch=cf.get_public_key(Id='{foreign}')['ETag'])\n\
+         print(json.dumps([g['Items'], g['Comment'], k['Comment']]))",
+        group = seen["group"].as_str().unwrap(),
+        key = seen["key"].as_str().unwrap(),
+        foreign = seen["foreign"].as_str().unwrap(),
+    ));
+    assert_eq!(back[0], serde_json::json!([seen["key"]]));
+    assert!(
+        back[1]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("ahi-edge stack {name}:")),
+        "{back}"
+    );
+    assert!(
+        back[2]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("ahi-edge stack {name}:")),
+        "{back}"
+    );
+    let run = stack.run(&["down", "--yes", "--purge-logs"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(stack.cloudfront_held(), BTreeMap::new());
+}
