@@ -62,7 +62,7 @@ def main(argv=None):
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import fidelity, lambda_states, strict, timed
+    from . import cognito, ecr, fidelity, lambda_states, oidc, strict, timed
     from .app import App
     from .cloudfront import CloudFront
     from .edge import Replicas
@@ -76,10 +76,14 @@ def main(argv=None):
     emulator.replicas = Replicas(emulator)
     emulator.edge = LocalEdge(emulator)
     emulator.healthimaging = HealthImaging(emulator)
+    emulator.ecr = ecr.Registry(emulator)
+    emulator.oidc = oidc.Issuers(emulator)
     timed.install(emulator)
     fidelity.install()
     lambda_states.install(emulator)
     strict.install(emulator)
+    ecr.install(emulator)
+    cognito.install()
 
     app = App(DomainDispatcherApplication(create_backend_app), emulator)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)

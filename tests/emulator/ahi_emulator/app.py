@@ -23,6 +23,10 @@ class App:
         self.emu = emulator
 
     def __call__(self, environ, start_response):
+        # Not AWS calls: an OIDC issuer's fetches (by Host) and ECR's blob URLs.
+        raw = self.emu.oidc.answer(environ) or self.emu.ecr.blob(environ)
+        if raw is not None:
+            return self.raw(raw, environ, start_response)
         if environ.get("PATH_INFO", "").startswith("/_ahi/"):
             return self.control(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -79,6 +83,9 @@ class App:
         if call.service == "cloudfront" and call.operation:
             with self.emu.lock:
                 return self.emu.cloudfront.handle(call, account, call.operation, params)
+        if call.service == "ecr" and call.operation == "GetDownloadUrlForLayer":
+            with self.emu.lock:
+                return self.emu.ecr.download_url(call, account)
         if call.service == "lambda" and call.operation == "ListFunctions" and call.q("MasterRegion"):
             with self.emu.lock:
                 self.emu.cloudfront.tick()
@@ -110,19 +117,18 @@ class App:
         self.log(call, seen.get("status", 0))
         return result
 
+    def raw(self, answer, environ, start_response):
+        """A plain HTTP answer (status 0: the connection dropped)."""
+        status, headers, body = answer
+        if status == 0:
+            return drop(environ, start_response)
+        start_response(status_line(status), headers + [("Content-Length", str(len(body)))])
+        return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else body]
+
     def inject(self, fault, call, environ, start_response):
         if fault.kind == "drop":
             self.log(call, 0, fault=fault.kind)
-            sock = environ.get("werkzeug.socket")
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            # Writing to the shut socket fails; the server treats that as a
-            # dropped connection and the client sees no response at all.
-            start_response("500 Internal Server Error", [("Content-Length", "0")])
-            return [b""]
+            return drop(environ, start_response)
         if fault.kind == "throttle":
             code, status = protocol.throttle_code(call.service), protocol.throttle_status(call.service)
             message = "Rate exceeded"
@@ -193,6 +199,10 @@ class App:
                                      "delivers only on loopback")
                 emu.edge.origins.targets[arn] = url.rstrip("/")
                 return dict(emu.edge.origins.targets)
+            if path.startswith("/_ahi/ecr/"):
+                return emu.ecr.control(method, path, doc)
+            if path.startswith("/_ahi/oidc/"):
+                return emu.oidc.control(method, path, doc)
             if path == "/_ahi/healthimaging/image-sets" and method == "POST":
                 return emu.healthimaging.seed(doc)
             if path == "/_ahi/edge/targets" and method == "GET":
@@ -215,6 +225,8 @@ class App:
                 emu.replicas.reset()
                 emu.edge.reset()
                 emu.healthimaging.reset()
+                emu.ecr.reset()
+                emu.oidc.reset()
                 emu.strict.reset()
                 emu.config.switches = dict(state.DEFAULT_SWITCHES)
                 emu.config.quotas = dict(state.DEFAULT_QUOTAS)
@@ -240,6 +252,20 @@ def cognito_jwks(pool_id, region):
     path = os.path.join(os.path.dirname(models.__file__), "resources", "jwks-public.json.gz")
     with gzip.open(path) as f:
         return 200, f.read()
+
+
+def drop(environ, start_response):
+    """Closes the connection with no answer at all."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    # Writing to the shut socket fails; the server treats that as a
+    # dropped connection and the client sees no response at all.
+    start_response("500 Internal Server Error", [("Content-Length", "0")])
+    return [b""]
 
 
 def error_answer(service, e):

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 QUERY_SERVICES = {"ec2", "elasticloadbalancing", "iam", "sts", "autoscaling", "cloudformation"}
-JSON_SERVICES = {"ecs", "secretsmanager", "logs", "acm", "ssm", "wafv2"}
+JSON_SERVICES = {"ecs", "secretsmanager", "logs", "acm", "ssm", "wafv2", "ecr", "cognito-idp"}
 
 # Lambda is REST-JSON: its operation comes from the method and path.
 LAMBDA_ROUTES = [
@@ -130,6 +130,7 @@ def throttle_code(service):
         "ec2": "RequestLimitExceeded",
         "lambda": "TooManyRequestsException",
         "s3": "SlowDown",
+        "cognito-idp": "TooManyRequestsException",
     }.get(service, "ThrottlingException" if service in JSON_SERVICES else "Throttling")
 
 
@@ -138,7 +139,8 @@ def throttle_status(service):
 
 
 def internal_code(service):
-    return {"ec2": "InternalError", "s3": "InternalError", "lambda": "ServiceException"}.get(
+    return {"ec2": "InternalError", "s3": "InternalError", "lambda": "ServiceException", "ecr": "ServerException",
+            "cognito-idp": "InternalErrorException"}.get(
         service, "InternalFailure" if service in JSON_SERVICES else "ServiceUnavailable")
 
 
