@@ -1,11 +1,12 @@
 """CloudFront, modelled here instead of by moto: distributions that keep
 every field (Lambda@Edge and function associations included), InProgress for
 a modelled time after each change, ETags with If-Match, and the delete rules.
-Policies and CloudFront Functions live in cf_resources.py."""
+Policies and CloudFront Functions live in cf_resources.py, invalidations in
+cf_invalidations.py."""
 
 import re
 
-from . import cf_access, cf_resources, edge
+from . import cf_access, cf_invalidations, cf_resources, edge
 from .xmlutil import ApiError, document, items, new_etag, parse, random_id, tag, text, timestamp, to_string
 
 # (method, path pattern after /2020-05-31, operation)
@@ -18,7 +19,7 @@ ROUTES = [
     ("DELETE", r"/distribution/(?P<id>[^/]+)", "DeleteDistribution"),
     ("POST", r"/tagging", "Tagging"),
     ("GET", r"/tagging", "ListTagsForResource"),
-] + cf_resources.ROUTES + cf_access.ROUTES
+] + cf_resources.ROUTES + cf_access.ROUTES + cf_invalidations.ROUTES
 
 
 def operation(call):
@@ -50,6 +51,7 @@ class Distribution:
         self.deploy = None
         self.deployed_refs = set()
         self.tags = {}
+        self.in_progress_invalidations = 0  # kept by cf_invalidations.py
 
     @property
     def caller_reference(self):
@@ -65,7 +67,8 @@ class Distribution:
     def xml(self):
         inner = (
             tag("Id", self.id) + tag("ARN", self.arn) + tag("Status", self.status)
-            + tag("LastModifiedTime", self.last_modified) + tag("InProgressInvalidationBatches", 0)
+            + tag("LastModifiedTime", self.last_modified)
+            + tag("InProgressInvalidationBatches", self.in_progress_invalidations)
             + tag("DomainName", self.domain)
             + "<ActiveTrustedSigners><Enabled>false</Enabled><Quantity>0</Quantity></ActiveTrustedSigners>"
             + "<ActiveTrustedKeyGroups><Enabled>false</Enabled><Quantity>0</Quantity></ActiveTrustedKeyGroups>"
@@ -95,12 +98,14 @@ class CloudFront:
         self.spent_references = set()  # (account, CallerReference) ever sent
         self.resources = cf_resources.Resources(emulator, self)
         self.access = cf_access.Access(emulator, self)
+        self.invalidations = cf_invalidations.Invalidations(emulator, self)
 
     def reset(self):
         self.distributions.clear()
         self.spent_references.clear()
         self.resources.reset()
         self.access.reset()
+        self.invalidations.reset()
 
     # ---- time -------------------------------------------------------------
 
@@ -119,6 +124,7 @@ class CloudFront:
             dist.deploy = None
             dist.deployed_refs = edge.lambda_refs(dist.config)
             self.emu.replicas.references_changed(dist.account, self.deployed_refs(dist.account), done_at)
+        self.invalidations.tick()
 
     def done_at(self, dist):
         started, kind = dist.deploy
@@ -153,6 +159,8 @@ class CloudFront:
             return self.resources.handle(call, account, name, params)
         if name in cf_access.OPERATIONS:
             return self.access.handle(call, account, name, params)
+        if name in cf_invalidations.OPERATIONS:
+            return self.invalidations.handle(call, account, name, params)
         handler = getattr(self, "op_" + name, None)
         if handler is None:
             raise ApiError("InvalidAction", f"{name} is not modelled by the ahi-edge emulator", 400)

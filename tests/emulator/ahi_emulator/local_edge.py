@@ -11,9 +11,11 @@ the viewer-request function (CloudFront Function or Lambda@Edge, under
 node), the cache (keyed by the behaviour's cache policy), the origin
 (origins.py), custom error responses, and the response headers policy.
 
+Invalidations (cf_invalidations.py) drop the matching entries of their
+distribution when they complete; DELETE /_ahi/edge/cache empties the cache.
+
 What it does not model: viewer-response and origin-facing functions,
-field-level encryption, geo restriction, WAF, compression, range requests,
-invalidations (DELETE /_ahi/edge/cache empties the cache)."""
+field-level encryption, geo restriction, WAF, compression, range requests."""
 
 import collections
 import re
@@ -22,7 +24,7 @@ import time
 import uuid
 from urllib.parse import parse_qsl, quote, urlencode
 
-from . import node, origins, signed
+from . import cf_invalidations, node, origins, signed
 from .xmlutil import items, text
 
 VIEWER_HEADER = "X-Ahi-Edge-Viewer-Protocol-Policy"
@@ -125,7 +127,8 @@ class LocalEdge:
     def __init__(self, emulator):
         self.emu = emulator
         self.origins = origins.Origins(emulator)
-        self.cache = {}  # key -> (stored_at, ttl, status, headers, body)
+        # key -> (stored_at, ttl, status, headers, body, path as an invalidation names it)
+        self.cache = {}
         self.in_flight = {}  # key -> Event set when its origin fetch is done
         self.cache_lock = threading.Lock()
         self.stats = {"requests": 0, "hits": 0, "misses": 0, "origin_requests": 0, "origin_bytes": 0}
@@ -272,7 +275,8 @@ class LocalEdge:
             ttl = self.ttl_for(snap, status, headers)
             if ttl > 0:
                 with self.cache_lock:
-                    self.cache[key] = (time.monotonic(), ttl, status, list(headers), body)
+                    self.cache[key] = (time.monotonic(), ttl, status, list(headers), body,
+                                       self.invalidation_path(snap, request))
         tag = "Miss from cloudfront" if status < 400 else "Error from cloudfront"
         return status, headers + [("X-Cache", tag)], body
 
@@ -327,6 +331,22 @@ class LocalEdge:
         cookies = tuple(sorted(select(request.cookies().items(), cmode, cnames)))
         query = tuple(sorted(select(parse_qsl(request.query, keep_blank_values=True), qmode, qnames)))
         return (snap.dist.id, text(snap.behaviour, "PathPattern", "*"), request.uri, headers, cookies, query)
+
+    def invalidation_path(self, snap, request):
+        """The path an invalidation must name to drop this request's entry:
+        the URI, then the query strings the cache key holds (viewer order)."""
+        _, _, _, _, qmode, qnames = self.key_parameters(snap)
+        pairs = parse_qsl(request.query, keep_blank_values=True)
+        in_key = select(pairs, qmode, qnames)
+        query = urlencode([p for p in pairs if p in in_key], quote_via=quote)
+        return cf_invalidations.cached_path(request.uri, query)
+
+    def invalidate(self, dist_id, paths):
+        """Drops the distribution's entries an invalidation's paths match."""
+        with self.cache_lock:
+            for key, entry in list(self.cache.items()):
+                if key[0] == dist_id and any(cf_invalidations.matches(p, entry[5]) for p in paths):
+                    del self.cache[key]
 
     def ttl_for(self, snap, status, headers):
         minimum, default, maximum = self.ttls(snap)

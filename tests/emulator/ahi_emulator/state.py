@@ -28,6 +28,9 @@ DEFAULT_DELAYS = {
     "ecs_service_linked_role": 10.0,
     # How long ECS's deployment circuit breaker takes to call a rollout failed.
     "ecs_circuit_breaker": 300.0,
+    # A CloudFront invalidation, InProgress to Completed: our stand-in for
+    # "typically a minute or a few" (cf_invalidations.py).
+    "invalidation": 120.0,
 }
 
 # Rules a test turns on (strict.py).
@@ -53,6 +56,9 @@ DEFAULT_QUOTAS = {
     "function_size": 10240,
     "public_keys_per_key_group": 5,
     "key_groups_per_behavior": 4,
+    # Per distribution, in progress at once ("Invalidating files", quotas).
+    "invalidation_paths_in_progress": 3000,
+    "wildcard_invalidations_in_progress": 15,
 }
 
 # Access key id -> secret for the calls whose SigV4 signature the emulator
