@@ -91,10 +91,11 @@ pub enum Command {
     Plan,
     /// Create or update the whole stack; resumable
     #[command(after_help = "Examples:\n  ahi-edge up --profile prod.toml\n  \
-        ahi-edge up --profile prod.toml --json     # each resource created/updated/unchanged/failed\n\n\
+        ahi-edge up --profile prod.toml --json     # each resource created/updated/unchanged/failed\n  \
+        ahi-edge up --profile prod.toml --no-wait  # return before CloudFront deploys; `status` exits 3 until it has\n\n\
         Exit codes: 0 up, 1 failed (run again: it resumes from the lockfile), 2 bad input \
         (nothing changed), 5 lockfile held by another run, 130 interrupted (run again to resume)")]
-    Up,
+    Up(UpArgs),
     /// Live state of every resource in the lockfile, with a headline state
     #[command(after_help = "Examples:\n  ahi-edge status --profile prod.toml\n  \
         ahi-edge status --lockfile prod.lock --json   # works without the profile\n\n\
@@ -133,6 +134,38 @@ pub enum Command {
         The Key-Pair-Id comes from the lockfile (the key's CloudFront id); the private key is read, used and never printed.\n\
         Exit codes: 0 signed, 2 bad input (unknown signer or key, a key not deployed yet, an unreadable private key)")]
     Sign(SignArgs),
+    /// Invalidate cached objects in the stack's distribution (one CreateInvalidation)
+    #[command(after_help = "Examples:\n  \
+        ahi-edge invalidate /index.html                 # a new build of the single-page app\n  \
+        ahi-edge invalidate --route '/api/*' --route 5   # every object of two routes (path or number in `routes show`)\n  \
+        ahi-edge invalidate '/*' --no-wait --json\n\n\
+        Paths start with /, may end in * (nowhere else), and are checked before any call: at most 3000 \
+        paths and 15 ending in * per distribution in progress.\n\
+        Exit codes: 0 completed (or created, with --no-wait), 1 failed (AWS), \
+        2 bad input (a path CloudFront refuses, nothing deployed, too many invalidations in progress)")]
+    Invalidate(InvalidateArgs),
+    /// Print a shell completion script for ahi-edge
+    #[command(after_help = "Examples:\n  \
+        ahi-edge completions bash > ~/.local/share/bash-completion/completions/ahi-edge\n  \
+        ahi-edge completions zsh > \"${fpath[1]}/_ahi-edge\"\n  \
+        ahi-edge completions fish > ~/.config/fish/completions/ahi-edge.fish\n\n\
+        Exit codes: 0 printed, 2 bad input (an unknown shell)")]
+    Completions {
+        /// The shell to complete in
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages (roff) for ahi-edge and each subcommand
+    #[command(after_help = "Examples:\n  \
+        ahi-edge man | man -l -                            # read the main page now\n  \
+        ahi-edge man --out ~/.local/share/man/man1         # every page, for `man ahi-edge-up`\n\n\
+        Exit codes: 0 written, 1 failed (I/O)")]
+    Man {
+        /// Write ahi-edge.1 and one page per subcommand (ahi-edge-up.1, ...) into this directory
+        /// [default: print ahi-edge.1 on stdout]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -181,6 +214,29 @@ pub enum RoutesAction {
         #[arg(value_name = "REQUEST")]
         requests: Vec<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct InvalidateArgs {
+    /// Paths to invalidate, e.g. /index.html or /images/*
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Every object a route serves: its path as in the profile (e.g. /api/*) or its number
+    #[arg(long = "route", value_name = "ROUTE")]
+    pub routes: Vec<String>,
+    /// Return once CloudFront has accepted the invalidation, without waiting for Completed
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Return once every resource is created or updated and recorded, without waiting for
+    /// CloudFront to deploy or the ALB and the service to become ready; `status` exits 3
+    /// (deploying) until they are, and the next `up` waits for them and removes what the
+    /// profile no longer uses
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, Args)]

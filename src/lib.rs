@@ -37,7 +37,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Package(args) => match &args.target {
             PackageTarget::Authorizer { out } => commands::package::authorizer(&settings, &printer, out),
         },
-        Command::Up => commands::up::run(&settings, &printer),
+        Command::Up(args) => commands::up::run(&settings, &printer, args),
         Command::Status => commands::status::run(&settings, &printer),
         Command::Outputs => commands::outputs::run(&settings, &printer),
         Command::Down(args) => commands::down::run(&settings, &printer, args),
@@ -48,6 +48,9 @@ pub fn run(cli: Cli) -> ExitStatus {
             RoutesAction::Test { requests } => commands::routes::test(&settings, &printer, requests),
         },
         Command::Sign(args) => commands::sign::run(&settings, &printer, args),
+        Command::Invalidate(args) => commands::invalidate::run(&settings, &printer, args),
+        Command::Completions { shell } => commands::completions::run(*shell),
+        Command::Man { out } => commands::man::run(&printer, out.as_deref()),
     });
     match outcome {
         Ok(status) => status,

@@ -1,9 +1,12 @@
 //! One module per subcommand. Each takes resolved settings and the printer
 //! and returns an exit status.
 
+pub mod completions;
 pub mod down;
 pub mod iam_policy;
 pub mod init;
+pub mod invalidate;
+pub mod man;
 pub mod outcome;
 pub mod outputs;
 pub mod package;

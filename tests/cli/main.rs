@@ -18,6 +18,7 @@ mod registry;
 mod routes;
 mod routes_validate;
 mod shared_cache;
+mod shell;
 mod signed;
 mod stack;
 mod support;
