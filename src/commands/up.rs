@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::outcome::ResourceResult;
 use super::session;
+use crate::cli::UpArgs;
 use crate::engine::graph::Outcome;
 use crate::error::{Error, ExitStatus};
 use crate::kinds::edge_function;
@@ -90,11 +91,22 @@ impl fmt::Display for UpReport {
     }
 }
 
-pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> {
+pub fn run(settings: &Settings, printer: &Printer, args: &UpArgs) -> Result<ExitStatus, Error> {
     let profile = session::profile_for_up(settings, printer)?;
     let package = session::package(settings, &profile)?;
     let store = session::store(settings, &profile)?;
-    let instances = crate::stack::instances(&profile, store.state());
+    let mut instances = crate::stack::instances(&profile, store.state());
+    // --no-wait: the readiness waits are leaves of the graph (nothing needs
+    // them), so leaving them out changes no other step.
+    let skipped_waits: Vec<String> = match args.no_wait {
+        true => instances
+            .iter()
+            .filter(|i| i.is_wait())
+            .map(|i| i.id.clone())
+            .collect(),
+        false => Vec::new(),
+    };
+    instances.retain(|i| !skipped_waits.contains(&i.id));
     session::runtime()?.block_on(async {
         let (clients, account) = session::clients(settings).await?;
         let package_sha = package.as_deref().map(edge_function::Spec::code_sha256);
@@ -142,15 +154,36 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
                 return Ok(ExitStatus::Interrupted);
             }
         };
-        let removed = if outcomes.values().all(|o| matches!(o, Outcome::Done)) {
-            prune(&ctx, &instances).await
-        } else {
-            Vec::new()
+        let all_done = outcomes.values().all(|o| matches!(o, Outcome::Done));
+        // What the profile no longer uses may still be named by the config
+        // CloudFront is deploying: it goes only after the deploy was waited for.
+        let removed = match (all_done, skipped_waits.is_empty()) {
+            (true, true) => prune(&ctx, &instances).await,
+            (true, false) => not_pruned(&ctx, &instances),
+            (false, _) => Vec::new(),
         };
         ctx.progress.clear();
         let changes = changes.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut report = report(&ctx, &profile, &instances, &outcomes, &changes, settings);
         report.removed = removed;
+        if report.complete && !skipped_waits.is_empty() {
+            for id in &skipped_waits {
+                report.waits.push(ResourceResult::new(
+                    id,
+                    "skipped",
+                    Some("not waited for (--no-wait); `ahi-edge status` exits 3 until it is ready".into()),
+                ));
+            }
+            report.next_steps.insert(
+                0,
+                format!(
+                    "ahi-edge status{} exits 3 (deploying) until CloudFront, the ALB and the service are ready, then 0; \
+                     `ahi-edge up{}` then waits for nothing and removes what the profile no longer uses",
+                    settings.flags(),
+                    settings.flags()
+                ),
+            );
+        }
         printer.result(&report)?;
         Ok(if report.complete {
             ExitStatus::Success
@@ -252,18 +285,37 @@ fn report(
     }
 }
 
+/// What the lockfile records and the profile no longer produces.
+fn unused(lock: &crate::lockfile::Lockfile, instances: &[Instance]) -> Vec<String> {
+    lock.resources
+        .keys()
+        .filter(|id| !instances.iter().any(|i| &i.id == *id))
+        .cloned()
+        .collect()
+}
+
+/// `--no-wait`: what the lockfile records but the profile no longer
+/// produces stays until an `up` that waits for the deploy.
+fn not_pruned(ctx: &Ctx, instances: &[Instance]) -> Vec<ResourceResult> {
+    unused(&ctx.lock(), instances)
+        .iter()
+        .map(|id| {
+            ResourceResult::new(
+                id,
+                "skipped",
+                Some("kept until the deploy is waited for: the next `ahi-edge up` deletes it".into()),
+            )
+        })
+        .collect()
+}
+
 /// Deletes what the lockfile records but the profile no longer produces,
 /// once the rest is up (so nothing still refers to it), in the reverse
 /// order of what the entries recorded they need. A Lambda@Edge function
 /// still replicated stays `awaiting-replicas` for the next `up` or `down`.
 async fn prune(ctx: &Ctx, instances: &[Instance]) -> Vec<ResourceResult> {
     let lock = ctx.lock();
-    let unused: Vec<String> = lock
-        .resources
-        .keys()
-        .filter(|id| !instances.iter().any(|i| &i.id == *id))
-        .cloned()
-        .collect();
+    let unused = unused(&lock, instances);
     let opts = Options {
         wait_replicas: false,
         timeout: Duration::ZERO,
