@@ -201,6 +201,10 @@ class App:
                 return dict(emu.edge.origins.targets)
             if path.startswith("/_ahi/ecr/"):
                 return emu.ecr.control(method, path, doc)
+            if path == "/_ahi/cognito/pools" and method == "POST":
+                from . import cognito
+
+                return cognito.seed(doc.get("account", "123456789012"), doc)
             if path.startswith("/_ahi/oidc/"):
                 return emu.oidc.control(method, path, doc)
             if path == "/_ahi/healthimaging/image-sets" and method == "POST":

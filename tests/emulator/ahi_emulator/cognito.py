@@ -71,3 +71,34 @@ def install():
 
     CognitoIdpResponse.describe_user_pool = describe_user_pool
     CognitoIdpResponse.describe_user_pool_client = describe_user_pool_client
+
+
+def seed(account, doc):
+    """A user pool with the id the caller names, and its app clients with
+    theirs (POST /_ahi/cognito/pools): the templates' example pool and
+    client, so tests that deploy a template's profile unchanged pass the
+    pre-flight's DescribeUserPool / DescribeUserPoolClient as a user's real
+    pool would. moto makes random ids; this re-keys what it made."""
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    pool_id, clients = doc.get("id"), doc.get("client_ids", [])
+    if not isinstance(pool_id, str) or violation(pool_id, POOL_ID):
+        raise ValueError("give id: a user pool id such as us-east-1_Ab12Cd34E")
+    if not isinstance(clients, list) or any(not isinstance(c, str) or violation(c, CLIENT_ID) for c in clients):
+        raise ValueError("client_ids: a list of app client ids")
+    region = pool_id.split("_", 1)[0]
+    backend = cognitoidp_backends[account][region]
+    pool = backend.user_pools.get(pool_id)
+    if pool is None:
+        pool = backend.create_user_pool(doc.get("name", pool_id), {})
+        del backend.user_pools[pool.id]
+        pool.id = pool_id
+        pool.arn = f"arn:aws:cognito-idp:{region}:{account}:userpool/{pool_id}"
+        backend.user_pools[pool_id] = pool
+    for client_id in clients:
+        if client_id not in pool.clients:
+            client = backend.create_user_pool_client(pool_id, False, {"ClientName": client_id})
+            del pool.clients[client.id]
+            client.id = client_id
+            pool.clients[client_id] = client
+    return {"id": pool_id, "arn": pool.arn, "client_ids": sorted(pool.clients)}

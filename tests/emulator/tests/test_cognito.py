@@ -79,3 +79,19 @@ def test_cognito_faults_are_json_errors(control, aws):
     with pytest.raises(ClientError) as e:
         aws("cognito-idp").describe_user_pool(UserPoolId="us-east-1_Abc")
     assert e.value.response["Error"]["Code"] == "TooManyRequestsException"
+
+
+def test_a_seeded_pool_and_clients_keep_the_ids_asked_for(control, aws):
+    ask = {"id": "eu-west-1_Seed0001", "client_ids": ["seedclient0001", "seedclient0002"]}
+    assert control.call("POST", "/_ahi/cognito/pools", ask)["client_ids"] == ["seedclient0001", "seedclient0002"]
+    idp = aws("cognito-idp", "eu-west-1")
+    pool = idp.describe_user_pool(UserPoolId="eu-west-1_Seed0001")["UserPool"]
+    assert pool["Id"] == "eu-west-1_Seed0001"
+    assert pool["Arn"].endswith(":userpool/eu-west-1_Seed0001")
+    client = idp.describe_user_pool_client(UserPoolId="eu-west-1_Seed0001", ClientId="seedclient0002")
+    assert client["UserPoolClient"]["ClientId"] == "seedclient0002"
+    # Seeding again changes nothing; the pool is only in its own region.
+    assert control.call("POST", "/_ahi/cognito/pools", ask)["client_ids"] == ["seedclient0001", "seedclient0002"]
+    with pytest.raises(ClientError) as e:
+        aws("cognito-idp", "us-east-1").describe_user_pool(UserPoolId="eu-west-1_Seed0001")
+    assert error(e)[0] == "ResourceNotFoundException"
