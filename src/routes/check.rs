@@ -106,6 +106,7 @@ pub fn check(table: &Table, stack: &str) -> Vec<Finding> {
         let normal = pattern::normal(&route.path);
         if let Some(bare) = normal.strip_suffix("/*")
             && !bare.is_empty()
+            && !route.bare_path_elsewhere
             && !pattern::matches(&route.path, bare)
         {
             let k = table.route_for(bare);
@@ -119,8 +120,10 @@ pub fn check(table: &Table, stack: &str) -> Vec<Finding> {
                     routes[k].origin
                 ),
                 format!(
-                    "if {bare} belongs to origin {} too, add a route with path = {bare:?} above",
-                    route.origin
+                    "if {bare} belongs to origin {} too, add a route with path = {bare:?} above; if it is meant \
+                     for route {}, say so with bare_path = \"elsewhere\" on this route",
+                    route.origin,
+                    k + 1
                 ),
             ));
         }

@@ -238,6 +238,11 @@ pub struct Route {
     pub authorizer: bool,
     /// The signer whose keys' signed URLs or cookies this route requires.
     pub signed: Option<String>,
+    /// `bare_path = "elsewhere"`: the profile says the bare prefix (`/api`
+    /// of `/api/*`) is meant for whichever route matches it, so validate
+    /// does not warn that it goes there.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub bare_path_elsewhere: bool,
 }
 
 /// `[[route_tests]]`: a request and where it must go.

@@ -189,3 +189,40 @@ fn the_templates_example_values_warn_and_up_against_aws_refuses_them_before_any_
     assert!(stderr.contains("pass --yes if they are meant"), "{stderr}");
     assert!(!dir.path().join("ahi-edge.lock").exists(), "nothing recorded");
 }
+
+/// A user must tell the template's choices from their own mistakes: after
+/// `init`, every warning is about a value to replace, and each is said once
+/// (by `validate` and by `routes show` alike).
+#[test]
+fn each_template_warns_only_about_its_example_values_and_each_once() {
+    for template in [
+        "ahi-delivery",
+        "ahi-delivery-https",
+        "ahi-delivery-noauth",
+        "reverse-proxy",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(run(&["init", "--template", template], dir.path()).code, 0);
+        let mut runs = vec![("validate", run(&["validate"], dir.path()))];
+        if template == "reverse-proxy" {
+            runs.push(("routes show", run(&["routes", "show"], dir.path())));
+        }
+        for (command, out) in runs {
+            assert_eq!(out.code, 0, "{template} {command}: {}", out.stderr);
+            let text = format!("{}{}", out.stdout, out.stderr);
+            let warnings: Vec<&str> = text.lines().filter(|l| l.contains(": warning: ")).collect();
+            assert!(!warnings.is_empty(), "{template}: the examples are marked");
+            for w in &warnings {
+                assert!(
+                    w.ends_with("still as `ahi-edge init` wrote it"),
+                    "{template} {command}: a warning about the template's own choice: {w}"
+                );
+                assert_eq!(
+                    warnings.iter().filter(|x| *x == w).count(),
+                    1,
+                    "{template} {command}: said twice: {w}"
+                );
+            }
+        }
+    }
+}

@@ -360,7 +360,7 @@ fn the_reverse_proxy_layout_serves_each_route_from_its_origin_and_down_restores_
         "",
     );
     stack.edit(
-        "[[routes]]\npath = \"/stac/*\"\norigin = \"stac\"\nstrip_prefix = \"/stac/\"\n",
+        "[[routes]]\npath = \"/stac/*\"\norigin = \"stac\"\nstrip_prefix = \"/stac/\"\nbare_path = \"elsewhere\"\n",
         "",
     );
     stack.edit(

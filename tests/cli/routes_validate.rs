@@ -58,13 +58,39 @@ fn the_default_route_is_required_once_and_last() {
 }
 
 #[test]
-fn a_bare_prefix_is_a_warning_saying_where_it_goes() {
-    let v = validate(BASE);
+fn a_bare_prefix_is_a_warning_saying_where_it_goes_unless_the_route_says_so() {
+    // The template says /api is meant for the app: no warning.
+    assert!(!validate(BASE).run.stdout.contains("no trailing slash"));
+    let unsaid = routes_profile(&[(
+        "bare_path = \"elsewhere\"             # /api itself",
+        "# /api itself",
+    )]);
+    let v = validate(&unsaid);
     v.exit(0).has(
         "warning",
         "routes[0].path = \"/api/*\"",
         "/api (no trailing slash) does not match /api/*: it goes to route 5 (*, origin app)",
-        "add a route with path = \"/api\" above",
+        "add a route with path = \"/api\" above; if it is meant for route 5, say so with bare_path = \"elsewhere\" on this route",
+    );
+    assert!(
+        !v.run.stdout.contains("/stac (no trailing slash)"),
+        "the other routes say it"
+    );
+
+    let unknown = routes_profile(&[(
+        "bare_path = \"elsewhere\"             # /api itself",
+        "bare_path = \"mine\" # /api itself",
+    )]);
+    validate(&unknown).exit(2).has_error(
+        "routes[0].bare_path = \"mine\"",
+        "is not a known value",
+        "write bare_path = \"elsewhere\"",
+    );
+    let default = routes_profile(&[("spa = true ", "bare_path = \"elsewhere\"\nspa = true ")]);
+    validate(&default).exit(2).has_error(
+        "routes[4].bare_path = \"elsewhere\"",
+        "is only for a path ending in /* (this route's is \"*\")",
+        "remove it",
     );
 }
 

@@ -13,6 +13,7 @@ pub(super) fn read_auth(d: &mut Diagnostics, root: &mut Table) -> Option<Auth> {
     let mode = t.string(d, "mode", "\"cognito_jwt\"");
     let cors = t.string_list(d, "cors_allow_origins", "[\"https://viewer.example.com\"]");
     let query_token = t.bool(d, "query_token");
+    let public = t.bool(d, "public");
     let cognito = t.table(d, "cognito");
     let oidc = t.table(d, "oidc");
     let mode = require(
@@ -70,12 +71,25 @@ pub(super) fn read_auth(d: &mut Diagnostics, root: &mut Table) -> Option<Auth> {
         }
     }
     let no_authorizer = matches!(resolved, Some(AuthMode::None));
-    if no_authorizer && let Some(mode) = &mode {
-        d.warning(
+    match (&public, &mode) {
+        // The profile says the data is public by intent.
+        (Some(p), _) if p.value && no_authorizer => {}
+        (Some(p), _) if p.value => d.error(
+            p,
+            "says the data is public, but an authorizer checks every viewer",
+            "remove public, or set mode = \"none\"",
+        ),
+        (Some(p), _) if no_authorizer => d.error(
+            p,
+            "cannot be false with mode = \"none\": anyone with the URL can read the data",
+            "set mode = \"cognito_jwt\" or \"oidc\", or public = true",
+        ),
+        (_, Some(mode)) if no_authorizer => d.warning(
             mode,
             "anyone who has the CloudFront URL can read image frames and metadata",
-            "use \"cognito_jwt\" or \"oidc\" unless the data is public",
-        );
+            "use \"cognito_jwt\" or \"oidc\" unless the data is public; if it is, say so with public = true",
+        ),
+        _ => {}
     }
 
     let mut origins = vec!["*".to_string()];

@@ -224,6 +224,7 @@ fn healthimaging_route(path: &str, authorizer: bool) -> Route {
         methods: Methods::All,
         authorizer,
         signed: None,
+        bare_path_elsewhere: false,
     }
 }
 
@@ -258,6 +259,7 @@ fn read_origin(
     let bucket = t.string(d, "bucket", "\"my-bucket\"");
     let region = t.string(d, "region", "\"us-east-1\"");
     let list = t.bool(d, "list");
+    let public = t.bool(d, "public");
     let kind = require(
         d,
         &t,
@@ -357,6 +359,7 @@ fn read_origin(
                     ("bucket", bucket.is_some()),
                     ("region", region.is_some()),
                     ("list", list.is_some()),
+                    ("public", public.is_some()),
                 ],
             );
             let domain = need(d, &place, "domain", domain, "the origin's DNS name")?;
@@ -465,6 +468,15 @@ fn read_origin(
                     return None;
                 }
             };
+            if other == "s3"
+                && let Some(p) = &public
+            {
+                d.error(
+                    p,
+                    "is only for kind = \"s3_website\": an s3 origin's bucket stays private behind Origin Access Control",
+                    "remove it",
+                );
+            }
             if other == "s3" {
                 OriginKind::S3 {
                     bucket,
@@ -475,11 +487,20 @@ fn read_origin(
                 if let Some(l) = &list {
                     d.error(l, "is only for kind = \"s3\"", "remove it");
                 }
-                d.warning(
-                    name,
-                    "serves a public website endpoint over HTTP: anyone can read the bucket without CloudFront, and CloudFront reaches it unencrypted",
-                    "prefer kind = \"s3\" (a private bucket read through Origin Access Control) unless you need S3's website redirects",
-                );
+                match &public {
+                    // The profile says the content is public by intent.
+                    Some(p) if p.value => {}
+                    Some(p) => d.error(
+                        p,
+                        "cannot be false: a website endpoint serves the bucket to anyone, without CloudFront",
+                        "use kind = \"s3\" for a private bucket, or remove public",
+                    ),
+                    None => d.warning(
+                        name,
+                        "serves a public website endpoint over HTTP: anyone can read the bucket without CloudFront, and CloudFront reaches it unencrypted",
+                        "prefer kind = \"s3\" (a private bucket read through Origin Access Control) unless you need S3's website redirects; if the content is public by intent, say so with public = true",
+                    ),
+                }
                 OriginKind::S3Website { bucket, region }
             }
         }
@@ -624,6 +645,7 @@ fn read_route(
     let methods = t.string(d, "methods", "\"get_head\"");
     let auth = t.bool(d, "auth");
     let signed = t.string(d, "signed", "\"storage\"");
+    let bare_path = t.string(d, "bare_path", "\"elsewhere\"");
     let path = require(
         d,
         &t,
@@ -665,6 +687,29 @@ fn read_route(
     spots.routes.push(Spot::new(&place, keys));
     let before = d.error_count();
     let (path, origin) = (path?, origin?);
+    let bare_path_elsewhere = match &bare_path {
+        Some(b) if b.value != "elsewhere" => {
+            d.error(
+                b,
+                "is not a known value",
+                "write bare_path = \"elsewhere\" (the bare prefix goes to whichever route matches it), or remove it",
+            );
+            false
+        }
+        Some(b) if !pattern::normal(&path.value).ends_with("/*") || pattern::is_default(&path.value) => {
+            d.error(
+                b,
+                format!(
+                    "is only for a path ending in /* (this route's is {:?})",
+                    path.value
+                ),
+                "remove it",
+            );
+            false
+        }
+        Some(_) => true,
+        None => false,
+    };
     if let Err(reason) = pattern::check(&path.value) {
         d.error(
             &path,
@@ -826,5 +871,6 @@ fn read_route(
         methods,
         authorizer,
         signed: signed.map(|s| s.value),
+        bare_path_elsewhere,
     })
 }
