@@ -88,6 +88,11 @@ def run_mode(mode, args, edge_bin):
         for user in users:
             idp.admin_create_user(UserPoolId=pool, Username=user, MessageAction="SUPPRESS")
             idp.admin_set_user_password(UserPoolId=pool, Username=user, Password=PASSWORD, Permanent=True)
+        # The proxy image the profile names (the pre-flight of `up` looks it up).
+        doc = {"region": "us-east-1", "repository": "ahi-regional-proxy", "tag": "0.1.0", "architecture": "amd64",
+               "index": True, "platforms": ["amd64", "arm64"]}
+        urllib.request.urlopen(urllib.request.Request(endpoint + "/_ahi/ecr/images", data=json.dumps(doc).encode(),
+                                                      method="POST", headers={"Content-Type": "application/json"})).read()
         profile = open("profiles/ahi-delivery.toml").read()
         profile = profile.replace("us-east-1_Ab12Cd34E", pool).replace("4fr9qmc1oba52s6hrfl5hntu2u", app)
         profile = profile.replace('cache = "shared"', f'cache = "{mode}"')

@@ -44,6 +44,16 @@ def cognito(endpoint):
     print(f"POOL={pool}\nCLIENT={app}\nTOKEN={auth['AuthenticationResult']['AccessToken']}")
 
 
+def image(endpoint):
+    """The proxy image the profile names, pushed to the emulator's ECR for
+    both architectures (the pre-flight of `up` looks it up)."""
+    doc = {"region": REGION, "repository": "ahi-regional-proxy", "tag": "0.1.0", "architecture": "amd64",
+           "index": True, "platforms": ["amd64", "arm64"]}
+    request = urllib.request.Request(f"{endpoint}/_ahi/ecr/images", data=json.dumps(doc).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request).read()
+
+
 def task_env(endpoint):
     ecs = client(endpoint, "ecs")
     cluster = ecs.list_clusters()["clusterArns"][0]
@@ -98,5 +108,5 @@ def fetch(url, host, token, sha256=None):
 
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    result = {"cognito": cognito, "task-env": task_env, "register": register, "seed": seed, "fetch": fetch}[command](*args)
+    result = {"cognito": cognito, "image": image, "task-env": task_env, "register": register, "seed": seed, "fetch": fetch}[command](*args)
     sys.exit(0 if result in (None, 200) else 1)

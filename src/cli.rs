@@ -55,7 +55,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_progress: bool,
 
-    /// Send every AWS call to this endpoint (e.g. the local emulator)
+    /// Send every AWS call to this endpoint (e.g. the local emulator); the pre-flight's HTTPS
+    /// reads (an OIDC issuer, an image config) go there too, with their Host header kept
     #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
 

@@ -45,6 +45,8 @@ pub enum Statement {
     ProxyLogGroup,
     ReplicaLogGroups,
     Certificates,
+    ProxyImage,
+    IdentityProvider,
 }
 
 const fn op(
@@ -244,6 +246,15 @@ pub const OPERATIONS: &[Operation] = &[
     op("logs", "TagResource", "logs:TagResource", ProxyLogGroup),
     op("logs", "UntagResource", "logs:UntagResource", ProxyLogGroup),
     op("acm", "DescribeCertificate", "acm:DescribeCertificate", Certificates),
+    // The pre-flight's reads of the proxy image and the identity provider.
+    op("ecr", "DescribeImages", "ecr:DescribeImages", ProxyImage),
+    op("ecr", "BatchGetImage", "ecr:BatchGetImage", ProxyImage),
+    op("ecr", "GetDownloadUrlForLayer", "ecr:GetDownloadUrlForLayer", ProxyImage),
+    op("cognito-idp", "DescribeUserPool", "cognito-idp:DescribeUserPool", IdentityProvider),
+    op("cognito-idp", "DescribeUserPoolClient", "cognito-idp:DescribeUserPoolClient", IdentityProvider),
+    // `ahi-edge invalidate`.
+    op("cloudfront", "CreateInvalidation", "cloudfront:CreateInvalidation", CloudFront),
+    op("cloudfront", "GetInvalidation", "cloudfront:GetInvalidation", CloudFront),
     // Not called by ahi-edge itself: what AWS checks on its behalf.
     op("cloudfront", "", "cloudfront:TagResource", CloudFront),
     op("iam", "", "iam:PassRole", PassStackRoles),
@@ -416,6 +427,21 @@ fn scope(statement: Statement, profile: &Profile) -> Option<(Vec<String>, Option
                 .collect(),
             Option::None,
         ),
+        // The image's own repository, in its own region and registry.
+        ProxyImage => match hi.and_then(|h| crate::stack::preflight::ecr_repository_arn(&h.proxy.image)) {
+            Some(arn) => (vec![arn], Option::None),
+            Option::None => return Option::None,
+        },
+        IdentityProvider => match hi.map(|h| &h.auth.mode) {
+            Some(crate::profile::AuthMode::CognitoJwt(c)) => (
+                vec![format!(
+                    "arn:aws:cognito-idp:{}:*:userpool/{}",
+                    c.region, c.user_pool_id
+                )],
+                Option::None,
+            ),
+            _ => return Option::None,
+        },
         Certificates => {
             let mut arns = Vec::new();
             if let Some(AlbOrigin::Https { certificate_arn, .. }) = hi.map(|h| &h.alb) {

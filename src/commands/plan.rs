@@ -113,7 +113,10 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         if !refused.is_empty() {
             return Err(super::up::refusal(settings, &refused));
         }
-        crate::stack::preflight::certificates(&clients, &profile, &settings.profile).await?;
+        let fetch = crate::stack::preflight::Fetch::new(settings.aws.endpoint_url.as_deref());
+        for note in crate::stack::preflight::check(&clients, &fetch, &profile, &settings.profile).await? {
+            printer.warn(format!("{}: {note}", settings.profile.display()));
+        }
         let ctx = Ctx::new(
             &profile.stack.name,
             clients,

@@ -114,7 +114,10 @@ pub fn run(settings: &Settings, printer: &Printer, args: &UpArgs) -> Result<Exit
         if !refused.is_empty() {
             return Err(refusal(settings, &refused));
         }
-        crate::stack::preflight::certificates(&clients, &profile, &settings.profile).await?;
+        let fetch = crate::stack::preflight::Fetch::new(settings.aws.endpoint_url.as_deref());
+        for note in crate::stack::preflight::check(&clients, &fetch, &profile, &settings.profile).await? {
+            printer.warn(format!("{}: {note}", settings.profile.display()));
+        }
         let ctx = Ctx::new(
             &profile.stack.name,
             clients,

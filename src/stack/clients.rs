@@ -109,6 +109,22 @@ impl Clients {
         aws_sdk_s3::Client::from_conf(config)
     }
 
+    pub fn ecr(&self, region: &str) -> aws_sdk_ecr::Client {
+        aws_sdk_ecr::Client::from_conf(
+            aws_sdk_ecr::config::Builder::from(&self.config(region))
+                .interceptor(CallLog)
+                .build(),
+        )
+    }
+
+    pub fn cognito(&self, region: &str) -> aws_sdk_cognitoidentityprovider::Client {
+        aws_sdk_cognitoidentityprovider::Client::from_conf(
+            aws_sdk_cognitoidentityprovider::config::Builder::from(&self.config(region))
+                .interceptor(CallLog)
+                .build(),
+        )
+    }
+
     pub fn acm(&self, region: &str) -> aws_sdk_acm::Client {
         aws_sdk_acm::Client::from_conf(
             aws_sdk_acm::config::Builder::from(&self.config(region))

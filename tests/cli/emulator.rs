@@ -59,10 +59,46 @@ impl Emulator {
             .strip_prefix("endpoint=")
             .unwrap_or_else(|| panic!("emulator printed {line:?}, not endpoint=..."))
             .to_string();
-        Emulator {
+        let emulator = Emulator {
             endpoint,
             _child: Mutex::new(child),
+        };
+        emulator.hold_template_inputs();
+        emulator
+    }
+
+    /// What the shipped templates name and the pre-flight of `plan` and
+    /// `up` looks up: their example user pool and app client, and their
+    /// proxy image (for both architectures), and the OIDC issuer the tests'
+    /// OIDC profiles name, as an account that deploys a
+    /// template unchanged would hold them. Tests of the pre-flight's
+    /// refusals name other pools, clients and images.
+    fn hold_template_inputs(&self) {
+        for (pool, client) in [
+            ("us-east-1_Ab12Cd34E", "4fr9qmc1oba52s6hrfl5hntu2u"),
+            ("us-west-2_Xy98Zw76V", "1example23456789abcdefghij"),
+        ] {
+            self.control(
+                "POST",
+                "/_ahi/cognito/pools",
+                Some(&serde_json::json!({"id": pool, "client_ids": [client]})),
+            );
         }
+        for region in ["us-east-1", "us-west-2", "eu-west-1"] {
+            self.control(
+                "POST",
+                "/_ahi/ecr/images",
+                Some(
+                    &serde_json::json!({"region": region, "repository": "ahi-regional-proxy", "tag": "0.1.0",
+                    "architecture": "amd64", "index": true, "platforms": ["amd64", "arm64"]}),
+                ),
+            );
+        }
+        self.control(
+            "POST",
+            "/_ahi/oidc/issuers",
+            Some(&serde_json::json!({"issuer": "https://login.example.com"})),
+        );
     }
 
     /// A call to the control API (`/_ahi/...`), answered as JSON.

@@ -74,6 +74,16 @@ fn observed(stack: &Stack) -> Value {
 fn every_profile_field_and_every_tag_reaches_aws_in_one_up_and_plan_then_settles() {
     let emu = emulator();
     let stack = Stack::new(emu, "ahi-delivery", "t-fields", &[]);
+    // The image the table switches to, built for both architectures it
+    // switches between: the pre-flight of `up` looks both up.
+    emu.control(
+        "POST",
+        "/_ahi/ecr/images",
+        Some(
+            &json!({"region": "us-east-1", "repository": "ahi-regional-proxy", "tag": "0.2.0",
+            "architecture": "amd64", "index": true, "platforms": ["amd64", "arm64"]}),
+        ),
+    );
     stack.up();
     let before = observed(&stack);
 
@@ -573,6 +583,12 @@ fn with_strict_aws_rules_every_up_converges_in_one_run() {
         .map(|c| c["operation"].as_str().unwrap_or_default().to_string())
         .collect();
     assert!(!consistency.is_empty(), "the run met EC2's eventual consistency");
+    // A second app client of the pool (the pre-flight looks it up).
+    emu.control(
+        "POST",
+        "/_ahi/cognito/pools",
+        Some(&json!({"id": "us-east-1_Ab12Cd34E", "client_ids": ["5gs0rnd2pcb63t7isgm6iouv3v"]})),
+    );
     stack.edit(
         "client_ids = [\"4fr9qmc1oba52s6hrfl5hntu2u\"]",
         "client_ids = [\"5gs0rnd2pcb63t7isgm6iouv3v\"]",

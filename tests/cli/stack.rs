@@ -165,7 +165,7 @@ impl<'a> Stack<'a> {
 
 /// Operations that change something, by AWS's naming.
 pub fn mutating(operation: &str) -> bool {
-    !["Get", "Describe", "List", "Head"]
+    !["Get", "Describe", "List", "Head", "BatchGet"]
         .iter()
         .any(|p| operation.starts_with(p))
 }

@@ -486,6 +486,7 @@ fn oidc_with_an_existing_vpc_and_a_web_acl_deploys_into_that_vpc_and_down_leaves
     let network = emu.boto3(
         "ec2 = client('ec2', 'eu-west-1')\n\
          vpc = ec2.create_vpc(CidrBlock='10.9.0.0/16')['Vpc']['VpcId']\n\
+         ec2.get_waiter('vpc_exists').wait(VpcIds=[vpc], WaiterConfig={'Delay': 1, 'MaxAttempts': 30})  # EC2 is eventually consistent\n\
          subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f'10.9.{i}.0/24', AvailabilityZone='eu-west-1' + 'ab'[i % 2])['Subnet']['SubnetId'] for i in range(4)]\n\
          print(json.dumps([vpc] + subnets))",
     );
@@ -502,6 +503,7 @@ fn oidc_with_an_existing_vpc_and_a_web_acl_deploys_into_that_vpc_and_down_leaves
         "ahi-delivery-noauth",
         "t-oidc-vpc",
         &[
+            ("public = true\n", ""),
             (
                 "mode = \"none\"",
                 "mode = \"oidc\"\n\n[auth.oidc]\nissuer = \"https://login.example.com\"\naudiences = [\"ahi-viewer\"]",
@@ -562,6 +564,12 @@ fn new_auth_settings_publish_a_new_authorizer_version_and_repoint_the_distributi
         &[("cache = \"shared\"", "cache = \"per_viewer\"")],
     );
     stack.up();
+    // A second app client of the pool (the pre-flight looks it up).
+    emu.control(
+        "POST",
+        "/_ahi/cognito/pools",
+        Some(&json!({"id": "us-east-1_Ab12Cd34E", "client_ids": ["5gs0rnd2pcb63t7isgm6iouv3v"]})),
+    );
     stack.edit(
         "client_ids = [\"4fr9qmc1oba52s6hrfl5hntu2u\"]",
         "client_ids = [\"5gs0rnd2pcb63t7isgm6iouv3v\"]",

@@ -1,16 +1,12 @@
-//! Checks `plan` and `up` make against AWS before the first write, so a
-//! wrong value fails in seconds instead of at the call that needs it, after
-//! dozens of resources exist. Certificates: each one the profile names must
-//! exist in the region that uses it (CloudFront's in us-east-1, the ALB's
-//! in the HealthImaging region), be ISSUED, and cover the names it serves.
-//! Read-only calls (ACM DescribeCertificate).
+//! Certificates: each one the profile names must exist in the region that
+//! uses it (CloudFront's in us-east-1, the ALB's in the HealthImaging
+//! region), be ISSUED, and cover the names it serves (ACM DescribeCertificate).
 
-use std::path::Path;
-
-use super::clients::Clients;
+use super::Findings;
 use crate::aws::{AwsError, EDGE_REGION};
 use crate::error::Error;
 use crate::profile::{AlbOrigin, Profile};
+use crate::stack::clients::Clients;
 
 /// One certificate the profile relies on.
 struct Need {
@@ -60,10 +56,9 @@ pub fn covers(cert_name: &str, host: &str) -> bool {
     }
 }
 
-/// Every certificate problem at once, as bad input naming the key, the
-/// value and the fix; nothing has been written when this fails.
-pub async fn certificates(clients: &Clients, profile: &Profile, path: &Path) -> Result<(), Error> {
-    let mut problems = Vec::new();
+/// Every certificate problem, each naming the key, the value and the fix.
+pub(super) async fn check(clients: &Clients, profile: &Profile, found: &mut Findings) -> Result<(), Error> {
+    let problems = &mut found.problems;
     for need in needs(profile) {
         let answer = clients
             .acm(&need.region)
@@ -108,17 +103,7 @@ pub async fn certificates(clients: &Clients, profile: &Profile, path: &Path) -> 
             }
         }
     }
-    if problems.is_empty() {
-        return Ok(());
-    }
-    Err(Error::Refused {
-        path: path.to_path_buf(),
-        reason: format!(
-            "checked before any change; nothing was changed:\n      {}",
-            problems.join("\n      ")
-        ),
-        fix: "correct the certificate settings above, then run the command again".into(),
-    })
+    Ok(())
 }
 
 #[cfg(test)]
