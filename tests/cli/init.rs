@@ -2,14 +2,17 @@
 
 use crate::support::run;
 
+/// Every template `init` writes.
+const TEMPLATES: [&str; 4] = [
+    "ahi-delivery",
+    "ahi-delivery-https",
+    "ahi-delivery-noauth",
+    "reverse-proxy",
+];
+
 #[test]
 fn each_template_writes_a_profile_that_validates() {
-    for template in [
-        "ahi-delivery",
-        "ahi-delivery-https",
-        "ahi-delivery-noauth",
-        "reverse-proxy",
-    ] {
+    for template in TEMPLATES {
         let dir = tempfile::tempdir().unwrap();
         let out = run(&["init", "--template", template], dir.path());
         assert_eq!(out.code, 0, "{}", out.stderr);
@@ -195,12 +198,7 @@ fn the_templates_example_values_warn_and_up_against_aws_refuses_them_before_any_
 /// (by `validate` and by `routes show` alike).
 #[test]
 fn each_template_warns_only_about_its_example_values_and_each_once() {
-    for template in [
-        "ahi-delivery",
-        "ahi-delivery-https",
-        "ahi-delivery-noauth",
-        "reverse-proxy",
-    ] {
+    for template in TEMPLATES {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(run(&["init", "--template", template], dir.path()).code, 0);
         let mut runs = vec![("validate", run(&["validate"], dir.path()))];
