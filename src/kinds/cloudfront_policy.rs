@@ -32,6 +32,9 @@ pub trait PolicyApi: Sync {
     const IN_USE: &'static str;
     /// Spec fields AWS cannot change in place.
     const REPLACE: &'static [&'static str] = &["name"];
+    /// The spec field that is the create call's idempotency token (recorded
+    /// with the intent), if the API takes one.
+    const TOKEN: Option<&'static str> = None;
     fn comment(spec: &Self::Spec) -> &str;
     async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError>;
     async fn find_by_name(c: &Client, name: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError>;
@@ -134,6 +137,10 @@ impl<A: PolicyApi> Kind for Policy<A> {
 
     fn replace_fields(&self) -> &'static [&'static str] {
         A::REPLACE
+    }
+
+    fn token_field(&self) -> Option<&'static str> {
+        A::TOKEN
     }
 
     fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {

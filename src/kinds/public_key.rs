@@ -48,6 +48,7 @@ impl PolicyApi for Api {
     const IN_USE: &'static str = "PublicKeyInUse";
     /// Only the comment can change in place.
     const REPLACE: &'static [&'static str] = &["name", "caller_reference", "encoded_key"];
+    const TOKEN: Option<&'static str> = Some("caller_reference");
 
     fn comment(spec: &Spec) -> &str {
         &spec.comment

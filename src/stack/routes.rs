@@ -29,6 +29,18 @@ pub(super) fn log_bucket_name(src: &Sources) -> String {
     names(src).log_bucket(src.account, &src.profile.region)
 }
 
+/// The CallerReference an instance's entry recorded (in its spec, or with
+/// its intent, before the create call): once recorded it stays; a new create
+/// gets a new one, since CloudFront remembers every reference ever sent.
+fn recorded_token(src: &Sources, id: &str) -> Option<String> {
+    let recorded = src.lock.resources.get(id)?;
+    recorded
+        .spec_value()
+        .get("caller_reference")
+        .and_then(|r| r.as_str().map(str::to_string))
+        .or_else(|| recorded.token.clone())
+}
+
 /// The instance id of a route function (`function/<key>`).
 pub fn function_id(key: &str) -> String {
     format!("function/{key}")
@@ -132,7 +144,7 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
         for key in &signer.keys {
             let id = public_key_id(&signer.name, key);
             keys.push(id.clone());
-            let (signer_name, key) = (signer.name.clone(), key.clone());
+            let (signer_name, key, instance) = (signer.name.clone(), key.clone(), id.clone());
             out.push(Instance::resource(
                 &id,
                 "cloudfront-public-key",
@@ -143,7 +155,8 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
                     let digest = key.digest();
                     Ok(public_key::Spec {
                         name: format!("{stack}-{signer_name}-{}-{}", key.id, &digest[..8]),
-                        caller_reference: format!("ahi-edge-{stack}-{signer_name}-{}-{digest}", key.id),
+                        caller_reference: recorded_token(src, &instance)
+                            .unwrap_or_else(|| crate::resources::distribution::new_caller_reference(stack)),
                         encoded_key: format!("{}\n", key.pem.trim()),
                         comment: format!("ahi-edge stack {stack}: signer {signer_name}, key {}", key.id),
                     })
@@ -229,17 +242,9 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
         |src| {
             // Once recorded (with the intent, before the create call), the
             // reference stays; a new create gets a new one.
-            let recorded = src.lock.resources.get("distribution");
-            let caller_reference = recorded
-                .and_then(|e| {
-                    e.spec_value()
-                        .get("caller_reference")
-                        .and_then(|r| r.as_str().map(str::to_string))
-                })
-                .or_else(|| recorded.and_then(|e| e.token.clone()))
-                .unwrap_or_else(|| {
-                    crate::resources::distribution::new_caller_reference(&src.profile.stack.name)
-                });
+            let caller_reference = recorded_token(src, "distribution").unwrap_or_else(|| {
+                crate::resources::distribution::new_caller_reference(&src.profile.stack.name)
+            });
             let hi = src.profile.delivery.as_ref();
             let stack_output = |id: &str, key: &str| -> Result<Option<String>, StepError> {
                 match hi {

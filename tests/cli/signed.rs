@@ -455,3 +455,43 @@ fn out_of_band_changes_to_the_key_group_and_public_key_are_found_and_repaired() 
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(stack.cloudfront_held(), BTreeMap::new());
 }
+
+/// `down`, then `up` with the same key file: CloudFront remembers every
+/// CallerReference ever sent (the emulator refuses a deleted key's), so each
+/// create sends a new one, recorded with the intent (#27).
+#[test]
+fn down_then_up_with_the_same_key_file_converges_with_a_new_caller_reference() {
+    let emu = &Emulator::start();
+    let name = "t-signed-again";
+    let stack = setup(emu, name);
+    let keys = |emu: &Emulator| {
+        emu.boto3(&format!(
+            "cf = client('cloudfront')\n\
+             keys = [k for k in cf.list_public_keys()['PublicKeyList'].get('Items', []) if k['Name'].startswith('{name}-')]\n\
+             print(json.dumps([[k['Name'], cf.get_public_key(Id=k['Id'])['PublicKey']['PublicKeyConfig']['CallerReference']] for k in keys]))"
+        ))
+    };
+    assert_eq!(stack.up().code, 0);
+    let first = keys(emu);
+    assert_eq!(first.as_array().unwrap().len(), 1, "{first}");
+    let after = stack.last_seq();
+    stack.up();
+    assert_eq!(
+        stack.writes_since(after),
+        Vec::<String>::new(),
+        "the recorded reference stays"
+    );
+    assert_eq!(stack.run(&["down", "--wait-replicas", "--yes"]).code, 0);
+    assert_eq!(keys(emu), serde_json::json!([]));
+
+    let again = stack.up();
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let second = keys(emu);
+    assert_eq!(
+        second[0][0], first[0][0],
+        "the same key, by its content-derived name"
+    );
+    assert_ne!(second[0][1], first[0][1], "a new CallerReference");
+    assert_eq!(stack.json(&["plan"]).0, 0, "plan settles");
+    assert_eq!(stack.run(&["down", "--wait-replicas", "--yes"]).code, 0);
+}

@@ -70,11 +70,17 @@ class Access:
         self.cloudfront = cloudfront
         self.oacs = {}  # id -> Entity
         self.public_keys = {}
+        # (account, CallerReference) of every public key ever created: what
+        # CloudFront answers to a deleted key's reference is undocumented, so
+        # the emulator refuses its reuse (at least as strict as AWS), as it
+        # refuses a distribution's (aws-behaviour.md, "spent CallerReferences").
+        self.spent_key_references = set()
         self.key_groups = {}
 
     def reset(self):
         self.oacs.clear()
         self.public_keys.clear()
+        self.spent_key_references.clear()
         self.key_groups.clear()
 
     def handle(self, call, account, name, params):
@@ -175,9 +181,9 @@ class Access:
                 raise ApiError("InvalidArgument", f"The parameter {field} is required.")
         public_key_object(text(config, "EncodedKey"))
         reference = text(config, "CallerReference")
-        if self._named(self.public_keys, account, text(config, "Name")) or any(
-                k.account == account and text(k.config, "CallerReference") == reference for k in self.public_keys.values()):
+        if self._named(self.public_keys, account, text(config, "Name")) or (account, reference) in self.spent_key_references:
             raise ApiError("PublicKeyAlreadyExists", "The specified public key already exists.", 409)
+        self.spent_key_references.add((account, reference))
         key = Entity(account, config, "K")
         self.public_keys[key.id] = key
         location = f"https://cloudfront.amazonaws.com/2020-05-31/public-key/{key.id}"

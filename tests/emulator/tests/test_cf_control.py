@@ -269,6 +269,21 @@ def test_public_keys_are_immutable_but_for_the_comment(control, aws):
     assert code_of(e) == "InvalidArgument"
 
 
+def test_a_public_keys_caller_reference_is_spent_even_after_its_delete(control, aws):
+    cf = aws("cloudfront")
+    config = {"CallerReference": "ref-1", "Name": "signer-a", "EncodedKey": pem()[1]}
+    created = cf.create_public_key(PublicKeyConfig=config)
+    with pytest.raises(ClientError) as e:
+        cf.create_public_key(PublicKeyConfig=dict(config, Name="signer-b"))
+    assert code_of(e) == "PublicKeyAlreadyExists"
+    cf.delete_public_key(Id=created["PublicKey"]["Id"], IfMatch=created["ETag"])
+    # The same name is free again; the reference is not.
+    with pytest.raises(ClientError) as e:
+        cf.create_public_key(PublicKeyConfig=config)
+    assert code_of(e) == "PublicKeyAlreadyExists"
+    assert cf.create_public_key(PublicKeyConfig=dict(config, CallerReference="ref-2"))["PublicKey"]["Id"]
+
+
 def test_key_groups_update_delete_and_the_in_use_rules(control, aws):
     cf = aws("cloudfront")
     keys = [cf.create_public_key(PublicKeyConfig={"CallerReference": f"k{i}", "Name": f"key-{i}",
