@@ -6,6 +6,7 @@ mod down;
 mod edge_chain;
 mod emulator;
 mod emulator_harness;
+mod function_injection;
 mod iam_policy;
 mod init;
 mod kinds;
