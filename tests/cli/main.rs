@@ -22,5 +22,6 @@ mod shared_cache;
 mod signed;
 mod stack;
 mod support;
+mod trust_policy;
 mod up;
 mod validate;
