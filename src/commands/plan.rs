@@ -113,6 +113,13 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         if !refused.is_empty() {
             return Err(super::up::refusal(settings, &refused));
         }
+        let grants = crate::stack::grants::check(&clients, &profile, &instances, &lock, &account).await?;
+        if let Some(refused) = grants.refusal(&settings.profile, &profile.stack.name) {
+            return Err(refused);
+        }
+        for (_, warning) in &grants.warnings {
+            printer.warn(warning);
+        }
         crate::stack::preflight::certificates(&clients, &profile, &settings.profile).await?;
         let ctx = Ctx::new(
             &profile.stack.name,
@@ -122,7 +129,12 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             Progress::silent(),
             None,
         );
-        let steps = inspect::plan(&ctx, &profile, &instances, &lock, package_sha).await;
+        let mut steps = inspect::plan(&ctx, &profile, &instances, &lock, package_sha).await;
+        for (id, warning) in grants.warnings {
+            if let Some(step) = steps.iter_mut().find(|s| s.id == id && s.warning.is_none()) {
+                step.warning = Some(warning);
+            }
+        }
         let changes = steps.iter().filter(|s| s.action != "unchanged").count();
         let mut counts = Counts::default();
         for s in &steps {

@@ -102,6 +102,13 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         if !refused.is_empty() {
             return Err(refusal(settings, &refused));
         }
+        let grants = crate::stack::grants::check(&clients, &profile, &instances, store.state(), &account).await?;
+        if let Some(refused) = grants.refusal(&settings.profile, &profile.stack.name) {
+            return Err(refused);
+        }
+        for (_, warning) in &grants.warnings {
+            printer.warn(warning);
+        }
         crate::stack::preflight::certificates(&clients, &profile, &settings.profile).await?;
         let ctx = Ctx::new(
             &profile.stack.name,

@@ -1,6 +1,7 @@
 //! Integration tests: the real `ahi-edge` binary, run as a user would.
 //! One test binary (modules below) so the crate links once.
 
+mod bucket_grant;
 mod cache_policy;
 mod down;
 mod edge_chain;
