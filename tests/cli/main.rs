@@ -19,6 +19,7 @@ mod readable_errors;
 mod registry;
 mod routes;
 mod routes_validate;
+mod secrets_in_output;
 mod shared_cache;
 mod signed;
 mod stack;
