@@ -144,7 +144,10 @@ fn plan_up_status_and_down_print_no_secret_at_any_verbosity() {
         .flat_map(|(_, r)| r.stderr.lines())
         .filter(|l| l.starts_with("aws: "))
         .collect();
-    assert!(call_log.iter().any(|l| l.contains("GetSecretValue")), "{call_log:#?}");
+    assert!(
+        call_log.iter().any(|l| l.contains("GetSecretValue")),
+        "{call_log:#?}"
+    );
     let private_key = std::fs::read_to_string(format!("{FIXTURES}/signer-a.pem")).unwrap();
     let key_lines: Vec<String> = private_key
         .lines()
