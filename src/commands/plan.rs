@@ -113,6 +113,13 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         if !refused.is_empty() {
             return Err(super::up::refusal(settings, &refused));
         }
+        let grants = crate::stack::grants::check(&clients, &profile, &instances, &lock, &account).await?;
+        if let Some(refused) = grants.refusal(&settings.profile, &profile.stack.name) {
+            return Err(refused);
+        }
+        for (_, warning) in &grants.warnings {
+            printer.warn(warning);
+        }
         let fetch = crate::stack::preflight::Fetch::new(settings.aws.endpoint_url.as_deref());
         for note in crate::stack::preflight::check(&clients, &fetch, &profile, &settings.profile).await? {
             printer.warn(format!("{}: {note}", settings.profile.display()));
@@ -125,7 +132,12 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             Progress::silent(),
             None,
         );
-        let steps = inspect::plan(&ctx, &profile, &instances, &lock, package_sha).await;
+        let mut steps = inspect::plan(&ctx, &profile, &instances, &lock, package_sha).await;
+        for (id, warning) in grants.warnings {
+            if let Some(step) = steps.iter_mut().find(|s| s.id == id && s.warning.is_none()) {
+                step.warning = Some(warning);
+            }
+        }
         let changes = steps.iter().filter(|s| s.action != "unchanged").count();
         let mut counts = Counts::default();
         for s in &steps {

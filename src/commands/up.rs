@@ -114,6 +114,13 @@ pub fn run(settings: &Settings, printer: &Printer, args: &UpArgs) -> Result<Exit
         if !refused.is_empty() {
             return Err(refusal(settings, &refused));
         }
+        let grants = crate::stack::grants::check(&clients, &profile, &instances, store.state(), &account).await?;
+        if let Some(refused) = grants.refusal(&settings.profile, &profile.stack.name) {
+            return Err(refused);
+        }
+        for (_, warning) in &grants.warnings {
+            printer.warn(warning);
+        }
         let fetch = crate::stack::preflight::Fetch::new(settings.aws.endpoint_url.as_deref());
         for note in crate::stack::preflight::check(&clients, &fetch, &profile, &settings.profile).await? {
             printer.warn(format!("{}: {note}", settings.profile.display()));

@@ -4,6 +4,15 @@
 //! distribution (`AWS:SourceArn`). The bucket and every other statement are
 //! the user's: a write touches our statement alone, and the delete puts the
 //! policy back as it was (or deletes it when ours was the only statement).
+//!
+//! The Sid is the stack's name encoded injectively into IAM's Sid
+//! characters, so two stacks never share one. A statement under our Sid is
+//! ours only if it is exactly what we would write (CloudFront's principal,
+//! our actions and resources, our distribution's ARN): any other is never
+//! adopted, changed or removed (`up` refuses before any write, see
+//! `stack::grants`). A grant written under the Sid of earlier versions
+//! (hyphens dropped) is found by its content and moved to the new Sid by
+//! the next `up`, or removed by `down`.
 
 use aws_sdk_s3::Client;
 use serde::{Deserialize, Serialize};
@@ -23,10 +32,92 @@ pub struct Spec {
     pub statement: Value,
 }
 
-/// Our statement's Sid in a bucket policy: alphanumeric, per stack.
+/// Our statement's Sid in a bucket policy, one per stack: IAM allows only
+/// `[A-Za-z0-9]`, so the name is encoded injectively: lower-case letters
+/// and digits stand for themselves, every other byte is `X` and two
+/// upper-case hex digits (`img-site` -> `imgX2Dsite`, `imgsite` stays).
 pub fn sid(stack: &str) -> String {
+    let mut encoded = String::new();
+    for b in stack.bytes() {
+        if b.is_ascii_lowercase() || b.is_ascii_digit() {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("X{b:02X}"));
+        }
+    }
+    format!("AhiEdge{encoded}CloudFrontRead")
+}
+
+/// The Sid versions before issue 23 wrote: the name's alphanumerics only,
+/// which `img-site` and `imgsite` shared. Read, never written.
+pub fn legacy_sid(stack: &str) -> String {
     let plain: String = stack.chars().filter(char::is_ascii_alphanumeric).collect();
     format!("AhiEdge{plain}CloudFrontRead")
+}
+
+/// Why `statement` is not a grant this stack would write for `bucket` and
+/// the distribution `distribution_arn` (with or without listing); `None`
+/// when it is one. Arrays and single values are compared alike.
+pub fn foreign(statement: &Value, stack: &str, bucket: &str, distribution_arn: &str) -> Option<String> {
+    let shape = |s: &Value| -> Value {
+        let mut s = s.clone();
+        if let Some(map) = s.as_object_mut() {
+            map.remove("Sid");
+            for key in ["Action", "Resource"] {
+                if let Some(v) = map.get_mut(key) {
+                    *v = sorted_list(v);
+                }
+            }
+            if let Some(service) = map.get_mut("Principal").and_then(|p| p.get_mut("Service")) {
+                *service = sorted_list(service);
+            }
+        }
+        s
+    };
+    let got = shape(statement);
+    let ours = [false, true].map(|list| shape(&Spec::new(stack, bucket, distribution_arn, list).statement));
+    if ours.contains(&got) {
+        return None;
+    }
+    // The keys that match neither way we write it (both, when only their
+    // combination is wrong: listing actions on the objects' resource).
+    let mut keys: Vec<&str> = ["Effect", "Principal", "Action", "Resource", "Condition"].to_vec();
+    for key in got.as_object().into_iter().flat_map(|m| m.keys()) {
+        if !keys.contains(&key.as_str()) {
+            keys.push(key);
+        }
+    }
+    let mut differing: Vec<&str> = keys
+        .into_iter()
+        .filter(|k| ours.iter().all(|o| o.get(*k) != got.get(*k)))
+        .collect();
+    if differing.is_empty() {
+        differing = vec!["Action", "Resource"];
+    }
+    Some(
+        differing
+            .iter()
+            .map(|k| format!("{k} {}", got.get(*k).unwrap_or(&Value::Null)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+}
+
+fn sorted_list(v: &Value) -> Value {
+    let mut items: Vec<Value> = match v {
+        Value::Array(items) => items.clone(),
+        one => vec![one.clone()],
+    };
+    items.sort_by_key(Value::to_string);
+    Value::Array(items)
+}
+
+/// The source ARN a statement of ours names (the distribution's).
+fn source_arn(statement: &Value) -> &str {
+    statement
+        .pointer("/Condition/StringEquals/AWS:SourceArn")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 impl Spec {
@@ -88,21 +179,71 @@ fn statements(policy: &Value) -> Vec<Value> {
     }
 }
 
-/// The policy with our statement replaced by `ours` (or removed).
-fn merged(current: Option<&Value>, sid: &str, ours: Option<&Value>) -> Option<Value> {
+/// The policy with every statement `drop` picks removed and `ours` (if
+/// any) added at the end.
+fn merged(current: Option<&Value>, drop: impl Fn(&Value) -> bool, ours: Option<&Value>) -> Option<Value> {
     let mut doc = current
         .cloned()
         .unwrap_or_else(|| json!({"Version": "2012-10-17"}));
-    let mut kept: Vec<Value> = statements(&doc)
-        .into_iter()
-        .filter(|s| s.get("Sid").and_then(Value::as_str) != Some(sid))
-        .collect();
+    let mut kept: Vec<Value> = statements(&doc).into_iter().filter(|s| !drop(s)).collect();
     kept.extend(ours.cloned());
     if kept.is_empty() {
         return None;
     }
     doc["Statement"] = Value::Array(kept);
     Some(doc)
+}
+
+fn sid_of(statement: &Value) -> Option<&str> {
+    statement.get("Sid").and_then(Value::as_str)
+}
+
+/// Our grants in a policy, for the stack and the spec's bucket and
+/// distribution: the statement under our Sid, and one under the legacy
+/// Sid that is exactly ours (a stack deployed before issue 23).
+struct Held {
+    /// The statement under our Sid, whoever wrote it.
+    current: Option<Value>,
+    /// Under the legacy Sid, and ours by content.
+    legacy: Option<Value>,
+}
+
+fn held(policy: Option<&Value>, stack: &str, spec: &Spec) -> Held {
+    let all = policy.map(statements).unwrap_or_default();
+    let (ours, legacy) = (sid(stack), legacy_sid(stack));
+    let current = all.iter().find(|s| sid_of(s) == Some(ours.as_str())).cloned();
+    let legacy = (legacy != ours)
+        .then(|| {
+            all.iter()
+                .find(|s| {
+                    sid_of(s) == Some(legacy.as_str())
+                        && foreign(s, stack, &spec.bucket, source_arn(&spec.statement)).is_none()
+                })
+                .cloned()
+        })
+        .flatten();
+    Held { current, legacy }
+}
+
+/// Whether `statement` is one of our grants to remove before writing ours:
+/// anything under our Sid (checked to be ours before), and the legacy
+/// statement when it is exactly ours.
+fn ours_to_replace(statement: &Value, stack: &str, spec: &Spec) -> bool {
+    match sid_of(statement) {
+        Some(s) if s == sid(stack) => true,
+        Some(s) if s == legacy_sid(stack) => {
+            foreign(statement, stack, &spec.bucket, source_arn(&spec.statement)).is_none()
+        }
+        _ => false,
+    }
+}
+
+/// The refusal for a statement under our Sid that we did not write.
+pub fn not_ours(bucket: &str, stack: &str, why: &str) -> String {
+    format!(
+        "bucket {bucket}'s policy has a statement with Sid {}, the Sid of stack {stack}'s CloudFront grant, that ahi-edge would not write ({why}): it is not adopted, changed or removed",
+        sid(stack)
+    )
 }
 
 async fn write(s3: &Client, bucket: &str, doc: Option<Value>) -> Result<(), AwsError> {
@@ -128,11 +269,23 @@ async fn write(s3: &Client, bucket: &str, doc: Option<Value>) -> Result<(), AwsE
 
 async fn apply(cx: &Ctx, at: &At<'_>, spec: &Spec) -> Result<Found, StepError> {
     let s3 = cx.clients.s3(at.region);
+    let stack = cx.stack();
     let current = policy(&s3, &spec.bucket).await?;
+    // Checked again just before the write: a statement under our Sid that
+    // appeared since is still never overwritten.
+    if let Some(theirs) = held(current.as_ref(), stack, spec).current
+        && let Some(why) = foreign(&theirs, stack, &spec.bucket, source_arn(&spec.statement))
+    {
+        return Err(StepError::NotOwned(not_ours(&spec.bucket, stack, &why)));
+    }
     write(
         &s3,
         &spec.bucket,
-        merged(current.as_ref(), spec.sid(), Some(&spec.statement)),
+        merged(
+            current.as_ref(),
+            |s| ours_to_replace(s, stack, spec),
+            Some(&spec.statement),
+        ),
     )
     .await?;
     Ok(Found::new(
@@ -162,22 +315,28 @@ impl Kind for BucketGrant {
                 }
                 other => other?,
             };
-            let ours = current
-                .as_ref()
-                .map(statements)
-                .unwrap_or_default()
-                .into_iter()
-                .find(|s| s.get("Sid").and_then(Value::as_str) == Some(spec.sid()));
-            // Our Sid is the ownership mark: the statement is ours to manage.
-            Ok(ours.map(|statement| {
+            let stack = cx.stack();
+            let held = held(current.as_ref(), stack, &spec);
+            // Under our Sid, ours only if it is what we would write; else
+            // under the legacy Sid, exactly ours (moved to our Sid by `up`).
+            let found = match (held.current, held.legacy) {
+                (Some(statement), _) => {
+                    let owned =
+                        foreign(&statement, stack, &spec.bucket, source_arn(&spec.statement)).is_none();
+                    Some((statement, owned))
+                }
+                (None, Some(legacy)) => Some((legacy, true)),
+                (None, None) => None,
+            };
+            Ok(found.map(|(statement, owned)| {
                 let view = Spec {
                     bucket: spec.bucket.clone(),
                     statement,
                 };
                 Found::new(
-                    format!("{}/{}", spec.bucket, spec.sid()),
+                    format!("{}/{}", spec.bucket, sid(stack)),
                     crate::kinds::json(&view),
-                    true,
+                    owned,
                 )
             }))
         })
@@ -212,7 +371,13 @@ impl Kind for BucketGrant {
                 other => other?,
             };
             if let Some(current) = current {
-                write(&s3, &spec.bucket, merged(Some(&current), spec.sid(), None)).await?;
+                let stack = cx.stack();
+                // Ours under our Sid (found owned by the engine), and a
+                // legacy grant that is exactly ours: both go.
+                let doc = merged(Some(&current), |s| ours_to_replace(s, stack, &spec), None);
+                if doc.as_ref() != Some(&current) {
+                    write(&s3, &spec.bucket, doc).await?;
+                }
             }
             Ok(Gone::Deleted)
         })
@@ -223,20 +388,97 @@ impl Kind for BucketGrant {
 mod tests {
     use super::*;
 
+    const ARN: &str = "arn:aws:cloudfront::1:distribution/E1";
+
     #[test]
     fn merging_touches_our_statement_only() {
-        let foreign = json!({"Sid": "TheirRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/public/*"});
-        let before = json!({"Version": "2012-10-17", "Id": "theirs", "Statement": [foreign.clone()]});
-        let ours = Spec::new("site", "b", "arn:aws:cloudfront::1:distribution/E1", false);
-        let with = merged(Some(&before), ours.sid(), Some(&ours.statement)).unwrap();
+        let foreign_read = json!({"Sid": "TheirRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/public/*"});
+        let before = json!({"Version": "2012-10-17", "Id": "theirs", "Statement": [foreign_read.clone()]});
+        let ours = Spec::new("site", "b", ARN, false);
+        let drop = |s: &Value| ours_to_replace(s, "site", &ours);
+        let with = merged(Some(&before), drop, Some(&ours.statement)).unwrap();
         assert_eq!(with["Id"], "theirs");
-        assert_eq!(statements(&with), vec![foreign.clone(), ours.statement.clone()]);
-        let again = merged(Some(&with), ours.sid(), Some(&ours.statement)).unwrap();
+        assert_eq!(
+            statements(&with),
+            vec![foreign_read.clone(), ours.statement.clone()]
+        );
+        let again = merged(Some(&with), drop, Some(&ours.statement)).unwrap();
         assert_eq!(again, with, "idempotent");
-        assert_eq!(merged(Some(&with), ours.sid(), None).unwrap(), before);
-        assert_eq!(merged(None, ours.sid(), None), None, "no policy stays no policy");
-        let only = merged(None, ours.sid(), Some(&ours.statement)).unwrap();
-        assert_eq!(merged(Some(&only), ours.sid(), None), None);
-        assert_eq!(sid("acme-site"), "AhiEdgeacmesiteCloudFrontRead");
+        assert_eq!(merged(Some(&with), drop, None).unwrap(), before);
+        assert_eq!(merged(None, drop, None), None, "no policy stays no policy");
+        let only = merged(None, drop, Some(&ours.statement)).unwrap();
+        assert_eq!(merged(Some(&only), drop, None), None);
+    }
+
+    #[test]
+    fn sids_are_iam_characters_and_distinct_for_distinct_stacks() {
+        assert_eq!(sid("img-site"), "AhiEdgeimgX2DsiteCloudFrontRead");
+        assert_eq!(sid("imgsite"), "AhiEdgeimgsiteCloudFrontRead");
+        assert_eq!(
+            legacy_sid("img-site"),
+            legacy_sid("imgsite"),
+            "the collision fixed here"
+        );
+        let names = [
+            "img-site",
+            "imgsite",
+            "img-sit-e",
+            "i-m-g-site",
+            "imgx2dsite",
+            "img2dsite",
+            "a",
+            "a-1",
+            "a1",
+            "ax2d1",
+            "imgX2Dsite",
+        ];
+        let sids: std::collections::BTreeSet<String> = names.iter().map(|n| sid(n)).collect();
+        assert_eq!(sids.len(), names.len(), "{sids:?}");
+        for s in &sids {
+            assert!(s.bytes().all(|b| b.is_ascii_alphanumeric()), "{s}");
+        }
+        assert_eq!(
+            sid("acme"),
+            legacy_sid("acme"),
+            "names without hyphens keep their Sid"
+        );
+    }
+
+    #[test]
+    fn only_what_we_would_write_is_ours() {
+        let ours = Spec::new("site", "b", ARN, false).statement;
+        assert_eq!(foreign(&ours, "site", "b", ARN), None);
+        let listing = Spec::new("site", "b", ARN, true).statement;
+        assert_eq!(
+            foreign(&listing, "site", "b", ARN),
+            None,
+            "list on or off: both ours"
+        );
+        let mut single = ours.clone();
+        single["Action"] = json!("s3:GetObject");
+        single["Resource"] = json!("arn:aws:s3:::b/*");
+        single["Principal"] = json!({"Service": "cloudfront.amazonaws.com"});
+        assert_eq!(
+            foreign(&single, "site", "b", ARN),
+            None,
+            "a single value is a one-element list"
+        );
+        let mut public = ours.clone();
+        public["Principal"] = json!("*");
+        assert_eq!(foreign(&public, "site", "b", ARN).unwrap(), "Principal \"*\"");
+        let mut other = ours.clone();
+        other["Condition"]["StringEquals"]["AWS:SourceArn"] = json!("arn:aws:cloudfront::1:distribution/E2");
+        assert!(
+            foreign(&other, "site", "b", ARN)
+                .unwrap()
+                .starts_with("Condition ")
+        );
+        let mut broad = ours.clone();
+        broad["Action"] = json!("s3:*");
+        assert_eq!(foreign(&broad, "site", "b", ARN).unwrap(), "Action [\"s3:*\"]");
+        let mut extra = ours.clone();
+        extra["NotResource"] = json!("arn:aws:s3:::b/private/*");
+        assert!(foreign(&extra, "site", "b", ARN).unwrap().contains("NotResource"));
+        assert!(foreign(&ours, "site", "b", "arn:aws:cloudfront::1:distribution/E9").is_some());
     }
 }

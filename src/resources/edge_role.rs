@@ -1,5 +1,10 @@
 //! The Lambda@Edge execution role: trusted by lambda.amazonaws.com and
 //! edgelambda.amazonaws.com (Lambda@Edge needs both), with basic logging.
+//! No `aws:SourceAccount` condition: CloudFront's guide gives this trust
+//! policy without one and documents none for edgelambda.amazonaws.com,
+//! which assumes the role in the regions the function is replicated to;
+//! an unsupported condition would stop the function at the edge
+//! (docs/permissions.md, "Role trust policies").
 
 use super::role::{RoleSpec, trusted_by};
 use super::tags_for;

@@ -17,7 +17,7 @@ use aws_sdk_ecs::types::{
 use serde::Serialize;
 use serde_json::json;
 
-use super::role::{RoleSpec, trusted_by};
+use super::role::{RoleSpec, trusted_by_in_account};
 use super::security_group::PROXY_PORT;
 use super::tags_for;
 use crate::aws::AwsError;
@@ -66,12 +66,15 @@ pub fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
         .collect()
 }
 
-pub fn execution_role(profile: &Profile) -> RoleSpec {
+/// ECS assumes both task roles for this account's tasks only: AWS
+/// documents `aws:SourceAccount` in the trust policy of ECS task roles
+/// (docs/permissions.md, "Role trust policies").
+pub fn execution_role(profile: &Profile, account: &str) -> RoleSpec {
     let stack = &profile.stack.name;
     RoleSpec {
         name: StackNames { stack }.task_execution_role(),
         description: "ahi-edge: pulls the proxy image and writes its logs".into(),
-        trust_policy: trusted_by(&["ecs-tasks.amazonaws.com"]),
+        trust_policy: trusted_by_in_account(&["ecs-tasks.amazonaws.com"], account),
         managed_policies: vec![EXECUTION_POLICY.to_string()],
         inline_policy: None,
         tags: tags_for(stack, "task_execution_role", &profile.stack.tags),
@@ -86,7 +89,7 @@ pub fn task_role(profile: &Profile, account: &str) -> RoleSpec {
     RoleSpec {
         name: StackNames { stack }.task_role(),
         description: "ahi-edge: the proxy's HealthImaging read access".into(),
-        trust_policy: trusted_by(&["ecs-tasks.amazonaws.com"]),
+        trust_policy: trusted_by_in_account(&["ecs-tasks.amazonaws.com"], account),
         managed_policies: Vec::new(),
         inline_policy: Some((
             "healthimaging-read".into(),

@@ -19,7 +19,10 @@ pub struct RoleSpec {
     pub tags: BTreeMap<String, String>,
 }
 
-/// A trust policy letting these AWS services assume the role.
+/// A trust policy letting these AWS services assume the role, from any
+/// account's resources. Only for services that do not support the
+/// `aws:SourceAccount` condition in a trust policy (Lambda@Edge: see
+/// docs/permissions.md).
 pub fn trusted_by(services: &[&str]) -> Value {
     json!({
         "Version": "2012-10-17",
@@ -29,4 +32,34 @@ pub fn trusted_by(services: &[&str]) -> Value {
             "Action": "sts:AssumeRole"
         }]
     })
+}
+
+/// A trust policy letting these AWS services assume the role only on
+/// behalf of `account`'s own resources (`aws:SourceAccount`), so another
+/// account cannot make the service act as this role (the confused deputy).
+pub fn trusted_by_in_account(services: &[&str], account: &str) -> Value {
+    let mut policy = trusted_by(services);
+    policy["Statement"][0]["Condition"] = json!({"StringEquals": {"aws:SourceAccount": account}});
+    policy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_account_condition_names_the_stacks_account() {
+        assert_eq!(
+            trusted_by_in_account(&["ecs-tasks.amazonaws.com"], "123456789012"),
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["ecs-tasks.amazonaws.com"]},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+                }]
+            })
+        );
+    }
 }

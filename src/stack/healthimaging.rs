@@ -323,7 +323,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
         "iam-role",
         "global",
         &[],
-        |src| Ok(role(proxy::execution_role(src.profile))),
+        |src| Ok(role(proxy::execution_role(src.profile, src.account))),
     ));
     out.push(Instance::resource(
         "task_role",

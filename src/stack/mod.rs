@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod clients;
+pub mod grants;
 pub mod healthimaging;
 pub mod inspect;
 pub mod instance;

@@ -132,7 +132,7 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
                 let stack = &src.profile.stack.name;
                 Ok(cloudfront_function::Spec {
                     name: function_name(stack, &key),
-                    comment: format!("ahi-edge stack {stack}: route rewrite ({})", t.describe()),
+                    comment: format!("ahi-edge stack {stack}: route rewrite ({})", t.kinds()),
                     runtime: transform::RUNTIME.into(),
                     code: t.code(),
                 })

@@ -1,11 +1,13 @@
 //! Integration tests: the real `ahi-edge` binary, run as a user would.
 //! One test binary (modules below) so the crate links once.
 
+mod bucket_grant;
 mod cache_policy;
 mod down;
 mod edge_chain;
 mod emulator;
 mod emulator_harness;
+mod function_injection;
 mod iam_policy;
 mod init;
 mod kinds;
@@ -19,10 +21,12 @@ mod readable_errors;
 mod registry;
 mod routes;
 mod routes_validate;
+mod secrets_in_output;
 mod shared_cache;
 mod shell;
 mod signed;
 mod stack;
 mod support;
+mod trust_policy;
 mod up;
 mod validate;

@@ -131,21 +131,58 @@ function headerToken(request) {
   return match ? { token: match[1] } : { reason: "Authorization header is not 'Bearer <jwt>'" };
 }
 
-// Every `token` query parameter leaves the URL, whatever else the request
+// Every token query parameter leaves the URL, whatever else the request
 // carries, so a token reaches neither the origin's URL nor the cache key.
-// Returns the tokens taken, in order.
+// A parameter is a token parameter when its name, read the way any origin
+// might read it, is `token`: percent-decoded (leniently, and again until it
+// no longer changes, so an origin that decodes twice or drops bad bytes
+// finds none either), `+` as a space, NFKC-normalised, trimmed and
+// lower-cased. `%74oken=`, `Token=`, `TOKEN=`, `t%6Fken=`, `%2574oken=` and
+// a bare `token` are all taken. Returns the tokens taken, in order.
 function takeQueryTokens(request) {
   const params = (request.querystring || "").split("&").filter((p) => p !== "");
-  const taken = params.filter((p) => p.startsWith("token="));
+  const taken = params.filter(isTokenParam);
   if (taken.length === 0) return [];
-  request.querystring = params.filter((p) => !p.startsWith("token=")).join("&");
+  request.querystring = params.filter((p) => !isTokenParam(p)).join("&");
   return taken.map((p) => {
+    const eq = p.indexOf("=");
+    if (eq < 0) return "";
     try {
-      return decodeURIComponent(p.slice("token=".length));
+      return decodeURIComponent(p.slice(eq + 1));
     } catch {
       return "";
     }
   });
+}
+
+// Decoding rounds for a parameter name: more than any real multiple
+// encoding, bounded so a crafted name cannot make the edge spin.
+const MAX_NAME_DECODES = 8;
+const PERCENT_ESCAPE = /%([0-9A-Fa-f]{2})/g;
+
+// Percent-decodes leniently: a valid %XX becomes its byte, anything else
+// stays as it is, and bytes that are not UTF-8 become U+FFFD.
+function lenientDecode(text) {
+  const chunks = [];
+  let last = 0;
+  for (const match of text.matchAll(PERCENT_ESCAPE)) {
+    chunks.push(Buffer.from(text.slice(last, match.index), "utf8"), Buffer.from([parseInt(match[1], 16)]));
+    last = match.index + 3;
+  }
+  chunks.push(Buffer.from(text.slice(last), "utf8"));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function isTokenParam(param) {
+  const eq = param.indexOf("=");
+  let name = (eq < 0 ? param : param.slice(0, eq)).replace(/\+/g, " ");
+  for (let round = 0; round < MAX_NAME_DECODES; round += 1) {
+    const decoded = lenientDecode(name);
+    if (decoded === name) break;
+    name = decoded;
+  }
+  const folded = name.normalize("NFKC").trim().toLowerCase();
+  return folded === "token" || folded.replace(/\uFFFD/g, "") === "token";
 }
 
 // Which token the request presents: the Authorization header's, or with

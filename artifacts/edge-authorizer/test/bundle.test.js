@@ -35,6 +35,15 @@ test("the bundle verifies tokens with the config.json beside it", async () => {
   assert.equal(result.status, "401");
 });
 
+test("the bundle strips a token parameter in any spelling", async () => {
+  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(s.cognitoConfig(jwks.url)));
+  const { handler } = require(path.join(dir, "index.js"));
+  const token = s.sign(key, s.accessClaims());
+  const querystring = `%74oken=${token}&Token=${token}&t%6Fken=${token}&imageFrameId=f1`;
+  const passed = await handler(s.viewerRequest({ headers: { Authorization: `Bearer ${token}` }, querystring }));
+  assert.equal(passed.querystring, "imageFrameId=f1");
+});
+
 test("without a readable config.json the bundle denies instead of throwing", async () => {
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), "ahi-authorizer-"));
   fs.copyFileSync(path.join(dir, "index.js"), path.join(empty, "index.js"));

@@ -73,8 +73,9 @@ impl Upstream {
         Upstream { client, credentials }
     }
 
-    /// Sends the signed POST and streams the answer back: status and the
-    /// headers a client needs untouched, the body never buffered whole.
+    /// Sends the signed POST and streams a success back: status and the
+    /// headers a client needs untouched, the body never buffered whole. A
+    /// failure is answered with our own body ([`viewer_error`]).
     pub async fn send(&self, config: &Config, call: &UpstreamCall) -> Response {
         let base = match call.host {
             Host::Runtime => &config.upstream.runtime,
@@ -119,6 +120,9 @@ impl Upstream {
             Ok(Ok(answer)) => answer,
         };
         let status = answer.status();
+        if !status.is_success() {
+            return refused_upstream(status, answer.headers());
+        }
         let mut response = Response::builder().status(status.as_u16());
         for name in [
             header::CONTENT_TYPE,
@@ -129,18 +133,60 @@ impl Upstream {
                 response = response.header(&name, value);
             }
         }
-        let cache_control = if status.is_success() {
-            call.cache_control.as_str()
-        } else {
-            "no-store"
-        };
         response = response.header(
             header::CACHE_CONTROL,
-            HeaderValue::from_str(cache_control).unwrap_or(HeaderValue::from_static("no-store")),
+            HeaderValue::from_str(&call.cache_control).unwrap_or(HeaderValue::from_static("no-store")),
         );
         response
             .body(Body::from_stream(answer.bytes_stream()))
             .unwrap_or_else(|_| json_error(StatusCode::BAD_GATEWAY, "HealthImaging sent an unusable answer"))
+    }
+}
+
+/// HealthImaging's answer when it is not a success. Its body never reaches
+/// the viewer: an AccessDeniedException names the account id and the task
+/// role, a ValidationException echoes what was sent. The viewer gets the
+/// status class and a fixed message of our own (no-store); the error type
+/// HealthImaging gave goes to the proxy's log only.
+fn refused_upstream(status: StatusCode, headers: &http::HeaderMap) -> Response {
+    let error_type = headers
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        // `AccessDeniedException:http://internal.amazon.com/...`: the type only.
+        .map(|v| v.split(':').next().unwrap_or_default())
+        .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .unwrap_or("unknown");
+    tracing::warn!(
+        status = status.as_u16(),
+        error_type,
+        "HealthImaging refused the call"
+    );
+    let (status, message) = viewer_error(status);
+    json_error(status, message)
+}
+
+/// The status and fixed message a viewer gets for HealthImaging's `status`.
+pub fn viewer_error(status: StatusCode) -> (StatusCode, &'static str) {
+    match status.as_u16() {
+        400 => (
+            StatusCode::BAD_REQUEST,
+            "HealthImaging refused the request as invalid",
+        ),
+        401 | 403 => (StatusCode::FORBIDDEN, "HealthImaging refused access"),
+        404 => (StatusCode::NOT_FOUND, "not found"),
+        409 => (
+            StatusCode::CONFLICT,
+            "the image set is being changed; try again later",
+        ),
+        429 => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many requests; try again later",
+        ),
+        503 => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "HealthImaging is unavailable; try again later",
+        ),
+        _ => (StatusCode::BAD_GATEWAY, "HealthImaging could not answer"),
     }
 }
 

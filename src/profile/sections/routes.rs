@@ -13,6 +13,7 @@ use super::super::toml_reader::Table;
 use super::*;
 use crate::routes::check::{Field, check};
 use crate::routes::managed::{self, Managed};
+use crate::routes::transform::{literal_path_error, path_chars_error};
 use crate::routes::{
     HEALTHIMAGING_ORIGIN, Methods, Origin, OriginKind, Policy, Quotas, Route, RouteTest, Signer, SignerKey,
     Transform, pattern,
@@ -761,10 +762,18 @@ fn read_route(
             );
         }
     }
-    if let Some(s) = &strip
-        && s.value.is_empty()
-    {
-        d.error(s, "is empty", "remove it, or write the prefix, e.g. \"/api\"");
+    if let Some(s) = &strip {
+        if s.value.is_empty() {
+            d.error(s, "is empty", "remove it, or write the prefix, e.g. \"/api\"");
+        } else if let Some(reason) = path_chars_error(&s.value) {
+            // A value the generated function compares: CloudFront's path
+            // characters only (a missing leading / is the prefix rule's).
+            d.error(
+                s,
+                reason,
+                "write the literal start of the route's path, e.g. \"/api\"",
+            );
+        }
     }
     let spa_index = match (&spa, &spa_index) {
         (Some(s), Some(ix)) if !s.value => {
@@ -772,15 +781,15 @@ fn read_route(
             None
         }
         (Some(s), ix) if s.value => match ix {
-            Some(ix) if !ix.value.starts_with('/') || ix.value.contains('?') => {
-                d.error(
-                    ix,
-                    "must be a path starting with /",
-                    "write it as \"/index.html\"",
-                );
-                None
-            }
-            Some(ix) => Some(ix.value.clone()),
+            // The URI the generated function sets: CloudFront's path
+            // characters only, from a leading /.
+            Some(ix) => match literal_path_error(&ix.value) {
+                Some(reason) => {
+                    d.error(ix, reason, "write it as \"/index.html\"");
+                    None
+                }
+                None => Some(ix.value.clone()),
+            },
             None => Some(DEFAULT_SPA_INDEX.to_string()),
         },
         (None, Some(ix)) => {

@@ -2,6 +2,7 @@
 
 use ahi_regional_proxy::config::AuthConfig;
 use futures_util::future::join_all;
+use serde_json::json;
 
 use crate::support::*;
 
@@ -246,22 +247,8 @@ async fn health_answers_without_auth() {
 }
 
 #[tokio::test]
-async fn upstream_status_and_headers_pass_through() {
+async fn a_bare_upstream_answer_passes_through_without_invented_headers() {
     let (_, proxy) = open_proxy().await;
-    let missing = format!("/datastore/{DS}/imageSet/{MISSING_SET}/getImageSetMetadata");
-    let answer = client().get(format!("{proxy}{missing}")).send().await.unwrap();
-    assert_eq!(answer.status(), 404);
-    assert_eq!(answer.headers()["content-type"], "application/json");
-    assert_eq!(
-        answer.headers()["cache-control"],
-        "no-store",
-        "errors are never cached"
-    );
-    assert_eq!(
-        answer.text().await.unwrap(),
-        r#"{"message":"Image set not found"}"#
-    );
-
     let bare = client()
         .get(format!("{proxy}{}?imageFrameId={BARE_FRAME}", frame_path()))
         .send()
@@ -273,6 +260,54 @@ async fn upstream_status_and_headers_pass_through() {
         "no content type invented"
     );
     assert_eq!(bare.bytes().await.unwrap().len(), 1024);
+}
+
+/// HealthImaging's error bodies name the account and the task role: a
+/// viewer gets the status class and our own fixed body, never theirs.
+#[tokio::test]
+async fn healthimaging_error_bodies_never_reach_the_viewer() {
+    let (fake, proxy) = open_proxy().await;
+    let expected = [
+        (400, 400, "HealthImaging refused the request as invalid"),
+        (403, 403, "HealthImaging refused access"),
+        (404, 404, "not found"),
+        (409, 409, "the image set is being changed; try again later"),
+        (429, 429, "too many requests; try again later"),
+        (500, 502, "HealthImaging could not answer"),
+        (503, 503, "HealthImaging is unavailable; try again later"),
+    ];
+    for (upstream, viewer, message) in expected {
+        let set = failing_set(upstream);
+        for target in [
+            format!("/datastore/{DS}/imageSet/{set}/getImageFrame?imageFrameId={FRAME}"),
+            format!("/datastore/{DS}/imageSet/{set}/getImageSetMetadata?version=2"),
+            format!("/datastore/{DS}/imageSet/{set}/getImageSet"),
+        ] {
+            let answer = client().get(format!("{proxy}{target}")).send().await.unwrap();
+            assert_eq!(answer.status(), viewer, "{upstream} for {target}");
+            let headers = answer.headers().clone();
+            assert_eq!(headers["content-type"], "application/json", "{target}");
+            assert_eq!(
+                headers["cache-control"], "no-store",
+                "errors are never cached: {target}"
+            );
+            assert!(
+                headers.get("content-encoding").is_none(),
+                "{target}: upstream's encoding kept"
+            );
+            assert!(headers.get("x-amzn-errortype").is_none() && headers.get("x-amzn-requestid").is_none());
+            let body = answer.text().await.unwrap();
+            assert_eq!(body, json!({ "message": message }).to_string(), "{target}");
+            for secret in [ACCOUNT, ROLE, "arn:aws", "Exception", "not authorized"] {
+                assert!(
+                    !body.contains(secret),
+                    "{target}: {secret} reached the viewer: {body}"
+                );
+            }
+        }
+    }
+    // Every one of those was HealthImaging's answer, not a refusal of ours.
+    assert_eq!(fake.received().len(), expected.len() * 3);
 }
 
 #[tokio::test]

@@ -31,8 +31,53 @@ pub const FRAME: &str = "aaaabbbbccccddddeeeeffff00001111";
 pub const SLOW_FRAME: &str = "5104000000000000000000000000000f";
 /// A frame the fake upstream answers without a content type.
 pub const BARE_FRAME: &str = "ba1e000000000000000000000000000f";
-/// An image set the fake upstream does not know (404).
-pub const MISSING_SET: &str = "00000000000000000000000000000404";
+/// The account and task role the fake upstream's errors name, as
+/// HealthImaging's AccessDeniedException does: never for a viewer's eyes.
+pub const ACCOUNT: &str = "123456789012";
+pub const ROLE: &str = "acme-ahi-proxy-task";
+
+/// An image set the fake upstream refuses with `status`, the way
+/// HealthImaging would (`failing_set(404)`: an image set it does not know).
+pub fn failing_set(status: u16) -> String {
+    format!("{status:032}")
+}
+
+/// HealthImaging's error for `status`: its type and an AWS-shaped body
+/// naming the account and the caller's role.
+fn healthimaging_error(status: u16, operation: &str) -> Response {
+    let error_type = match status {
+        400 => "ValidationException",
+        403 => "AccessDeniedException",
+        404 => "ResourceNotFoundException",
+        409 => "ConflictException",
+        429 => "ThrottlingException",
+        503 => "ServiceUnavailableException",
+        _ => "InternalServerException",
+    };
+    let message = format!(
+        "User: arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE}/7f3c2a is not authorized to perform: \
+         medical-imaging:{operation} on resource: arn:aws:medical-imaging:{REGION}:{ACCOUNT}:datastore/{DS}"
+    );
+    let body = json!({"__type": error_type, "message": message}).to_string();
+    let mut response = Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
+            "x-amzn-errortype",
+            format!("{error_type}:http://internal.amazon.com/coral/com.amazon.coral.service/"),
+        )
+        .header("x-amzn-requestid", "0f6e7a52-0000-4000-8000-000000000000");
+    let body = if status >= 500 {
+        // Compressed, as an upstream may: the viewer must not get its encoding either.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(body.as_bytes()).unwrap();
+        response = response.header("content-encoding", "gzip");
+        Body::from(gz.finish().unwrap())
+    } else {
+        Body::from(body)
+    };
+    response.body(body).unwrap()
+}
 pub const POOL: &str = "us-west-2_TestPool9";
 pub const CLIENT: &str = "proxy-client";
 
@@ -103,13 +148,13 @@ async fn healthimaging(State(fake): State<FakeHealthImaging>, request: Request) 
         return (StatusCode::FORBIDDEN, Json(json!({"message": why}))).into_response();
     }
     let path = parts.uri.path();
-    if path.contains(MISSING_SET) {
-        return Response::builder()
-            .status(404)
-            .header("content-type", "application/json")
-            .header("x-amzn-errortype", "ResourceNotFoundException")
-            .body(Body::from(r#"{"message":"Image set not found"}"#))
-            .unwrap();
+    let segments: Vec<&str> = path.split('/').collect();
+    if let ["", "datastore", _, "imageSet", set, operation] = segments.as_slice()
+        && let Some(status) = (100..600u16).find(|s| failing_set(*s) == *set)
+    {
+        let mut action = operation.to_string();
+        action[..1].make_ascii_uppercase();
+        return healthimaging_error(status, &action);
     }
     if path.ends_with("/getImageFrame") {
         let request: Value = serde_json::from_slice(&body).unwrap_or_default();
