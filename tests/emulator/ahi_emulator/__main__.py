@@ -67,8 +67,10 @@ def main(argv=None):
     from .cloudfront import CloudFront
     from .edge import Replicas
     from .healthimaging import HealthImaging
+    from .holds import Holds
     from .local_edge import LocalEdge
     from .node import RUNTIME
+    from .s3_conditional import S3Conditional
     from .state import Emulator
 
     emulator = Emulator(args.time_scale)
@@ -76,6 +78,8 @@ def main(argv=None):
     emulator.replicas = Replicas(emulator)
     emulator.edge = LocalEdge(emulator)
     emulator.healthimaging = HealthImaging(emulator)
+    emulator.holds = Holds(emulator)
+    emulator.s3_conditional = S3Conditional(emulator)
     timed.install(emulator)
     fidelity.install()
     lambda_states.install(emulator)
