@@ -93,7 +93,7 @@ impl fmt::Display for UpReport {
 pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> {
     let profile = session::profile_for_up(settings, printer)?;
     let package = session::package(settings, &profile)?;
-    let store = session::store(settings, &profile)?;
+    let store = session::store(settings, printer, &profile, "up")?;
     let instances = crate::stack::instances(&profile, store.state());
     session::runtime()?.block_on(async {
         let (clients, account) = session::clients(settings).await?;
@@ -148,6 +148,9 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             Vec::new()
         };
         ctx.progress.clear();
+        if let Some(why) = crate::state::guard::stopped() {
+            return Err(Error::StateChanged(why.to_string()));
+        }
         let changes = changes.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut report = report(&ctx, &profile, &instances, &outcomes, &changes, settings);
         report.removed = removed;
