@@ -8,6 +8,7 @@ and answered only once the test releases it.
 
     POST   /_ahi/holds          {"operation": "cloudfront:CreateDistributionWithTags",
                                  "target": "optional substring of the path",
+                                 "path": "optional exact path",
                                  "times": 1}
     GET    /_ahi/holds          every hold, with `waiting` (parked now) and `held` (so far)
     POST   /_ahi/holds/release  {"id": N} (or {} for all): the parked calls go on
@@ -32,6 +33,9 @@ class Hold:
         self.target = doc.get("target")
         if self.target is not None and not isinstance(self.target, str):
             raise ValueError("target is a substring of the request path")
+        self.path = doc.get("path")
+        if self.path is not None and not isinstance(self.path, str):
+            raise ValueError("path is the exact request path, e.g. \"/bucket/key\"")
         self.times = doc.get("times", 1)
         if not isinstance(self.times, int) or self.times < 1:
             raise ValueError("times must be a whole number >= 1")
@@ -44,6 +48,7 @@ class Hold:
             call.operation == self.operation
             and (not self.service or call.service == self.service)
             and (self.target is None or self.target in (call.path or ""))
+            and (self.path is None or call.path == self.path)
         )
 
     def as_json(self):
@@ -51,6 +56,7 @@ class Hold:
             "id": self.id,
             "operation": f"{self.service}:{self.operation}" if self.service else self.operation,
             "target": self.target,
+            "path": self.path,
             "times": self.times,
             "held": self.held,
             "waiting": self.waiting,

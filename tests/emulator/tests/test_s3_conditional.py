@@ -212,3 +212,20 @@ def test_of_two_conditional_writes_the_first_to_finish_wins(control, s3):
     thread.join(timeout=30)
     assert outcome["slow"] == ("PreconditionFailed", 412)
     assert s3.get_object(Bucket="cond", Key="lock")["Body"].read() == b"fast"
+
+
+def test_a_hold_on_an_exact_path_leaves_longer_paths_alone(control, s3):
+    control.call("POST", "/_ahi/holds", {"operation": "s3:GetObject", "path": "/cond/state"})
+    s3.put_object(Bucket="cond", Key="state", Body=b"s")
+    s3.put_object(Bucket="cond", Key="state.run-lock", Body=b"l")
+    # Not parked: its path only starts with the held one.
+    assert s3.get_object(Bucket="cond", Key="state.run-lock")["Body"].read() == b"l"
+    assert control.call("GET", "/_ahi/holds")[0]["held"] == 0
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(
+        body=s3.get_object(Bucket="cond", Key="state")["Body"].read()))
+    thread.start()
+    wait_until(lambda: control.call("GET", "/_ahi/holds")[0]["waiting"] == 1, what="the exact path parked")
+    control.call("POST", "/_ahi/holds/release", {})
+    thread.join(timeout=30)
+    assert result["body"] == b"s"
