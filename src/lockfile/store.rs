@@ -101,7 +101,8 @@ impl Staged {
         // exist (O_EXCL) and never through a symbolic link (O_NOFOLLOW): a
         // link planted in the lockfile's directory cannot redirect the write.
         let mut random = [0u8; 8];
-        getrandom::fill(&mut random).map_err(|e| io::Error::other(format!("no randomness for a temp name: {e}")))?;
+        getrandom::fill(&mut random)
+            .map_err(|e| io::Error::other(format!("no randomness for a temp name: {e}")))?;
         let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
         let mut temp_name = std::ffi::OsString::from(".");
         temp_name.push(name);

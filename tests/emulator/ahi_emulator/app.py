@@ -7,7 +7,7 @@ import json
 import re
 import socket
 
-from . import cloudfront, inventory, origins, protocol, state
+from . import cloudfront, holds, inventory, origins, protocol, state
 from .xmlutil import ApiError
 
 ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
@@ -53,8 +53,9 @@ class App:
         if fault is not None:
             return self.inject(fault, call, environ, start_response)
         conditional = self.emu.s3_conditional.applies(call)
-        if not conditional:
-            self.emu.holds.wait(call)  # s3_conditional parks its own calls mid-flight
+        # s3_conditional parks its own calls mid-flight.
+        if not conditional and self.emu.holds.wait(call):
+            return holds.dropped(environ, start_response)
         try:
             answer = self.handle_here(call, account, params)
         except ApiError as e:

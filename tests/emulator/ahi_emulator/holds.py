@@ -11,7 +11,10 @@ and answered only once the test releases it.
                                  "path": "optional exact path",
                                  "times": 1}
     GET    /_ahi/holds          every hold, with `waiting` (parked now) and `held` (so far)
-    POST   /_ahi/holds/release  {"id": N} (or {} for all): the parked calls go on
+    POST   /_ahi/holds/release  {"id": N} (or {} for all): the parked calls go on;
+                                 with "drop": true they are dropped instead (the
+                                 connection closes, the call never reaches AWS), as
+                                 when a client dies before its request is sent
     DELETE /_ahi/holds          release everything and forget the holds
 
 A parked call never waits longer than `MAX_WAIT` seconds, so a forgotten
@@ -40,6 +43,7 @@ class Hold:
         if not isinstance(self.times, int) or self.times < 1:
             raise ValueError("times must be a whole number >= 1")
         self.released = threading.Event()
+        self.dropped = False
         self.held = 0
         self.waiting = 0
 
@@ -61,6 +65,7 @@ class Hold:
             "held": self.held,
             "waiting": self.waiting,
             "released": self.released.is_set(),
+            "dropped": self.dropped,
         }
 
 
@@ -75,13 +80,14 @@ class Holds:
         self.holds.clear()
 
     def wait(self, call):
-        """Parks `call` if a hold with calls left matches it. Takes the
-        emulator's lock only to count, never while parked."""
+        """Parks `call` if a hold with calls left matches it; True when the
+        test dropped it. Takes the emulator's lock only to count, never
+        while parked."""
         with self.emu.lock:
             hold = next((h for h in self.holds.values()
                          if h.held < h.times and not h.released.is_set() and h.matches(call)), None)
             if hold is None:
-                return
+                return False
             hold.held += 1
             hold.waiting += 1
         try:
@@ -89,10 +95,12 @@ class Holds:
         finally:
             with self.emu.lock:
                 hold.waiting -= 1
+        return hold.dropped
 
-    def release(self, hold_id):
+    def release(self, hold_id, drop=False):
         for hold in self.holds.values():
             if hold_id is None or hold.id == hold_id:
+                hold.dropped = hold.dropped or drop
                 hold.released.set()
 
     def control(self, method, path, doc):
@@ -108,9 +116,23 @@ class Holds:
             hold_id = doc.get("id")
             if hold_id is not None and hold_id not in self.holds:
                 raise ValueError(f"no hold {hold_id}; see GET /_ahi/holds")
-            self.release(hold_id)
+            self.release(hold_id, drop=doc.get("drop") is True)
             return [h.as_json() for h in self.holds.values()]
         if path == "/_ahi/holds" and method == "DELETE":
             self.reset()
             return {"cleared": True}
         raise LookupError(path)
+
+
+def dropped(environ, start_response):
+    """A dropped connection: no answer at all (the request never went on)."""
+    import socket
+
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    start_response("500 Internal Server Error", [("Content-Length", "0")])
+    return [b""]

@@ -39,7 +39,7 @@ operations; the code and status are the documented ones.
 
 import threading
 
-from . import protocol
+from . import holds, protocol
 
 PRECONDITION_FAILED = ("PreconditionFailed", "At least one of the pre-conditions you specified did not hold", 412)
 NO_SUCH_KEY = ("NoSuchKey", "The specified key does not exist.", 404)
@@ -77,8 +77,9 @@ class S3Conditional:
         if conditions:
             with self.lock:
                 started = (self.deletes.get(target, 0), self.writes.get(target, 0))
-            # In flight: a test's hold parks the call here.
-            self.emu.holds.wait(call)
+        # In flight: a test's hold parks the call here (or drops it).
+        if self.emu.holds.wait(call):
+            return holds.dropped(environ, start_response)
         with self.lock:
             if conditions:
                 refusal = self.conflict(call, target, started) or self.refusal(call, target, conditions)

@@ -229,3 +229,25 @@ def test_a_hold_on_an_exact_path_leaves_longer_paths_alone(control, s3):
     control.call("POST", "/_ahi/holds/release", {})
     thread.join(timeout=30)
     assert result["body"] == b"s"
+
+
+def test_a_dropped_hold_never_reaches_the_service(control, aws):
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="cond")
+    hold = control.call("POST", "/_ahi/holds", {"operation": "s3:PutObject", "path": "/cond/state"})
+    outcome = {}
+
+    def writer():
+        try:
+            s3.put_object(Bucket="cond", Key="state", Body=b"lost", IfNoneMatch="*")
+            outcome["result"] = "written"
+        except Exception as e:  # the connection closes without an answer
+            outcome["result"] = type(e).__name__
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    wait_until(lambda: control.call("GET", "/_ahi/holds")[0]["waiting"] == 1, what="the write parked")
+    control.call("POST", "/_ahi/holds/release", {"id": hold["id"], "drop": True})
+    thread.join(timeout=30)
+    assert outcome["result"] != "written"
+    assert "Contents" not in s3.list_objects_v2(Bucket="cond")
