@@ -20,6 +20,7 @@ mod routes_validate;
 mod shared_cache;
 mod signed;
 mod stack;
+mod state;
 mod support;
 mod up;
 mod validate;
