@@ -602,6 +602,13 @@ fn the_state_table_and_flags_are_checked_before_anything_runs() {
         &(base.clone() + "\n[state]\nbackend = \"s3\"\nbucket = \"team-state\"\nkey = \"ahi-edge/p.lock\"\n"),
     );
     ok.exit(0);
+    assert!(
+        ok.run
+            .stdout
+            .contains("state in S3: s3://team-state/ahi-edge/p.lock (us-east-1)"),
+        "{}",
+        ok.run.stdout
+    );
     assert!(!ok.path.with_extension("lock").exists());
 
     // Flags: a bad URL, and a local lockfile beside an S3 profile.
