@@ -239,6 +239,33 @@ where
     })
 }
 
+/// An S3 failure as the user can act on it: a missing bucket or one in
+/// another region is bad input naming `[state]`; the rest is AWS's own word.
+pub fn explain(at: &S3Location, e: AwsError) -> Error {
+    let refused = |reason: String, fix: &str| Error::Refused {
+        path: at.url().into(),
+        reason,
+        fix: fix.to_string(),
+    };
+    if e.is("NoSuchBucket") {
+        refused(
+            format!("the state bucket {} does not exist ({e})", at.bucket),
+            "create it once, with versioning and Block Public Access (docs/profile.md, [state]), or correct [state] bucket",
+        )
+    } else if e.is_any(&[
+        "PermanentRedirect",
+        "AuthorizationHeaderMalformed",
+        "IllegalLocationConstraintException",
+    ]) {
+        refused(
+            format!("the state bucket {} is not in {} ({e})", at.bucket, at.region),
+            "set [state] region (or --state-region) to the bucket's region",
+        )
+    } else {
+        Error::Aws(e)
+    }
+}
+
 /// Whether an S3 answer means another writer got there first: the
 /// precondition no longer holds (412), the object is gone (404 on
 /// `If-Match`), or a delete landed while the write was in flight (409).

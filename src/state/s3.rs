@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use super::guard;
 use super::holder::Holder;
 use super::location::S3Location;
-use super::remote::{Condition, Object, Remote, lost_race};
+use super::remote::{Condition, Object, Remote, explain, lost_race};
 use crate::aws::{AwsError, AwsSettings};
 use crate::error::Error;
 use crate::lockfile::{self, Lockfile};
@@ -97,7 +97,11 @@ impl S3Store {
         store.lock = Some(acquire(&store.remote, holder)?);
         // From here on, dropping the store releases the lock.
         let url = store.remote.at.url();
-        match store.remote.get(&store.remote.at.key).map_err(Error::Aws)? {
+        match store
+            .remote
+            .get(&store.remote.at.key)
+            .map_err(|e| explain(&store.remote.at, e))?
+        {
             None if stack.is_none() => return Ok(None),
             None => {}
             Some(object) => {
@@ -157,7 +161,7 @@ impl S3Store {
                 Ok(Some(now)) if now.body == text => self.etag = Some(now.etag),
                 _ => return Err(self.stopped(&e)),
             },
-            Err(e) => return Err(Error::Aws(e)),
+            Err(e) => return Err(explain(&self.remote.at, e)),
         }
         self.state = next;
         Ok(result)
@@ -223,19 +227,21 @@ fn acquire(remote: &Remote, holder: Holder) -> Result<Held, Error> {
         ) {
             Ok(etag) => return Ok(Held { holder, etag }),
             Err(e) if e.is("ConditionalRequestConflict") => continue,
-            Err(e) if e.is("PreconditionFailed") => match remote.get(&key).map_err(Error::Aws)? {
-                // Our own first try landed and the SDK retried it.
-                Some(lock) if lock.body == body => {
-                    return Ok(Held {
-                        holder,
-                        etag: lock.etag,
-                    });
+            Err(e) if e.is("PreconditionFailed") => {
+                match remote.get(&key).map_err(|e| explain(&remote.at, e))? {
+                    // Our own first try landed and the SDK retried it.
+                    Some(lock) if lock.body == body => {
+                        return Ok(Held {
+                            holder,
+                            etag: lock.etag,
+                        });
+                    }
+                    Some(lock) => return Err(locked(remote, &lock)),
+                    // Released meanwhile: try again.
+                    None => continue,
                 }
-                Some(lock) => return Err(locked(remote, &lock)),
-                // Released meanwhile: try again.
-                None => continue,
-            },
-            Err(e) => return Err(Error::Aws(e)),
+            }
+            Err(e) => return Err(explain(&remote.at, e)),
         }
     }
     Err(Error::io(
@@ -277,7 +283,7 @@ fn parse(url: &str, text: &str) -> Result<Lockfile, Error> {
 /// holds it). `None`: there is no state object.
 pub fn read(at: &S3Location, aws: &AwsSettings) -> Result<Option<Lockfile>, Error> {
     let remote = Remote::connect(at.clone(), aws)?;
-    match remote.get(&at.key).map_err(Error::Aws)? {
+    match remote.get(&at.key).map_err(|e| explain(at, e))? {
         None => Ok(None),
         Some(object) => parse(&at.url(), &object.body).map(Some),
     }
@@ -288,14 +294,16 @@ pub fn holder(at: &S3Location, aws: &AwsSettings) -> Result<Option<(String, Stri
     let remote = Remote::connect(at.clone(), aws)?;
     Ok(remote
         .get(&at.lock_key())
-        .map_err(Error::Aws)?
+        .map_err(|e| explain(at, e))?
         .as_ref()
         .map(describe))
 }
 
 /// The state bucket's safety warnings (versioning, Block Public Access).
 pub fn safety(at: &S3Location, aws: &AwsSettings) -> Result<Vec<String>, Error> {
-    Remote::connect(at.clone(), aws)?.safety().map_err(Error::Aws)
+    Remote::connect(at.clone(), aws)?
+        .safety()
+        .map_err(|e| explain(at, e))
 }
 
 /// What `state unlock` found and did.
@@ -320,7 +328,7 @@ pub fn unlock(
     confirm: impl FnOnce(&str) -> Result<(), Error>,
 ) -> Result<Unlocked, Error> {
     let remote = Remote::connect(at.clone(), aws)?;
-    let Some(lock) = remote.get(&at.lock_key()).map_err(Error::Aws)? else {
+    let Some(lock) = remote.get(&at.lock_key()).map_err(|e| explain(at, e))? else {
         return Ok(Unlocked::NotLocked);
     };
     let (holder, id) = describe(&lock);

@@ -640,4 +640,20 @@ fn the_state_table_and_flags_are_checked_before_anything_runs() {
         both.stderr
     );
     assert!(!Path::new(&dir.path().join("x.lock")).exists());
+
+    // A state bucket that does not exist: bad input, before any stack call.
+    let emu = crate::emulator::emulator();
+    let name = "t-state-nobucket";
+    let text = routes_profile(name)
+        + "\n[state]\nbackend = \"s3\"\nbucket = \"t-state-no-such-bucket\"\nkey = \"p.lock\"\n";
+    std::fs::write(dir.path().join("nobucket.toml"), text).unwrap();
+    let up = emu.ahi_edge(&["up", "--profile", "nobucket.toml"], dir.path());
+    assert_eq!(up.code, 2, "{}", up.stderr);
+    assert!(
+        up.stderr
+            .contains("the state bucket t-state-no-such-bucket does not exist"),
+        "{}",
+        up.stderr
+    );
+    assert_eq!(emu.resources_of(name), Vec::<Value>::new());
 }
