@@ -527,6 +527,27 @@ fn a_pushed_state_serves_a_second_directory_from_status_to_down() {
     assert_eq!(shown["lock"], Value::Null);
     assert_eq!(shown["resources"].as_array().map(Vec::len), Some(2), "{shown}");
 
+    // Without any profile: the state named on the command line.
+    let bare = tempfile::tempdir().unwrap();
+    let flags = [
+        "--profile",
+        "absent.toml",
+        "--state",
+        &url,
+        "--state-region",
+        "us-east-1",
+        "--json",
+    ];
+    let status = emu.ahi_edge(&[&flags[..], &["status"]].concat(), bare.path());
+    assert_eq!(status.code, 0, "{}\n{}", status.stdout, status.stderr);
+    let doc: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(
+        (doc["lockfile"].as_str(), doc["state"].as_str()),
+        (Some(url.as_str()), Some("healthy"))
+    );
+    let outputs = emu.ahi_edge(&[&flags[..], &["outputs"]].concat(), bare.path());
+    assert_eq!(outputs.code, 0, "{}", outputs.stderr);
+
     let run = team.run(&["down", "--wait-replicas", "--purge-logs", "--yes"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(emu.resources_of(name), Vec::<Value>::new());
