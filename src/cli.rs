@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
                   (CloudFront + Lambda@Edge JWT authorizer + ALB/ECS Fargate regional proxy) \
                   by calling AWS APIs directly. State lives in a local lockfile.",
     after_help = "Exit codes: 0 done, 1 failed, 2 bad input (profile/flags/lockfile), \
-                  3 done except what must wait, 4 drift found, 5 lockfile held by another run, \
+                  3 done except what must wait, 4 drift found, 5 state held (or changed) by another run, \
                   130 interrupted (Ctrl-C; run the same command again to resume)."
 )]
 pub struct Cli {
@@ -34,6 +34,19 @@ pub struct GlobalArgs {
     /// The lockfile [default: the profile's path with the extension .lock]
     #[arg(long, global = true, value_name = "FILE")]
     pub lockfile: Option<PathBuf>,
+
+    /// Keep the state in S3 at this object (overrides the profile's [state]), e.g. s3://team-state/ahi-edge/prod.lock
+    #[arg(
+        long,
+        global = true,
+        value_name = "s3://BUCKET/KEY",
+        conflicts_with = "lockfile"
+    )]
+    pub state: Option<String>,
+
+    /// The region of the --state bucket [default: the profile's [state] region, else its stack region]
+    #[arg(long, global = true, value_name = "REGION")]
+    pub state_region: Option<String>,
 
     /// Print one JSON document on stdout instead of text
     #[arg(long, global = true)]
@@ -95,7 +108,7 @@ pub enum Command {
         ahi-edge up --profile prod.toml --json     # each resource created/updated/unchanged/failed\n  \
         ahi-edge up --profile prod.toml --no-wait  # return before CloudFront deploys; `status` exits 3 until it has\n\n\
         Exit codes: 0 up, 1 failed (run again: it resumes from the lockfile), 2 bad input \
-        (nothing changed), 5 lockfile held by another run, 130 interrupted (run again to resume)")]
+        (nothing changed), 5 the state is held by another run (lockfile or S3 lock) or was changed under this one, 130 interrupted (run again to resume)")]
     Up(UpArgs),
     /// Live state of every resource in the lockfile, with a headline state
     #[command(after_help = "Examples:\n  ahi-edge status --profile prod.toml\n  \
@@ -112,7 +125,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  ahi-edge down --profile prod.toml --yes\n  \
         ahi-edge down --profile prod.toml --wait-replicas --timeout 3h --yes --purge-logs\n\n\
         Exit codes: 0 gone, 3 only Lambda@Edge replicas left (run with --wait-replicas to finish), \
-        1 failed (run again to resume), 2 bad input or no --yes off a terminal, 5 lockfile held, 130 interrupted")]
+        1 failed (run again to resume), 2 bad input or no --yes off a terminal, 5 the state is held by another run or was changed under this one, 130 interrupted")]
     Down(DownArgs),
     /// Print the least-privilege IAM policy a deployer needs for this profile
     #[command(
@@ -127,6 +140,16 @@ pub enum Command {
         Exit codes: 0 evaluated, 2 bad input (profile, a request that is not \"METHOD /path\", \
         a [[route_tests]] expectation that fails)")]
     Routes(RoutesArgs),
+    /// The stack's state: show it, move it between the lockfile and S3, remove a stuck S3 lock
+    #[command(
+        after_help = "Examples:\n  ahi-edge state show --profile prod.toml --json\n  \
+        ahi-edge state push --to s3://team-state/ahi-edge/prod.lock --profile prod.toml\n  \
+        ahi-edge state pull --to prod-copy.lock --profile prod.toml\n  \
+        ahi-edge state unlock L-0123456789abcdef --profile prod.toml\n\n\
+        Where the state lives: the profile's [state] (backend = \"s3\"), or --state s3://BUCKET/KEY, else the lockfile.\n\
+        Exit codes: 0 done, 1 failed (AWS, I/O), 2 bad input (nothing changed), 5 the state is locked by another run"
+    )]
+    State(StateArgs),
     /// Sign a URL (or make signed cookies) for a route with `signed = "<signer>"`
     #[command(after_help = "Examples:\n  \
         ahi-edge sign https://d111.cloudfront.net/storage/q3.pdf --signer storage --private-key-file storage-2026.pem\n  \
@@ -166,6 +189,42 @@ pub enum Command {
         /// [default: print ahi-edge.1 on stdout]
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    #[command(subcommand)]
+    pub action: StateAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateAction {
+    /// The recorded resources, where the state lives and who holds its lock
+    Show,
+    /// Copy the S3 state to a local file (to inspect it, or to leave S3)
+    Pull {
+        /// The file to write (mode 0600)
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        /// Overwrite the file if it exists
+        #[arg(long)]
+        force: bool,
+    },
+    /// Copy the local lockfile to S3, for a team and its CI to share
+    Push {
+        /// The state object to create
+        #[arg(long, value_name = "s3://BUCKET/KEY")]
+        to: String,
+        /// Replace a state object that already exists (of the same stack)
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove the S3 lock a run left behind (it died, its machine is gone), after showing who held it
+    Unlock {
+        /// The lock id, as the exit-5 message or `state show` prints it
+        #[arg(value_name = "LOCK-ID")]
+        lock_id: String,
     },
 }
 

@@ -20,7 +20,7 @@ pub enum ExitStatus {
     Incomplete = 3,
     /// `status`/`plan`: live state differs from the desired state.
     Drift = 4,
-    /// The lockfile is held by another run.
+    /// The lockfile (or the S3 state) is held, or was changed, by another run.
     Locked = 5,
     /// Stopped by Ctrl-C (SIGINT) after recording what was done: 128 + 2,
     /// the shell's convention.
@@ -58,6 +58,20 @@ pub enum Error {
         lock: PathBuf,
         pid: String,
     },
+
+    #[error(
+        "{state}: the state is locked by another ahi-edge run: {holder}; lock id {lock_id}\n    fix: wait for that run to finish; if it died (killed, its machine gone) and nothing else runs, remove its lock with `ahi-edge state unlock {lock_id}` (docs/runbooks.md, \"A stuck lock\")"
+    )]
+    StateLocked {
+        state: String,
+        holder: String,
+        lock_id: String,
+    },
+
+    /// The S3 state changed under this run: it stopped before any further
+    /// AWS write (the message says what happened and how to go on).
+    #[error("{0}")]
+    StateChanged(String),
 
     #[error(
         "{}: cannot be read as an ahi-edge lockfile: {detail}\n    fix: restore the file from a backup or correct it by hand (see docs/lockfile.md); ahi-edge never overwrites a lockfile it cannot read",
@@ -120,7 +134,7 @@ impl Error {
             | Error::LockfileNewer { .. }
             | Error::LockfileStackMismatch { .. }
             | Error::Refused { .. } => ExitStatus::BadInput,
-            Error::LockHeld { .. } => ExitStatus::Locked,
+            Error::LockHeld { .. } | Error::StateLocked { .. } | Error::StateChanged(_) => ExitStatus::Locked,
             Error::Io { .. } | Error::Aws(_) => ExitStatus::Failure,
         }
     }

@@ -47,6 +47,12 @@ pub enum Statement {
     Certificates,
     ProxyImage,
     IdentityProvider,
+    /// The S3 state object and its lock object (`[state] backend = "s3"`).
+    StateObjects,
+    /// The state bucket's settings `plan` checks (versioning, public access).
+    StateBucket,
+    /// The KMS key the state is encrypted with, when one is named.
+    StateKey,
 }
 
 const fn op(
@@ -266,6 +272,16 @@ pub const OPERATIONS: &[Operation] = &[
     op("s3", "", "s3:GetBucketAcl", LogBucket),
     op("s3", "", "s3:PutBucketAcl", LogBucket),
     op("logs", "", "logs:DeleteLogGroup", ReplicaLogGroups),
+    // The S3 state: lock (PutObject If-None-Match, DeleteObject If-Match,
+    // which also needs s3:GetObject), read, conditional writes.
+    op("s3", "GetObject", "s3:GetObject", StateObjects),
+    op("s3", "PutObject", "s3:PutObject", StateObjects),
+    op("s3", "DeleteObject", "s3:DeleteObject", StateObjects),
+    op("s3", "GetBucketVersioning", "s3:GetBucketVersioning", StateBucket),
+    op("s3", "", "s3:GetBucketPublicAccessBlock", StateBucket),
+    // SSE-KMS: S3 asks KMS on the caller's behalf.
+    op("kms", "", "kms:GenerateDataKey", StateKey),
+    op("kms", "", "kms:Decrypt", StateKey),
 ];
 
 /// The IAM action that allows `operation` of `service` (call-log names).
@@ -442,6 +458,41 @@ fn scope(statement: Statement, profile: &Profile) -> Option<(Vec<String>, Option
             ),
             _ => return Option::None,
         },
+        StateObjects => {
+            let at = profile.state.as_ref()?;
+            (
+                vec![
+                    format!("arn:aws:s3:::{}/{}", at.bucket, at.key),
+                    format!("arn:aws:s3:::{}/{}", at.bucket, at.lock_key()),
+                ],
+                Option::None,
+            )
+        }
+        StateBucket => (
+            vec![format!("arn:aws:s3:::{}", profile.state.as_ref()?.bucket)],
+            Option::None,
+        ),
+        StateKey => {
+            let at = profile.state.as_ref()?;
+            let id = at.kms_key_id.as_deref()?;
+            let alias = id
+                .strip_prefix("alias/")
+                .or_else(|| id.split_once(":alias/").map(|(_, name)| name));
+            match alias {
+                // KMS authorizes on the key, not the alias: any key the alias names.
+                Some(name) => (
+                    vec![format!("arn:aws:kms:{}:*:key/*", at.region)],
+                    Some(
+                        json!({"ForAnyValue:StringEquals": {"kms:ResourceAliases": format!("alias/{name}")}}),
+                    ),
+                ),
+                Option::None if id.starts_with("arn:") => (vec![id.to_string()], Option::None),
+                Option::None => (
+                    vec![format!("arn:aws:kms:{}:*:key/{id}", at.region)],
+                    Option::None,
+                ),
+            }
+        }
         Certificates => {
             let mut arns = Vec::new();
             if let Some(AlbOrigin::Https { certificate_arn, .. }) = hi.map(|h| &h.alb) {
@@ -514,9 +565,11 @@ mod tests {
     fn every_operation_in_the_table_is_allowed_by_the_policy() {
         let p = policy(&profile("ahi-delivery-https"));
         for o in OPERATIONS {
-            // The origin buckets' statement exists with private bucket routes only.
+            // The origin buckets' statement exists with private bucket routes
+            // only, the state's with `[state] backend = "s3"` only.
+            let conditional = [OriginBuckets, StateObjects, StateBucket, StateKey];
             assert!(
-                o.action.is_empty() || o.statement == OriginBuckets || allows(&p, o.action),
+                o.action.is_empty() || conditional.contains(&o.statement) || allows(&p, o.action),
                 "{} {} -> {}",
                 o.service,
                 o.operation,
@@ -532,6 +585,67 @@ mod tests {
         let before = seen.len();
         seen.dedup();
         assert_eq!(seen.len(), before, "one row per operation");
+    }
+
+    #[test]
+    fn an_s3_state_adds_exactly_its_objects_bucket_and_key() {
+        let local = policy(&profile("reverse-proxy"));
+        let sids = |p: &Value| -> Vec<String> {
+            p["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["Sid"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert!(!sids(&local).iter().any(|s| s.starts_with("State")), "{local}");
+
+        let mut team = profile("reverse-proxy");
+        team.state = Some(crate::state::S3Location {
+            bucket: "team-state".into(),
+            key: "ahi-edge/prod.lock".into(),
+            region: "eu-west-1".into(),
+            kms_key_id: Some("alias/ahi-edge-state".into()),
+        });
+        let p = policy(&team);
+        let statement = |sid: &str| {
+            p["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["Sid"] == sid)
+                .cloned()
+                .unwrap_or_else(|| panic!("no {sid} in {p}"))
+        };
+        let objects = statement("StateObjects");
+        assert_eq!(
+            objects["Action"],
+            json!(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
+        );
+        assert_eq!(
+            objects["Resource"],
+            json!([
+                "arn:aws:s3:::team-state/ahi-edge/prod.lock",
+                "arn:aws:s3:::team-state/ahi-edge/prod.lock.run-lock"
+            ])
+        );
+        let bucket = statement("StateBucket");
+        assert_eq!(
+            bucket["Action"],
+            json!(["s3:GetBucketVersioning", "s3:GetBucketPublicAccessBlock"])
+        );
+        assert_eq!(bucket["Resource"], json!(["arn:aws:s3:::team-state"]));
+        let key = statement("StateKey");
+        assert_eq!(key["Action"], json!(["kms:GenerateDataKey", "kms:Decrypt"]));
+        assert_eq!(key["Resource"], json!(["arn:aws:kms:eu-west-1:*:key/*"]));
+        assert_eq!(
+            key["Condition"],
+            json!({"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/ahi-edge-state"}})
+        );
+        // Only the state's statements were added.
+        let mut added = sids(&p);
+        added.retain(|s| !sids(&local).contains(s));
+        assert_eq!(added, ["StateObjects", "StateBucket", "StateKey"]);
     }
 
     #[test]

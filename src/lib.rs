@@ -19,9 +19,10 @@ pub mod routes;
 pub mod settings;
 pub mod signing;
 pub mod stack;
+pub mod state;
 pub mod templates;
 
-use cli::{Cli, Command, PackageTarget, RoutesAction};
+use cli::{Cli, Command, PackageTarget, RoutesAction, StateAction};
 use error::ExitStatus;
 use settings::Settings;
 
@@ -51,6 +52,12 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Invalidate(args) => commands::invalidate::run(&settings, &printer, args),
         Command::Completions { shell } => commands::completions::run(*shell),
         Command::Man { out } => commands::man::run(&printer, out.as_deref()),
+        Command::State(args) => match &args.action {
+            StateAction::Show => commands::state::show(&settings, &printer),
+            StateAction::Pull { to, force } => commands::state::pull(&settings, &printer, to, *force),
+            StateAction::Push { to, force } => commands::state::push(&settings, &printer, to, *force),
+            StateAction::Unlock { lock_id } => commands::state::unlock(&settings, &printer, lock_id),
+        },
     });
     match outcome {
         Ok(status) => status,

@@ -12,6 +12,17 @@ pub struct Settings {
     pub lockfile: PathBuf,
     pub yes: bool,
     pub aws: AwsSettings,
+    /// `--state s3://BUCKET/KEY` (and `--state-region`): overrides the
+    /// profile's `[state]`.
+    pub state: Option<StateFlag>,
+}
+
+/// The S3 state named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateFlag {
+    pub bucket: String,
+    pub key: String,
+    pub region: Option<String>,
 }
 
 pub use crate::aws::AwsSettings;
@@ -24,6 +35,15 @@ impl Settings {
         let mut flags = format!(" --profile {}", shell_word(&self.profile.display().to_string()));
         if self.lockfile != self.profile.with_extension("lock") {
             flags += &format!(" --lockfile {}", shell_word(&self.lockfile.display().to_string()));
+        }
+        if let Some(state) = &self.state {
+            flags += &format!(
+                " --state {}",
+                shell_word(&format!("s3://{}/{}", state.bucket, state.key))
+            );
+            if let Some(region) = &state.region {
+                flags += &format!(" --state-region {}", shell_word(region));
+            }
         }
         if let Some(url) = &self.aws.endpoint_url {
             flags += &format!(" --endpoint-url {}", shell_word(url));
@@ -77,9 +97,47 @@ impl Settings {
                 fix: "use a profile listed by `aws configure list-profiles`, or leave the flag out".into(),
             });
         }
+        let state = match &args.state {
+            None => {
+                if let Some(region) = &args.state_region {
+                    return Err(Error::BadFlag {
+                        flag: "--state-region",
+                        value: region.clone(),
+                        reason: "is the region of a --state bucket, and there is no --state".into(),
+                        fix: "add --state s3://BUCKET/KEY, or leave --state-region out (the profile's [state] has its own region)".into(),
+                    });
+                }
+                None
+            }
+            Some(url) => {
+                let (bucket, key) = crate::state::parse_url(url).map_err(|reason| Error::BadFlag {
+                    flag: "--state",
+                    value: url.clone(),
+                    reason,
+                    fix: "name the state object as s3://BUCKET/KEY, e.g. s3://team-state/ahi-edge/prod.lock"
+                        .into(),
+                })?;
+                if let Some(region) = &args.state_region
+                    && !crate::profile::formats::is_region(region)
+                {
+                    return Err(Error::BadFlag {
+                        flag: "--state-region",
+                        value: region.clone(),
+                        reason: "is not an AWS region".into(),
+                        fix: "use the state bucket's region, e.g. us-east-1".into(),
+                    });
+                }
+                Some(StateFlag {
+                    bucket,
+                    key,
+                    region: args.state_region.clone(),
+                })
+            }
+        };
         Ok(Settings {
             profile: args.profile.clone(),
             lockfile,
+            state,
             yes: args.yes,
             aws: AwsSettings {
                 endpoint_url,
@@ -140,6 +198,7 @@ mod flag_tests {
         Settings {
             profile: PathBuf::from(profile),
             lockfile: PathBuf::from(lockfile),
+            state: None,
             yes: false,
             aws: AwsSettings {
                 endpoint_url: endpoint.map(str::to_string),

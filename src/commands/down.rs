@@ -14,7 +14,6 @@ use super::session;
 use crate::cli::DownArgs;
 use crate::engine::graph::Outcome;
 use crate::error::{Error, ExitStatus};
-use crate::lockfile::StateStore;
 use crate::names::StackNames;
 use crate::output::Printer;
 use crate::settings::Settings;
@@ -70,16 +69,17 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
     // `down` works from the lockfile alone: the profile may be gone or changed.
     let profile = session::profile_if_present(settings, printer)?;
     let store = match &profile {
-        Some(p) => session::store(settings, p)?,
-        None => StateStore::open_existing(&settings.lockfile)?.ok_or_else(|| Error::Refused {
-            path: settings.lockfile.clone(),
-            reason: "there is no lockfile here, and no profile".into(),
-            fix: "pass --lockfile with the stack's lockfile (or --profile with its profile)".into(),
+        Some(p) => session::store(settings, printer, p, "down")?,
+        None => session::store_existing(settings, printer, "down")?.ok_or_else(|| Error::Refused {
+            path: session::location(settings, None)
+                .map_or_else(|_| settings.lockfile.clone(), |l| l.name().into()),
+            reason: "there is no state here, and no profile".into(),
+            fix: "pass --lockfile with the stack's lockfile, --state s3://BUCKET/KEY with its S3 state, or --profile with its profile".into(),
         })?,
     };
     let stack = store.state().stack.clone();
     if store.state().resources.is_empty() && !args.purge_logs {
-        let path = store.path().to_path_buf();
+        let path = store.describe();
         store.remove()?;
         printer.result(&DownReport {
             schema: 1,
@@ -88,13 +88,10 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
             resources: Vec::new(),
             resume: None,
         })?;
-        printer.info(format!(
-            "nothing was deployed ({} held no resources)",
-            path.display()
-        ));
+        printer.info(format!("nothing was deployed ({path} held no resources)"));
         return Ok(ExitStatus::Success);
     }
-    confirm(settings, &stack, store.state().resources.len())?;
+    confirm(settings, &store.describe(), &stack, store.state().resources.len())?;
     let opts = Options {
         wait_replicas: args.wait_replicas,
         timeout: args.timeout,
@@ -155,6 +152,9 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
             }
         };
         ctx.progress.clear();
+        if let Some(why) = crate::state::guard::stopped() {
+            return Err(Error::StateChanged(why.to_string()));
+        }
         let resume = format!("ahi-edge down{} --wait-replicas --yes", settings.flags());
         let ended = ended.into_inner().unwrap_or_else(|p| p.into_inner());
         let report = report(&stack, &outcomes, &ended, resume);
@@ -227,12 +227,12 @@ fn report(
 }
 
 /// Asks on a TTY; refuses (exit 2, nothing deleted) elsewhere without `--yes`.
-fn confirm(settings: &Settings, stack: &str, count: usize) -> Result<(), Error> {
+fn confirm(settings: &Settings, state: &str, stack: &str, count: usize) -> Result<(), Error> {
     if settings.yes {
         return Ok(());
     }
     let refuse = |reason: &str| Error::Refused {
-        path: settings.lockfile.clone(),
+        path: state.into(),
         reason: reason.to_string(),
         fix: "pass --yes to delete without asking (runbooks do)".into(),
     };
@@ -241,10 +241,7 @@ fn confirm(settings: &Settings, stack: &str, count: usize) -> Result<(), Error> 
             "`down` would delete stack {stack} ({count} resources) and needs confirmation, but stdin is not a terminal"
         )));
     }
-    eprint!(
-        "Delete stack {stack} ({count} resources in {})? Type the stack name to confirm: ",
-        settings.lockfile.display()
-    );
+    eprint!("Delete stack {stack} ({count} resources in {state})? Type the stack name to confirm: ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin()

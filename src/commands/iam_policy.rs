@@ -24,7 +24,11 @@ impl fmt::Display for PolicyDocument {
 }
 
 pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> {
-    let profile = session::profile(settings, printer)?;
+    let mut profile = session::profile(settings, printer)?;
+    // `--state` names the state the policy must reach, as every command would.
+    if let crate::state::Location::S3(at) = session::location(settings, Some(&profile))? {
+        profile.state = Some(at);
+    }
     printer.result(&PolicyDocument(crate::iam_policy::policy(&profile)))?;
     Ok(ExitStatus::Success)
 }

@@ -190,7 +190,7 @@ pub fn run(settings: &Settings, printer: &Printer, args: &InvalidateArgs) -> Res
         false => Some(session::profile(settings, printer)?),
     };
     let paths = paths(settings, profile.as_ref(), args)?;
-    let lock = session::snapshot(settings, profile.as_ref())?.unwrap_or_else(|| Lockfile::new(""));
+    let lock = session::snapshot(settings, printer, profile.as_ref())?.unwrap_or_else(|| Lockfile::new(""));
     let Ok(distribution_id) = output(&lock, "distribution", "id") else {
         return Err(Error::Refused {
             path: settings.lockfile.clone(),

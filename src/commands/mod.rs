@@ -14,6 +14,7 @@ pub mod plan;
 pub mod routes;
 pub mod session;
 pub mod sign;
+pub mod state;
 pub mod status;
 pub mod up;
 pub mod validate;

@@ -85,7 +85,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
     // From the lockfile alone: the recorded specs say which aliases and which
     // ALB hostname the stack was deployed with.
     let profile = session::profile_if_present(settings, printer)?;
-    let lock = session::snapshot(settings, profile.as_ref())?.unwrap_or_else(|| Lockfile::new(""));
+    let lock = session::snapshot(settings, printer, profile.as_ref())?.unwrap_or_else(|| Lockfile::new(""));
     let domain = output(&lock, "distribution", "domain_name").ok();
     let alb = output(&lock, "load_balancer", "dns_name").ok();
     let spec = lock
@@ -146,7 +146,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         // A script reading the URL must not go on with nothing.
         printer.warn(format!(
             "nothing deployed: {} records no distribution; run `ahi-edge up{}` first",
-            settings.lockfile.display(),
+            session::location(settings, profile.as_ref())?.name(),
             settings.flags()
         ));
         return Ok(ExitStatus::Drift);

@@ -102,9 +102,15 @@ impl fmt::Display for Plan {
 
 pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> {
     let profile = session::profile(settings, printer)?;
-    let lock =
-        session::snapshot(settings, Some(&profile))?.unwrap_or_else(|| Lockfile::new(&profile.stack.name));
+    let lock = session::snapshot(settings, printer, Some(&profile))?
+        .unwrap_or_else(|| Lockfile::new(&profile.stack.name));
     let package = session::package(settings, &profile)?;
+    if let crate::state::Location::S3(at) = session::location(settings, Some(&profile))? {
+        match crate::state::s3::safety(&at, &settings.aws) {
+            Ok(warnings) => warnings.into_iter().for_each(|w| printer.warn(w)),
+            Err(e) => printer.warn(format!("could not check the state bucket {}: {e}", at.bucket)),
+        }
+    }
     let package_sha = package.as_deref().map(edge_function::Spec::code_sha256);
     let instances = crate::stack::instances(&profile, &lock);
     let plan = session::runtime()?.block_on(async {

@@ -11,6 +11,7 @@ use crate::output::Printer;
 use crate::profile::{self, Profile};
 use crate::settings::Settings;
 use crate::stack::clients::Clients;
+use crate::state::{Location, S3Location, Store, s3::S3Store};
 
 /// The profile, with warnings printed; invalid profiles are refused (exit 2).
 pub fn profile(settings: &Settings, printer: &Printer) -> Result<Profile, Error> {
@@ -51,7 +52,7 @@ pub fn profile_for_up(settings: &Settings, printer: &Printer) -> Result<Profile,
 /// The profile when its file exists (`status`, `outputs` and `down` work
 /// from the lockfile alone when it is gone); a file that exists must be valid.
 pub fn profile_if_present(settings: &Settings, printer: &Printer) -> Result<Option<Profile>, Error> {
-    if !settings.profile.exists() && settings.lockfile.exists() {
+    if !settings.profile.exists() && (settings.lockfile.exists() || settings.state.is_some()) {
         return Ok(None);
     }
     profile(settings, printer).map(Some)
@@ -71,17 +72,95 @@ pub fn package(settings: &Settings, profile: &Profile) -> Result<Option<Vec<u8>>
         })
 }
 
-/// Locks and reads the lockfile (exit 5 when another run holds it).
-pub fn store(settings: &Settings, profile: &Profile) -> Result<StateStore, Error> {
-    StateStore::open(&settings.lockfile, &profile.stack.name)
+/// Where the state lives: `--state`, else the profile's `[state]`, else
+/// the lockfile (`--lockfile`, or beside the profile).
+pub fn location(settings: &Settings, profile: Option<&Profile>) -> Result<Location, Error> {
+    let configured = profile.and_then(|p| p.state.as_ref());
+    if let Some(flag) = &settings.state {
+        let same_bucket = configured.filter(|s| s.bucket == flag.bucket);
+        let region = flag
+            .region
+            .clone()
+            .or_else(|| same_bucket.map(|s| s.region.clone()))
+            .or_else(|| profile.map(|p| p.region.clone()))
+            .ok_or_else(|| Error::BadFlag {
+                flag: "--state",
+                value: format!("s3://{}/{}", flag.bucket, flag.key),
+                reason: "the state bucket's region is not known (there is no profile to take it from)".into(),
+                fix: "add --state-region REGION".into(),
+            })?;
+        return Ok(Location::S3(S3Location {
+            bucket: flag.bucket.clone(),
+            key: flag.key.clone(),
+            region,
+            kms_key_id: same_bucket
+                .filter(|s| s.key == flag.key)
+                .and_then(|s| s.kms_key_id.clone()),
+        }));
+    }
+    if let Some(s3) = configured {
+        if settings.lockfile != settings.profile.with_extension("lock") {
+            return Err(Error::BadFlag {
+                flag: "--lockfile",
+                value: settings.lockfile.display().to_string(),
+                reason: format!(
+                    "names a local lockfile, but the profile keeps the state in S3 ([state] backend = \"s3\", {})",
+                    s3.url()
+                ),
+                fix: "leave --lockfile out; for a local copy, `ahi-edge state pull --to FILE`".into(),
+            });
+        }
+        return Ok(Location::S3(s3.clone()));
+    }
+    Ok(Location::Local(settings.lockfile.clone()))
 }
 
-/// The lockfile as it is on disk, without the run lock. With a profile, it
-/// must be that profile's stack's; none yet is an empty one.
-pub fn snapshot(settings: &Settings, profile: Option<&Profile>) -> Result<Option<Lockfile>, Error> {
-    match (lockfile::read(&settings.lockfile)?, profile) {
+/// Locks and reads the state (exit 5 when another run holds it) for
+/// `command`, after saying where it lives.
+pub fn store(
+    settings: &Settings,
+    printer: &Printer,
+    profile: &Profile,
+    command: &str,
+) -> Result<Store, Error> {
+    let location = location(settings, Some(profile))?;
+    printer.info(format!("state: {location}"));
+    let stack = &profile.stack.name;
+    Ok(match location {
+        Location::Local(path) => Store::Local(StateStore::open(&path, stack)?),
+        Location::S3(at) => Store::S3(Box::new(S3Store::open(at, &settings.aws, stack, command)?)),
+    })
+}
+
+/// Locks and reads an existing state whatever stack it belongs to (`down`
+/// without a profile). `None` when there is none.
+pub fn store_existing(settings: &Settings, printer: &Printer, command: &str) -> Result<Option<Store>, Error> {
+    let location = location(settings, None)?;
+    printer.info(format!("state: {location}"));
+    Ok(match location {
+        Location::Local(path) => StateStore::open_existing(&path)?.map(Store::Local),
+        Location::S3(at) => {
+            S3Store::open_existing(at, &settings.aws, command)?.map(|s| Store::S3(Box::new(s)))
+        }
+    })
+}
+
+/// The state as it is, without the lock. With a profile, it must be that
+/// profile's stack's; none yet is an empty one.
+pub fn snapshot(
+    settings: &Settings,
+    printer: &Printer,
+    profile: Option<&Profile>,
+) -> Result<Option<Lockfile>, Error> {
+    let location = location(settings, profile)?;
+    printer.info(format!("state: {location}"));
+    let recorded = match &location {
+        Location::Local(path) => lockfile::read(path)?,
+        Location::S3(at) => crate::state::s3::read(at, &settings.aws)?,
+    };
+    match (recorded, profile) {
         (Some(lock), Some(p)) if lock.stack != p.stack.name => Err(Error::LockfileStackMismatch {
-            path: settings.lockfile.clone(),
+            path: location.name().into(),
             found: lock.stack,
             expected: p.stack.name.clone(),
         }),

@@ -89,7 +89,8 @@ pub fn run(settings: &Settings, printer: &Printer, args: &SignArgs) -> Result<Ex
             .last()
             .ok_or_else(|| refused(format!("signer {} has no keys", signer.name), "add a key"))?,
     };
-    let lock = session::snapshot(settings, Some(&profile))?;
+    let lock = session::snapshot(settings, printer, Some(&profile))?;
+    let state = session::location(settings, Some(&profile))?.name();
     let key_pair_id = lock
         .as_ref()
         .and_then(|l| l.resources.get(&public_key_id(&signer.name, key)))
@@ -98,9 +99,7 @@ pub fn run(settings: &Settings, printer: &Printer, args: &SignArgs) -> Result<Ex
             refused(
                 format!(
                     "key {} of signer {} is not deployed (the lockfile {} records no CloudFront id for it)",
-                    key.id,
-                    signer.name,
-                    settings.lockfile.display()
+                    key.id, signer.name, state
                 ),
                 "run `ahi-edge up` first: CloudFront gives the key its Key-Pair-Id",
             )

@@ -132,13 +132,14 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
     // The lockfile is the map: the profile is needed only to name the stack
     // when nothing is recorded yet.
     let profile = session::profile_if_present(settings, printer)?;
-    let lock = session::snapshot(settings, profile.as_ref())?.unwrap_or_else(|| Lockfile::new(""));
+    let lock = session::snapshot(settings, printer, profile.as_ref())?.unwrap_or_else(|| Lockfile::new(""));
+    let state = session::location(settings, profile.as_ref())?.name();
     let report = session::runtime()?.block_on(async {
         let deployed = !lock.resources.is_empty();
         let mut report = StatusReport {
             schema: 1,
             stack: lock.stack.clone(),
-            lockfile: settings.lockfile.display().to_string(),
+            lockfile: state,
             deployed,
             healthy: false,
             state: "not-deployed",

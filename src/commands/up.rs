@@ -94,7 +94,7 @@ impl fmt::Display for UpReport {
 pub fn run(settings: &Settings, printer: &Printer, args: &UpArgs) -> Result<ExitStatus, Error> {
     let profile = session::profile_for_up(settings, printer)?;
     let package = session::package(settings, &profile)?;
-    let store = session::store(settings, &profile)?;
+    let store = session::store(settings, printer, &profile, "up")?;
     let mut instances = crate::stack::instances(&profile, store.state());
     // --no-wait: the readiness waits are leaves of the graph (nothing needs
     // them), so leaving them out changes no other step.
@@ -173,6 +173,9 @@ pub fn run(settings: &Settings, printer: &Printer, args: &UpArgs) -> Result<Exit
             (false, _) => Vec::new(),
         };
         ctx.progress.clear();
+        if let Some(why) = crate::state::guard::stopped() {
+            return Err(Error::StateChanged(why.to_string()));
+        }
         let changes = changes.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut report = report(&ctx, &profile, &instances, &outcomes, &changes, settings);
         report.removed = removed;

@@ -78,6 +78,14 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
 }
 
 fn check_lockfile(settings: &Settings, profile: &Profile) -> Result<Option<String>, Error> {
+    // Offline: an S3 state is named, not read (`ahi-edge state show` reads it).
+    if let crate::state::Location::S3(at) = super::session::location(settings, Some(profile))? {
+        return Ok(Some(format!(
+            "state in S3: {} ({}); `ahi-edge state show` reads it",
+            at.url(),
+            at.region
+        )));
+    }
     let path = &settings.lockfile;
     let Some(lock) = lockfile::read(path)? else {
         return Ok(None);

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use run_lock::RunLock;
-pub use store::{StateStore, read, write_atomic};
+pub use store::{StateStore, parse, read, write_atomic};
 
 /// The schema this build reads and writes. A newer one is refused.
 pub const SCHEMA: u32 = 2;

@@ -17,13 +17,19 @@ pub fn read(path: &Path) -> Result<Option<Lockfile>, Error> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(format!("reading lockfile {}", path.display()), e)),
     };
+    parse(path, &text).map(Some)
+}
+
+/// Reads a lockfile document; `path` names where it came from (a file, or
+/// an `s3://` URL) in errors.
+pub fn parse(path: &Path, text: &str) -> Result<Lockfile, Error> {
     let corrupt = |detail: String| Error::LockfileCorrupt {
         path: path.to_path_buf(),
         detail,
     };
     // The schema is checked before the full parse, so a newer file is refused
     // as newer rather than reported as full of unknown keys.
-    let table: toml::Table = toml::from_str(&text).map_err(|e| corrupt(one_line(&e.to_string())))?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| corrupt(one_line(&e.to_string())))?;
     match table.get("schema").and_then(toml::Value::as_integer) {
         None => return Err(corrupt("`schema` is missing or not a number".into())),
         Some(found) if found > i64::from(SCHEMA) => {
@@ -37,14 +43,11 @@ pub fn read(path: &Path) -> Result<Option<Lockfile>, Error> {
             return Err(corrupt(format!("schema = {found} is not a valid schema")));
         }
         Some(1) => {
-            return super::migrate::from_v1(&text)
-                .map(Some)
-                .map_err(|e| corrupt(one_line(&e.to_string())));
+            return super::migrate::from_v1(text).map_err(|e| corrupt(one_line(&e.to_string())));
         }
         Some(_) => {}
     }
-    let lock: Lockfile = toml::from_str(&text).map_err(|e| corrupt(one_line(&e.to_string())))?;
-    Ok(Some(lock))
+    toml::from_str(text).map_err(|e| corrupt(one_line(&e.to_string())))
 }
 
 /// Where a migrated lockfile's original is kept.
@@ -72,6 +75,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     staged.commit()
 }
 
+/// A new file, mode 0600, created only if nothing (not even a dangling
+/// symbolic link) is at `path`, and never through a link.
+fn create_private(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
 /// A fully written temp file not yet renamed into place.
 pub(super) struct Staged {
     temp: PathBuf,
@@ -83,16 +97,18 @@ impl Staged {
         let name = target
             .file_name()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "lockfile path has no file name"))?;
+        // A name nobody can guess beforehand, created only if it does not
+        // exist (O_EXCL) and never through a symbolic link (O_NOFOLLOW): a
+        // link planted in the lockfile's directory cannot redirect the write.
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random)
+            .map_err(|e| io::Error::other(format!("no randomness for a temp name: {e}")))?;
+        let random: String = random.iter().map(|b| format!("{b:02x}")).collect();
         let mut temp_name = std::ffi::OsString::from(".");
         temp_name.push(name);
-        temp_name.push(format!(".tmp-{}", std::process::id()));
+        temp_name.push(format!(".tmp-{}-{random}", std::process::id()));
         let temp = target.with_file_name(temp_name);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temp)?;
+        let mut file = create_private(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         Ok(Staged {
@@ -245,11 +261,34 @@ mod tests {
         assert!(temp.exists());
         assert_eq!(fs::read(&path).unwrap(), before);
         assert_eq!(read(&path).unwrap().unwrap().resources.len(), 1);
-        // The next save replaces the stale temp file and succeeds.
+        // The next save (under a new temp name) succeeds.
         store
             .change(|l| l.record_intent("igw", "ec2-igw", "us-east-1", "tok-2", &[]))
             .unwrap();
         assert_eq!(read(&path).unwrap().unwrap().resources.len(), 2);
+    }
+
+    #[test]
+    fn a_symlink_planted_at_a_temp_path_cannot_redirect_the_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stack.lock");
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "keep me").unwrap();
+        // The name the old code used (pid only), and a planted link at it.
+        let predictable = dir.path().join(format!(".stack.lock.tmp-{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &predictable).unwrap();
+        let staged = Staged::write(&path, b"schema = 2").unwrap();
+        assert_ne!(staged.temp, predictable, "the temp name is not predictable");
+        staged.commit().unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep me");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "schema = 2");
+
+        // Even a link at the very name chosen is refused, never followed.
+        let temp = dir.path().join(".stack.lock.tmp-link");
+        std::os::unix::fs::symlink(&victim, &temp).unwrap();
+        let refused = create_private(&temp).unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep me");
     }
 
     #[test]

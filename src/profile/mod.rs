@@ -36,6 +36,8 @@ pub struct Profile {
     pub routes: crate::routes::Table,
     /// Whether the profile wrote `[[routes]]` (else the implicit one).
     pub explicit_routes: bool,
+    /// `[state] backend = "s3"`: the state object; `None`: the local lockfile.
+    pub state: Option<crate::state::S3Location>,
 }
 
 /// `[healthimaging]` and the sections only its stack uses.

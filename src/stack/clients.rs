@@ -8,6 +8,7 @@ use aws_config::{Region, SdkConfig};
 
 use crate::aws::{AwsError, AwsSettings, EDGE_REGION, sdk_config};
 use crate::call_log::CallLog;
+use crate::state::guard::WriteGuard;
 
 pub struct Clients {
     base: SdkConfig,
@@ -41,6 +42,7 @@ impl Clients {
         aws_sdk_cloudfront::Client::from_conf(
             aws_sdk_cloudfront::config::Builder::from(&self.base)
                 .interceptor(CallLog)
+                .interceptor(WriteGuard)
                 .build(),
         )
     }
@@ -49,6 +51,7 @@ impl Clients {
         aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(&self.base)
                 .interceptor(CallLog)
+                .interceptor(WriteGuard)
                 .build(),
         )
     }
@@ -57,6 +60,7 @@ impl Clients {
         aws_sdk_lambda::Client::from_conf(
             aws_sdk_lambda::config::Builder::from(&self.config(region))
                 .interceptor(CallLog)
+                .interceptor(WriteGuard)
                 .build(),
         )
     }
@@ -65,6 +69,7 @@ impl Clients {
         aws_sdk_secretsmanager::Client::from_conf(
             aws_sdk_secretsmanager::config::Builder::from(&self.config(region))
                 .interceptor(CallLog)
+                .interceptor(WriteGuard)
                 .build(),
         )
     }
@@ -73,6 +78,7 @@ impl Clients {
         aws_sdk_ec2::Client::from_conf(
             aws_sdk_ec2::config::Builder::from(&self.config(region))
                 .interceptor(CallLog)
+                .interceptor(WriteGuard)
                 .build(),
         )
     }
@@ -81,6 +87,7 @@ impl Clients {
         aws_sdk_elasticloadbalancingv2::Client::from_conf(
             aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.config(region))
                 .interceptor(CallLog)
+                .interceptor(WriteGuard)
                 .build(),
         )
     }
@@ -89,6 +96,7 @@ impl Clients {
         aws_sdk_ecs::Client::from_conf(
             aws_sdk_ecs::config::Builder::from(&self.config(region))
                 .interceptor(CallLog)
+                .interceptor(WriteGuard)
                 .build(),
         )
     }
@@ -97,6 +105,7 @@ impl Clients {
         aws_sdk_cloudwatchlogs::Client::from_conf(
             aws_sdk_cloudwatchlogs::config::Builder::from(&self.config(region))
                 .interceptor(CallLog)
+                .interceptor(WriteGuard)
                 .build(),
         )
     }
@@ -105,6 +114,7 @@ impl Clients {
         let config = aws_sdk_s3::config::Builder::from(&self.config(region))
             .force_path_style(self.path_style)
             .interceptor(CallLog)
+            .interceptor(WriteGuard)
             .build();
         aws_sdk_s3::Client::from_conf(config)
     }
@@ -113,6 +123,7 @@ impl Clients {
         aws_sdk_ecr::Client::from_conf(
             aws_sdk_ecr::config::Builder::from(&self.config(region))
                 .interceptor(CallLog)
+                .interceptor(WriteGuard)
                 .build(),
         )
     }
@@ -121,6 +132,7 @@ impl Clients {
         aws_sdk_cognitoidentityprovider::Client::from_conf(
             aws_sdk_cognitoidentityprovider::config::Builder::from(&self.config(region))
                 .interceptor(CallLog)
+                .interceptor(WriteGuard)
                 .build(),
         )
     }
@@ -129,6 +141,7 @@ impl Clients {
         aws_sdk_acm::Client::from_conf(
             aws_sdk_acm::config::Builder::from(&self.config(region))
                 .interceptor(CallLog)
+                .interceptor(WriteGuard)
                 .build(),
         )
     }
@@ -151,6 +164,7 @@ impl Clients {
         let sts = aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&quick)
                 .interceptor(CallLog)
+                .interceptor(WriteGuard)
                 .build(),
         );
         let out = sts

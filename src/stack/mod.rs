@@ -28,8 +28,9 @@ use tokio::sync::OnceCell;
 
 use crate::aws::AwsError;
 use crate::engine::wait::WaitError;
-use crate::lockfile::{Entry, Lockfile, StateStore};
+use crate::lockfile::{Entry, Lockfile};
 use crate::resources::origin_secret::{self, SecretValue};
+use crate::state::Store;
 use clients::Clients;
 use progress::Progress;
 
@@ -86,7 +87,7 @@ pub fn not_owned(what: &str, name: &str, stack: &str) -> StepError {
 /// `down`), or a snapshot read without the lock (`status`, `plan`, `outputs`
 /// work while another run holds it).
 pub enum Ledger {
-    Writable(StateStore),
+    Writable(Store),
     ReadOnly(Lockfile),
 }
 

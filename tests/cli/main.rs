@@ -26,6 +26,7 @@ mod shared_cache;
 mod shell;
 mod signed;
 mod stack;
+mod state;
 mod support;
 mod trust_policy;
 mod up;

@@ -39,8 +39,13 @@ fn isolated(args: &[&str], env: &[(&str, &str)]) -> (Run, tempfile::TempDir) {
 
 fn readable(run: &Run, cause: &str, fix: &str) {
     assert_eq!(run.code, 1, "{}", run.stderr);
-    // The profile is `init`'s template: its example values' warnings come first.
-    let mut lines: Vec<&str> = run.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    // The profile is `init`'s template: its example values' warnings come
+    // first; where the state lives is said before any AWS call.
+    let mut lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("state: "))
+        .collect();
     while lines
         .first()
         .is_some_and(|l| l.starts_with("p.toml:") && l.contains("warning"))

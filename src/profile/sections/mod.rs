@@ -19,6 +19,7 @@ mod origin;
 mod routes;
 mod runtime;
 mod stack;
+mod state;
 
 use auth::read_auth;
 use origin::{read_alb, read_cloudfront};
@@ -145,6 +146,7 @@ pub fn read(path: &Path, text: &str) -> Report {
         }
         _ => None,
     };
+    let state = state::read_state(&mut d, &mut root, region.as_deref());
     let auth = delivery.as_ref().map(|hi| hi.auth.clone());
     let cloudfront = read_cloudfront(&mut d, &mut root, &auth);
     let logs = read_logs(&mut d, &mut root);
@@ -190,6 +192,7 @@ pub fn read(path: &Path, text: &str) -> Report {
             logs: logs?,
             routes,
             explicit_routes,
+            state: state?,
         })
     };
     let profile = if d.has_errors() { None } else { resolve() };

@@ -67,8 +67,10 @@ def main(argv=None):
     from .cloudfront import CloudFront
     from .edge import Replicas
     from .healthimaging import HealthImaging
+    from .holds import Holds
     from .local_edge import LocalEdge
     from .node import RUNTIME
+    from .s3_conditional import S3Conditional
     from .state import Emulator
 
     emulator = Emulator(args.time_scale)
@@ -78,6 +80,8 @@ def main(argv=None):
     emulator.healthimaging = HealthImaging(emulator)
     emulator.ecr = ecr.Registry(emulator)
     emulator.oidc = oidc.Issuers(emulator)
+    emulator.holds = Holds(emulator)
+    emulator.s3_conditional = S3Conditional(emulator)
     timed.install(emulator)
     fidelity.install()
     lambda_states.install(emulator)

@@ -7,7 +7,7 @@ import json
 import re
 import socket
 
-from . import cloudfront, inventory, origins, protocol, state
+from . import cloudfront, holds, inventory, origins, protocol, state
 from .xmlutil import ApiError
 
 ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
@@ -56,10 +56,16 @@ class App:
             )
         if fault is not None:
             return self.inject(fault, call, environ, start_response)
+        conditional = self.emu.s3_conditional.applies(call)
+        # s3_conditional parks its own calls mid-flight.
+        if not conditional and self.emu.holds.wait(call):
+            return holds.dropped(environ, start_response)
         try:
             answer = self.handle_here(call, account, params)
         except ApiError as e:
             answer = error_answer(call.service, e)
+        if answer is None and conditional:
+            return self.emu.s3_conditional.serve(call, environ, start_response, self.pass_to_moto)
         if answer is None:
             return self.pass_to_moto(call, environ, start_response)
         status, headers, payload = answer
@@ -175,6 +181,8 @@ class App:
         with emu.lock:
             if path == "/_ahi/health":
                 return {"ok": True}
+            if path.startswith("/_ahi/holds"):
+                return emu.holds.control(method, path, doc)
             if path == "/_ahi/config" and method == "GET":
                 return emu.config.as_json()
             if path == "/_ahi/config" and method == "POST":
@@ -232,6 +240,8 @@ class App:
                 emu.ecr.reset()
                 emu.oidc.reset()
                 emu.strict.reset()
+                emu.holds.reset()
+                emu.s3_conditional.reset()
                 emu.config.switches = dict(state.DEFAULT_SWITCHES)
                 emu.config.quotas = dict(state.DEFAULT_QUOTAS)
                 emu.faults.clear()

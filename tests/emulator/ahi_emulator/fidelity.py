@@ -6,6 +6,10 @@ to answer as AWS does (each has a test in tests/test_fidelity.py):
   them) and DescribeServices returns them.
 - ELBv2 gives an HTTP listener no `SslPolicy` (moto fills in
   ELBSecurityPolicy-2016-08 for every protocol; AWS only for HTTPS/TLS).
+- S3 GetBucketVersioning answers with the root element
+  `VersioningConfiguration`, as AWS documents it (API_GetBucketVersioning);
+  moto's `GetBucketVersioningResponse` root is refused by strict SDKs
+  (the AWS SDK for Rust).
 """
 
 import functools
@@ -19,6 +23,7 @@ def install():
     _DONE.append(True)
     _ecs_grace_period()
     _http_listeners_have_no_ssl_policy()
+    _versioning_configuration_root()
 
 
 def _ecs_grace_period():
@@ -54,3 +59,18 @@ def _http_listeners_have_no_ssl_policy():
         init(self, load_balancer_arn, arn, protocol, port, ssl_policy, *args, **kwargs)
 
     FakeListener.__init__ = __init__
+
+
+def _versioning_configuration_root():
+    from moto.s3.responses import S3Response
+
+    get = S3Response.get_bucket_versioning
+
+    @functools.wraps(get)
+    def get_bucket_versioning(self):
+        status, headers, body = get(self)
+        if isinstance(body, bytes):
+            body = body.decode("utf-8")
+        return status, headers, body.replace("GetBucketVersioningResponse", "VersioningConfiguration")
+
+    S3Response.get_bucket_versioning = get_bucket_versioning

@@ -28,3 +28,19 @@ def test_an_http_listener_has_no_ssl_policy(aws):
     assert "SslPolicy" not in listener["Listeners"][0]
     seen = elb.describe_listeners(LoadBalancerArn=lb)["Listeners"][0]
     assert "SslPolicy" not in seen
+
+
+def test_get_bucket_versioning_answers_a_versioning_configuration(control, aws, endpoint):
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="versioned")
+    assert "Status" not in s3.get_bucket_versioning(Bucket="versioned")
+    s3.put_bucket_versioning(Bucket="versioned", VersioningConfiguration={"Status": "Enabled"})
+    assert s3.get_bucket_versioning(Bucket="versioned")["Status"] == "Enabled"
+    # The raw answer, as a strict client parses it.
+    import urllib.request
+    request = urllib.request.Request(f"{endpoint}/versioned?versioning", headers={
+        "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, "
+                         "SignedHeaders=host, Signature=0"})
+    with urllib.request.urlopen(request) as resp:
+        body = resp.read().decode()
+    assert "<VersioningConfiguration" in body and "GetBucketVersioningResponse" not in body, body
