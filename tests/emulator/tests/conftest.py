@@ -13,6 +13,7 @@ import io
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EMULATOR = os.path.dirname(HERE)
@@ -97,6 +98,24 @@ def wait_until(predicate, timeout=20.0, what="condition"):
             return value
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def new_vpc(ec2, cidr):
+    """A VPC, once EC2 (eventually consistent, as the emulator models it:
+    `ec2_consistency`) answers for it, so a test that builds on it does not
+    race the window it is not about."""
+    vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+
+    def visible():
+        try:
+            return ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"]
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "InvalidVpcID.NotFound":
+                raise
+            return None
+
+    wait_until(visible, what=f"{vpc} visible")
+    return vpc
 
 
 def zip_bytes(source="exports.handler = async (e) => e.Records[0].cf.request;"):

@@ -5,7 +5,7 @@ import urllib.error
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
-from conftest import Control, distribution_config, edge_function
+from conftest import Control, distribution_config, edge_function, new_vpc
 
 
 def test_each_fault_kind_fires_on_the_nth_call_and_not_before(control, aws):
@@ -40,7 +40,7 @@ def test_each_fault_kind_fires_on_the_nth_call_and_not_before(control, aws):
 
 def test_any_aws_error_can_be_injected(control, aws):
     ec2 = aws("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/23")["Vpc"]["VpcId"]
+    vpc = new_vpc(ec2, "10.0.0.0/23")
     group = ec2.create_security_group(GroupName="g", Description="g", VpcId=vpc)["GroupId"]
     control.fault(operation="DeleteSecurityGroup", kind="error", code="DependencyViolation",
                   message=f"resource {group} has a dependent object", nth=1, times=2)

@@ -1,6 +1,6 @@
 """Fields where moto answers differently from AWS, answered as AWS does."""
 
-from conftest import create_service
+from conftest import create_service, new_vpc
 
 
 def test_create_service_keeps_the_health_check_grace_period(aws):
@@ -18,7 +18,7 @@ def test_create_service_keeps_the_health_check_grace_period(aws):
 
 def test_an_http_listener_has_no_ssl_policy(aws):
     ec2, elb = aws("ec2"), aws("elbv2")
-    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    vpc = new_vpc(ec2, "10.9.0.0/16")
     zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]][:2]
     subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=z)["Subnet"]["SubnetId"]
                for i, z in enumerate(zones)]

@@ -10,7 +10,7 @@ from botocore.signers import CloudFrontSigner
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from conftest import edge_function, wait_until, zip_bytes
+from conftest import edge_function, new_vpc, wait_until, zip_bytes
 from edge_support import (
     ALL_VIEWER, CACHING_DISABLED, CACHING_OPTIMIZED, Origin, behaviour, custom_origin, distribution, function, viewer,
 )
@@ -329,7 +329,7 @@ def test_custom_error_responses_fetch_the_page_through_its_behaviour(control, aw
 
 def test_an_alb_origin_applies_listener_rules_and_forwards_to_the_registered_target(control, aws, endpoint, origin):
     cf, elb, ec2 = aws("cloudfront"), aws("elbv2"), aws("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    vpc = new_vpc(ec2, "10.0.0.0/16")
     subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"us-east-1{z}")["Subnet"]["SubnetId"]
                for i, z in ((1, "a"), (2, "b"))]
     lb = elb.create_load_balancer(Name="proxy", Subnets=subnets)["LoadBalancers"][0]

@@ -3,12 +3,12 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import create_service, wait_until
+from conftest import create_service, new_vpc, wait_until
 
 
 def network(aws):
     ec2 = aws("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/23")["Vpc"]["VpcId"]
+    vpc = new_vpc(ec2, "10.0.0.0/23")
     subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=az)["Subnet"]["SubnetId"]
                for cidr, az in [("10.0.0.0/26", "us-east-1a"), ("10.0.0.64/26", "us-east-1b")]]
     group = ec2.create_security_group(GroupName="alb", Description="alb", VpcId=vpc)["GroupId"]
