@@ -58,7 +58,9 @@ def test_service_reaches_steady_state_after_create_and_update(control, aws):
 
 
 def test_delete_needs_zero_or_force_and_drains(control, aws):
-    control.config(delays={"ecs_service_create": 0, "ecs_service_drain": 100})
+    # A drain of 5 s at the tests' scale: long enough that a loaded machine still
+    # makes its next calls while the service drains.
+    control.config(delays={"ecs_service_create": 0, "ecs_service_drain": 2500})
     ecs, describe = service(aws)
     with pytest.raises(ClientError) as scaled:
         ecs.delete_service(cluster="s", service="s-proxy")
