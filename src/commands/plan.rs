@@ -115,21 +115,18 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
     let instances = crate::stack::instances(&profile, &lock);
     let plan = session::runtime()?.block_on(async {
         let (clients, account) = session::clients(settings).await?;
-        let refused = inspect::refusals(&profile, &instances, &lock, &account, package_sha.clone());
-        if !refused.is_empty() {
-            return Err(super::up::refusal(settings, &refused));
-        }
-        let grants = crate::stack::grants::check(&clients, &profile, &instances, &lock, &account).await?;
-        if let Some(refused) = grants.refusal(&settings.profile, &profile.stack.name) {
-            return Err(refused);
-        }
-        for (_, warning) in &grants.warnings {
-            printer.warn(warning);
-        }
-        let fetch = crate::stack::preflight::Fetch::new(settings.aws.endpoint_url.as_deref());
-        for note in crate::stack::preflight::check(&clients, &fetch, &profile, &settings.profile).await? {
-            printer.warn(format!("{}: {note}", settings.profile.display()));
-        }
+        let bucket_warnings = session::before_first_write(
+            settings,
+            printer,
+            (&clients, &account),
+            session::Desired {
+                profile: &profile,
+                instances: &instances,
+                lock: &lock,
+                package_sha: package_sha.clone(),
+            },
+        )
+        .await?;
         let ctx = Ctx::new(
             &profile.stack.name,
             clients,
@@ -139,7 +136,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             None,
         );
         let mut steps = inspect::plan(&ctx, &profile, &instances, &lock, package_sha).await;
-        for (id, warning) in grants.warnings {
+        for (id, warning) in bucket_warnings {
             if let Some(step) = steps.iter_mut().find(|s| s.id == id && s.warning.is_none()) {
                 step.warning = Some(warning);
             }

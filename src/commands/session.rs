@@ -185,3 +185,47 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .build()
         .map_err(|e| Error::io("starting the async runtime", e))
 }
+
+/// What a run wants deployed, against what the state records.
+pub struct Desired<'a> {
+    pub profile: &'a Profile,
+    pub instances: &'a [crate::stack::instance::Instance],
+    pub lock: &'a Lockfile,
+    pub package_sha: Option<String>,
+}
+
+/// What `plan` and `up` check against AWS before their first write, in
+/// order: the changes the stack cannot make in place, the origin buckets'
+/// policies (a foreign statement under our grant's Sid), then the
+/// pre-flight (certificates, the proxy image, the identity provider).
+/// Warnings are printed, and the buckets' are returned by instance id (for
+/// `plan`'s steps); the first refusal is the error.
+pub async fn before_first_write(
+    settings: &Settings,
+    printer: &Printer,
+    (clients, account): (&Clients, &str),
+    desired: Desired<'_>,
+) -> Result<Vec<(String, String)>, Error> {
+    let Desired {
+        profile,
+        instances,
+        lock,
+        package_sha,
+    } = desired;
+    let refused = crate::stack::inspect::refusals(profile, instances, lock, account, package_sha);
+    if !refused.is_empty() {
+        return Err(super::up::refusal(settings, &refused));
+    }
+    let grants = crate::stack::grants::check(clients, profile, instances, lock, account).await?;
+    if let Some(refused) = grants.refusal(&settings.profile, &profile.stack.name) {
+        return Err(refused);
+    }
+    for (_, warning) in &grants.warnings {
+        printer.warn(warning);
+    }
+    let fetch = crate::stack::preflight::Fetch::new(settings.aws.endpoint_url.as_deref());
+    for note in crate::stack::preflight::check(clients, &fetch, profile, &settings.profile).await? {
+        printer.warn(format!("{}: {note}", settings.profile.display()));
+    }
+    Ok(grants.warnings)
+}

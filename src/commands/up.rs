@@ -21,7 +21,7 @@ use crate::stack::apply::{self, Change, Up};
 use crate::stack::instance::{self, Instance};
 use crate::stack::progress::Progress;
 use crate::stack::teardown::{self, Ended, Options};
-use crate::stack::{Ctx, Ledger, StepError, inspect, output};
+use crate::stack::{Ctx, Ledger, StepError, output};
 
 /// How many nodes run at once: enough for every independent branch.
 const CONCURRENCY: usize = 12;
@@ -110,21 +110,18 @@ pub fn run(settings: &Settings, printer: &Printer, args: &UpArgs) -> Result<Exit
     session::runtime()?.block_on(async {
         let (clients, account) = session::clients(settings).await?;
         let package_sha = package.as_deref().map(edge_function::Spec::code_sha256);
-        let refused = inspect::refusals(&profile, &instances, store.state(), &account, package_sha.clone());
-        if !refused.is_empty() {
-            return Err(refusal(settings, &refused));
-        }
-        let grants = crate::stack::grants::check(&clients, &profile, &instances, store.state(), &account).await?;
-        if let Some(refused) = grants.refusal(&settings.profile, &profile.stack.name) {
-            return Err(refused);
-        }
-        for (_, warning) in &grants.warnings {
-            printer.warn(warning);
-        }
-        let fetch = crate::stack::preflight::Fetch::new(settings.aws.endpoint_url.as_deref());
-        for note in crate::stack::preflight::check(&clients, &fetch, &profile, &settings.profile).await? {
-            printer.warn(format!("{}: {note}", settings.profile.display()));
-        }
+        session::before_first_write(
+            settings,
+            printer,
+            (&clients, &account),
+            session::Desired {
+                profile: &profile,
+                instances: &instances,
+                lock: store.state(),
+                package_sha: package_sha.clone(),
+            },
+        )
+        .await?;
         let ctx = Ctx::new(
             &profile.stack.name,
             clients,
