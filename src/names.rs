@@ -8,6 +8,18 @@
 pub const STACK_NAME_RULE: &str =
     "lower-case letters, digits and single hyphens, starting with a letter and ending with a letter or digit";
 
+/// CloudFront's limit on the comment of a distribution, a CloudFront
+/// Function, a cache or origin request policy, a public key and a key group
+/// (API reference, DistributionConfig / FunctionConfig / CachePolicyConfig /
+/// OriginRequestPolicyConfig / PublicKeyConfig / KeyGroupConfig: "The
+/// comment cannot be longer than 128 characters."). Every comment ahi-edge
+/// sends is built from the stack name and names the profile gives, each of
+/// bounded length; unit tests build each with the longest ones.
+pub const CLOUDFRONT_COMMENT_MAX: usize = 128;
+
+/// The longest name a profile may give a signer or a signer's key id.
+pub const MAX_PROFILE_NAME: usize = 32;
+
 /// Every account id is 12 digits; names that embed one are checked with this stand-in.
 const ACCOUNT_PLACEHOLDER: &str = "000000000000";
 

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 
 use super::json;
 use crate::aws::AwsError;
+use crate::resources::sets::follow;
 use crate::resources::{Etagged, cache_policy, origin_request_policy, response_headers_policy};
 use crate::stack::Ctx;
 use crate::stack::kind::{At, Found, Fut, Gone, Kind};
@@ -36,6 +37,9 @@ pub trait PolicyApi: Sync {
     /// with the intent), if the API takes one.
     const TOKEN: Option<&'static str> = None;
     fn comment(spec: &Self::Spec) -> &str;
+    /// Gives `live`'s set-like lists `spec`'s order when they hold the same
+    /// members (`resources::sets`): CloudFront may answer them in any order.
+    fn follow_sets(_live: &mut Self::Spec, _spec: &Self::Spec) {}
     async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError>;
     async fn find_by_name(c: &Client, name: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError>;
     async fn create(c: &Client, spec: &Self::Spec) -> Result<String, AwsError>;
@@ -60,6 +64,10 @@ impl PolicyApi for Cache {
     fn comment(spec: &Self::Spec) -> &str {
         &spec.comment
     }
+    fn follow_sets(live: &mut Self::Spec, spec: &Self::Spec) {
+        follow(&mut live.headers, &spec.headers);
+        follow(&mut live.query_string_names, &spec.query_string_names);
+    }
     async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError> {
         cache_policy::get(c, id).await
     }
@@ -83,6 +91,9 @@ impl PolicyApi for OriginRequest {
     const IN_USE: &'static str = "OriginRequestPolicyInUse";
     fn comment(spec: &Self::Spec) -> &str {
         &spec.comment
+    }
+    fn follow_sets(live: &mut Self::Spec, spec: &Self::Spec) {
+        follow(&mut live.headers, &spec.headers);
     }
     async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError> {
         origin_request_policy::get(c, id).await
@@ -155,7 +166,12 @@ impl<A: PolicyApi> Kind for Policy<A> {
             {
                 live = A::find_by_name(&client, &name).await?;
             }
-            Ok(live.map(|l| {
+            // A migrated entry has no spec: nothing to take an order from.
+            let spec: Option<A::Spec> = at.spec().ok();
+            Ok(live.map(|mut l| {
+                if let Some(spec) = &spec {
+                    A::follow_sets(&mut l.spec, spec);
+                }
                 let owned = marked(A::comment(&l.spec), cx.stack());
                 Found::new(&l.id, json(&l.spec), owned)
             }))

@@ -46,10 +46,13 @@ fn cf_tags(tags: &Tags) -> Result<CfTags, AwsError> {
         .build())
 }
 
-/// What the live config amounts to, the secret compared, never kept.
+/// What the live config amounts to, the secret compared, never kept; lists
+/// CloudFront treats as sets in the spec's order when they hold the same
+/// members (CloudFront may answer them in any order).
 fn view(live: &Live, spec: &Spec, secret: Option<&str>) -> DistributionSpec {
     let (mut view, live_secret) =
         DistributionSpec::from_config(&live.config, spec.config.origin_secret_version.as_deref());
+    view.follow_sets(&spec.config);
     if secret.is_some() && live_secret.as_deref() != secret {
         view.origin_secret_version = Some(super::listener_rule::DIFFERS.into());
     }

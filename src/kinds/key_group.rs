@@ -19,7 +19,7 @@ pub const KEY_GROUP: Policy<Api> = Policy(std::marker::PhantomData);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spec {
     pub name: String,
-    /// Public key ids, in the profile's order.
+    /// Public key ids, in the profile's order (a set to CloudFront).
     pub keys: Vec<String>,
     pub comment: String,
 }
@@ -45,6 +45,11 @@ impl PolicyApi for Api {
 
     fn comment(spec: &Spec) -> &str {
         &spec.comment
+    }
+
+    /// The keys are a set (Terraform's `items` is a `TypeSet`).
+    fn follow_sets(live: &mut Spec, spec: &Spec) {
+        crate::resources::sets::follow(&mut live.keys, &spec.keys);
     }
 
     async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Spec>>, AwsError> {

@@ -278,6 +278,18 @@ mod tests {
     }
 
     #[test]
+    fn the_comment_fits_for_the_longest_stack_name() {
+        let mut profile = profile();
+        profile.stack.name = "s".repeat(crate::names::max_stack_name_len("us-east-1"));
+        let spec = CachePolicySpec::for_profile(&profile);
+        assert!(
+            spec.comment.len() <= crate::names::CLOUDFRONT_COMMENT_MAX,
+            "{}",
+            spec.comment
+        );
+    }
+
+    #[test]
     fn the_spec_follows_the_profile_and_survives_a_round_trip() {
         let spec = CachePolicySpec::for_profile(&profile());
         assert_eq!(spec.name, "ahi-delivery-cache");

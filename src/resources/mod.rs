@@ -19,6 +19,7 @@ pub mod proxy;
 pub mod response_headers_policy;
 pub mod role;
 pub mod security_group;
+pub mod sets;
 
 use std::collections::BTreeMap;
 

@@ -234,6 +234,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_comment_fits_for_the_longest_stack_name() {
+        let text = include_str!("../../profiles/ahi-delivery.toml");
+        let mut profile = crate::profile::check(std::path::Path::new("p.toml"), text)
+            .profile
+            .unwrap();
+        profile.stack.name = "s".repeat(crate::names::max_stack_name_len("us-east-1"));
+        let spec = OriginRequestPolicySpec::for_profile(&profile);
+        assert!(
+            spec.comment.len() <= crate::names::CLOUDFRONT_COMMENT_MAX,
+            "{}",
+            spec.comment
+        );
+    }
+
+    #[test]
     fn the_spec_forwards_the_preflight_headers_and_round_trips() {
         let text = include_str!("../../profiles/ahi-delivery.toml");
         let profile = crate::profile::check(std::path::Path::new("p.toml"), text)

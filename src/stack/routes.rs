@@ -62,6 +62,21 @@ pub fn key_group_id(signer: &str) -> String {
 }
 
 /// The signers the routes use (the others deploy nothing).
+/// A route function's comment: what it does, never the profile's values
+/// (a prefix or an index could be long; FunctionConfig.Comment is at most
+/// `names::CLOUDFRONT_COMMENT_MAX`).
+fn function_comment(stack: &str, t: &transform::Transform) -> String {
+    format!("ahi-edge stack {stack}: route rewrite ({})", t.kinds())
+}
+
+fn public_key_comment(stack: &str, signer: &str, key_id: &str) -> String {
+    format!("ahi-edge stack {stack}: signer {signer}, key {key_id}")
+}
+
+fn key_group_comment(stack: &str, signer: &str) -> String {
+    format!("ahi-edge stack {stack}: signer {signer}")
+}
+
 fn used_signers(profile: &Profile) -> Vec<&crate::routes::Signer> {
     let table = &profile.routes;
     table
@@ -132,7 +147,7 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
                 let stack = &src.profile.stack.name;
                 Ok(cloudfront_function::Spec {
                     name: function_name(stack, &key),
-                    comment: format!("ahi-edge stack {stack}: route rewrite ({})", t.kinds()),
+                    comment: function_comment(stack, &t),
                     runtime: transform::RUNTIME.into(),
                     code: t.code(),
                 })
@@ -158,7 +173,7 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
                         caller_reference: recorded_token(src, &instance)
                             .unwrap_or_else(|| crate::resources::distribution::new_caller_reference(stack)),
                         encoded_key: format!("{}\n", key.pem.trim()),
-                        comment: format!("ahi-edge stack {stack}: signer {signer_name}, key {}", key.id),
+                        comment: public_key_comment(stack, &signer_name, &key.id),
                     })
                 },
             ));
@@ -190,7 +205,7 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
                         .iter()
                         .map(|k| src.output(&public_key_id(&signer_name, k), "id"))
                         .collect::<Result<_, _>>()?,
-                    comment: format!("ahi-edge stack {stack}: signer {signer_name}"),
+                    comment: key_group_comment(stack, &signer_name),
                 })
             },
         ));
@@ -295,4 +310,47 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
     out.push(Instance::ready("distribution_deployed", &dist));
     out.push(dist);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::{CLOUDFRONT_COMMENT_MAX, MAX_PROFILE_NAME, max_stack_name_len};
+
+    fn longest_stack() -> String {
+        "s".repeat(max_stack_name_len("us-east-1"))
+    }
+
+    #[test]
+    fn a_route_functions_comment_fits_for_the_longest_stack_and_any_values() {
+        // A prefix and an index as long as a path can be: neither reaches the comment.
+        let t = transform::Transform {
+            strip_prefix: Some(format!("/{}", "p".repeat(1000))),
+            spa_index: Some(format!("/{}.html", "i".repeat(1000))),
+        };
+        let comment = function_comment(&longest_stack(), &t);
+        assert!(
+            comment.len() <= CLOUDFRONT_COMMENT_MAX,
+            "{} characters: {comment}",
+            comment.len()
+        );
+        assert!(comment.contains("strip prefix, SPA fallback"));
+    }
+
+    #[test]
+    fn public_key_and_key_group_comments_fit_for_the_longest_names() {
+        let (stack, name) = (longest_stack(), "n".repeat(MAX_PROFILE_NAME));
+        let key = public_key_comment(&stack, &name, &name);
+        assert!(
+            key.len() <= CLOUDFRONT_COMMENT_MAX,
+            "{} characters: {key}",
+            key.len()
+        );
+        let group = key_group_comment(&stack, &name);
+        assert!(
+            group.len() <= CLOUDFRONT_COMMENT_MAX,
+            "{} characters: {group}",
+            group.len()
+        );
+    }
 }

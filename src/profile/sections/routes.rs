@@ -514,7 +514,7 @@ fn read_origin(
 
 /// A name a profile gives (a signer, a key id): it goes into AWS names.
 fn plain_name(s: &str) -> bool {
-    (1..=32).contains(&s.len())
+    (1..=crate::names::MAX_PROFILE_NAME).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }

@@ -82,7 +82,7 @@ pub fn comment(stack: &str) -> String {
 }
 
 /// One origin of the distribution.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct OriginSpec {
     pub id: String,
     pub domain: String,
@@ -263,6 +263,21 @@ impl DistributionSpec {
             certificate_arn: profile.cloudfront.certificate_arn.clone(),
             web_acl_id: profile.cloudfront.web_acl_arn.clone(),
             log_bucket_domain: inputs.log_bucket_domain.clone(),
+        }
+    }
+
+    /// Takes `spec`'s order for every list CloudFront treats as a set
+    /// (`resources::sets`): origins, aliases, and each behaviour's methods
+    /// and trusted key groups. Behaviours themselves are evaluated in order
+    /// and stay as read; they are paired by position.
+    pub fn follow_sets(&mut self, spec: &DistributionSpec) {
+        use crate::resources::sets::follow;
+        follow(&mut self.origins, &spec.origins);
+        follow(&mut self.aliases, &spec.aliases);
+        for (live, ours) in self.behaviors.iter_mut().zip(&spec.behaviors) {
+            follow(&mut live.methods, &ours.methods);
+            follow(&mut live.cached_methods, &ours.cached_methods);
+            follow(&mut live.trusted_key_groups, &ours.trusted_key_groups);
         }
     }
 
@@ -689,6 +704,42 @@ mod tests {
             .origin_ssl_protocols()
             .unwrap();
         assert_eq!(ssl.items(), [SslProtocol::TlSv12]);
+    }
+
+    #[test]
+    fn the_comment_fits_for_the_longest_stack_name() {
+        let longest = comment(&"s".repeat(crate::names::max_stack_name_len("us-east-1")));
+        assert!(longest.len() <= crate::names::CLOUDFRONT_COMMENT_MAX, "{longest}");
+    }
+
+    #[test]
+    fn a_reordered_set_is_no_drift_but_a_changed_one_is() {
+        let spec = DistributionSpec {
+            aliases: vec!["a.example.com".into(), "b.example.com".into()],
+            ..DistributionSpec::new(&profile("ahi-delivery"), &inputs(true))
+        };
+        let mut two = spec.clone();
+        two.origins.push(OriginSpec {
+            id: "assets".into(),
+            ..spec.origins[0].clone()
+        });
+        two.behaviors[0].trusted_key_groups = vec!["kg-1".into(), "kg-2".into()];
+        let mut live = two.clone();
+        live.origins.reverse();
+        live.aliases.reverse();
+        live.behaviors[0].methods.reverse();
+        live.behaviors[0].cached_methods.reverse();
+        live.behaviors[0].trusted_key_groups.reverse();
+        assert_ne!(live, two);
+        live.follow_sets(&two);
+        assert_eq!(live, two, "the same sets in another order");
+
+        let mut added = two.clone();
+        added.behaviors[0].trusted_key_groups.push("kg-3".into());
+        let mut live = two.clone();
+        live.behaviors[0].trusted_key_groups.reverse();
+        live.follow_sets(&added);
+        assert_ne!(live, added, "a key group added is still a change");
     }
 
     #[test]

@@ -6,6 +6,7 @@ import re
 import uuid
 
 from .cf_resources import behaviours
+from .cf_sets import reordered
 from .xmlutil import ApiError, document, items, new_etag, parse, random_id, tag, text, timestamp, to_string
 
 ROUTES = []
@@ -258,7 +259,7 @@ class Access:
 
     @staticmethod
     def _group_inner(group):
-        return tag("Id", group.id) + tag("LastModifiedTime", group.last_modified) + to_string(group.config)
+        return tag("Id", group.id) + tag("LastModifiedTime", group.last_modified) + to_string(reordered(group.config, ()))
 
     def op_CreateKeyGroup(self, call, account):
         group = Entity(account, self._group_config(call, account), None)
@@ -272,7 +273,7 @@ class Access:
 
     def op_GetKeyGroupConfig(self, call, account, id):
         group = self.key_group(account, id)
-        return 200, [("ETag", group.etag)], document("KeyGroupConfig", "".join(to_string(c) for c in group.config))
+        return 200, [("ETag", group.etag)], document("KeyGroupConfig", "".join(to_string(c) for c in reordered(group.config, ())))
 
     def op_UpdateKeyGroup(self, call, account, id):
         group = self.key_group(account, id)

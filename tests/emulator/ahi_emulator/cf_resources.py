@@ -7,6 +7,7 @@ import re
 import uuid
 
 from . import cf_managed, node
+from .cf_sets import POLICY_SETS, reordered
 from .xmlutil import ApiError, document, items, new_etag, parse, tag, text, timestamp, to_string
 
 # kind -> (path segment, entity tag, the id element in cache behaviours)
@@ -63,7 +64,15 @@ class Policy:
         return self.account is None
 
     def xml(self):
-        return tag("Id", self.id) + tag("LastModifiedTime", self.last_modified) + to_string(self.config)
+        return tag("Id", self.id) + tag("LastModifiedTime", self.last_modified) + to_string(self.answered())
+
+    def answered(self):
+        """The config as a GET answers it: header, cookie and query string
+        names in another order (cf_sets.py). Response headers policies are
+        left as sent: their lists are not modelled as sets here."""
+        if self.kind in ("CachePolicy", "OriginRequestPolicy"):
+            return reordered(self.config, POLICY_SETS)
+        return self.config
 
 
 class Function:
@@ -196,7 +205,7 @@ class Resources:
         if name == f"Get{kind}":
             return 200, [("ETag", policy.etag)], document(kind, policy.xml())
         if name == f"Get{kind}Config":
-            inner = "".join(to_string(child) for child in policy.config)
+            inner = "".join(to_string(child) for child in policy.answered())
             return 200, [("ETag", policy.etag)], document(f"{kind}Config", inner)
         if policy.managed:
             verb = "update" if name.startswith("Update") else "delete"
@@ -233,6 +242,11 @@ class Resources:
         runtime = text(config, "Runtime") if config is not None else None
         if runtime not in ("cloudfront-js-1.0", "cloudfront-js-2.0"):
             raise ApiError("InvalidArgument", f"The parameter Runtime has an invalid value: {runtime}.")
+        # API reference, FunctionConfig: "The comment cannot be longer than
+        # 128 characters." (botocore's model has no length constraint, so
+        # only the service refuses it.)
+        if len(text(config, "Comment", "")) > 128:
+            raise ApiError("InvalidArgument", "The parameter Comment is longer than 128 characters.")
         code = base64.b64decode(text(request, "FunctionCode", ""))
         if len(code) > self.emu.config.quotas["function_size"]:
             raise ApiError("FunctionSizeLimitExceeded", "The function is too large.", 413)

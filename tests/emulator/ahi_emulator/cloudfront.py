@@ -7,6 +7,7 @@ cf_invalidations.py."""
 import re
 
 from . import cf_access, cf_invalidations, cf_resources, edge
+from .cf_sets import DISTRIBUTION_SETS, reordered
 from .xmlutil import ApiError, document, items, new_etag, parse, random_id, tag, text, timestamp, to_string
 
 # (method, path pattern after /2020-05-31, operation)
@@ -72,17 +73,22 @@ class Distribution:
             + tag("DomainName", self.domain)
             + "<ActiveTrustedSigners><Enabled>false</Enabled><Quantity>0</Quantity></ActiveTrustedSigners>"
             + "<ActiveTrustedKeyGroups><Enabled>false</Enabled><Quantity>0</Quantity></ActiveTrustedKeyGroups>"
-            + to_string(self.config)
+            + to_string(self.answered())
         )
         return inner
 
+    def answered(self):
+        """The config as a GET answers it: set-like lists in another order."""
+        return reordered(self.config, DISTRIBUTION_SETS)
+
     def summary(self):
+        config = self.answered()
         copied = "".join(
-            to_string(self.config.find(name)) for name in (
+            to_string(config.find(name)) for name in (
                 "Aliases", "Origins", "OriginGroups", "DefaultCacheBehavior", "CacheBehaviors",
                 "CustomErrorResponses", "Comment", "PriceClass", "Enabled", "ViewerCertificate",
                 "Restrictions", "WebACLId", "HttpVersion", "IsIPV6Enabled",
-            ) if self.config.find(name) is not None
+            ) if config.find(name) is not None
         )
         return (
             "<DistributionSummary>" + tag("Id", self.id) + tag("ARN", self.arn) + tag("Status", self.status)
@@ -241,7 +247,7 @@ class CloudFront:
 
     def op_GetDistributionConfig(self, call, account, id):
         dist = self.get(account, id)
-        inner = "".join(to_string(child) for child in dist.config)
+        inner = "".join(to_string(child) for child in dist.answered())
         return 200, [("ETag", dist.etag)], document("DistributionConfig", inner)
 
     def op_ListDistributions(self, call, account):
