@@ -117,6 +117,9 @@ pub(super) fn read_cloudfront(
     root: &mut Table,
     auth: &Option<Auth>,
 ) -> Option<CloudFront> {
+    // The section, not `auth`: a [healthimaging] with mistakes of its own
+    // leaves `auth` empty, and this key is not one of them.
+    let healthimaging = root.contains("healthimaging");
     let Some(mut t) = root.table(d, "cloudfront") else {
         return (!root.contains("cloudfront")).then(CloudFront::default_settings);
     };
@@ -255,7 +258,7 @@ pub(super) fn read_cloudfront(
     }
     let viewer_cache_control = match &viewer {
         None => cache_control::DEFAULT.to_string(),
-        Some(v) if auth.is_none() => {
+        Some(v) if !healthimaging => {
             d.error(
                 v,
                 "applies to the HealthImaging behaviour, and this profile has no [healthimaging]",
