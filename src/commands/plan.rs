@@ -31,6 +31,9 @@ pub struct Plan {
     pub resources: Vec<Step>,
     /// The distribution's routes in evaluation order, as `up` would leave them.
     pub routes: Vec<super::routes::RouteRow>,
+    /// The `Cache-Control` viewers get on the HealthImaging behaviour once
+    /// `up` has run; null for a stack without one.
+    pub viewer_cache_control: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -71,6 +74,12 @@ impl fmt::Display for Plan {
             for row in &self.routes {
                 writeln!(f, "{row}")?;
             }
+        }
+        if let Some(v) = &self.viewer_cache_control {
+            writeln!(
+                f,
+                "viewers get Cache-Control: {v} (the edge caches by the origin's)"
+            )?;
         }
         for s in self.resources.iter().filter(|s| s.action != "unchanged") {
             let fields = if s.fields.is_empty() || !s.changes.is_empty() {
@@ -166,6 +175,10 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             counts,
             resources: steps,
             routes: super::routes::rows(&profile),
+            viewer_cache_control: profile
+                .delivery
+                .is_some()
+                .then(|| profile.cloudfront.viewer_cache_control.clone()),
         })
     })?;
     printer.result(&plan)?;

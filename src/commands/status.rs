@@ -39,6 +39,10 @@ pub struct StatusReport {
     pub certificates: Vec<CertificateStatus>,
     /// The distribution's routes as `up` last applied them, in evaluation order.
     pub routes: Vec<super::routes::RouteRow>,
+    /// The `Cache-Control` viewers get on the HealthImaging behaviour, as
+    /// `up` last applied it (a live difference shows as drift of the
+    /// response headers policy); null for a stack without one.
+    pub viewer_cache_control: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -115,6 +119,9 @@ impl fmt::Display for StatusReport {
                 writeln!(f, "{:<24} {detail}", "")?;
             }
         }
+        if let Some(v) = &self.viewer_cache_control {
+            writeln!(f, "viewers get Cache-Control: {v}")?;
+        }
         for c in &self.certificates {
             writeln!(f, "certificate {} {}", c.arn, c.status)?;
         }
@@ -146,6 +153,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             resources: Vec::new(),
             certificates: Vec::new(),
             routes: super::routes::recorded_rows(&lock),
+            viewer_cache_control: recorded_viewer_cache_control(&lock),
         };
         if !deployed {
             return Ok::<_, Error>(report);
@@ -180,6 +188,15 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         "deploying" | "awaiting-replicas" => ExitStatus::Incomplete,
         _ => ExitStatus::Drift,
     })
+}
+
+/// The viewer `Cache-Control` the lockfile's response headers policy records.
+fn recorded_viewer_cache_control(lock: &Lockfile) -> Option<String> {
+    use crate::resources::response_headers_policy::ResponseHeadersPolicySpec;
+    lock.resources
+        .get("response_headers_policy")
+        .and_then(|e| serde_json::from_value::<ResponseHeadersPolicySpec>(e.spec_value()).ok())
+        .map(|spec| spec.viewer_cache_control)
 }
 
 /// The stack's headline from its resources (see `StatusReport::state`).

@@ -1,6 +1,7 @@
 //! The profile: what a user writes (TOML), checked and resolved into plain
 //! settings before any work starts. See docs/profile.md for every key.
 
+pub mod cache_control;
 mod diagnostic;
 pub mod formats;
 mod sections;
@@ -132,6 +133,10 @@ pub struct CloudFront {
     /// Request headers in the cache key beyond what `cache` puts there.
     pub cache_headers: Vec<String>,
     pub web_acl_arn: Option<String>,
+    /// The `Cache-Control` viewers get on the HealthImaging behaviour, in
+    /// its canonical spelling (`cache_control::canonical`); the edge's own
+    /// TTLs still follow the origin's header.
+    pub viewer_cache_control: String,
     /// `[cloudfront.quotas]`: AWS's current defaults unless raised.
     pub quotas: crate::routes::Quotas,
 }

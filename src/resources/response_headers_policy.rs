@@ -8,12 +8,20 @@
 //! So `Origin` stays out of the cache key: one cached copy serves viewers
 //! from every allowed origin, and each gets its own header (with
 //! `Vary: Origin` for listed origins). Same shape as `cache_policy`.
+//!
+//! It also sets the `Cache-Control` viewers get (`cloudfront.viewer_cache_control`,
+//! default `private, no-store`) as a custom header with Override: it replaces
+//! the proxy's `public, max-age=31536000, immutable` in responses to viewers
+//! only; CloudFront's own cache still takes its TTLs from the origin's header
+//! and the cache policy ("Add or remove HTTP headers in CloudFront responses
+//! with a policy", CloudFront Developer Guide).
 
 use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::types::{
     ResponseHeadersPolicyAccessControlAllowHeaders, ResponseHeadersPolicyAccessControlAllowMethods,
     ResponseHeadersPolicyAccessControlAllowMethodsValues, ResponseHeadersPolicyAccessControlAllowOrigins,
     ResponseHeadersPolicyConfig, ResponseHeadersPolicyContentTypeOptions, ResponseHeadersPolicyCorsConfig,
+    ResponseHeadersPolicyCustomHeader, ResponseHeadersPolicyCustomHeadersConfig,
     ResponseHeadersPolicySecurityHeadersConfig, ResponseHeadersPolicyStrictTransportSecurity,
     ResponseHeadersPolicyType,
 };
@@ -32,6 +40,8 @@ pub const ALLOWED_HEADERS: [&str; 2] = ["authorization", "content-type"];
 pub const MAX_AGE_SECONDS: i32 = 86_400;
 /// HSTS max-age, as AWS's managed SecurityHeadersPolicy sets it.
 pub const HSTS_SECONDS: i32 = 31_536_000;
+/// The header the policy sets toward viewers, replacing the origin's.
+pub const CACHE_CONTROL: &str = "Cache-Control";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ResponseHeadersPolicySpec {
@@ -44,6 +54,11 @@ pub struct ResponseHeadersPolicySpec {
     pub max_age_seconds: i32,
     pub hsts_seconds: i32,
     pub nosniff: bool,
+    /// The `Cache-Control` viewers get, overriding the origin's. Absent
+    /// from lockfiles written before it existed: empty, so `plan` shows
+    /// the update.
+    #[serde(default)]
+    pub viewer_cache_control: String,
 }
 
 impl ResponseHeadersPolicySpec {
@@ -58,6 +73,7 @@ impl ResponseHeadersPolicySpec {
             max_age_seconds: MAX_AGE_SECONDS,
             hsts_seconds: HSTS_SECONDS,
             nosniff: true,
+            viewer_cache_control: profile.cloudfront.viewer_cache_control.clone(),
         }
     }
 
@@ -120,11 +136,23 @@ impl ResponseHeadersPolicySpec {
                 false => None,
             })
             .build();
+        let viewer_cache_control = ResponseHeadersPolicyCustomHeader::builder()
+            .header(CACHE_CONTROL)
+            .value(&self.viewer_cache_control)
+            .r#override(true)
+            .build()
+            .map_err(build)?;
+        let custom = ResponseHeadersPolicyCustomHeadersConfig::builder()
+            .quantity(1)
+            .items(viewer_cache_control)
+            .build()
+            .map_err(build)?;
         ResponseHeadersPolicyConfig::builder()
             .name(&self.name)
             .comment(&self.comment)
             .cors_config(cors)
             .security_headers_config(security)
+            .custom_headers_config(custom)
             .build()
             .map_err(build)
     }
@@ -153,7 +181,32 @@ impl ResponseHeadersPolicySpec {
                 .unwrap_or_default(),
             hsts_seconds: hsts.map(|h| h.access_control_max_age_sec()).unwrap_or_default(),
             nosniff: security.is_some_and(|s| s.content_type_options().is_some()),
+            viewer_cache_control: viewer_cache_control(config),
         }
+    }
+}
+
+/// The live policy's viewer `Cache-Control`: the value when the policy's only
+/// custom header is an overriding `Cache-Control`; otherwise every custom
+/// header as `Name: value (override|add)`, which no profile value equals
+/// (a canonical value has no `:`), so `status` reports the drift.
+fn viewer_cache_control(config: &ResponseHeadersPolicyConfig) -> String {
+    let headers = config
+        .custom_headers_config()
+        .map(|c| c.items())
+        .unwrap_or_default();
+    match headers {
+        [only] if only.header().eq_ignore_ascii_case(CACHE_CONTROL) && only.r#override() => {
+            only.value().to_string()
+        }
+        _ => headers
+            .iter()
+            .map(|h| {
+                let how = if h.r#override() { "override" } else { "add" };
+                format!("{}: {} ({how})", h.header(), h.value())
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
     }
 }
 
@@ -301,6 +354,7 @@ mod tests {
         assert_eq!(spec.name, "ahi-delivery-headers");
         assert_eq!(spec.allow_origins, ["https://viewer.example"]);
         assert_eq!(spec.allow_methods, ALLOWED_METHODS);
+        assert_eq!(spec.viewer_cache_control, "private, no-store");
         assert_eq!(
             ResponseHeadersPolicySpec::from_config(&spec.to_config().unwrap()),
             spec

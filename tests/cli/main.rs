@@ -31,3 +31,4 @@ mod support;
 mod trust_policy;
 mod up;
 mod validate;
+mod viewer_cache_control;

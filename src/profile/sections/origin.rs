@@ -117,6 +117,9 @@ pub(super) fn read_cloudfront(
     root: &mut Table,
     auth: &Option<Auth>,
 ) -> Option<CloudFront> {
+    // The section, not `auth`: a [healthimaging] with mistakes of its own
+    // leaves `auth` empty, and this key is not one of them.
+    let healthimaging = root.contains("healthimaging");
     let Some(mut t) = root.table(d, "cloudfront") else {
         return (!root.contains("cloudfront")).then(CloudFront::default_settings);
     };
@@ -134,6 +137,7 @@ pub(super) fn read_cloudfront(
         "web_acl_arn",
         "\"arn:aws:wafv2:us-east-1:ACCOUNT:global/webacl/NAME/ID\"",
     );
+    let viewer = t.string(d, "viewer_cache_control", "\"private, no-store\"");
     let quotas = t.table(d, "quotas").map(|q| read_quotas(d, q));
     let place = t.place().clone();
     t.finish(d);
@@ -252,6 +256,29 @@ pub(super) fn read_cloudfront(
             "use the ARN of a WAFv2 web ACL created with scope CLOUDFRONT",
         );
     }
+    let viewer_cache_control = match &viewer {
+        None => cache_control::DEFAULT.to_string(),
+        Some(v) if !healthimaging => {
+            d.error(
+                v,
+                "applies to the HealthImaging behaviour, and this profile has no [healthimaging]",
+                "remove viewer_cache_control (routes take their headers from their origins)",
+            );
+            String::new()
+        }
+        Some(v) => match cache_control::canonical(&v.value) {
+            Ok(c) => c,
+            Err(reason) => {
+                d.error(
+                    v,
+                    reason,
+                    "use \"private, no-store\" (the default), or private with a max-age such as \
+                     \"private, max-age=60\" (docs/profile.md)",
+                );
+                String::new()
+            }
+        },
+    };
     (d.error_count() == before).then(|| CloudFront {
         aliases,
         certificate_arn: cert.map(|c| c.value),
@@ -259,6 +286,7 @@ pub(super) fn read_cloudfront(
         cache: cache.unwrap_or(CacheScope::Shared),
         cache_headers,
         web_acl_arn: waf.map(|w| w.value),
+        viewer_cache_control,
         quotas: quotas.unwrap_or_default(),
     })
 }
@@ -303,6 +331,7 @@ impl CloudFront {
             cache: CacheScope::Shared,
             cache_headers: Vec::new(),
             web_acl_arn: None,
+            viewer_cache_control: cache_control::DEFAULT.to_string(),
             quotas: crate::routes::Quotas::default(),
         }
     }

@@ -461,6 +461,50 @@ def test_a_response_headers_policy_answers_cors_and_adds_security_headers(contro
     assert headers["access-control-max-age"] == "600"
 
 
+def test_custom_headers_override_or_add_toward_viewers_while_the_cache_keeps_the_origins_ttl(
+        control, aws, endpoint, origin):
+    """A response headers policy's custom header with Override replaces the
+    origin's header toward the viewer, hits included; without Override it is
+    added only when the origin sent none. The cache's TTL still comes from
+    the origin's Cache-Control (CloudFront Developer Guide, "Add or remove
+    HTTP headers in CloudFront responses with a policy")."""
+    cf = aws("cloudfront")
+    policy = cf.create_response_headers_policy(ResponseHeadersPolicyConfig={
+        "Name": "viewer-cache-control", "CustomHeadersConfig": {"Quantity": 2, "Items": [
+            {"Header": "Cache-Control", "Value": "private, no-store", "Override": True},
+            {"Header": "X-Served-By", "Value": "edge", "Override": False}]}})
+    origin.answers["/frame"] = (200, {"Cache-Control": "public, max-age=31536000, immutable"}, b"pixels")
+    origin.answers["/tagged"] = (200, {"Cache-Control": "public, max-age=60", "X-Served-By": "origin"}, b"t")
+    dist = distribution(cf, [custom_origin("o", origin.port)], behaviour(
+        "o", ResponseHeadersPolicyId=policy["ResponseHeadersPolicy"]["Id"]))
+    domain = dist["DomainName"]
+    answers = [viewer(endpoint, domain, "/frame") for _ in range(2)]
+    assert [a[1]["x-cache"] for a in answers] == ["Miss from cloudfront", "Hit from cloudfront"]
+    assert [a[1]["cache-control"] for a in answers] == ["private, no-store"] * 2
+    assert [a[1]["x-served-by"] for a in answers] == ["edge"] * 2
+    assert seen_paths(origin) == ["/frame"]  # cached by the origin's year, not the viewer's no-store
+    tagged = viewer(endpoint, domain, "/tagged")[1]
+    assert (tagged["x-served-by"], tagged["cache-control"]) == ("origin", "private, no-store")
+    # One Cache-Control line toward the viewer, never the origin's as well.
+    import http.client
+    from urllib.parse import urlsplit
+    parts = urlsplit(endpoint)
+    c = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    c.request("GET", f"/_edge/{domain}/frame")
+    r = c.getresponse()
+    r.read()
+    assert [v for k, v in r.getheaders() if k.lower() == "cache-control"] == ["private, no-store"]
+    # A policy update reaches cached answers at once: the cache stored the origin's header.
+    got = cf.get_response_headers_policy_config(Id=policy["ResponseHeadersPolicy"]["Id"])
+    config = got["ResponseHeadersPolicyConfig"]
+    config["CustomHeadersConfig"]["Items"][0]["Value"] = "private, max-age=60"
+    cf.update_response_headers_policy(Id=policy["ResponseHeadersPolicy"]["Id"], IfMatch=got["ETag"],
+                                      ResponseHeadersPolicyConfig=config)
+    again = viewer(endpoint, domain, "/frame")[1]
+    assert (again["x-cache"], again["cache-control"]) == ("Hit from cloudfront", "private, max-age=60")
+    assert seen_paths(origin) == ["/frame", "/tagged"]
+
+
 # ---- the real authorizer ---------------------------------------------------------------------------
 
 AUTHORIZER = __import__("os").path.join(__import__("os").path.dirname(__file__), "..", "..", "..",
