@@ -565,7 +565,9 @@ fn with_strict_aws_rules_every_up_converges_in_one_run() {
         Some(&json!({
             "delays": {"ec2_consistency": 20, "secret_deletion": 60, "ecs_service_linked_role": 60,
                        "lambda_create": 10, "lambda_update": 10, "lambda_publish": 10},
-            "switches": {"fail_nat_gateways": 1, "late_log_delivery": true},
+            // The first call naming each new EC2 id is refused too: the run
+            // meets eventual consistency however slow a loaded machine makes it.
+            "switches": {"fail_nat_gateways": 1, "late_log_delivery": true, "ec2_not_found_first": true},
         })),
     );
     let stack = Stack::new(emu, "ahi-delivery", "t-strict", &[]);

@@ -37,6 +37,8 @@ DEFAULT_DELAYS = {
 DEFAULT_SWITCHES = {
     "fail_nat_gateways": 0,
     "late_log_delivery": False,
+    # The first call naming each new EC2 id answers NotFound (strict.py).
+    "ec2_not_found_first": False,
     # Images whose tasks never start (a bad image): see timed.py.
     "failing_images": [],
 }

@@ -9,6 +9,9 @@ and the demo meet them. Each has a knob in /_ahi/config (`delays`, and
 - EC2 eventual consistency: for `ec2_consistency` seconds after a VPC,
   subnet or NAT gateway is created, any call naming its id answers
   `InvalidVpcID.NotFound` / `InvalidSubnetID.NotFound` / `NatGatewayNotFound`.
+- `switches.ec2_not_found_first`: besides the window, the first call naming
+  each new id answers NotFound (a test that must meet the rule, whatever
+  the machine's load).
 - `switches.fail_nat_gateways = N`: the next N NAT gateways created end
   `failed` (and stay listed, as on AWS for about an hour).
 - Secrets Manager: for `secret_deletion` seconds after a forced delete,
@@ -55,6 +58,7 @@ class Strict:
 
     def reset(self):
         self.created = {}  # EC2 id -> time
+        self.refused_once = set()  # EC2 ids some call was told do not exist
         self.deleted_secrets = {}  # (account, region, name) -> time
         self.first_cluster = {}  # (account, region) -> time
         self.late_delivered = set()  # bucket names
@@ -74,7 +78,11 @@ class Strict:
 
     def ec2_consistency(self, call):
         window = self.emu.config.delay("ec2_consistency")
-        if not window or call.operation is None or call.operation.startswith("Create") and "Tags" in call.operation:
+        # `switches.ec2_not_found_first`: the first call naming each new id
+        # is refused whatever the clock says, so a test meets the rule even
+        # when a loaded machine makes its calls slower than the window.
+        first = self.switch("ec2_not_found_first")
+        if (not window and not first) or call.operation is None or call.operation.startswith("Create") and "Tags" in call.operation:
             return
         params = dict(call.query)
         if call.body:
@@ -83,10 +91,13 @@ class Strict:
         for values in params.values():
             for value in values:
                 made = self.created.get(value)
-                if made is None or now >= made + window:
+                if made is None:
+                    continue
+                if now >= made + window and not (first and value not in self.refused_once):
                     continue
                 for pattern, code, message in NOT_FOUND:
                     if pattern.match(value):
+                        self.refused_once.add(value)
                         raise ApiError(code, message.format(value), 400)
 
     def late_log_delivery(self, bucket):

@@ -22,6 +22,16 @@ def test_local_zones_are_listed_first_and_the_zone_type_filter_leaves_them_out(c
         assert local not in [z["ZoneName"] for z in real["AvailabilityZones"]]
 
 
+def test_with_the_switch_the_first_call_naming_a_new_id_is_refused_whatever_the_clock(control, aws):
+    control.config(delays={"ec2_consistency": 0}, switches={"ec2_not_found_first": True})
+    ec2 = aws("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    with pytest.raises(ClientError) as e:
+        ec2.describe_vpcs(VpcIds=[vpc])
+    assert error(e) == ("InvalidVpcID.NotFound", f"The vpc ID '{vpc}' does not exist")
+    assert ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["VpcId"] == vpc, "once only"
+
+
 def test_a_new_vpc_and_subnet_are_not_found_for_a_moment(control, aws):
     control.config(delays={"ec2_consistency": 2000})  # 4 s at the test scale
     ec2 = aws("ec2")
