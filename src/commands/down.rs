@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 
 use serde::Serialize;
 
@@ -241,14 +241,9 @@ fn confirm(settings: &Settings, state: &str, stack: &str, count: usize) -> Resul
             "`down` would delete stack {stack} ({count} resources) and needs confirmation, but stdin is not a terminal"
         )));
     }
-    eprint!("Delete stack {stack} ({count} resources in {state})? Type the stack name to confirm: ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Error::io("reading the confirmation", e))?;
-    if answer.trim() == stack {
+    let prompt =
+        format!("Delete stack {stack} ({count} resources in {state})? Type the stack name to confirm: ");
+    if session::typed_confirmation(&prompt, stack)? {
         Ok(())
     } else {
         Err(refuse("not confirmed; nothing was deleted"))

@@ -229,3 +229,17 @@ pub async fn before_first_write(
     }
     Ok(grants.warnings)
 }
+
+/// Asks on the terminal (stderr) with `prompt` and whether the line typed is
+/// `expected`: the one confirmation read `down` and `state unlock` share.
+pub fn typed_confirmation(prompt: &str, expected: &str) -> Result<bool, Error> {
+    use std::io::{BufRead, Write};
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("reading the confirmation", e))?;
+    Ok(answer.trim() == expected)
+}

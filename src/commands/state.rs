@@ -2,7 +2,7 @@
 //! between the local lockfile and S3, and a stuck S3 lock removed.
 
 use std::fmt;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -319,14 +319,10 @@ fn confirm(settings: &Settings, at: &S3Location, lock_id: &str, holder: &str) ->
             "removing a lock needs confirmation, and stdin is not a terminal; nothing was changed",
         ));
     }
-    eprint!("Is that run gone for good? Type the lock id to remove its lock: ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Error::io("reading the confirmation", e))?;
-    if answer.trim() == lock_id {
+    if session::typed_confirmation(
+        "Is that run gone for good? Type the lock id to remove its lock: ",
+        lock_id,
+    )? {
         Ok(())
     } else {
         Err(refuse("not confirmed; nothing was changed"))
