@@ -188,6 +188,27 @@ mod tests {
     }
 
     #[test]
+    fn config_json_carries_the_profiles_scope() {
+        let text = include_str!("../profiles/ahi-delivery.toml").replace(
+            "# datastore_claim = \"cognito:groups\"\n# datastore_claim_prefix",
+            "datastore_claim = \"cognito:groups\"\ndatastore_claim_prefix",
+        );
+        let profile = crate::profile::check(std::path::Path::new("p.toml"), &text)
+            .profile
+            .expect("valid");
+        let json = serde_json::to_value(AuthorizerConfig::from_profile(&profile).unwrap()).unwrap();
+        assert_eq!(
+            json["healthimaging"],
+            serde_json::json!({
+                "datastores": ["d".repeat(32)],
+                "operations": ["GetImageFrame", "GetImageSetMetadata", "GetImageSet"],
+                "datastoreClaim": "cognito:groups",
+                "datastoreClaimPrefix": "ahi-datastore-",
+            })
+        );
+    }
+
+    #[test]
     fn the_same_input_gives_the_same_bytes() {
         let a = package(&config(), BUNDLE).unwrap();
         let b = package(&config(), BUNDLE).unwrap();

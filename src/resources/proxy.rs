@@ -76,10 +76,12 @@ pub fn task_role(profile: &Profile, account: &str) -> RoleSpec {
         description: "ahi-edge: the proxy's HealthImaging read access".into(),
         trust_policy: trusted_by_in_account(&["ecs-tasks.amazonaws.com"], account),
         managed_policies: Vec::new(),
-        inline_policy: profile
-            .delivery
-            .as_ref()
-            .map(|hi| ("healthimaging-read".into(), read_policy(&hi.healthimaging, account))),
+        inline_policy: profile.delivery.as_ref().map(|hi| {
+            (
+                "healthimaging-read".into(),
+                read_policy(&hi.healthimaging, account),
+            )
+        }),
         tags: tags_for(stack, "task_role", &profile.stack.tags),
     }
 }
@@ -141,7 +143,10 @@ impl TaskSpec {
         env.insert("PORT".to_string(), PROXY_PORT.to_string());
         // The proxy's own boundary (it refuses anything else before signing).
         env.insert("DATASTORES".to_string(), hi.healthimaging.datastores.join(","));
-        env.insert("OPERATIONS".to_string(), hi.healthimaging.operation_names().join(","));
+        env.insert(
+            "OPERATIONS".to_string(),
+            hi.healthimaging.operation_names().join(","),
+        );
         // The proxy checks the token again only where the edge passes it on
         // (per-viewer cache); in the shared cache the edge removed it.
         let forwarded = profile.cloudfront.cache == crate::profile::CacheScope::PerViewer;

@@ -66,6 +66,9 @@ pub(super) struct Context<'a> {
     pub region: Option<&'a str>,
     /// `Some(authorizer?)` with `[healthimaging]`.
     pub healthimaging: Option<bool>,
+    /// The HealthImaging routes' methods: GET, HEAD and OPTIONS, or all
+    /// (POST) when the profile enables SearchImageSets.
+    pub healthimaging_methods: Methods,
     pub quotas: Quotas,
     /// The profile's directory: signers' key files are relative to it.
     pub dir: &'a std::path::Path,
@@ -127,7 +130,7 @@ pub(super) fn read_routes(
         }
         None if explicit => Vec::new(),
         None => match cx.healthimaging {
-            Some(authorizer) => vec![healthimaging_route("*", authorizer)],
+            Some(authorizer) => vec![healthimaging_route("*", authorizer, cx.healthimaging_methods)],
             None => Vec::new(),
         },
     };
@@ -211,7 +214,7 @@ impl Spots {
     }
 }
 
-fn healthimaging_route(path: &str, authorizer: bool) -> Route {
+fn healthimaging_route(path: &str, authorizer: bool, methods: Methods) -> Route {
     Route {
         path: path.into(),
         origin: HEALTHIMAGING_ORIGIN.into(),
@@ -222,7 +225,7 @@ fn healthimaging_route(path: &str, authorizer: bool) -> Route {
         cache: Policy::Stack,
         forward: Some(Policy::Stack),
         headers: Some(Policy::Stack),
-        methods: Methods::All,
+        methods,
         authorizer,
         signed: None,
         bare_path_elsewhere: false,
@@ -832,7 +835,7 @@ fn read_route(
     let (default_cache, default_forward, default_methods) = match &target.kind {
         OriginKind::Http { .. } => ("disabled", Some("all_viewer_except_host"), Methods::All),
         OriginKind::S3 { .. } | OriginKind::S3Website { .. } => ("optimized", None, Methods::GetHead),
-        OriginKind::HealthImaging => ("", None, Methods::All),
+        OriginKind::HealthImaging => ("", None, cx.healthimaging_methods),
     };
     let cache = match managed(d, &cache, managed::CACHE, false) {
         Some(p) => p,
@@ -851,6 +854,7 @@ fn read_route(
         None if healthimaging => Some(Policy::Stack),
         None => None,
     };
+    let methods_at = methods.clone();
     let methods = match &methods {
         None => default_methods,
         Some(m) => match one_of(d, m, METHOD_SETS)?.as_str() {
@@ -859,6 +863,17 @@ fn read_route(
             _ => Methods::All,
         },
     };
+    if healthimaging
+        && methods == Methods::All
+        && cx.healthimaging_methods != Methods::All
+        && let Some(m) = &methods_at
+    {
+        d.error(
+            m,
+            "allows POST, PUT, PATCH and DELETE to HealthImaging, and no enabled operation needs them",
+            "remove methods (GET, HEAD and OPTIONS), or enable \"SearchImageSets\" in [healthimaging] operations",
+        );
+    }
     if matches!(target.kind, OriginKind::S3 { .. } | OriginKind::S3Website { .. }) && methods == Methods::All
     {
         d.push(

@@ -133,7 +133,9 @@ pub(super) fn read_healthimaging(d: &mut Diagnostics, root: &mut Table) -> Optio
         &t,
         "datastores",
         datastores,
-        &format!("add datastores = {DATASTORES_EXAMPLE}: the ids of the data stores viewers may read (HealthImaging console, or `aws medical-imaging list-datastores`)"),
+        &format!(
+            "add datastores = {DATASTORES_EXAMPLE}: the ids of the data stores viewers may read (HealthImaging console, or `aws medical-imaging list-datastores`)"
+        ),
     );
     t.finish(d);
     let datastores = datastores.and_then(|list| read_datastores(d, list));
@@ -209,7 +211,10 @@ fn read_operations(d: &mut Diagnostics, list: Located<Vec<Located<String>>>) -> 
         d.error(
             &list,
             "is empty: the stack would serve nothing",
-            format!("remove operations (default {OPERATIONS_EXAMPLE}) or list some of: {}", names.join(", ")),
+            format!(
+                "remove operations (default {OPERATIONS_EXAMPLE}) or list some of: {}",
+                names.join(", ")
+            ),
         );
         return None;
     }
@@ -223,9 +228,11 @@ fn read_operations(d: &mut Diagnostics, list: Located<Vec<Located<String>>>) -> 
             }
             Some(op) => ops.push(op),
             None => {
-                let mutation = ["Create", "Update", "Delete", "Copy", "Start", "Tag", "Untag", "Put"]
-                    .iter()
-                    .any(|verb| at.value.starts_with(verb));
+                let mutation = [
+                    "Create", "Update", "Delete", "Copy", "Start", "Tag", "Untag", "Put",
+                ]
+                .iter()
+                .any(|verb| at.value.starts_with(verb));
                 let message = match mutation {
                     true => "changes data: ahi-edge never passes a mutation to HealthImaging",
                     false => "is not a HealthImaging read ahi-edge can serve",
