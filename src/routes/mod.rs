@@ -8,6 +8,7 @@
 pub mod check;
 pub mod managed;
 pub mod pattern;
+pub mod scope_function;
 pub mod transform;
 
 use serde::Serialize;

@@ -8,6 +8,7 @@ mod edge_chain;
 mod emulator;
 mod emulator_harness;
 mod function_injection;
+mod healthimaging_scope;
 mod iam_policy;
 mod init;
 mod kinds;

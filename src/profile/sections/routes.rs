@@ -69,6 +69,9 @@ pub(super) struct Context<'a> {
     /// The HealthImaging routes' methods: GET, HEAD and OPTIONS, or all
     /// (POST) when the profile enables SearchImageSets.
     pub healthimaging_methods: Methods,
+    /// What a HealthImaging route without the authorizer checks in its
+    /// CloudFront Function (the authorizer checks the same itself).
+    pub healthimaging_scope: Option<crate::routes::scope_function::EdgeScope>,
     pub quotas: Quotas,
     /// The profile's directory: signers' key files are relative to it.
     pub dir: &'a std::path::Path,
@@ -130,7 +133,7 @@ pub(super) fn read_routes(
         }
         None if explicit => Vec::new(),
         None => match cx.healthimaging {
-            Some(authorizer) => vec![healthimaging_route("*", authorizer, cx.healthimaging_methods)],
+            Some(authorizer) => vec![healthimaging_route("*", authorizer, cx)],
             None => Vec::new(),
         },
     };
@@ -214,18 +217,19 @@ impl Spots {
     }
 }
 
-fn healthimaging_route(path: &str, authorizer: bool, methods: Methods) -> Route {
+fn healthimaging_route(path: &str, authorizer: bool, cx: &Context) -> Route {
     Route {
         path: path.into(),
         origin: HEALTHIMAGING_ORIGIN.into(),
         transform: Transform {
             strip_prefix: None,
             spa_index: None,
+            healthimaging: cx.healthimaging_scope.clone().filter(|_| !authorizer),
         },
         cache: Policy::Stack,
         forward: Some(Policy::Stack),
         headers: Some(Policy::Stack),
-        methods,
+        methods: cx.healthimaging_methods,
         authorizer,
         signed: None,
         bare_path_elsewhere: false,
@@ -804,6 +808,10 @@ fn read_route(
     let transform = Transform {
         strip_prefix: strip.as_ref().map(|s| s.value.clone()),
         spa_index,
+        healthimaging: cx
+            .healthimaging_scope
+            .clone()
+            .filter(|_| healthimaging && !authorizer),
     };
     let managed = |d: &mut Diagnostics,
                    at: &Option<Located<String>>,
