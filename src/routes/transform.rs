@@ -189,6 +189,7 @@ mod tests {
         Transform {
             strip_prefix: strip.map(str::to_string),
             spa_index: spa.map(str::to_string),
+            healthimaging: None,
         }
     }
 

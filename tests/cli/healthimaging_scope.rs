@@ -48,6 +48,10 @@ fn cff_event(method: &str, uri: &str, querystring: Value) -> Value {
     })
 }
 
+/// (transform, method, uri, query as CloudFront presents it, the query
+/// passed on or the status refused with)
+type Row<'t> = (&'t Transform, &'static str, String, Value, Result<Value, u16>);
+
 #[test]
 fn the_scope_function_refuses_and_canonicalises_as_the_authorizer_does() {
     let scope = |operations: &[&str]| Transform {
@@ -63,9 +67,7 @@ fn the_scope_function_refuses_and_canonicalises_as_the_authorizer_does() {
     let frame_q = json!({ "imageFrameId": v(FRAME_A) });
     let metadata = format!("/datastore/{A}/imageSet/{SET}/getImageSetMetadata");
     let search = format!("/datastore/{A}/searchImageSets");
-    // (transform, method, uri, query as CloudFront presents it, the status
-    // refused with, or the query passed on)
-    let table: Vec<(&Transform, &str, String, Value, Result<Value, u16>)> = vec![
+    let table: Vec<Row> = vec![
         (
             &viewing,
             "GET",
