@@ -32,4 +32,5 @@ mod support;
 mod trust_policy;
 mod up;
 mod validate;
+mod validate_scope;
 mod viewer_cache_control;
