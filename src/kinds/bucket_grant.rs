@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::aws::{AwsError, sdk, unless};
+use crate::resources::policy_doc;
 use crate::stack::kind::{At, Found, Fut, Gone, Kind};
 use crate::stack::teardown::Options;
 use crate::stack::{Ctx, StepError};
@@ -59,18 +60,12 @@ pub fn legacy_sid(stack: &str) -> String {
 /// the distribution `distribution_arn` (with or without listing); `None`
 /// when it is one. Arrays and single values are compared alike.
 pub fn foreign(statement: &Value, stack: &str, bucket: &str, distribution_arn: &str) -> Option<String> {
+    // By meaning (resources::policy_doc), the Sid aside: S3 may hand the
+    // statement back rewritten.
     let shape = |s: &Value| -> Value {
-        let mut s = s.clone();
+        let mut s = policy_doc::statement(s);
         if let Some(map) = s.as_object_mut() {
             map.remove("Sid");
-            for key in ["Action", "Resource"] {
-                if let Some(v) = map.get_mut(key) {
-                    *v = sorted_list(v);
-                }
-            }
-            if let Some(service) = map.get_mut("Principal").and_then(|p| p.get_mut("Service")) {
-                *service = sorted_list(service);
-            }
         }
         s
     };
@@ -97,19 +92,10 @@ pub fn foreign(statement: &Value, stack: &str, bucket: &str, distribution_arn: &
     Some(
         differing
             .iter()
-            .map(|k| format!("{k} {}", got.get(*k).unwrap_or(&Value::Null)))
+            .map(|k| format!("{k} {}", statement.get(*k).unwrap_or(&Value::Null)))
             .collect::<Vec<_>>()
             .join(", "),
     )
-}
-
-fn sorted_list(v: &Value) -> Value {
-    let mut items: Vec<Value> = match v {
-        Value::Array(items) => items.clone(),
-        one => vec![one.clone()],
-    };
-    items.sort_by_key(Value::to_string);
-    Value::Array(items)
 }
 
 /// The source ARN a statement of ours names (the distribution's).
@@ -328,7 +314,9 @@ impl Kind for BucketGrant {
                 (None, Some(legacy)) => Some((legacy, true)),
                 (None, None) => None,
             };
-            Ok(found.map(|(statement, owned)| {
+            Ok(found.map(|(mut statement, owned)| {
+                // S3's rewrite of what we sent is no drift.
+                policy_doc::follow(&mut statement, &spec.statement);
                 let view = Spec {
                     bucket: spec.bucket.clone(),
                     statement,
@@ -475,7 +463,7 @@ mod tests {
         );
         let mut broad = ours.clone();
         broad["Action"] = json!("s3:*");
-        assert_eq!(foreign(&broad, "site", "b", ARN).unwrap(), "Action [\"s3:*\"]");
+        assert_eq!(foreign(&broad, "site", "b", ARN).unwrap(), "Action \"s3:*\"");
         let mut extra = ours.clone();
         extra["NotResource"] = json!("arn:aws:s3:::b/private/*");
         assert!(foreign(&extra, "site", "b", ARN).unwrap().contains("NotResource"));

@@ -15,6 +15,7 @@ pub mod log_bucket;
 pub mod network;
 pub mod origin_request_policy;
 pub mod origin_secret;
+pub mod policy_doc;
 pub mod proxy;
 pub mod response_headers_policy;
 pub mod role;
