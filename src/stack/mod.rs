@@ -9,6 +9,7 @@
 //! mapped to exit codes by the commands.
 
 pub mod apply;
+pub mod bucket_kms;
 pub mod clients;
 pub mod grants;
 pub mod healthimaging;

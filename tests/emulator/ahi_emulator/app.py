@@ -7,7 +7,7 @@ import json
 import re
 import socket
 
-from . import cloudfront, holds, inventory, origins, protocol, s3_policy, state
+from . import cloudfront, holds, inventory, origins, protocol, s3_kms, s3_policy, state
 from .xmlutil import ApiError
 
 ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
@@ -45,6 +45,7 @@ class App:
             return [payload]
         environ["wsgi.input"] = io.BytesIO(body)
         call = protocol.Call(environ, body)
+        s3_kms.apply_default_encryption(call, environ)
         params = {}
         if call.service == "cloudfront":
             call.operation, params = cloudfront.operation(call)

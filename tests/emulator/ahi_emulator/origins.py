@@ -23,6 +23,7 @@ import socket
 import xml.etree.ElementTree as ET
 from urllib.parse import quote, unquote, urlsplit
 
+from . import s3_kms
 from .xmlutil import text
 
 S3_REST = re.compile(r"^(?P<bucket>[a-z0-9.-]+)\.s3(?:[.-](?P<region>[a-z0-9-]+))?\.amazonaws\.com$")
@@ -109,6 +110,10 @@ class Origins:
         if key is None:
             if allowed(policy, principal, "s3:ListBucket", f"arn:aws:s3:::{bucket_name}", request.dist_arn):
                 return s3_error(404, "NoSuchKey", "The specified key does not exist.")
+            return s3_error(403, "AccessDenied", "Access Denied")
+        # An SSE-KMS object needs the key's policy too (s3_kms.py).
+        if not s3_kms.readable_by_cloudfront(
+                key, bucket.region_name, backend.account_id, request.dist_arn if signed else None):
             return s3_error(403, "AccessDenied", "Access Denied")
         return object_answer(key, request.method)
 
