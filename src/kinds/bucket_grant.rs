@@ -157,6 +157,29 @@ async fn policy(s3: &Client, bucket: &str) -> Result<Option<Value>, AwsError> {
         .transpose()
 }
 
+/// The bucket's policy, read in the bucket's own region, and the client
+/// for that region: the recorded region first; on `PermanentRedirect` (a
+/// grant recorded in the wrong region by a version before bucket regions
+/// were looked up) S3 is asked where the bucket is and read there.
+async fn policy_where_it_is(
+    cx: &Ctx,
+    region: &str,
+    bucket: &str,
+) -> Result<(Client, Option<Value>), AwsError> {
+    let s3 = cx.clients.s3(region);
+    match policy(&s3, bucket).await {
+        Err(e) if e.is("PermanentRedirect") => {
+            let Some(actual) = crate::stack::bucket_region::of(&cx.clients, region, bucket).await? else {
+                return Err(e);
+            };
+            let s3 = cx.clients.s3(&actual);
+            let current = policy(&s3, bucket).await?;
+            Ok((s3, current))
+        }
+        other => other.map(|current| (s3, current)),
+    }
+}
+
 fn statements(policy: &Value) -> Vec<Value> {
     match policy.get("Statement") {
         Some(Value::Array(items)) => items.clone(),
@@ -254,9 +277,8 @@ async fn write(s3: &Client, bucket: &str, doc: Option<Value>) -> Result<(), AwsE
 }
 
 async fn apply(cx: &Ctx, at: &At<'_>, spec: &Spec) -> Result<Found, StepError> {
-    let s3 = cx.clients.s3(at.region);
     let stack = cx.stack();
-    let current = policy(&s3, &spec.bucket).await?;
+    let (s3, current) = policy_where_it_is(cx, at.region, &spec.bucket).await?;
     // Checked again just before the write: a statement under our Sid that
     // appeared since is still never overwritten.
     if let Some(theirs) = held(current.as_ref(), stack, spec).current
@@ -290,11 +312,17 @@ impl Kind for BucketGrant {
         &["bucket"]
     }
 
+    fn region_correctable(&self) -> bool {
+        true
+    }
+
     fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
         Box::pin(async move {
             let spec: Spec = at.spec()?;
-            let s3 = cx.clients.s3(at.region);
-            let current = match policy(&s3, &spec.bucket).await {
+            let current = match policy_where_it_is(cx, at.region, &spec.bucket)
+                .await
+                .map(|(_, p)| p)
+            {
                 Err(e) if e.is("NoSuchBucket") && at.entry.is_some_and(|e| e.physical_id.is_some()) => {
                     // The bucket is gone, and our statement with it.
                     return Ok(None);
@@ -353,8 +381,7 @@ impl Kind for BucketGrant {
     ) -> Fut<'a, Gone> {
         Box::pin(async move {
             let spec: Spec = at.spec()?;
-            let s3 = cx.clients.s3(at.region);
-            let current = match policy(&s3, &spec.bucket).await {
+            let (s3, current) = match policy_where_it_is(cx, at.region, &spec.bucket).await {
                 Err(e) if e.is("NoSuchBucket") => return Ok(Gone::Deleted),
                 other => other?,
             };

@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod bucket_kms;
+pub mod bucket_region;
 pub mod clients;
 pub mod grants;
 pub mod healthimaging;

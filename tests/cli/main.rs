@@ -2,6 +2,7 @@
 //! One test binary (modules below) so the crate links once.
 
 mod bucket_grant;
+mod bucket_region;
 mod cache_policy;
 mod down;
 mod edge_chain;

@@ -7,7 +7,7 @@ import json
 import re
 import socket
 
-from . import cloudfront, holds, inventory, origins, protocol, s3_kms, s3_policy, state
+from . import cloudfront, holds, inventory, origins, protocol, s3_kms, s3_policy, s3_region, state
 from .xmlutil import ApiError
 
 ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
@@ -79,6 +79,9 @@ class App:
         with self.emu.lock:
             self.emu.strict.check(call)
         unsigned = "authorization" not in call.headers and "X-Amz-Signature" not in call.raw_query
+        moved = s3_region.redirect(call)
+        if moved is not None:
+            return moved
         if call.service is None and unsigned and not call.path.startswith("/datastore/"):
             refused = origins.anonymous_s3_refusal(call.method, call.path)
             if refused is not None:
