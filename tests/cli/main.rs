@@ -8,6 +8,7 @@ mod down;
 mod edge_chain;
 mod emulator;
 mod emulator_harness;
+mod etag_family;
 mod function_injection;
 mod iam_policy;
 mod init;

@@ -55,7 +55,9 @@ class App:
             fault = (
                 self.emu.fault_for(call.service, call.operation, call.region, call.path) if call.operation else None
             )
-        if fault is not None:
+        if fault is not None and fault.kind == "strip_header":
+            start_response = stripping(fault.header, start_response)
+        elif fault is not None:
             return self.inject(fault, call, environ, start_response)
         conditional = self.emu.s3_conditional.applies(call)
         # s3_conditional parks its own calls mid-flight.
@@ -301,6 +303,13 @@ def drop(environ, start_response):
 def error_answer(service, e):
     line, headers, body = protocol.error(service or "cloudfront", e.code, e.message, e.status)
     return int(line.split()[0]), headers, body
+
+
+def stripping(header, start_response):
+    """start_response without `header` (a strip_header fault)."""
+    def start(status, headers, exc_info=None):
+        return start_response(status, [(k, v) for k, v in headers if k.lower() != header.lower()], exc_info)
+    return start
 
 
 def status_line(status):
