@@ -177,11 +177,16 @@ pub type Live = Etagged<CachePolicySpec>;
 /// The policy with this id, if it exists.
 pub async fn get(client: &Client, id: &str) -> Result<Option<Live>, AwsError> {
     match client.get_cache_policy().id(id).send().await {
-        Ok(out) => Ok(out.cache_policy().map(|p| Etagged {
-            id: p.id().to_string(),
-            etag: out.e_tag().unwrap_or_default().to_string(),
-            spec: CachePolicySpec::from_config(p.cache_policy_config().unwrap_or(&empty_config())),
-        })),
+        Ok(out) => {
+            let p = out
+                .cache_policy()
+                .ok_or_else(|| AwsError::missing("GetCachePolicy", "CachePolicy"))?;
+            Ok(Some(Etagged {
+                id: p.id().to_string(),
+                etag: super::etag_of("GetCachePolicy", out.e_tag())?,
+                spec: CachePolicySpec::from_config(p.cache_policy_config().unwrap_or(&empty_config())),
+            }))
+        }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_cache_policy()) => Ok(None),
         Err(e) => Err(AwsError::from_sdk("GetCachePolicy", e)),
     }

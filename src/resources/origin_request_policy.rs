@@ -111,13 +111,20 @@ pub type Live = Etagged<OriginRequestPolicySpec>;
 
 pub async fn get(client: &Client, id: &str) -> Result<Option<Live>, AwsError> {
     match client.get_origin_request_policy().id(id).send().await {
-        Ok(out) => Ok(out.origin_request_policy().and_then(|p| {
-            Some(Etagged {
+        Ok(out) => {
+            let missing = |field| AwsError::missing("GetOriginRequestPolicy", field);
+            let p = out
+                .origin_request_policy()
+                .ok_or_else(|| missing("OriginRequestPolicy"))?;
+            let config = p
+                .origin_request_policy_config()
+                .ok_or_else(|| missing("OriginRequestPolicyConfig"))?;
+            Ok(Some(Etagged {
                 id: p.id().to_string(),
-                etag: out.e_tag().unwrap_or_default().to_string(),
-                spec: OriginRequestPolicySpec::from_config(p.origin_request_policy_config()?),
-            })
-        })),
+                etag: super::etag_of("GetOriginRequestPolicy", out.e_tag())?,
+                spec: OriginRequestPolicySpec::from_config(config),
+            }))
+        }
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_no_such_origin_request_policy()) =>

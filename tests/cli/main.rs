@@ -2,11 +2,13 @@
 //! One test binary (modules below) so the crate links once.
 
 mod bucket_grant;
+mod bucket_region;
 mod cache_policy;
 mod down;
 mod edge_chain;
 mod emulator;
 mod emulator_harness;
+mod etag_family;
 mod function_injection;
 mod healthimaging_scope;
 mod iam_policy;

@@ -95,6 +95,7 @@ pub(super) fn read_routes(
         origins.push(Origin {
             name: HEALTHIMAGING_ORIGIN.into(),
             kind: OriginKind::HealthImaging,
+            region_given: false,
         });
     }
     for (name, t) in written_origins.unwrap_or_default() {
@@ -266,6 +267,7 @@ fn read_origin(
     let timeout = t.integer(d, "read_timeout", "30");
     let bucket = t.string(d, "bucket", "\"my-bucket\"");
     let region = t.string(d, "region", "\"us-east-1\"");
+    let region_given = region.is_some();
     let list = t.bool(d, "list");
     let public = t.bool(d, "public");
     let kind = require(
@@ -516,6 +518,7 @@ fn read_origin(
     (d.error_count() == before).then(|| Origin {
         name: name.value.clone(),
         kind: origin_kind,
+        region_given,
     })
 }
 
