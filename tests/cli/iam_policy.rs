@@ -365,3 +365,64 @@ fn the_iam_linter_reports_nothing_beyond_the_accepted_list() {
         );
     }
 }
+
+fn boundaries(stack: &Stack) -> Value {
+    stack.emu.boto3(&format!(
+        "iam = client('iam')\n\
+         out = {{}}\n\
+         for role in ('{0}-proxy-exec', '{0}-proxy-task'):\n    \
+             out[role] = iam.get_role(RoleName=role)['Role'].get('PermissionsBoundary', {{}}).get('PermissionsBoundaryArn')\n\
+         print(json.dumps(out))",
+        stack.name
+    ))
+}
+
+/// After `up` every role carries the stack's boundary (read back with
+/// boto3); one removed or swapped by hand is drift `plan` reports and `up`
+/// puts back, as it adds the boundary to roles of a stack deployed before
+/// boundaries (live roles without one).
+#[test]
+fn up_puts_the_boundary_on_every_role_and_repairs_it() {
+    let emu = &Emulator::start();
+    let stack = Stack::new(emu, "ahi-delivery-noauth", "t-boundary", &[]);
+    stack.up();
+    let ours = "arn:aws:iam::123456789012:policy/ahi-edge/t-boundary-boundary";
+    assert_eq!(
+        boundaries(&stack),
+        json!({"t-boundary-proxy-exec": ours, "t-boundary-proxy-task": ours})
+    );
+
+    emu.boto3(
+        "iam = client('iam')\n\
+         wide = iam.create_policy(PolicyName='t-boundary-wide', PolicyDocument=json.dumps({'Version': '2012-10-17', \
+         'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]}))['Policy']['Arn']\n\
+         iam.put_role_permissions_boundary(RoleName='t-boundary-proxy-exec', PermissionsBoundary=wide)\n\
+         iam.delete_role_permissions_boundary(RoleName='t-boundary-proxy-task')\n\
+         print(json.dumps(True))",
+    );
+    let (code, plan) = stack.json(&["plan"]);
+    assert_eq!(code, 4, "changes pending: {plan}");
+    assert_eq!(plan["counts"]["update"], 2, "{plan}");
+    let text = plan.to_string();
+    assert!(text.contains("permissions_boundary"), "{text}");
+
+    let before = stack.last_seq();
+    stack.up();
+    assert_eq!(
+        boundaries(&stack),
+        json!({"t-boundary-proxy-exec": ours, "t-boundary-proxy-task": ours})
+    );
+    let repairs: Vec<String> = stack
+        .writes_since(before)
+        .into_iter()
+        .filter(|w| w.contains("PutRolePermissionsBoundary"))
+        .collect();
+    assert_eq!(repairs.len(), 2, "{repairs:?}");
+    let after = stack.last_seq();
+    stack.up();
+    assert!(
+        !stack.writes_since(after).iter().any(|w| w.contains("iam")),
+        "a converged stack makes no IAM write: {:?}",
+        stack.writes_since(after)
+    );
+}
