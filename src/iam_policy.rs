@@ -104,6 +104,8 @@ pub enum Statement {
     PassTaskRoles,
     /// PassRole of the authorizer's role, to Lambda only.
     PassEdgeRole,
+    /// The pre-flight's read of the boundary policy.
+    ReadBoundary,
     /// Denied whatever else the deployer holds: removing a role's boundary
     /// and editing or deleting the boundary policy.
     KeepBoundary,
@@ -203,6 +205,8 @@ pub const OPERATIONS: &[Operation] = &[
     op("lambda", "TagResource", "lambda:TagResource", EdgeAuthorizer),
     op("lambda", "UntagResource", "lambda:UntagResource", EdgeAuthorizer),
     op("iam", "GetRole", "iam:GetRole", StackRoles),
+    // The pre-flight: the stack's boundary exists.
+    op("iam", "GetPolicy", "iam:GetPolicy", ReadBoundary),
     op("iam", "CreateRole", "iam:CreateRole", BoundedRoles),
     op("iam", "UpdateRole", "iam:UpdateRole", StackRoles),
     op("iam", "UpdateAssumeRolePolicy", "iam:UpdateAssumeRolePolicy", StackRoles),
@@ -548,6 +552,13 @@ fn scope(statement: Statement, profile: &Profile) -> Option<(Vec<String>, Option
         PassEdgeRole => (
             vec![format!("arn:aws:iam::*:role/{}", names.edge_role())],
             Some(json!({"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}})),
+        ),
+        ReadBoundary => (
+            vec![format!(
+                "arn:aws:iam::*:policy{BOUNDARY_PATH}{}",
+                crate::resources::role::boundary_name(stack)
+            )],
+            Option::None,
         ),
         KeepBoundary => (
             {

@@ -426,3 +426,37 @@ fn up_puts_the_boundary_on_every_role_and_repairs_it() {
         stack.writes_since(after)
     );
 }
+
+/// Without the boundary an administrator creates, `plan` and `up` refuse
+/// before any write, naming the policy and how to create it.
+#[test]
+fn up_without_the_boundary_is_refused_before_any_write_with_the_fix() {
+    let emu = &Emulator::start();
+    let stack = Stack::new(emu, "ahi-delivery-noauth", "t-noboundary", &[]);
+    emu.boto3(
+        "iam = client('iam')\n\
+         iam.delete_policy(PolicyArn='arn:aws:iam::123456789012:policy/ahi-edge/t-noboundary-boundary')\n\
+         print(json.dumps(True))",
+    );
+    let before = stack.last_seq();
+    for command in ["plan", "up"] {
+        let run = stack.run(&[command]);
+        assert_eq!(run.code, 2, "{command}: {}\n{}", run.stdout, run.stderr);
+        for said in [
+            "arn:aws:iam::123456789012:policy/ahi-edge/t-noboundary-boundary does not exist",
+            "ahi-edge iam-policy --boundary",
+            "--path /ahi-edge/ --policy-name t-noboundary-boundary",
+        ] {
+            assert!(
+                run.stderr.contains(said),
+                "{command}: no {said:?} in {}",
+                run.stderr
+            );
+        }
+    }
+    assert_eq!(stack.writes_since(before), Vec::<String>::new());
+    assert_eq!(emu.resources_of("t-noboundary"), Vec::<Value>::new());
+
+    stack.create_boundary();
+    stack.up();
+}
