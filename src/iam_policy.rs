@@ -114,6 +114,12 @@ pub enum Statement {
     CloudFront,
     LogBucket,
     OriginBuckets,
+    /// Where each route bucket is and how it is encrypted (`plan`/`up`
+    /// pre-flight: HeadBucket, GetBucketEncryption), reads only.
+    OriginBucketReads,
+    /// The key policy of an SSE-KMS route bucket's key (reads only; the key
+    /// is named by the bucket, so not known from the profile).
+    OriginBucketKeys,
     OriginSecret,
     ProxyLogGroup,
     ReplicaLogGroups,
@@ -355,6 +361,10 @@ pub const OPERATIONS: &[Operation] = &[
     op("s3", "DeleteBucketPolicy", "s3:DeleteBucketPolicy", OriginBuckets),
     op("s3", "", "s3:GetBucketPolicy", OriginBuckets),
     op("s3", "", "s3:PutBucketPolicy", OriginBuckets),
+    op("s3", "", "s3:ListBucket", OriginBucketReads),
+    op("s3", "", "s3:GetEncryptionConfiguration", OriginBucketReads),
+    op("kms", "DescribeKey", "kms:DescribeKey", OriginBucketKeys),
+    op("kms", "GetKeyPolicy", "kms:GetKeyPolicy", OriginBucketKeys),
     op("s3", "", "s3:GetBucketAcl", LogBucket),
     op("s3", "", "s3:PutBucketAcl", LogBucket),
     op("logs", "", "logs:DeleteLogGroup", ReplicaLogGroups),
@@ -617,6 +627,29 @@ fn scope(statement: Statement, profile: &Profile) -> Option<(Vec<String>, Option
             }
             (buckets, Option::None)
         }
+        OriginBucketReads | OriginBucketKeys => {
+            let mut buckets: Vec<String> = profile
+                .routes
+                .origins
+                .iter()
+                .filter_map(|o| match &o.kind {
+                    crate::routes::OriginKind::S3 { bucket, .. }
+                    | crate::routes::OriginKind::S3Website { bucket, .. } => {
+                        Some(format!("arn:aws:s3:::{bucket}"))
+                    }
+                    _ => Option::None,
+                })
+                .collect();
+            buckets.sort();
+            buckets.dedup();
+            if buckets.is_empty() {
+                return Option::None;
+            }
+            match statement {
+                OriginBucketReads => (buckets, Option::None),
+                _ => (vec!["arn:aws:kms:*:*:key/*".to_string()], Option::None),
+            }
+        }
         LogBucket => (vec![bucket.clone(), format!("{bucket}/*")], Option::None),
         OriginSecret => (
             vec![format!(
@@ -852,7 +885,14 @@ mod tests {
         for o in OPERATIONS {
             // The origin buckets' statement exists with private bucket routes
             // only, the state's with `[state] backend = "s3"` only.
-            let conditional = [OriginBuckets, StateObjects, StateBucket, StateKey];
+            let conditional = [
+                OriginBuckets,
+                OriginBucketReads,
+                OriginBucketKeys,
+                StateObjects,
+                StateBucket,
+                StateKey,
+            ];
             assert!(
                 o.action.is_empty() || conditional.contains(&o.statement) || allows(&p, o.action),
                 "{} {} -> {}",
