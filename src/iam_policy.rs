@@ -342,6 +342,9 @@ pub const OPERATIONS: &[Operation] = &[
     op("logs", "TagResource", "logs:TagResource", ProxyLogGroup),
     op("logs", "UntagResource", "logs:UntagResource", ProxyLogGroup),
     op("acm", "DescribeCertificate", "acm:DescribeCertificate", Certificates),
+    // The pre-flight's reads of CloudFront's quotas (routes profiles).
+    op("servicequotas", "GetServiceQuota", "servicequotas:GetServiceQuota", Listings),
+    op("servicequotas", "GetAWSDefaultServiceQuota", "servicequotas:GetAWSDefaultServiceQuota", Listings),
     // The pre-flight's reads of the proxy image and the identity provider.
     op("ecr", "DescribeImages", "ecr:DescribeImages", ProxyImage),
     op("ecr", "BatchGetImage", "ecr:BatchGetImage", ProxyImage),

@@ -47,6 +47,17 @@ impl Clients {
         )
     }
 
+    /// Read only: CloudFront's quotas, which Service Quotas keeps in
+    /// us-east-1 (a global service's quotas are read there).
+    pub fn service_quotas(&self) -> aws_sdk_servicequotas::Client {
+        aws_sdk_servicequotas::Client::from_conf(
+            aws_sdk_servicequotas::config::Builder::from(&self.base)
+                .interceptor(CallLog)
+                .interceptor(WriteGuard)
+                .build(),
+        )
+    }
+
     pub fn iam(&self) -> aws_sdk_iam::Client {
         aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(&self.base)

@@ -77,7 +77,18 @@ fn key_group_comment(stack: &str, signer: &str) -> String {
     format!("ahi-edge stack {stack}: signer {signer}")
 }
 
-fn used_signers(profile: &Profile) -> Vec<&crate::routes::Signer> {
+/// CloudFront's name for a signer's public key: the digest makes a changed
+/// key file a new key (public keys cannot change in place).
+pub fn public_key_name(stack: &str, signer: &str, key: &crate::routes::SignerKey) -> String {
+    format!("{stack}-{signer}-{}-{}", key.id, &key.digest()[..8])
+}
+
+/// CloudFront's name for a signer's key group.
+pub fn key_group_name(stack: &str, signer: &str) -> String {
+    format!("{stack}-{signer}")
+}
+
+pub fn used_signers(profile: &Profile) -> Vec<&crate::routes::Signer> {
     let table = &profile.routes;
     table
         .signers
@@ -167,9 +178,8 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
                 &[],
                 move |src| {
                     let stack = &src.profile.stack.name;
-                    let digest = key.digest();
                     Ok(public_key::Spec {
-                        name: format!("{stack}-{signer_name}-{}-{}", key.id, &digest[..8]),
+                        name: public_key_name(stack, &signer_name, &key),
                         caller_reference: recorded_token(src, &instance)
                             .unwrap_or_else(|| crate::resources::distribution::new_caller_reference(stack)),
                         encoded_key: format!("{}\n", key.pem.trim()),
@@ -199,7 +209,7 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
                         StepError::Missing(format!("signer {signer_name} is not in the profile"))
                     })?;
                 Ok(key_group::Spec {
-                    name: format!("{stack}-{signer_name}"),
+                    name: key_group_name(stack, &signer_name),
                     keys: signer
                         .keys
                         .iter()

@@ -20,6 +20,7 @@ mod origin_secret;
 mod package;
 mod preflight;
 mod progress;
+mod quotas;
 mod readable_errors;
 mod registry;
 mod routes;

@@ -9,6 +9,7 @@ mod certificates;
 mod fetch;
 mod identity;
 mod image;
+mod quotas;
 
 use std::path::Path;
 
@@ -40,6 +41,7 @@ pub async fn check(
     certificates::check(clients, profile, &mut found).await?;
     image::check(clients, fetch, profile, &mut found).await?;
     identity::check(clients, fetch, profile, &mut found).await?;
+    quotas::check(clients, profile, &mut found).await?;
     if found.problems.is_empty() {
         return Ok(found.notes);
     }
