@@ -16,6 +16,8 @@ pub struct Config {
     pub cache: CacheLifetimes,
     /// How long to wait for HealthImaging's response headers before a 504.
     pub upstream_timeout_ms: u64,
+    /// The origin header check; `None` when no value is configured.
+    pub origin: Option<crate::origin::OriginCheck>,
 }
 
 /// Where HealthImaging calls go. AWS serves every image-set operation (all
@@ -139,6 +141,7 @@ impl Config {
             port,
             cache,
             upstream_timeout_ms,
+            origin: crate::origin::OriginCheck::from_env(&var)?,
         })
     }
 }
