@@ -207,6 +207,8 @@ class App:
                                      "delivers only on loopback")
                 emu.edge.origins.targets[arn] = url.rstrip("/")
                 return dict(emu.edge.origins.targets)
+            if path.startswith("/_ahi/ecs/"):
+                return emu.tasks.control(method, path, doc)
             if path.startswith("/_ahi/ecr/"):
                 return emu.ecr.control(method, path, doc)
             if path == "/_ahi/cognito/pools" and method == "POST":
@@ -238,6 +240,7 @@ class App:
                 emu.edge.reset()
                 emu.healthimaging.reset()
                 emu.ecr.reset()
+                emu.tasks.reset()
                 emu.oidc.reset()
                 emu.strict.reset()
                 emu.holds.reset()
