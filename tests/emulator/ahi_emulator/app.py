@@ -43,6 +43,12 @@ class App:
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
             start_response(status_line(status), headers + [("Content-Length", str(len(payload)))])
             return [payload]
+        direct = self.emu.edge.load_balancer(environ, body)
+        if direct is not None:
+            status, headers, payload = direct
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            start_response(status_line(status), headers + [("Content-Length", str(len(payload)))])
+            return [payload]
         environ["wsgi.input"] = io.BytesIO(body)
         call = protocol.Call(environ, body)
         params = {}

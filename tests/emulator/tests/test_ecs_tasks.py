@@ -5,6 +5,7 @@ target group following it, and ECS's error for a secret it cannot read."""
 
 import json
 import sys
+import urllib.error
 import urllib.request
 
 import pytest
@@ -120,3 +121,53 @@ def test_a_secret_ecs_cannot_read_stops_the_task_with_ecs_error(runner, aws):
            "00000000-0000-0000-0000-000000000000" in reason, reason
     assert described(ecs)["runningCount"] == 0
     assert group not in runner.call("GET", "/_ahi/edge/targets")
+
+
+def test_an_alb_answers_by_its_dns_name_and_its_header_rule_accepts_any_of_its_values(control, aws, endpoint):
+    import http.server
+    import threading
+
+    class Target(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a): pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "6")
+            self.end_headers()
+            self.wfile.write(b"target")
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Target)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    ec2, elb = aws("ec2"), aws("elbv2")
+    vpc = new_vpc(ec2, "10.2.0.0/24")
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=c, AvailabilityZone=z)["Subnet"]["SubnetId"]
+               for c, z in [("10.2.0.0/26", "us-east-1a"), ("10.2.0.64/26", "us-east-1b")]]
+    lb = elb.create_load_balancer(Name="direct", Subnets=subnets)["LoadBalancers"][0]
+    wait_until(lambda: elb.describe_load_balancers(Names=["direct"])["LoadBalancers"][0]["State"]["Code"] == "active",
+               what="ALB active")
+    group = elb.create_target_group(Name="direct-tg", Protocol="HTTP", Port=8080, VpcId=vpc,
+                                    TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+    listener = elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[
+        {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "403", "ContentType": "text/plain",
+                                                           "MessageBody": "Access denied"}}])["Listeners"][0]
+    elb.create_rule(ListenerArn=listener["ListenerArn"], Priority=1, Actions=[{"Type": "forward", "TargetGroupArn": group}],
+                    Conditions=[{"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Custom-Header",
+                                                                              "Values": ["old-value", "new-value"]}}])
+    control.call("POST", "/_ahi/edge/targets", {"target_group_arn": group,
+                                                "url": f"http://127.0.0.1:{server.server_address[1]}"})
+
+    def get(value):
+        headers = {"Host": lb["DNSName"]}
+        if value is not None:
+            headers["X-Custom-Header"] = value
+        try:
+            with urllib.request.urlopen(urllib.request.Request(endpoint + "/x", headers=headers), timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    assert get("old-value") == (200, "target")
+    assert get("new-value") == (200, "target")
+    assert get("other") == (403, "Access denied")
+    assert get(None) == (403, "Access denied")
+    server.shutdown()
