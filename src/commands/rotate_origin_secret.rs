@@ -148,7 +148,10 @@ fn check_recorded(settings: &Settings, lock: &Lockfile) -> Result<(), Error> {
             "records no finished {}: there is no deployed origin secret to rotate; nothing was changed",
             missing.join(", ")
         ),
-        fix: format!("run `ahi-edge up{}` until it completes, then rotate", settings.flags()),
+        fix: format!(
+            "run `ahi-edge up{}` until it completes, then rotate",
+            settings.flags()
+        ),
     })
 }
 
@@ -180,7 +183,11 @@ async fn rotate(
         let phase = rotation.phase;
         cx.progress
             .expect([(phase.as_str().to_string(), Duration::from_secs(typical(phase)))]);
-        cx.progress.state(phase.as_str(), Duration::from_secs(typical(phase)), phase.describe());
+        cx.progress.state(
+            phase.as_str(),
+            Duration::from_secs(typical(phase)),
+            phase.describe(),
+        );
         run_phase(cx, &up, &rotation).await.map_err(|e| (phase, e))?;
         cx.progress.done(phase.as_str(), "done");
         phases.push(phase.as_str());
@@ -188,7 +195,8 @@ async fn rotate(
             Some(next) => {
                 rotation.phase = next;
                 let recorded = rotation.clone();
-                cx.change(|l| l.rotation = Some(recorded)).map_err(|e| (next, e))?;
+                cx.change(|l| l.rotation = Some(recorded))
+                    .map_err(|e| (next, e))?;
             }
             None => {
                 cx.change(|l| l.rotation = None).map_err(|e| (phase, e))?;
@@ -310,7 +318,10 @@ async fn put_new_version(cx: &Ctx, r: &Rotation) -> Result<(), StepError> {
         .await
         .map_err(crate::aws::sdk("GetRandomPassword"))?;
     let value = password.random_password().ok_or_else(|| {
-        StepError::Aws(crate::aws::AwsError::missing("GetRandomPassword", "RandomPassword"))
+        StepError::Aws(crate::aws::AwsError::missing(
+            "GetRandomPassword",
+            "RandomPassword",
+        ))
     })?;
     secrets
         .put_secret_value()
@@ -351,7 +362,9 @@ async fn wait_ready(cx: &Ctx, up: &Up<'_>, id: &str, wait_id: &str) -> Result<()
         .entry(id)
         .ok_or_else(|| StepError::Missing(format!("{id} is not in the lockfile")))?;
     let kind = apply::kind_of(&entry.kind)?.name();
-    let of = Instance::resource(id, kind, &entry.region, &[], |_| Ok::<Value, StepError>(Value::Null));
+    let of = Instance::resource(id, kind, &entry.region, &[], |_| {
+        Ok::<Value, StepError>(Value::Null)
+    });
     apply::node(cx, up, &Instance::ready(wait_id, &of)).await?;
     Ok(())
 }
@@ -375,8 +388,7 @@ async fn rule(cx: &Ctx, up: &Up<'_>, arn: &str, current: &str, next: Option<&str
 /// A task definition accepting `versions`, the service rolled onto it, steady.
 async fn proxy(cx: &Ctx, up: &Up<'_>, arn: &str, versions: &[&str]) -> Result<(), StepError> {
     apply_edited(cx, up, "task_definition", |spec| {
-        spec["environment"][ORIGIN_HEADER_VAR] =
-            Value::from(crate::resources::distribution::ORIGIN_HEADER);
+        spec["environment"][ORIGIN_HEADER_VAR] = Value::from(crate::resources::distribution::ORIGIN_HEADER);
         spec["secrets"] = ORIGIN_SECRET_VARS
             .iter()
             .zip(versions)

@@ -15,9 +15,9 @@ use super::json;
 use crate::aws::{AwsError, sdk, unless};
 use crate::resources::load_balancer::{forward, header_condition_any};
 use crate::resources::origin_secret::SecretValue;
-use crate::stack::{Ctx, StepError};
 use crate::stack::kind::{At, Found, Fut, Gone, Kind};
 use crate::stack::teardown::Options;
+use crate::stack::{Ctx, StepError};
 
 pub struct ListenerRule;
 

@@ -327,13 +327,17 @@ mod tests {
         assert!(!plain.contains("rotation"), "{plain}");
         lock.rotation = Some(Rotation {
             phase: Phase::ProxyBoth,
-            secret_arn: "arn:aws:secretsmanager:us-east-1:1:secret:ahi-edge/ahi-prod/origin-header-AbCdEf".into(),
+            secret_arn: "arn:aws:secretsmanager:us-east-1:1:secret:ahi-edge/ahi-prod/origin-header-AbCdEf"
+                .into(),
             old_version: "v-old".into(),
             new_version: "v-new".into(),
             started_at: now(),
         });
         let text = toml::to_string(&lock).unwrap();
-        assert!(text.contains("[rotation]") && text.contains("phase = \"proxy-both\""), "{text}");
+        assert!(
+            text.contains("[rotation]") && text.contains("phase = \"proxy-both\""),
+            "{text}"
+        );
         let back: Lockfile = toml::from_str(&text).unwrap();
         assert_eq!(back, lock);
         // A lockfile written before rotations existed reads as none in progress.

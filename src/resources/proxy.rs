@@ -162,8 +162,10 @@ impl TaskSpec {
     /// environment, the accepted versions (one, or two during a rotation)
     /// through `secrets`.
     pub fn with_origin_secret(mut self, secret_arn: &str, versions: &[&str]) -> Self {
-        self.environment
-            .insert(ORIGIN_HEADER_VAR.into(), crate::resources::distribution::ORIGIN_HEADER.into());
+        self.environment.insert(
+            ORIGIN_HEADER_VAR.into(),
+            crate::resources::distribution::ORIGIN_HEADER.into(),
+        );
         self.secrets = ORIGIN_SECRET_VARS
             .iter()
             .zip(versions)

@@ -19,6 +19,7 @@ mod preflight;
 mod progress;
 mod readable_errors;
 mod registry;
+mod rotate_origin_secret;
 mod routes;
 mod routes_validate;
 mod secrets_in_output;
