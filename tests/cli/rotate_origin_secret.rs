@@ -223,6 +223,76 @@ fn assert_rotated(stack: &Stack, before: &Value) -> Value {
     after
 }
 
+/// Two rotations (the second killed at two phases and resumed), each
+/// checked with boto3; every output and lockfile seen, and each state.
+fn rotate_twice(stack: &Stack, first: &Value) -> (Vec<String>, [Value; 3]) {
+    // One rotation, at -vv with --json.
+    let run = stack.run(&["-vv", "--json", "rotate-origin-secret"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["complete"], true);
+    assert_eq!(
+        report["phases"],
+        json!([
+            "new-version",
+            "rule-both",
+            "proxy-both",
+            "distribution",
+            "rule-new",
+            "proxy-new",
+            "retire"
+        ])
+    );
+    let second = assert_rotated(stack, first);
+    let mut outputs = vec![run.stdout, run.stderr, stack.lockfile().unwrap()];
+
+    // `up` after it changes nothing: the rotation left the specs `up` builds.
+    let since = stack.last_seq();
+    let up = stack.up();
+    assert_eq!(stack.writes_since(since), Vec::<String>::new(), "{}", up.stdout);
+
+    // A second rotation, killed once the service update was sent and
+    // once the distribution update was: each re-run resumes.
+    assert!(stack.kill_at(&["rotate-origin-secret"], "UpdateService"));
+    let lock = stack.lockfile().unwrap();
+    assert!(
+        lock.contains("[rotation]") && lock.contains("phase = \"proxy-both\""),
+        "{lock}"
+    );
+    let refused = stack.run(&["up"]);
+    assert_eq!(refused.code, 2, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("records an origin secret rotation in progress")
+            && refused.stderr.contains("next: `ahi-edge rotate-origin-secret"),
+        "{}",
+        refused.stderr
+    );
+    let (_, status) = stack.json(&["status"]);
+    assert_eq!(status["rotation"]["phase"], "proxy-both", "{status}");
+    assert!(stack.kill_at(&["rotate-origin-secret"], "UpdateDistribution"));
+    let lock = stack.lockfile().unwrap();
+    assert!(lock.contains("phase = \"distribution\""), "{lock}");
+    let resumed = stack.run(&["-vv", "rotate-origin-secret"]);
+    assert_eq!(resumed.code, 0, "{}\n{}", resumed.stdout, resumed.stderr);
+    assert!(
+        resumed.stderr.contains("resuming the rotation"),
+        "{}",
+        resumed.stderr
+    );
+    let third = assert_rotated(stack, &second);
+    let (code, status) = stack.json(&["-vv", "status"]);
+    assert_eq!((code, &status["rotation"]), (0, &Value::Null), "{status}");
+    outputs.extend([
+        resumed.stdout,
+        resumed.stderr,
+        stack.lockfile().unwrap(),
+        status.to_string(),
+    ]);
+    (outputs, [first.clone(), second, third])
+}
+
 #[test]
 fn rotations_under_load_refuse_nothing_then_refuse_the_old_value_everywhere() {
     // Its own emulator: the proxy runner serves every service of its image.
@@ -255,73 +325,7 @@ fn rotations_under_load_refuse_nothing_then_refuse_the_old_value_everywhere() {
         let loader = s.spawn(|| load(emu, &domain, &token, &stop));
         // The load stops however the steps below end (a failed assertion too).
         let _stop = Stop(&stop);
-        let outcome = (|| {
-            // One rotation, at -vv with --json.
-            let run = stack.run(&["-vv", "--json", "rotate-origin-secret"]);
-            assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-            let report: Value = serde_json::from_str(&run.stdout).unwrap();
-            assert_eq!(report["complete"], true);
-            assert_eq!(
-                report["phases"],
-                json!([
-                    "new-version",
-                    "rule-both",
-                    "proxy-both",
-                    "distribution",
-                    "rule-new",
-                    "proxy-new",
-                    "retire"
-                ])
-            );
-            let second = assert_rotated(&stack, &first);
-            let mut outputs = vec![run.stdout, run.stderr, stack.lockfile().unwrap()];
-
-            // `up` after it changes nothing: the rotation left the specs `up` builds.
-            let since = stack.last_seq();
-            let up = stack.up();
-            assert_eq!(stack.writes_since(since), Vec::<String>::new(), "{}", up.stdout);
-
-            // A second rotation, killed once the service update was sent and
-            // once the distribution update was: each re-run resumes.
-            assert!(stack.kill_at(&["rotate-origin-secret"], "UpdateService"));
-            let lock = stack.lockfile().unwrap();
-            assert!(
-                lock.contains("[rotation]") && lock.contains("phase = \"proxy-both\""),
-                "{lock}"
-            );
-            let refused = stack.run(&["up"]);
-            assert_eq!(refused.code, 2, "{}\n{}", refused.stdout, refused.stderr);
-            assert!(
-                refused
-                    .stderr
-                    .contains("records an origin secret rotation in progress")
-                    && refused.stderr.contains("next: `ahi-edge rotate-origin-secret"),
-                "{}",
-                refused.stderr
-            );
-            let (_, status) = stack.json(&["status"]);
-            assert_eq!(status["rotation"]["phase"], "proxy-both", "{status}");
-            assert!(stack.kill_at(&["rotate-origin-secret"], "UpdateDistribution"));
-            let lock = stack.lockfile().unwrap();
-            assert!(lock.contains("phase = \"distribution\""), "{lock}");
-            let resumed = stack.run(&["-vv", "rotate-origin-secret"]);
-            assert_eq!(resumed.code, 0, "{}\n{}", resumed.stdout, resumed.stderr);
-            assert!(
-                resumed.stderr.contains("resuming the rotation"),
-                "{}",
-                resumed.stderr
-            );
-            let third = assert_rotated(&stack, &second);
-            let (code, status) = stack.json(&["-vv", "status"]);
-            assert_eq!((code, &status["rotation"]), (0, &Value::Null), "{status}");
-            outputs.extend([
-                resumed.stdout,
-                resumed.stderr,
-                stack.lockfile().unwrap(),
-                status.to_string(),
-            ]);
-            (outputs, [first.clone(), second, third])
-        })();
+        let outcome = rotate_twice(&stack, &first);
         drop(_stop);
         (outcome, loader.join().unwrap())
     });
