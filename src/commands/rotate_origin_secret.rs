@@ -160,7 +160,7 @@ async fn rotate(
     profile: &crate::profile::Profile,
     printer: &Printer,
 ) -> Result<RotationReport, (Phase, StepError)> {
-    let mut rotation = match cx.lock().rotation {
+    let mut rotation = match cx.lock().rotation.map(|r| *r) {
         Some(r) => {
             printer.info(format!(
                 "resuming the rotation started {} at phase {} ({})",
@@ -195,7 +195,7 @@ async fn rotate(
             Some(next) => {
                 rotation.phase = next;
                 let recorded = rotation.clone();
-                cx.change(|l| l.rotation = Some(recorded))
+                cx.change(|l| l.rotation = Some(Box::new(recorded)))
                     .map_err(|e| (next, e))?;
             }
             None => {
@@ -248,7 +248,7 @@ async fn start(cx: &Ctx) -> Result<Rotation, StepError> {
         started_at: now(),
     };
     let recorded = rotation.clone();
-    cx.change(|l| l.rotation = Some(recorded))?;
+    cx.change(|l| l.rotation = Some(Box::new(recorded)))?;
     Ok(rotation)
 }
 

@@ -192,7 +192,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             certificates: Vec::new(),
             routes: super::routes::recorded_rows(&lock),
             viewer_cache_control: recorded_viewer_cache_control(&lock),
-            rotation: lock.rotation.as_ref().map(RotationStatus::from),
+            rotation: lock.rotation.as_deref().map(RotationStatus::from),
         };
         if !deployed {
             return Ok::<_, Error>(report);

@@ -30,9 +30,10 @@ pub struct Lockfile {
     pub tool_version: String,
     pub created_at: String,
     pub updated_at: String,
-    /// A `rotate-origin-secret` under way: absent otherwise.
+    /// A `rotate-origin-secret` under way: absent otherwise. Boxed: rare,
+    /// and the lockfile travels inside the state stores by value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rotation: Option<Rotation>,
+    pub rotation: Option<Box<Rotation>>,
     /// Instance id (e.g. `distribution`, `subnet_public_a`) -> what exists in AWS.
     #[serde(default)]
     pub resources: BTreeMap<String, Entry>,
@@ -325,14 +326,14 @@ mod tests {
         let mut lock = Lockfile::new("ahi-prod");
         let plain = toml::to_string(&lock).unwrap();
         assert!(!plain.contains("rotation"), "{plain}");
-        lock.rotation = Some(Rotation {
+        lock.rotation = Some(Box::new(Rotation {
             phase: Phase::ProxyBoth,
             secret_arn: "arn:aws:secretsmanager:us-east-1:1:secret:ahi-edge/ahi-prod/origin-header-AbCdEf"
                 .into(),
             old_version: "v-old".into(),
             new_version: "v-new".into(),
             started_at: now(),
-        });
+        }));
         let text = toml::to_string(&lock).unwrap();
         assert!(
             text.contains("[rotation]") && text.contains("phase = \"proxy-both\""),
