@@ -40,6 +40,33 @@ pub struct AuthorizerConfig {
     /// Per-viewer cache: the token goes on (cache key, proxy). Shared
     /// (false): the authorizer removes it once checked.
     pub forward_credentials: bool,
+    /// What a HealthImaging request may reach (`/datastore/...` URIs).
+    pub healthimaging: Scope,
+}
+
+/// The data stores and operations the edge passes on, and the optional
+/// token claim that narrows the data stores per viewer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scope {
+    pub datastores: Vec<String>,
+    pub operations: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datastore_claim: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datastore_claim_prefix: Option<String>,
+}
+
+impl Scope {
+    pub fn from_delivery(hi: &crate::profile::Delivery) -> Scope {
+        let claim = hi.auth.datastore_claim.as_ref();
+        Scope {
+            datastores: hi.healthimaging.datastores.clone(),
+            operations: hi.healthimaging.operation_names(),
+            datastore_claim: claim.map(|c| c.claim.clone()),
+            datastore_claim_prefix: claim.map(|c| c.prefix.clone()),
+        }
+    }
 }
 
 impl AuthorizerConfig {
@@ -51,9 +78,10 @@ impl AuthorizerConfig {
         // distribution deploy. The authorizer's own 401 and preflight answers
         // use its default, `*` (they hold nothing to protect; whether a
         // page may read a 200 is the policy's answer).
+        let delivery = profile.delivery.as_ref()?;
         let Auth {
             mode, query_token, ..
-        } = &profile.delivery.as_ref()?.auth;
+        } = &delivery.auth;
         let base = AuthorizerConfig {
             mode: "",
             user_pool_id: None,
@@ -64,6 +92,7 @@ impl AuthorizerConfig {
             token_use: None,
             query_token: *query_token,
             forward_credentials: profile.cloudfront.cache == CacheScope::PerViewer,
+            healthimaging: Scope::from_delivery(delivery),
         };
         match mode {
             AuthMode::None => None,
@@ -149,7 +178,34 @@ mod tests {
             token_use: Some("access"),
             query_token: false,
             forward_credentials: false,
+            healthimaging: Scope {
+                datastores: vec!["d".repeat(32)],
+                operations: vec!["GetImageFrame"],
+                datastore_claim: None,
+                datastore_claim_prefix: None,
+            },
         }
+    }
+
+    #[test]
+    fn config_json_carries_the_profiles_scope() {
+        let text = include_str!("../profiles/ahi-delivery.toml").replace(
+            "# datastore_claim = \"cognito:groups\"\n# datastore_claim_prefix",
+            "datastore_claim = \"cognito:groups\"\ndatastore_claim_prefix",
+        );
+        let profile = crate::profile::check(std::path::Path::new("p.toml"), &text)
+            .profile
+            .expect("valid");
+        let json = serde_json::to_value(AuthorizerConfig::from_profile(&profile).unwrap()).unwrap();
+        assert_eq!(
+            json["healthimaging"],
+            serde_json::json!({
+                "datastores": ["d".repeat(32)],
+                "operations": ["GetImageFrame", "GetImageSetMetadata", "GetImageSet"],
+                "datastoreClaim": "cognito:groups",
+                "datastoreClaimPrefix": "ahi-datastore-",
+            })
+        );
     }
 
     #[test]

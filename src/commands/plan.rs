@@ -110,7 +110,7 @@ impl fmt::Display for Plan {
 }
 
 pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> {
-    let profile = session::profile(settings, printer)?;
+    let mut profile = session::profile(settings, printer)?;
     let lock = session::snapshot(settings, printer, Some(&profile))?
         .unwrap_or_else(|| Lockfile::new(&profile.stack.name));
     let package = session::package(settings, &profile)?;
@@ -121,9 +121,10 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         }
     }
     let package_sha = package.as_deref().map(edge_function::Spec::code_sha256);
+    let runtime = session::runtime()?;
+    let (clients, account) = runtime.block_on(session::clients_for(settings, printer, &mut profile))?;
     let instances = crate::stack::instances(&profile, &lock);
-    let plan = session::runtime()?.block_on(async {
-        let (clients, account) = session::clients(settings).await?;
+    let plan = runtime.block_on(async {
         let bucket_warnings = session::before_first_write(
             settings,
             printer,

@@ -194,6 +194,22 @@ pub struct Desired<'a> {
     pub package_sha: Option<String>,
 }
 
+/// The clients and account for `plan` and `up`, and the profile's bucket
+/// origins put in the regions S3 says they are in (`stack::bucket_region`:
+/// HeadBucket reads only; a wrong `region` key or a missing bucket is
+/// refused here, before any instance is built or anything written).
+pub async fn clients_for(
+    settings: &Settings,
+    printer: &Printer,
+    profile: &mut Profile,
+) -> Result<(Clients, String), Error> {
+    let (clients, account) = clients(settings).await?;
+    for note in crate::stack::bucket_region::locate(&clients, profile, &settings.profile).await? {
+        printer.info(format!("note: {note}"));
+    }
+    Ok((clients, account))
+}
+
 /// What `plan` and `up` check against AWS before their first write, in
 /// order: the changes the stack cannot make in place, the origin buckets'
 /// policies (a foreign statement under our grant's Sid), then the

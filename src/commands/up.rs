@@ -92,12 +92,14 @@ impl fmt::Display for UpReport {
 }
 
 pub fn run(settings: &Settings, printer: &Printer, args: &UpArgs) -> Result<ExitStatus, Error> {
-    let profile = session::profile_for_up(settings, printer)?;
+    let mut profile = session::profile_for_up(settings, printer)?;
     let package = session::package(settings, &profile)?;
     let store = session::store(settings, printer, &profile, "up")?;
     if let Some(rotation) = &store.state().rotation {
         return Err(rotating(settings, rotation));
     }
+    let runtime = session::runtime()?;
+    let (clients, account) = runtime.block_on(session::clients_for(settings, printer, &mut profile))?;
     let mut instances = crate::stack::instances(&profile, store.state());
     // --no-wait: the readiness waits are leaves of the graph (nothing needs
     // them), so leaving them out changes no other step.
@@ -110,8 +112,7 @@ pub fn run(settings: &Settings, printer: &Printer, args: &UpArgs) -> Result<Exit
         false => Vec::new(),
     };
     instances.retain(|i| !skipped_waits.contains(&i.id));
-    session::runtime()?.block_on(async {
-        let (clients, account) = session::clients(settings).await?;
+    runtime.block_on(async {
         let package_sha = package.as_deref().map(edge_function::Spec::code_sha256);
         session::before_first_write(
             settings,

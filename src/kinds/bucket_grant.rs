@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::aws::{AwsError, sdk, unless};
+use crate::resources::policy_doc;
 use crate::stack::kind::{At, Found, Fut, Gone, Kind};
 use crate::stack::teardown::Options;
 use crate::stack::{Ctx, StepError};
@@ -59,18 +60,12 @@ pub fn legacy_sid(stack: &str) -> String {
 /// the distribution `distribution_arn` (with or without listing); `None`
 /// when it is one. Arrays and single values are compared alike.
 pub fn foreign(statement: &Value, stack: &str, bucket: &str, distribution_arn: &str) -> Option<String> {
+    // By meaning (resources::policy_doc), the Sid aside: S3 may hand the
+    // statement back rewritten.
     let shape = |s: &Value| -> Value {
-        let mut s = s.clone();
+        let mut s = policy_doc::statement(s);
         if let Some(map) = s.as_object_mut() {
             map.remove("Sid");
-            for key in ["Action", "Resource"] {
-                if let Some(v) = map.get_mut(key) {
-                    *v = sorted_list(v);
-                }
-            }
-            if let Some(service) = map.get_mut("Principal").and_then(|p| p.get_mut("Service")) {
-                *service = sorted_list(service);
-            }
         }
         s
     };
@@ -97,19 +92,10 @@ pub fn foreign(statement: &Value, stack: &str, bucket: &str, distribution_arn: &
     Some(
         differing
             .iter()
-            .map(|k| format!("{k} {}", got.get(*k).unwrap_or(&Value::Null)))
+            .map(|k| format!("{k} {}", statement.get(*k).unwrap_or(&Value::Null)))
             .collect::<Vec<_>>()
             .join(", "),
     )
-}
-
-fn sorted_list(v: &Value) -> Value {
-    let mut items: Vec<Value> = match v {
-        Value::Array(items) => items.clone(),
-        one => vec![one.clone()],
-    };
-    items.sort_by_key(Value::to_string);
-    Value::Array(items)
 }
 
 /// The source ARN a statement of ours names (the distribution's).
@@ -169,6 +155,29 @@ async fn policy(s3: &Client, bucket: &str) -> Result<Option<Value>, AwsError> {
             })
         })
         .transpose()
+}
+
+/// The bucket's policy, read in the bucket's own region, and the client
+/// for that region: the recorded region first; on `PermanentRedirect` (a
+/// grant recorded in the wrong region by a version before bucket regions
+/// were looked up) S3 is asked where the bucket is and read there.
+async fn policy_where_it_is(
+    cx: &Ctx,
+    region: &str,
+    bucket: &str,
+) -> Result<(Client, Option<Value>), AwsError> {
+    let s3 = cx.clients.s3(region);
+    match policy(&s3, bucket).await {
+        Err(e) if e.is("PermanentRedirect") => {
+            let Some(actual) = crate::stack::bucket_region::of(&cx.clients, region, bucket).await? else {
+                return Err(e);
+            };
+            let s3 = cx.clients.s3(&actual);
+            let current = policy(&s3, bucket).await?;
+            Ok((s3, current))
+        }
+        other => other.map(|current| (s3, current)),
+    }
 }
 
 fn statements(policy: &Value) -> Vec<Value> {
@@ -268,9 +277,8 @@ async fn write(s3: &Client, bucket: &str, doc: Option<Value>) -> Result<(), AwsE
 }
 
 async fn apply(cx: &Ctx, at: &At<'_>, spec: &Spec) -> Result<Found, StepError> {
-    let s3 = cx.clients.s3(at.region);
     let stack = cx.stack();
-    let current = policy(&s3, &spec.bucket).await?;
+    let (s3, current) = policy_where_it_is(cx, at.region, &spec.bucket).await?;
     // Checked again just before the write: a statement under our Sid that
     // appeared since is still never overwritten.
     if let Some(theirs) = held(current.as_ref(), stack, spec).current
@@ -304,11 +312,17 @@ impl Kind for BucketGrant {
         &["bucket"]
     }
 
+    fn region_correctable(&self) -> bool {
+        true
+    }
+
     fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
         Box::pin(async move {
             let spec: Spec = at.spec()?;
-            let s3 = cx.clients.s3(at.region);
-            let current = match policy(&s3, &spec.bucket).await {
+            let current = match policy_where_it_is(cx, at.region, &spec.bucket)
+                .await
+                .map(|(_, p)| p)
+            {
                 Err(e) if e.is("NoSuchBucket") && at.entry.is_some_and(|e| e.physical_id.is_some()) => {
                     // The bucket is gone, and our statement with it.
                     return Ok(None);
@@ -328,7 +342,9 @@ impl Kind for BucketGrant {
                 (None, Some(legacy)) => Some((legacy, true)),
                 (None, None) => None,
             };
-            Ok(found.map(|(statement, owned)| {
+            Ok(found.map(|(mut statement, owned)| {
+                // S3's rewrite of what we sent is no drift.
+                policy_doc::follow(&mut statement, &spec.statement);
                 let view = Spec {
                     bucket: spec.bucket.clone(),
                     statement,
@@ -365,8 +381,7 @@ impl Kind for BucketGrant {
     ) -> Fut<'a, Gone> {
         Box::pin(async move {
             let spec: Spec = at.spec()?;
-            let s3 = cx.clients.s3(at.region);
-            let current = match policy(&s3, &spec.bucket).await {
+            let (s3, current) = match policy_where_it_is(cx, at.region, &spec.bucket).await {
                 Err(e) if e.is("NoSuchBucket") => return Ok(Gone::Deleted),
                 other => other?,
             };
@@ -475,7 +490,7 @@ mod tests {
         );
         let mut broad = ours.clone();
         broad["Action"] = json!("s3:*");
-        assert_eq!(foreign(&broad, "site", "b", ARN).unwrap(), "Action [\"s3:*\"]");
+        assert_eq!(foreign(&broad, "site", "b", ARN).unwrap(), "Action \"s3:*\"");
         let mut extra = ours.clone();
         extra["NotResource"] = json!("arn:aws:s3:::b/private/*");
         assert!(foreign(&extra, "site", "b", ARN).unwrap().contains("NotResource"));

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cloudfront_policy::{Policy, PolicyApi};
 use crate::aws::{AwsError, sdk, unless};
-use crate::resources::Etagged;
+use crate::resources::{Etagged, converge, delete_etagged, etag_of, written};
 
 pub struct Api;
 
@@ -57,17 +57,23 @@ impl PolicyApi for Api {
             &["NoSuchResource"],
             c.get_key_group().id(id).send().await.map_err(sdk("GetKeyGroup")),
         )?;
-        Ok(out.and_then(|o| {
-            let config = o.key_group()?.key_group_config()?;
-            Some(Etagged {
-                id: id.to_string(),
-                etag: o.e_tag()?.to_string(),
-                spec: Spec {
-                    name: config.name().to_string(),
-                    keys: config.items().to_vec(),
-                    comment: config.comment().unwrap_or_default().to_string(),
-                },
-            })
+        let Some(o) = out else {
+            return Ok(None);
+        };
+        // Every field is required: a partial answer is an error, never
+        // "not found" (which would make `up` create a second group).
+        let config = o
+            .key_group()
+            .and_then(|g| g.key_group_config())
+            .ok_or_else(|| AwsError::missing("GetKeyGroup", "KeyGroup.KeyGroupConfig"))?;
+        Ok(Some(Etagged {
+            id: id.to_string(),
+            etag: etag_of("GetKeyGroup", o.e_tag())?,
+            spec: Spec {
+                name: config.name().to_string(),
+                keys: config.items().to_vec(),
+                comment: config.comment().unwrap_or_default().to_string(),
+            },
         }))
     }
 
@@ -113,29 +119,39 @@ impl PolicyApi for Api {
         let live = Self::get(c, id)
             .await?
             .ok_or_else(|| AwsError::missing("UpdateKeyGroup", "the key group"))?;
-        c.update_key_group()
-            .id(id)
-            .if_match(live.etag)
-            .key_group_config(config(spec)?)
-            .send()
-            .await
-            .map_err(sdk("UpdateKeyGroup"))?;
+        let config = config(spec)?;
+        let write = async |live: &Etagged<Spec>| {
+            let sent = c
+                .update_key_group()
+                .id(id)
+                .if_match(&live.etag)
+                .key_group_config(config.clone())
+                .send()
+                .await;
+            written("UpdateKeyGroup", &[], sent)
+        };
+        converge(
+            live,
+            spec,
+            "UpdateKeyGroup",
+            async |id: &str| Self::get(c, id).await,
+            write,
+        )
+        .await?;
         Ok(())
     }
 
     async fn delete(c: &Client, id: &str) -> Result<(), AwsError> {
-        let Some(live) = Self::get(c, id).await? else {
-            return Ok(());
+        let delete = async |etag: &str| {
+            let sent = c.delete_key_group().id(id).if_match(etag).send().await;
+            written("DeleteKeyGroup", &["NoSuchResource"], sent)
         };
-        unless(
-            &["NoSuchResource"],
-            c.delete_key_group()
-                .id(id)
-                .if_match(live.etag)
-                .send()
-                .await
-                .map_err(sdk("DeleteKeyGroup")),
-        )?;
-        Ok(())
+        delete_etagged(
+            id,
+            "DeleteKeyGroup",
+            async |id: &str| Self::get(c, id).await,
+            delete,
+        )
+        .await
     }
 }

@@ -141,9 +141,13 @@ impl Kind for LogBucket {
             let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
                 return Ok(None);
             };
-            let Some(live) = live(&cx.clients.s3(at.region), &name).await? else {
+            let Some(mut live) = live(&cx.clients.s3(at.region), &name).await? else {
                 return Ok(None);
             };
+            // S3 may hand the policy back rewritten: by meaning, that is no drift.
+            if let Ok(spec) = at.spec::<Spec>() {
+                crate::resources::policy_doc::follow(&mut live.policy, &spec.policy);
+            }
             // An untagged bucket under our name is ours when a run died between
             // CreateBucket and PutBucketTagging (the name embeds our account).
             let creating = at.entry.is_some_and(|e| e.state == State::Creating);

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cloudfront_policy::{Policy, PolicyApi};
 use crate::aws::{AwsError, sdk, unless};
-use crate::resources::Etagged;
+use crate::resources::{Etagged, converge, delete_etagged, etag_of, written};
 
 pub struct Api;
 
@@ -79,19 +79,28 @@ impl PolicyApi for Api {
                 .await
                 .map_err(sdk("GetOriginAccessControl")),
         )?;
-        Ok(out.and_then(|o| {
-            let config = o.origin_access_control()?.origin_access_control_config()?;
-            Some(Etagged {
-                id: id.to_string(),
-                etag: o.e_tag()?.to_string(),
-                spec: Spec {
-                    name: config.name().to_string(),
-                    description: config.description().unwrap_or_default().to_string(),
-                    origin_type: config.origin_access_control_origin_type().as_str().to_string(),
-                    signing_behavior: config.signing_behavior().as_str().to_string(),
-                    signing_protocol: config.signing_protocol().as_str().to_string(),
-                },
-            })
+        let Some(o) = out else {
+            return Ok(None);
+        };
+        let config = o
+            .origin_access_control()
+            .and_then(|a| a.origin_access_control_config())
+            .ok_or_else(|| {
+                AwsError::missing(
+                    "GetOriginAccessControl",
+                    "OriginAccessControl.OriginAccessControlConfig",
+                )
+            })?;
+        Ok(Some(Etagged {
+            id: id.to_string(),
+            etag: etag_of("GetOriginAccessControl", o.e_tag())?,
+            spec: Spec {
+                name: config.name().to_string(),
+                description: config.description().unwrap_or_default().to_string(),
+                origin_type: config.origin_access_control_origin_type().as_str().to_string(),
+                signing_behavior: config.signing_behavior().as_str().to_string(),
+                signing_protocol: config.signing_protocol().as_str().to_string(),
+            },
         }))
     }
 
@@ -139,29 +148,44 @@ impl PolicyApi for Api {
         let live = Self::get(c, id)
             .await?
             .ok_or_else(|| AwsError::missing("UpdateOriginAccessControl", "the origin access control"))?;
-        c.update_origin_access_control()
-            .id(id)
-            .if_match(live.etag)
-            .origin_access_control_config(spec.config()?)
-            .send()
-            .await
-            .map_err(sdk("UpdateOriginAccessControl"))?;
+        let config = spec.config()?;
+        let write = async |live: &Etagged<Spec>| {
+            let sent = c
+                .update_origin_access_control()
+                .id(id)
+                .if_match(&live.etag)
+                .origin_access_control_config(config.clone())
+                .send()
+                .await;
+            written("UpdateOriginAccessControl", &[], sent)
+        };
+        converge(
+            live,
+            spec,
+            "UpdateOriginAccessControl",
+            async |id: &str| Self::get(c, id).await,
+            write,
+        )
+        .await?;
         Ok(())
     }
 
     async fn delete(c: &Client, id: &str) -> Result<(), AwsError> {
-        let Some(live) = Self::get(c, id).await? else {
-            return Ok(());
-        };
-        unless(
-            &["NoSuchOriginAccessControl"],
-            c.delete_origin_access_control()
+        let delete = async |etag: &str| {
+            let sent = c
+                .delete_origin_access_control()
                 .id(id)
-                .if_match(live.etag)
+                .if_match(etag)
                 .send()
-                .await
-                .map_err(sdk("DeleteOriginAccessControl")),
-        )?;
-        Ok(())
+                .await;
+            written("DeleteOriginAccessControl", &["NoSuchOriginAccessControl"], sent)
+        };
+        delete_etagged(
+            id,
+            "DeleteOriginAccessControl",
+            async |id: &str| Self::get(c, id).await,
+            delete,
+        )
+        .await
     }
 }

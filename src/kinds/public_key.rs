@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cloudfront_policy::{Policy, PolicyApi};
 use crate::aws::{AwsError, sdk, unless};
-use crate::resources::Etagged;
+use crate::resources::{Etagged, converge, delete_etagged, etag_of, written};
 
 pub struct Api;
 
@@ -63,18 +63,22 @@ impl PolicyApi for Api {
                 .await
                 .map_err(sdk("GetPublicKey")),
         )?;
-        Ok(out.and_then(|o| {
-            let config = o.public_key()?.public_key_config()?;
-            Some(Etagged {
-                id: id.to_string(),
-                etag: o.e_tag()?.to_string(),
-                spec: Spec {
-                    name: config.name().to_string(),
-                    caller_reference: config.caller_reference().to_string(),
-                    encoded_key: config.encoded_key().to_string(),
-                    comment: config.comment().unwrap_or_default().to_string(),
-                },
-            })
+        let Some(o) = out else {
+            return Ok(None);
+        };
+        let config = o
+            .public_key()
+            .and_then(|k| k.public_key_config())
+            .ok_or_else(|| AwsError::missing("GetPublicKey", "PublicKey.PublicKeyConfig"))?;
+        Ok(Some(Etagged {
+            id: id.to_string(),
+            etag: etag_of("GetPublicKey", o.e_tag())?,
+            spec: Spec {
+                name: config.name().to_string(),
+                caller_reference: config.caller_reference().to_string(),
+                encoded_key: config.encoded_key().to_string(),
+                comment: config.comment().unwrap_or_default().to_string(),
+            },
         }))
     }
 
@@ -119,29 +123,39 @@ impl PolicyApi for Api {
         let live = Self::get(c, id)
             .await?
             .ok_or_else(|| AwsError::missing("UpdatePublicKey", "the public key"))?;
-        c.update_public_key()
-            .id(id)
-            .if_match(live.etag)
-            .public_key_config(config(spec)?)
-            .send()
-            .await
-            .map_err(sdk("UpdatePublicKey"))?;
+        let config = config(spec)?;
+        let write = async |live: &Etagged<Spec>| {
+            let sent = c
+                .update_public_key()
+                .id(id)
+                .if_match(&live.etag)
+                .public_key_config(config.clone())
+                .send()
+                .await;
+            written("UpdatePublicKey", &[], sent)
+        };
+        converge(
+            live,
+            spec,
+            "UpdatePublicKey",
+            async |id: &str| Self::get(c, id).await,
+            write,
+        )
+        .await?;
         Ok(())
     }
 
     async fn delete(c: &Client, id: &str) -> Result<(), AwsError> {
-        let Some(live) = Self::get(c, id).await? else {
-            return Ok(());
+        let delete = async |etag: &str| {
+            let sent = c.delete_public_key().id(id).if_match(etag).send().await;
+            written("DeletePublicKey", &["NoSuchPublicKey"], sent)
         };
-        unless(
-            &["NoSuchPublicKey"],
-            c.delete_public_key()
-                .id(id)
-                .if_match(live.etag)
-                .send()
-                .await
-                .map_err(sdk("DeletePublicKey")),
-        )?;
-        Ok(())
+        delete_etagged(
+            id,
+            "DeletePublicKey",
+            async |id: &str| Self::get(c, id).await,
+            delete,
+        )
+        .await
     }
 }

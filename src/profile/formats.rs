@@ -89,6 +89,12 @@ pub fn region_fix(s: &str, choices: &[&str], otherwise: &str) -> String {
         )
 }
 
+/// A HealthImaging data store, image set or frame id: 32 lower-case
+/// letters or digits (what the edge and the proxy accept in a path).
+pub fn is_healthimaging_id(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+}
+
 pub fn is_region(s: &str) -> bool {
     AWS_REGIONS.contains(&s)
 }

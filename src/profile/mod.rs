@@ -68,6 +68,65 @@ pub struct Stack {
 #[derive(Debug, Clone, Serialize)]
 pub struct HealthImaging {
     pub region: String,
+    /// `[healthimaging] datastores`: the only data stores any layer serves.
+    pub datastores: Vec<String>,
+    /// `[healthimaging] operations`: the reads the edge and proxy pass on.
+    pub operations: Vec<Operation>,
+}
+
+/// A HealthImaging read the stack can serve, by AWS's action name. Every
+/// mutation is absent by design: no profile can enable one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Operation {
+    GetImageFrame,
+    GetImageSetMetadata,
+    GetImageSet,
+    ListImageSetVersions,
+    SearchImageSets,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 5] = [
+        Operation::GetImageFrame,
+        Operation::GetImageSetMetadata,
+        Operation::GetImageSet,
+        Operation::ListImageSetVersions,
+        Operation::SearchImageSets,
+    ];
+
+    /// Viewing: what `operations` is when the profile does not say.
+    pub const DEFAULT: [Operation; 3] = [
+        Operation::GetImageFrame,
+        Operation::GetImageSetMetadata,
+        Operation::GetImageSet,
+    ];
+
+    /// The action name (`medical-imaging:<name>`; the proxy's OPERATIONS).
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::GetImageFrame => "GetImageFrame",
+            Operation::GetImageSetMetadata => "GetImageSetMetadata",
+            Operation::GetImageSet => "GetImageSet",
+            Operation::ListImageSetVersions => "ListImageSetVersions",
+            Operation::SearchImageSets => "SearchImageSets",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|o| o.name() == name)
+    }
+}
+
+impl HealthImaging {
+    /// Whether a viewer may POST (only search needs it: its criteria are a body).
+    pub fn needs_post(&self) -> bool {
+        self.operations.contains(&Operation::SearchImageSets)
+    }
+
+    /// The comma-separated names, as the proxy's OPERATIONS reads them.
+    pub fn operation_names(&self) -> Vec<&'static str> {
+        self.operations.iter().map(|o| o.name()).collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,6 +136,17 @@ pub struct Auth {
     pub cors_allow_origins: Vec<String>,
     /// Accept `?token=` and move it into the Authorization header (off by default).
     pub query_token: bool,
+    /// `[auth] datastore_claim`: per-viewer scoping, if configured.
+    pub datastore_claim: Option<DatastoreClaim>,
+}
+
+/// A token claim naming the data stores a viewer may read: each value that
+/// begins with `prefix` grants the data store whose id follows it (Cognito
+/// group `ahi-datastore-<id>` with claim `cognito:groups`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DatastoreClaim {
+    pub claim: String,
+    pub prefix: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

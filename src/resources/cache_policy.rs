@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::{Etagged, Write, converge, delete_etagged};
 use crate::aws::AwsError;
 use crate::names::StackNames;
-use crate::profile::{CACHE_QUERY_STRINGS, CacheScope, Profile};
+use crate::profile::{CACHE_QUERY_STRINGS, Profile};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CachePolicySpec {
@@ -38,13 +38,11 @@ pub struct CachePolicySpec {
 impl CachePolicySpec {
     pub fn for_profile(profile: &Profile) -> Self {
         let stack = &profile.stack.name;
-        let (query_strings, query_string_names) = match profile.cloudfront.cache {
-            CacheScope::Shared => (
-                "whitelist",
-                CACHE_QUERY_STRINGS.iter().map(|q| q.to_string()).collect(),
-            ),
-            CacheScope::PerViewer => ("all", Vec::new()),
-        };
+        // Both scopes key on the canonical parameters the enabled
+        // operations take (the edge rewrites every HealthImaging query to
+        // them), never on "all": nothing else can split or merge entries.
+        let query_strings = "whitelist";
+        let query_string_names = cache_query_strings(profile);
         CachePolicySpec {
             name: StackNames { stack }.cache_policy(),
             comment: format!("ahi-edge stack {stack}: HealthImaging frames and metadata"),
@@ -151,17 +149,44 @@ impl CachePolicySpec {
     }
 }
 
+/// The query strings of the cache key: those the enabled operations take
+/// (frames `imageFrameId`, metadata `version`, listings the paging pair),
+/// in [`CACHE_QUERY_STRINGS`]' order.
+pub fn cache_query_strings(profile: &Profile) -> Vec<String> {
+    use crate::profile::Operation;
+    let ops = profile
+        .delivery
+        .as_ref()
+        .map(|d| d.healthimaging.operations.clone())
+        .unwrap_or_default();
+    let takes = |name: &str| match name {
+        "imageFrameId" => ops.contains(&Operation::GetImageFrame),
+        "version" => ops.contains(&Operation::GetImageSetMetadata) || ops.contains(&Operation::GetImageSet),
+        _ => ops.contains(&Operation::ListImageSetVersions) || ops.contains(&Operation::SearchImageSets),
+    };
+    CACHE_QUERY_STRINGS
+        .iter()
+        .filter(|q| takes(q))
+        .map(|q| q.to_string())
+        .collect()
+}
+
 /// A policy as it exists, with the ETag a write must present.
 pub type Live = Etagged<CachePolicySpec>;
 
 /// The policy with this id, if it exists.
 pub async fn get(client: &Client, id: &str) -> Result<Option<Live>, AwsError> {
     match client.get_cache_policy().id(id).send().await {
-        Ok(out) => Ok(out.cache_policy().map(|p| Etagged {
-            id: p.id().to_string(),
-            etag: out.e_tag().unwrap_or_default().to_string(),
-            spec: CachePolicySpec::from_config(p.cache_policy_config().unwrap_or(&empty_config())),
-        })),
+        Ok(out) => {
+            let p = out
+                .cache_policy()
+                .ok_or_else(|| AwsError::missing("GetCachePolicy", "CachePolicy"))?;
+            Ok(Some(Etagged {
+                id: p.id().to_string(),
+                etag: super::etag_of("GetCachePolicy", out.e_tag())?,
+                spec: CachePolicySpec::from_config(p.cache_policy_config().unwrap_or(&empty_config())),
+            }))
+        }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_cache_policy()) => Ok(None),
         Err(e) => Err(AwsError::from_sdk("GetCachePolicy", e)),
     }
@@ -290,12 +315,30 @@ mod tests {
     }
 
     #[test]
+    fn the_key_holds_the_enabled_operations_parameters_in_either_scope() {
+        let text = include_str!("../../profiles/ahi-delivery.toml")
+            .replace(
+                "operations = [\"GetImageFrame\", \"GetImageSetMetadata\", \"GetImageSet\"]",
+                "operations = [\"GetImageFrame\", \"SearchImageSets\"]",
+            )
+            .replace("cache = \"shared\"", "cache = \"per_viewer\"");
+        let report = crate::profile::check(std::path::Path::new("p.toml"), &text);
+        let spec = CachePolicySpec::for_profile(&report.profile.expect("valid"));
+        assert_eq!(spec.query_strings, "whitelist");
+        assert_eq!(
+            spec.query_string_names,
+            ["imageFrameId", "maxResults", "nextToken"]
+        );
+        assert_eq!(spec.headers, ["authorization"]);
+    }
+
+    #[test]
     fn the_spec_follows_the_profile_and_survives_a_round_trip() {
         let spec = CachePolicySpec::for_profile(&profile());
         assert_eq!(spec.name, "ahi-delivery-cache");
         assert!(spec.headers.is_empty(), "the shared cache keys on no credentials");
         assert_eq!(spec.query_strings, "whitelist");
-        assert_eq!(spec.query_string_names, CACHE_QUERY_STRINGS);
+        assert_eq!(spec.query_string_names, ["imageFrameId", "version"]);
         assert_eq!(
             (spec.min_ttl, spec.default_ttl, spec.max_ttl),
             (0, 86_400, 31_536_000)
@@ -305,8 +348,6 @@ mod tests {
         assert_eq!(CachePolicySpec::from_config(&config), spec);
         let per_viewer = CachePolicySpec {
             headers: vec!["authorization".into()],
-            query_strings: "all".into(),
-            query_string_names: vec![],
             ..spec
         };
         assert_eq!(

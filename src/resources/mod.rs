@@ -15,6 +15,7 @@ pub mod log_bucket;
 pub mod network;
 pub mod origin_request_policy;
 pub mod origin_secret;
+pub mod policy_doc;
 pub mod proxy;
 pub mod response_headers_policy;
 pub mod role;
@@ -52,6 +53,33 @@ pub enum Write {
     Done,
     /// `PreconditionFailed`: the ETag moved under us; re-read and try again.
     Stale,
+}
+
+/// How an ETag-guarded write answered: `PreconditionFailed` is `Stale` (the
+/// caller re-reads and tries again), a code in `gone` counts as done (a
+/// delete of what is already gone), anything else is the error.
+pub fn written<T, E>(
+    operation: &'static str,
+    gone: &[&str],
+    result: Result<T, aws_sdk_cloudfront::error::SdkError<E>>,
+) -> Result<Write, AwsError>
+where
+    E: aws_sdk_cloudfront::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result.map_err(|e| AwsError::from_sdk(operation, e)) {
+        Ok(_) => Ok(Write::Done),
+        Err(e) if e.is("PreconditionFailed") => Ok(Write::Stale),
+        Err(e) if e.is_any(gone) => Ok(Write::Done),
+        Err(e) => Err(e),
+    }
+}
+
+/// The ETag of a Get answer: every later write must present it, so an
+/// answer without one is an error naming the operation, never a default.
+pub fn etag_of(operation: &'static str, etag: Option<&str>) -> Result<String, AwsError> {
+    etag.map(str::to_string)
+        .filter(|e| !e.is_empty())
+        .ok_or_else(|| AwsError::missing(operation, "ETag"))
 }
 
 /// How often a write is retried after a stale ETag; each retry re-reads first.

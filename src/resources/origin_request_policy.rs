@@ -1,7 +1,9 @@
 //! The origin request policy: what CloudFront forwards to the ALB beyond
-//! the cache key. All query strings, no cookies, and the CORS preflight
-//! headers (the seed's parity: Origin, Access-Control-Request-Headers,
-//! Access-Control-Request-Method). Same shape as `cache_policy`.
+//! the cache key. No query string beyond the cache key's (CloudFront always
+//! forwards those), so the proxy reads exactly what the key names; no
+//! cookies; the CORS preflight headers (the seed's parity: Origin,
+//! Access-Control-Request-Headers, Access-Control-Request-Method). Same
+//! shape as `cache_policy`.
 
 use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::types::{
@@ -37,10 +39,10 @@ impl OriginRequestPolicySpec {
         let stack = &profile.stack.name;
         OriginRequestPolicySpec {
             name: StackNames { stack }.origin_request_policy(),
-            comment: format!("ahi-edge stack {stack}: CORS preflight headers and query strings to the ALB"),
+            comment: format!("ahi-edge stack {stack}: CORS preflight headers to the ALB"),
             headers: FORWARDED_HEADERS.iter().map(|h| h.to_string()).collect(),
             cookies: "none".into(),
-            query_strings: "all".into(),
+            query_strings: "none".into(),
         }
     }
 
@@ -109,13 +111,20 @@ pub type Live = Etagged<OriginRequestPolicySpec>;
 
 pub async fn get(client: &Client, id: &str) -> Result<Option<Live>, AwsError> {
     match client.get_origin_request_policy().id(id).send().await {
-        Ok(out) => Ok(out.origin_request_policy().and_then(|p| {
-            Some(Etagged {
+        Ok(out) => {
+            let missing = |field| AwsError::missing("GetOriginRequestPolicy", field);
+            let p = out
+                .origin_request_policy()
+                .ok_or_else(|| missing("OriginRequestPolicy"))?;
+            let config = p
+                .origin_request_policy_config()
+                .ok_or_else(|| missing("OriginRequestPolicyConfig"))?;
+            Ok(Some(Etagged {
                 id: p.id().to_string(),
-                etag: out.e_tag().unwrap_or_default().to_string(),
-                spec: OriginRequestPolicySpec::from_config(p.origin_request_policy_config()?),
-            })
-        })),
+                etag: super::etag_of("GetOriginRequestPolicy", out.e_tag())?,
+                spec: OriginRequestPolicySpec::from_config(config),
+            }))
+        }
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_no_such_origin_request_policy()) =>
@@ -257,6 +266,10 @@ mod tests {
         let spec = OriginRequestPolicySpec::for_profile(&profile);
         assert_eq!(spec.name, "ahi-delivery-origin-request");
         assert_eq!(spec.headers, FORWARDED_HEADERS);
+        assert_eq!(
+            spec.query_strings, "none",
+            "no query string beyond the cache key's"
+        );
         assert_eq!(
             OriginRequestPolicySpec::from_config(&spec.to_config().unwrap()),
             spec

@@ -22,30 +22,12 @@ use super::security_group::PROXY_PORT;
 use super::tags_for;
 use crate::aws::AwsError;
 use crate::names::StackNames;
-use crate::profile::{AuthMode, Delivery, Profile};
+use crate::profile::{AuthMode, Delivery, HealthImaging, Operation, Profile};
 
 pub const CONTAINER: &str = "proxy";
 pub const EXECUTION_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
 /// Time the ALB gives a new task before health checks count.
 pub const HEALTH_CHECK_GRACE_S: i32 = 60;
-
-/// HealthImaging read actions: everything the proxy calls, nothing that writes.
-pub const READ_ACTIONS: [&str; 14] = [
-    "medical-imaging:GetImageFrame",
-    "medical-imaging:GetImageSet",
-    "medical-imaging:GetImageSetMetadata",
-    "medical-imaging:ListImageSetVersions",
-    "medical-imaging:SearchImageSets",
-    "medical-imaging:GetDatastore",
-    "medical-imaging:ListDatastores",
-    "medical-imaging:GetDICOMInstance",
-    "medical-imaging:GetDICOMInstanceMetadata",
-    "medical-imaging:GetDICOMInstanceFrames",
-    "medical-imaging:GetDICOMSeriesMetadata",
-    "medical-imaging:SearchDICOMStudies",
-    "medical-imaging:SearchDICOMSeries",
-    "medical-imaging:SearchDICOMInstances",
-];
 
 fn err<E>(operation: &'static str) -> impl FnOnce(aws_sdk_ecs::error::SdkError<E>) -> AwsError
 where
@@ -99,29 +81,59 @@ pub fn origin_secret_read(profile: &Profile, account: &str) -> serde_json::Value
     })
 }
 
-/// The role the proxy signs HealthImaging calls with: read actions only,
-/// on the datastores of the profile's region.
+/// The role the proxy signs HealthImaging calls with: the enabled
+/// operations' actions only, on the profile's data stores only. The Service
+/// Authorization Reference gives image set reads (GetImageFrame,
+/// GetImageSet, GetImageSetMetadata, ListImageSetVersions) the `imageset`
+/// resource type (`datastore/<id>/imageset/<set>`) and SearchImageSets the
+/// `datastore` one; no data store listing or DICOMweb action is granted.
 pub fn task_role(profile: &Profile, account: &str) -> RoleSpec {
     let stack = &profile.stack.name;
-    let region = &profile.region;
     RoleSpec {
         name: StackNames { stack }.task_role(),
         description: "ahi-edge: the proxy's HealthImaging read access".into(),
         trust_policy: trusted_by_in_account(&["ecs-tasks.amazonaws.com"], account),
         managed_policies: Vec::new(),
-        inline_policy: Some((
-            "healthimaging-read".into(),
-            json!({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Action": READ_ACTIONS,
-                    "Resource": format!("arn:aws:medical-imaging:{region}:{account}:datastore/*")
-                }]
-            }),
-        )),
+        inline_policy: profile.delivery.as_ref().map(|hi| {
+            (
+                "healthimaging-read".into(),
+                read_policy(&hi.healthimaging, account),
+            )
+        }),
         tags: tags_for(stack, "task_role", &profile.stack.tags),
     }
+}
+
+/// The task role's policy document (see [`task_role`]).
+pub fn read_policy(hi: &HealthImaging, account: &str) -> serde_json::Value {
+    let arn = |id: &str| format!("arn:aws:medical-imaging:{}:{account}:datastore/{id}", hi.region);
+    let actions = |search: bool| -> Vec<String> {
+        hi.operations
+            .iter()
+            .filter(|o| (**o == Operation::SearchImageSets) == search)
+            .map(|o| format!("medical-imaging:{}", o.name()))
+            .collect()
+    };
+    let mut statements = Vec::new();
+    let image_set_reads = actions(false);
+    if !image_set_reads.is_empty() {
+        statements.push(json!({
+            "Sid": "ImageSetReads",
+            "Effect": "Allow",
+            "Action": image_set_reads,
+            "Resource": hi.datastores.iter().map(|id| format!("{}/imageset/*", arn(id))).collect::<Vec<_>>(),
+        }));
+    }
+    let search = actions(true);
+    if !search.is_empty() {
+        statements.push(json!({
+            "Sid": "Search",
+            "Effect": "Allow",
+            "Action": search,
+            "Resource": hi.datastores.iter().map(|id| arn(id)).collect::<Vec<_>>(),
+        }));
+    }
+    json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
 /// The task definition: what the proxy runs and with which settings.
@@ -183,6 +195,12 @@ impl TaskSpec {
         env.insert("AHI_REGION".to_string(), hi.healthimaging.region.clone());
         env.insert("PROXY_LOG_LEVEL".to_string(), hi.proxy.log_level.clone());
         env.insert("PORT".to_string(), PROXY_PORT.to_string());
+        // The proxy's own boundary (it refuses anything else before signing).
+        env.insert("DATASTORES".to_string(), hi.healthimaging.datastores.join(","));
+        env.insert(
+            "OPERATIONS".to_string(),
+            hi.healthimaging.operation_names().join(","),
+        );
         // The proxy checks the token again only where the edge passes it on
         // (per-viewer cache); in the shared cache the edge removed it.
         let forwarded = profile.cloudfront.cache == crate::profile::CacheScope::PerViewer;

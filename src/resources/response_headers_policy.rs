@@ -215,13 +215,20 @@ pub type Live = Etagged<ResponseHeadersPolicySpec>;
 
 pub async fn get(client: &Client, id: &str) -> Result<Option<Live>, AwsError> {
     match client.get_response_headers_policy().id(id).send().await {
-        Ok(out) => Ok(out.response_headers_policy().and_then(|p| {
-            Some(Etagged {
+        Ok(out) => {
+            let missing = |field| AwsError::missing("GetResponseHeadersPolicy", field);
+            let p = out
+                .response_headers_policy()
+                .ok_or_else(|| missing("ResponseHeadersPolicy"))?;
+            let config = p
+                .response_headers_policy_config()
+                .ok_or_else(|| missing("ResponseHeadersPolicyConfig"))?;
+            Ok(Some(Etagged {
                 id: p.id().to_string(),
-                etag: out.e_tag().unwrap_or_default().to_string(),
-                spec: ResponseHeadersPolicySpec::from_config(p.response_headers_policy_config()?),
-            })
-        })),
+                etag: super::etag_of("GetResponseHeadersPolicy", out.e_tag())?,
+                spec: ResponseHeadersPolicySpec::from_config(config),
+            }))
+        }
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_no_such_response_headers_policy()) =>

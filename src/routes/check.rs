@@ -148,7 +148,7 @@ pub fn check(table: &Table, stack: &str) -> Vec<Finding> {
                 ));
             }
         }
-        if route.authorizer && !route.transform.is_identity() {
+        if route.authorizer && route.transform.rewrites_path() {
             out.push(error(
                 Field::Route(j, if route.transform.strip_prefix.is_some() { "strip_prefix" } else { "spa" }),
                 format!(
@@ -180,7 +180,7 @@ pub fn check(table: &Table, stack: &str) -> Vec<Finding> {
             }
         }
         if matches!(origin.kind, OriginKind::HealthImaging)
-            && !route.transform.is_identity()
+            && route.transform.rewrites_path()
             && !route.authorizer
         {
             out.push(error(

@@ -8,6 +8,7 @@
 pub mod check;
 pub mod managed;
 pub mod pattern;
+pub mod scope_function;
 pub mod transform;
 
 use serde::Serialize;
@@ -94,6 +95,10 @@ impl Default for Quotas {
 pub struct Origin {
     pub name: String,
     pub kind: OriginKind,
+    /// A bucket origin's region came from its own `region` key (else the
+    /// stack's, until `stack::bucket_region` finds where the bucket is).
+    #[serde(skip)]
+    pub region_given: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

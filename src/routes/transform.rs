@@ -15,10 +15,12 @@
 
 use serde::Serialize;
 
+use super::scope_function::EdgeScope;
+
 /// The runtime every generated function uses.
 pub const RUNTIME: &str = "cloudfront-js-2.0";
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Transform {
     /// A literal prefix removed from the URI (`/api` makes `/api/users`
     /// `/users`); the result always starts with `/`.
@@ -26,11 +28,20 @@ pub struct Transform {
     /// The SPA's index document: a GET or HEAD whose last path segment has
     /// no `.` (a client-side route, not a file) is served this URI.
     pub spa_index: Option<String>,
+    /// A HealthImaging route without the authorizer: the scope checks and
+    /// the canonical query, in the function (`routes::scope_function`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthimaging: Option<EdgeScope>,
 }
 
 impl Transform {
     pub fn is_identity(&self) -> bool {
-        self.strip_prefix.is_none() && self.spa_index.is_none()
+        !self.rewrites_path() && self.healthimaging.is_none()
+    }
+
+    /// Whether it changes the URI (a prefix or an SPA fallback).
+    pub fn rewrites_path(&self) -> bool {
+        self.strip_prefix.is_some() || self.spa_index.is_some()
     }
 
     /// The URI the origin is asked for (before the origin path).
@@ -63,6 +74,9 @@ impl Transform {
         if self.spa_index.is_some() {
             parts.push("SPA fallback");
         }
+        if self.healthimaging.is_some() {
+            parts.push("HealthImaging scope");
+        }
         parts.join(", ")
     }
 
@@ -74,6 +88,9 @@ impl Transform {
         }
         if let Some(i) = &self.spa_index {
             parts.push(format!("SPA fallback {i}"));
+        }
+        if let Some(scope) = &self.healthimaging {
+            parts.push(scope.describe());
         }
         parts.join(", ")
     }
@@ -94,8 +111,15 @@ impl Transform {
                 js_string(index)
             ));
         }
+        let (scope, check) = match &self.healthimaging {
+            Some(scope) => (
+                scope.code(),
+                "  var refused = scope(request);\n  if (refused) return refused;\n",
+            ),
+            None => (String::new(), ""),
+        };
         format!(
-            "// ahi-edge route transform: {}\nfunction handler(event) {{\n  var request = event.request;\n  var uri = request.uri;\n{body}  request.uri = uri;\n  return request;\n}}\n",
+            "// ahi-edge route transform: {}\n{scope}function handler(event) {{\n  var request = event.request;\n  var uri = request.uri;\n{body}  request.uri = uri;\n{check}  return request;\n}}\n",
             self.kinds()
         )
     }
@@ -165,6 +189,7 @@ mod tests {
         Transform {
             strip_prefix: strip.map(str::to_string),
             spa_index: spa.map(str::to_string),
+            healthimaging: None,
         }
     }
 

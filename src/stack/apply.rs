@@ -155,7 +155,20 @@ async fn resource(cx: &Ctx, up: &Up<'_>, kind: &dyn Kind, inst: &Instance) -> Re
         .filter(|n| up.ids.contains(n))
         .cloned()
         .collect();
-    let entry = lock.resources.get(&inst.id).cloned();
+    let mut entry = lock.resources.get(&inst.id).cloned();
+    if let Some(e) = entry.as_mut()
+        && e.region != inst.region
+        && kind.region_correctable()
+    {
+        // Only where the calls go was wrong (a bucket grant recorded before
+        // bucket regions were looked up): record the right one and go on.
+        cx.change(|l| {
+            if let Some(recorded) = l.resources.get_mut(&inst.id) {
+                recorded.region = inst.region.clone();
+            }
+        })?;
+        e.region = inst.region.clone();
+    }
     if let Some(e) = &entry
         && e.region != inst.region
     {

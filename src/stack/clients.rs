@@ -65,6 +65,16 @@ impl Clients {
         )
     }
 
+    /// Read only: the key policies of SSE-KMS origin buckets (stack::grants).
+    pub fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::from_conf(
+            aws_sdk_kms::config::Builder::from(&self.config(region))
+                .interceptor(CallLog)
+                .interceptor(WriteGuard)
+                .build(),
+        )
+    }
+
     pub fn secrets(&self, region: &str) -> aws_sdk_secretsmanager::Client {
         aws_sdk_secretsmanager::Client::from_conf(
             aws_sdk_secretsmanager::config::Builder::from(&self.config(region))

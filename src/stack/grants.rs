@@ -1,12 +1,15 @@
-//! What `plan` and `up` read of each origin bucket's policy before the
-//! first write (GetBucketPolicy only):
+//! What `plan` and `up` read of each origin bucket before the first write
+//! (GetBucketPolicy; the SSE-KMS reads of `bucket_kms`):
 //! - a statement under our grant's Sid that is not what we would write is
 //!   refused: it is someone else's, and `up` must not adopt, change or
 //!   remove it;
 //! - a statement granting everyone (`Principal: "*"`) read access to the
 //!   bucket's objects is a warning: viewers can fetch them from S3
 //!   directly, bypassing the origin access control, the authorizer and
-//!   signed URLs.
+//!   signed URLs;
+//! - a default encryption CloudFront cannot decrypt (SSE-KMS under aws/s3,
+//!   or a key whose policy does not admit the distribution) is a warning
+//!   with the statement to add (`bucket_kms`).
 
 use std::path::Path;
 
@@ -74,7 +77,18 @@ pub async fn check(
         let Ok(spec) = serde_json::from_value::<Spec>(spec) else {
             continue;
         };
-        let s3 = clients.s3(super::call_region(&inst.region));
+        let distribution = spec
+            .statement
+            .pointer("/Condition/StringEquals/AWS:SourceArn")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let region = super::call_region(&inst.region);
+        if let Some(warning) =
+            super::bucket_kms::check(clients, region, &spec.bucket, distribution, account).await?
+        {
+            findings.warnings.push((inst.id.clone(), warning));
+        }
+        let s3 = clients.s3(region);
         let answer = unless(
             &["NoSuchBucketPolicy", "NoSuchBucket"],
             s3.get_bucket_policy()
@@ -89,11 +103,6 @@ pub async fn check(
         let Ok(policy) = serde_json::from_str::<Value>(&text) else {
             continue; // S3 holds only valid policies; the kind reports a bad read
         };
-        let distribution = spec
-            .statement
-            .pointer("/Condition/StringEquals/AWS:SourceArn")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
         for statement in statements(&policy) {
             if statement.get("Sid").and_then(Value::as_str) == Some(sid(stack).as_str())
                 && let Some(why) = foreign(&statement, stack, &spec.bucket, distribution)

@@ -381,7 +381,8 @@ pub fn refusals(
         let Some(entry) = lock.resources.get(&inst.id) else {
             continue;
         };
-        if entry.region != inst.region {
+        let correctable = registry::kind(inst.kind).is_some_and(|k| k.region_correctable());
+        if entry.region != inst.region && !correctable {
             out.push(format!(
                 "{}: recorded in region {}, the profile now puts it in {}",
                 inst.id, entry.region, inst.region

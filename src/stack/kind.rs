@@ -178,6 +178,14 @@ pub trait Kind: Sync {
     fn delete<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>, live: &'a Found, opts: &'a Options)
     -> Fut<'a, Gone>;
 
+    /// Whether the region only says where the calls go, not what the
+    /// resource is (a statement in a globally named bucket's policy): a
+    /// recorded region that differs from the profile's is then corrected by
+    /// `up`, not refused as a move.
+    fn region_correctable(&self) -> bool {
+        false
+    }
+
     /// The spec field that is the create call's idempotency token, recorded
     /// with the intent so a run killed after the call finds what it made.
     fn token_field(&self) -> Option<&'static str> {

@@ -9,6 +9,8 @@
 //! mapped to exit codes by the commands.
 
 pub mod apply;
+pub mod bucket_kms;
+pub mod bucket_region;
 pub mod clients;
 pub mod grants;
 pub mod healthimaging;

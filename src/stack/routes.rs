@@ -327,6 +327,7 @@ mod tests {
         let t = transform::Transform {
             strip_prefix: Some(format!("/{}", "p".repeat(1000))),
             spa_index: Some(format!("/{}.html", "i".repeat(1000))),
+            healthimaging: None,
         };
         let comment = function_comment(&longest_stack(), &t);
         assert!(

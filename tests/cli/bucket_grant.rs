@@ -235,7 +235,7 @@ fn a_foreign_statement_under_our_sid_is_refused_and_public_read_is_a_warning() {
         assert_eq!(run.code, 2, "{command}: {}\n{}", run.stdout, run.stderr);
         for part in [
             format!("bucket {own}'s policy has a statement with Sid {}", sid(name)),
-            "that ahi-edge would not write (Action [\"s3:*\"])".to_string(),
+            "that ahi-edge would not write (Action \"s3:*\")".to_string(),
             "it is not adopted, changed or removed".to_string(),
             "nothing was changed".to_string(),
             format!("give it another Sid than {}", sid(name)),
@@ -305,5 +305,118 @@ fn a_foreign_statement_under_our_sid_is_refused_and_public_read_is_a_warning() {
         stack.writes_since(t),
         Vec::<String>::new(),
         "a warning changes nothing"
+    );
+}
+
+/// The key policy statement a warning prints (the JSON after `put-key-policy): `).
+fn printed_statement(stderr: &str) -> Value {
+    let marker = "then put-key-policy): ";
+    let at = stderr
+        .find(marker)
+        .unwrap_or_else(|| panic!("no statement in:\n{stderr}"))
+        + marker.len();
+    serde_json::Deserializer::from_str(&stderr[at..])
+        .into_iter::<Value>()
+        .next()
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn an_sse_kms_bucket_warns_with_the_statement_that_makes_it_readable_then_stops() {
+    let emu = &Emulator::start();
+    let (name, own) = ("t-grant-kms", "t-grant-kms-site");
+    let key = emu.boto3(&format!(
+        "kms, s3 = client('kms'), client('s3')\n\
+         key = kms.create_key()['KeyMetadata']['Arn']\n\
+         s3.create_bucket(Bucket='{own}')\n\
+         s3.put_bucket_encryption(Bucket='{own}', ServerSideEncryptionConfiguration={{'Rules': [\n    \
+             {{'ApplyServerSideEncryptionByDefault': {{'SSEAlgorithm': 'aws:kms', 'KMSMasterKeyID': key}}}}]}})\n\
+         for name in ('before.txt', 'after.txt'):\n    \
+             s3.put_object(Bucket='{own}', Key=name, Body=b'kms bytes')\n\
+         print(json.dumps(key))"
+    ));
+    let key = key.as_str().unwrap().to_string();
+    let stack = site(emu, name, own);
+    let lead = format!("warning: bucket {own} encrypts new objects with SSE-KMS under key {key}");
+
+    // First up: the distribution does not exist yet, so the statement names a placeholder.
+    let run = stack.run(&["up"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains(&lead), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("DISTRIBUTION_ID: `ahi-edge outputs`"),
+        "{}",
+        run.stderr
+    );
+    let domain = domain(&stack);
+    assert_eq!(
+        emu.viewer(&domain, "GET", "/before.txt", &[]).0,
+        403,
+        "the key's policy admits the account only"
+    );
+
+    // plan now prints the exact statement, for this distribution.
+    let t = stack.last_seq();
+    let run = stack.run(&["plan"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("does not let CloudFront decrypt"),
+        "{}",
+        run.stderr
+    );
+    let statement = printed_statement(&run.stderr);
+    let (_, outputs) = stack.json(&["outputs"]);
+    assert_eq!(
+        statement["Condition"]["StringEquals"]["AWS:SourceArn"],
+        format!(
+            "arn:aws:cloudfront::123456789012:distribution/{}",
+            outputs["distribution_id"].as_str().unwrap()
+        ),
+        "{statement}"
+    );
+
+    // The user adds it as printed (boto3): the edge reads the objects.
+    emu.boto3(&format!(
+        "kms = client('kms')\n\
+         doc = json.loads(kms.get_key_policy(KeyId='{key}', PolicyName='default')['Policy'])\n\
+         doc['Statement'].append(json.loads('{statement}'))\n\
+         kms.put_key_policy(KeyId='{key}', PolicyName='default', Policy=json.dumps(doc))\n\
+         print('null')"
+    ));
+    let (status, body) = emu.viewer(&domain, "GET", "/after.txt", &[]);
+    assert_eq!((status, body.as_str()), (200, "kms bytes"));
+    let run = stack.run(&["up"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        !run.stderr.contains("SSE-KMS"),
+        "no warning once the statement is in place:\n{}",
+        run.stderr
+    );
+    assert_eq!(
+        stack.writes_since(t),
+        ["PutKeyPolicy"],
+        "plan and up read; the one write is the user's own (boto3)"
+    );
+
+    // The AWS managed key can never be used: a warning with the fix.
+    emu.boto3(&format!(
+        "client('s3').put_bucket_encryption(Bucket='{own}', ServerSideEncryptionConfiguration={{'Rules': [\n    \
+             {{'ApplyServerSideEncryptionByDefault': {{'SSEAlgorithm': 'aws:kms'}}}}]}})\n\
+         print('null')"
+    ));
+    let run = stack.run(&["plan"]);
+    assert!(
+        run.stderr.contains(&format!(
+            "warning: bucket {own} encrypts new objects with SSE-KMS under the AWS managed key aws/s3"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("SSE-S3 (AES256) or a customer managed KMS key"),
+        "{}",
+        run.stderr
     );
 }

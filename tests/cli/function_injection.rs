@@ -164,11 +164,11 @@ fn event(method: &str, uri: &str) -> Value {
 
 /// One run of a generated function: its code, the request, and the
 /// request it must return (the input with only the URI rewritten).
-struct Case {
-    code: String,
-    event: Value,
-    expected: Value,
-    what: String,
+pub(crate) struct Case {
+    pub(crate) code: String,
+    pub(crate) event: Value,
+    pub(crate) expected: Value,
+    pub(crate) what: String,
 }
 
 fn case(t: &Transform, method: &str, uri: &str, what: &str) -> Case {
@@ -184,7 +184,7 @@ fn case(t: &Transform, method: &str, uri: &str, what: &str) -> Case {
 }
 
 /// Every case through one edge_runtime.js process: (result, logs) by case.
-fn run_in_edge_runtime(cases: &[Case]) -> Vec<(Value, Vec<Value>)> {
+pub(crate) fn run_in_edge_runtime(cases: &[Case]) -> Vec<(Value, Vec<Value>)> {
     let mut node = Command::new("node")
         .arg(root().join("tests/emulator/ahi_emulator/edge_runtime.js"))
         // The emulator address the runtime would send AWS hosts to: none here.
@@ -237,14 +237,17 @@ fn hostile_values_in_generated_functions_only_ever_rewrite_the_uri() {
     let strip_only = |v: &str| Transform {
         strip_prefix: Some(v.to_string()),
         spa_index: None,
+        healthimaging: None,
     };
     let spa_after_strip = |v: &str| Transform {
         strip_prefix: Some("/app".to_string()),
         spa_index: Some(v.to_string()),
+        healthimaging: None,
     };
     let both = |v: &str| Transform {
         strip_prefix: Some(v.to_string()),
         spa_index: Some(v.to_string()),
+        healthimaging: None,
     };
     let shapes = [
         skeleton(&strip_only("/safe").code(), &["/safe"]),

@@ -2,12 +2,15 @@
 //! One test binary (modules below) so the crate links once.
 
 mod bucket_grant;
+mod bucket_region;
 mod cache_policy;
 mod down;
 mod edge_chain;
 mod emulator;
 mod emulator_harness;
+mod etag_family;
 mod function_injection;
+mod healthimaging_scope;
 mod iam_policy;
 mod init;
 mod kinds;
@@ -32,4 +35,5 @@ mod support;
 mod trust_policy;
 mod up;
 mod validate;
+mod validate_scope;
 mod viewer_cache_control;

@@ -545,6 +545,7 @@ fn generated_functions_agree_with_the_rust_evaluator() {
         let t = Transform {
             strip_prefix: strip.map(str::to_string),
             spa_index: spa.map(str::to_string),
+            healthimaging: None,
         };
         let cases: Vec<(&str, &str)> = methods
             .iter()

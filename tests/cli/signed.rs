@@ -26,7 +26,8 @@ fn profile(name: &str, keys: &str) -> String {
 const KEY_A: &str = "{ id = \"k1\", public_key = \"signer-a.pub.pem\" }";
 const KEY_B: &str = "{ id = \"k2\", public_key = \"signer-b.pub.pem\" }";
 
-fn setup<'a>(emu: &'a Emulator, name: &str) -> Stack<'a> {
+/// A stack with one signed route (a key group of one public key) and an S3 route (an OAC); its buckets made.
+pub(crate) fn setup<'a>(emu: &'a Emulator, name: &str) -> Stack<'a> {
     emu.boto3(&format!(
         "s3 = client('s3')\n\
          for b in ('{name}-storage', '{name}-app'):\n    \

@@ -192,9 +192,9 @@ pub fn full_stack(authorizer: bool, new_network: bool) -> std::collections::BTre
     ];
     let roles = if authorizer { 3 } else { 2 };
     want.push(("role", roles));
-    if authorizer {
-        want.push(("function", 1));
-    }
+    // The authorizer (Lambda@Edge), or without it the HealthImaging scope's
+    // CloudFront Function (issue 23): one function either way.
+    want.push(("function", 1));
     if new_network {
         want.extend([
             ("vpc", 1),

@@ -14,6 +14,7 @@ const { SimpleJwksCache, assertIsJwks } = require("aws-jwt-verify/jwk");
 const { SimpleFetcher } = require("aws-jwt-verify/https");
 const { decomposeUnverifiedJwt } = require("aws-jwt-verify/jwt");
 const { safeJsonParse } = require("aws-jwt-verify/safe-json-parse");
+const { checkHealthImaging } = require("./scope");
 
 // A JWT longer than this is refused before any parsing (CloudFront allows
 // 20 KB of headers; real access tokens are 1-2 KB).
@@ -103,6 +104,22 @@ function preflight(config, request) {
       "access-control-allow-headers": header("Access-Control-Allow-Headers", "authorization, content-type"),
       "access-control-max-age": header("Access-Control-Max-Age", PREFLIGHT_MAX_AGE),
     },
+  };
+}
+
+// A HealthImaging request the scope refuses (400 or 403). The body is
+// generic: which data stores exist is nothing a viewer learns here.
+function refuse(config, request, status) {
+  const forbidden = status === "403";
+  return {
+    status,
+    statusDescription: forbidden ? "Forbidden" : "Bad Request",
+    headers: {
+      ...corsHeaders(config, request),
+      "content-type": header("Content-Type", "application/json"),
+      "cache-control": header("Cache-Control", "no-store"),
+    },
+    body: forbidden ? '{"message":"Forbidden"}' : '{"message":"Bad Request"}',
   };
 }
 
@@ -276,10 +293,17 @@ function createHandler(config) {
         return deny(config, request, false);
       }
       const jwk = keys.get(decomposeUnverifiedJwt(found.token).header.kid);
-      const refused = unacceptable(payload, jwk);
-      if (refused) {
-        log("deny", { reason: refused, uri: request.uri });
+      const unaccepted = unacceptable(payload, jwk);
+      if (unaccepted) {
+        log("deny", { reason: unaccepted, uri: request.uri });
         return deny(config, request, false);
+      }
+      // Before the cache, on hits too: the data store, the operation, the
+      // viewer's claim, and the one canonical query.
+      const refused = checkHealthImaging(config.healthimaging, request, payload);
+      if (refused) {
+        log("refuse", { status: refused.status, reason: refused.reason, uri: request.uri });
+        return refuse(config, request, refused.status);
       }
       // Shared cache (the default): the token has done its job here, so it
       // reaches neither the cache key nor the origin. Per-viewer mode

@@ -53,3 +53,26 @@ test("without a readable config.json the bundle denies instead of throwing", asy
   assert.ok(lines.join().includes("config.json"), lines.join());
   fs.rmSync(empty, { recursive: true, force: true });
 });
+
+test("the bundle holds the HealthImaging scope from its config.json", async () => {
+  const scoped = fs.mkdtempSync(path.join(os.tmpdir(), "ahi-authorizer-"));
+  fs.copyFileSync(path.join(dir, "index.js"), path.join(scoped, "index.js"));
+  const a = "a".repeat(32);
+  const healthimaging = { datastores: [a], operations: ["GetImageFrame"] };
+  fs.writeFileSync(path.join(scoped, "config.json"), JSON.stringify(s.cognitoConfig(jwks.url, { healthimaging })));
+  const { handler } = require(path.join(scoped, "index.js"));
+  const token = s.sign(key, s.accessClaims());
+  const request = (ds, querystring) =>
+    s.viewerRequest({
+      uri: `/datastore/${ds}/imageSet/${"1".repeat(32)}/getImageFrame`,
+      querystring,
+      headers: { Authorization: `Bearer ${token}` },
+    });
+  const passed = await handler(request(a, `imageFrameId=%66${"f".repeat(31)}`));
+  assert.equal(passed.querystring, `imageFrameId=${"f".repeat(32)}`);
+  const { result } = await s.captureLogs(() => handler(request("b".repeat(32), `imageFrameId=${"f".repeat(32)}`)));
+  assert.equal(result.status, "403");
+  const probe = await s.captureLogs(() => handler(request(a, `imageFrame%49d=${"f".repeat(32)}&imageFrameId=${"e".repeat(32)}`)));
+  assert.equal(probe.result.status, "400");
+  fs.rmSync(scoped, { recursive: true, force: true });
+});

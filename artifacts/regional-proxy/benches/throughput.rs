@@ -168,6 +168,8 @@ async fn main() {
         .env("AHI_REGION", "us-east-1")
         .env("AHI_ENDPOINT", &upstream)
         .env("AUTH_MODE", "none")
+        .env("DATASTORES", DS)
+        .env("OPERATIONS", "GetImageFrame,GetImageSetMetadata,GetImageSet")
         .env("PROXY_LOG_LEVEL", "warn")
         .env("PORT", port.to_string())
         .env("AWS_ACCESS_KEY_ID", "AKIDBENCH")

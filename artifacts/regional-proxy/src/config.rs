@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::operation::{Operation, is_id};
+
 pub const HEALTHIMAGING_REGIONS: &[&str] = &["us-east-1", "us-west-2", "ap-southeast-2", "eu-west-1"];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +20,16 @@ pub struct Config {
     pub upstream_timeout_ms: u64,
     /// The origin header check; `None` when no value is configured.
     pub origin: Option<crate::origin::OriginCheck>,
+    /// The data stores and operations this deployment serves.
+    pub scope: Scope,
+}
+
+/// What the proxy may reach: `DATASTORES` and `OPERATIONS` (the profile's
+/// `[healthimaging]` lists); anything else is refused before signing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scope {
+    pub datastores: Vec<String>,
+    pub operations: Vec<Operation>,
 }
 
 /// Where HealthImaging calls go. AWS serves every image-set operation (all
@@ -133,6 +145,7 @@ impl Config {
             latest: number(&var, "CACHE_MAX_AGE_LATEST", 60, 0, 31_536_000)?,
         };
         let upstream_timeout_ms = number(&var, "UPSTREAM_TIMEOUT_MS", 30_000, 100, 600_000)?;
+        let scope = scope_from_env(&var)?;
         Ok(Config {
             region,
             upstream,
@@ -142,8 +155,81 @@ impl Config {
             cache,
             upstream_timeout_ms,
             origin: crate::origin::OriginCheck::from_env(&var)?,
+            scope,
         })
     }
+}
+
+/// `DATASTORES` (comma-separated ids, at least one, none twice) and
+/// `OPERATIONS` (comma-separated action names, at least one).
+fn scope_from_env(var: &impl Fn(&str) -> Option<String>) -> Result<Scope, ConfigError> {
+    let items = |name: &str| -> Vec<String> {
+        var(name)
+            .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+            .unwrap_or_default()
+    };
+    let raw = var("DATASTORES");
+    let datastores = items("DATASTORES");
+    if datastores.is_empty() {
+        return Err(error(
+            "DATASTORES",
+            None,
+            "list the data store ids this proxy serves, comma-separated",
+        ));
+    }
+    for (i, id) in datastores.iter().enumerate() {
+        if !is_id(id) {
+            return Err(error(
+                "DATASTORES",
+                raw.as_deref(),
+                "each data store id is 32 lower-case letters or digits",
+            ));
+        }
+        if datastores[..i].contains(id) {
+            return Err(error(
+                "DATASTORES",
+                raw.as_deref(),
+                "a data store id is listed twice",
+            ));
+        }
+    }
+    let raw = var("OPERATIONS");
+    let names = items("OPERATIONS");
+    if names.is_empty() {
+        return Err(error(
+            "OPERATIONS",
+            None,
+            "list the operations this proxy serves, e.g. GetImageFrame,GetImageSetMetadata,GetImageSet",
+        ));
+    }
+    let mut operations = Vec::new();
+    for name in &names {
+        match Operation::from_name(name) {
+            Some(op) if !operations.contains(&op) => operations.push(op),
+            Some(_) => {
+                return Err(error(
+                    "OPERATIONS",
+                    raw.as_deref(),
+                    "an operation is listed twice",
+                ));
+            }
+            None => {
+                let known: Vec<&str> = Operation::ALL.iter().map(|o| o.name()).collect();
+                return Err(error(
+                    "OPERATIONS",
+                    raw.as_deref(),
+                    format!(
+                        "{name:?} is not an operation the proxy serves; use {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(Scope {
+        datastores,
+        operations,
+    })
 }
 
 fn auth_from_env(var: &impl Fn(&str) -> Option<String>) -> Result<AuthConfig, ConfigError> {
@@ -267,11 +353,14 @@ mod tests {
 
     use super::*;
 
+    const DS: &str = "0123456789abcdef0123456789abcdef";
+
     fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs
+        let mut map: HashMap<String, String> = [("DATASTORES", DS), ("OPERATIONS", "GetImageFrame")]
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        map.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Config::from_env(|k| map.get(k).cloned())
     }
 
@@ -289,6 +378,60 @@ mod tests {
             "https://medical-imaging.eu-west-1.amazonaws.com"
         );
         assert_eq!(c.cache.latest, 60);
+        assert_eq!(c.scope.datastores, [DS]);
+        assert_eq!(c.scope.operations, [Operation::GetImageFrame]);
+    }
+
+    #[test]
+    fn the_scope_lists_are_checked() {
+        let base = [("AHI_REGION", "us-east-1"), ("AUTH_MODE", "none")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            from(&pairs)
+        };
+        let two = format!("{DS}, {}", "f".repeat(32));
+        let two: &'static str = Box::leak(two.into_boxed_str());
+        let c = with(&[
+            ("DATASTORES", two),
+            ("OPERATIONS", "GetImageFrame,GetImageSet,SearchImageSets"),
+        ])
+        .unwrap();
+        assert_eq!(c.scope.datastores.len(), 2);
+        assert_eq!(
+            c.scope.operations,
+            [
+                Operation::GetImageFrame,
+                Operation::GetImageSet,
+                Operation::SearchImageSets
+            ]
+        );
+        for (extra, expected) in [
+            (("DATASTORES", ""), "DATASTORES is not set"),
+            (("DATASTORES", "ABC"), "DATASTORES = \"ABC\": each data store id"),
+            (("OPERATIONS", " "), "OPERATIONS is not set"),
+            (
+                ("OPERATIONS", "DeleteImageSet"),
+                "OPERATIONS = \"DeleteImageSet\": \"DeleteImageSet\" is not",
+            ),
+            (
+                ("OPERATIONS", "GetImageSet,GetImageSet"),
+                "OPERATIONS = \"GetImageSet,GetImageSet\": an operation is listed twice",
+            ),
+        ] {
+            let message = with(&[extra]).unwrap_err().to_string();
+            assert!(
+                message.starts_with(expected),
+                "{message:?} should start with {expected:?}"
+            );
+        }
+        let twice: &'static str = Box::leak(format!("{DS},{DS}").into_boxed_str());
+        assert!(
+            with(&[("DATASTORES", twice)])
+                .unwrap_err()
+                .to_string()
+                .contains("listed twice")
+        );
     }
 
     #[test]

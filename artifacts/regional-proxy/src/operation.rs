@@ -17,7 +17,8 @@ use bytes::Bytes;
 use http::Method;
 use serde_json::{Map, Value};
 
-use crate::config::CacheLifetimes;
+use crate::canonical::{self, Param};
+use crate::config::{CacheLifetimes, Scope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -26,6 +27,42 @@ pub enum Operation {
     GetImageSet,
     ListImageSetVersions,
     SearchImageSets,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 5] = [
+        Operation::GetImageFrame,
+        Operation::GetImageSetMetadata,
+        Operation::GetImageSet,
+        Operation::ListImageSetVersions,
+        Operation::SearchImageSets,
+    ];
+
+    /// AWS's action name (`medical-imaging:<name>`), as OPERATIONS lists it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::GetImageFrame => "GetImageFrame",
+            Operation::GetImageSetMetadata => "GetImageSetMetadata",
+            Operation::GetImageSet => "GetImageSet",
+            Operation::ListImageSetVersions => "ListImageSetVersions",
+            Operation::SearchImageSets => "SearchImageSets",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|o| o.name() == name)
+    }
+
+    /// The query parameters the operation takes, in their canonical order.
+    fn params(self) -> &'static [Param] {
+        match self {
+            Operation::GetImageFrame => &[Param::ImageFrameId],
+            Operation::GetImageSetMetadata | Operation::GetImageSet => &[Param::Version],
+            Operation::ListImageSetVersions | Operation::SearchImageSets => {
+                &[Param::MaxResults, Param::NextToken]
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,14 +88,16 @@ pub struct UpstreamCall {
 pub enum Refusal {
     /// Not an operation the proxy allows (403).
     NotAllowed,
-    /// An allowed operation with bad parameters (400), and which.
+    /// A data store or an operation this deployment does not serve (403).
+    OutOfScope,
+    /// An allowed operation with bad or non-canonical parameters (400), and which.
     BadRequest(String),
 }
 
 /// Largest request body accepted for a POST passthrough.
 pub const MAX_BODY: usize = 64 * 1024;
 
-fn is_id(s: &str) -> bool {
+pub(crate) fn is_id(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
 }
 
@@ -66,104 +105,109 @@ fn bad(message: impl Into<String>) -> Refusal {
     Refusal::BadRequest(message.into())
 }
 
-/// Maps a client request to the upstream call, or refuses it.
+/// The operation a path names, its data store and image set (if any), and
+/// the one method that reaches it: every read but search is a GET (HEAD
+/// too), search a POST (its criteria are a body). One request, one form.
+fn route<'p>(segments: &[&'p str]) -> Option<(Operation, &'p str, Option<&'p str>)> {
+    match segments {
+        ["datastore", ds, "imageSet", is, op] => {
+            let operation = match *op {
+                "getImageFrame" => Operation::GetImageFrame,
+                "getImageSetMetadata" => Operation::GetImageSetMetadata,
+                "getImageSet" => Operation::GetImageSet,
+                "listImageSetVersions" => Operation::ListImageSetVersions,
+                _ => return None,
+            };
+            Some((operation, ds, Some(is)))
+        }
+        ["datastore", ds, "searchImageSets"] => Some((Operation::SearchImageSets, ds, None)),
+        _ => None,
+    }
+}
+
+/// Maps a client request to the upstream call, or refuses it. `raw_query`
+/// is the query exactly as it arrived (not decoded): anything but the
+/// canonical form the edge writes is refused, never interpreted.
 pub fn plan(
     method: &Method,
     path: &str,
-    query: &[(String, String)],
+    raw_query: &str,
     body: &[u8],
     cache: &CacheLifetimes,
+    scope: &Scope,
 ) -> Result<UpstreamCall, Refusal> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let get = *method == Method::GET || *method == Method::HEAD;
-    let post = *method == Method::POST;
-    let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let (operation, ds, image_set) = route(&segments).ok_or(Refusal::NotAllowed)?;
+    let read = *method == Method::GET || *method == Method::HEAD;
+    let method_fits = match operation {
+        Operation::SearchImageSets => *method == Method::POST,
+        _ => read,
+    };
+    if !method_fits {
+        return Err(Refusal::NotAllowed);
+    }
+    if !is_id(ds) || !image_set.is_none_or(is_id) {
+        return Err(bad(
+            "datastore and image set ids are 32 lower-case letters or digits",
+        ));
+    }
+    // Before anything is read from the query: a data store or operation
+    // outside this deployment is refused whatever else the request holds.
+    if !scope.datastores.iter().any(|d| d == ds) || !scope.operations.contains(&operation) {
+        return Err(Refusal::OutOfScope);
+    }
+    let query = canonical::parse(raw_query, operation.params()).map_err(Refusal::BadRequest)?;
     let immutable = |age: u64| format!("public, max-age={age}, immutable");
-    match segments.as_slice() {
-        ["datastore", ds, "imageSet", is, op] if get || post => {
-            if !is_id(ds) || !is_id(is) {
-                return Err(bad(
-                    "datastore and image set ids are 32 lower-case letters or digits",
-                ));
-            }
-            let base = format!("/datastore/{ds}/imageSet/{is}/{op}");
-            match (*op, get) {
-                ("getImageFrame", _) => {
-                    let frame = if get {
-                        param("imageFrameId").map(str::to_string)
-                    } else {
-                        json_object(body)?
-                            .get("imageFrameId")
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                    };
-                    let frame = frame.ok_or_else(|| bad("imageFrameId is required"))?;
-                    if !is_id(&frame) {
-                        return Err(bad("imageFrameId is 32 lower-case letters or digits"));
-                    }
-                    Ok(UpstreamCall {
-                        operation: Operation::GetImageFrame,
-                        host: Host::Runtime,
-                        path_and_query: base,
-                        body: Bytes::from(serde_json::json!({ "imageFrameId": frame }).to_string()),
-                        cache_control: immutable(cache.frame),
-                    })
-                }
-                ("getImageSetMetadata" | "getImageSet", _) => {
-                    let version = param("version");
-                    if version.is_some_and(|v| v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit())) {
-                        return Err(bad("version is a number"));
-                    }
-                    let operation = if *op == "getImageSet" {
-                        Operation::GetImageSet
-                    } else {
-                        Operation::GetImageSetMetadata
-                    };
-                    Ok(UpstreamCall {
-                        operation,
-                        host: Host::Runtime,
-                        path_and_query: match version {
-                            Some(v) => format!("{base}?version={v}"),
-                            None => base,
-                        },
-                        body: Bytes::new(),
-                        cache_control: match version {
-                            Some(_) => immutable(cache.versioned),
-                            None => format!("public, max-age={}", cache.latest),
-                        },
-                    })
-                }
-                ("listImageSetVersions", false) => Ok(UpstreamCall {
-                    operation: Operation::ListImageSetVersions,
-                    host: Host::Runtime,
-                    path_and_query: with_paging(base, param("maxResults"), param("nextToken"))?,
-                    body: Bytes::new(),
-                    cache_control: "no-store".into(),
-                }),
-                _ => Err(Refusal::NotAllowed),
-            }
+    let base = match image_set {
+        Some(is) => format!("/datastore/{ds}/imageSet/{is}/{}", segments[4]),
+        None => format!("/datastore/{ds}/searchImageSets"),
+    };
+    match operation {
+        Operation::GetImageFrame => {
+            let frame = query
+                .get(Param::ImageFrameId)
+                .ok_or_else(|| bad("imageFrameId is required"))?;
+            Ok(UpstreamCall {
+                operation,
+                host: Host::Runtime,
+                path_and_query: base,
+                body: Bytes::from(serde_json::json!({ "imageFrameId": frame }).to_string()),
+                cache_control: immutable(cache.frame),
+            })
         }
-        ["datastore", ds, "searchImageSets"] if post => {
-            if !is_id(ds) {
-                return Err(bad("the datastore id is 32 lower-case letters or digits"));
-            }
+        Operation::GetImageSetMetadata | Operation::GetImageSet => {
+            let version = query.get(Param::Version);
+            Ok(UpstreamCall {
+                operation,
+                host: Host::Runtime,
+                path_and_query: query.append_to(base),
+                body: Bytes::new(),
+                cache_control: match version {
+                    Some(_) => immutable(cache.versioned),
+                    None => format!("public, max-age={}", cache.latest),
+                },
+            })
+        }
+        Operation::ListImageSetVersions => Ok(UpstreamCall {
+            operation,
+            host: Host::Runtime,
+            path_and_query: query.append_to(base),
+            body: Bytes::new(),
+            cache_control: "no-store".into(),
+        }),
+        Operation::SearchImageSets => {
             let mut kept = Map::new();
             if let Some(criteria) = json_object(body)?.remove("searchCriteria") {
                 kept.insert("searchCriteria".into(), criteria);
             }
             Ok(UpstreamCall {
-                operation: Operation::SearchImageSets,
+                operation,
                 host: Host::Runtime,
-                path_and_query: with_paging(
-                    format!("/datastore/{ds}/searchImageSets"),
-                    param("maxResults"),
-                    param("nextToken"),
-                )?,
+                path_and_query: query.append_to(base),
                 body: Bytes::from(Value::Object(kept).to_string()),
                 cache_control: "no-store".into(),
             })
         }
-        _ => Err(Refusal::NotAllowed),
     }
 }
 
@@ -177,43 +221,12 @@ fn json_object(body: &[u8]) -> Result<Map<String, Value>, Refusal> {
     }
 }
 
-fn with_paging(base: String, max_results: Option<&str>, next_token: Option<&str>) -> Result<String, Refusal> {
-    let mut params = Vec::new();
-    if let Some(n) = max_results {
-        if !n.parse::<u32>().is_ok_and(|n| (1..=50).contains(&n)) {
-            return Err(bad("maxResults is a number from 1 to 50"));
-        }
-        params.push(format!("maxResults={n}"));
-    }
-    if let Some(t) = next_token {
-        if t.is_empty() || t.len() > 8192 || !t.is_ascii() {
-            return Err(bad("nextToken is 1 to 8192 ASCII characters"));
-        }
-        params.push(format!("nextToken={}", encode(t)));
-    }
-    Ok(if params.is_empty() {
-        base
-    } else {
-        format!("{base}?{}", params.join("&"))
-    })
-}
-
-/// Percent-encodes a query value the way SigV4 canonicalises it.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const DS: &str = "0123456789abcdef0123456789abcdef";
+    const OTHER_DS: &str = "99999999999999999999999999999999";
     const IS: &str = "fedcba9876543210fedcba9876543210";
     const FRAME: &str = "aaaabbbbccccddddeeeeffff00001111";
     const CACHE: CacheLifetimes = CacheLifetimes {
@@ -222,68 +235,81 @@ mod tests {
         latest: 60,
     };
 
-    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+    fn every_operation() -> Scope {
+        Scope {
+            datastores: vec![DS.into()],
+            operations: Operation::ALL.to_vec(),
+        }
+    }
+
+    fn viewing() -> Scope {
+        Scope {
+            datastores: vec![DS.into()],
+            operations: vec![
+                Operation::GetImageFrame,
+                Operation::GetImageSetMetadata,
+                Operation::GetImageSet,
+            ],
+        }
+    }
+
+    fn run(method: Method, path: &str, query: &str, body: &[u8]) -> Result<UpstreamCall, Refusal> {
+        plan(&method, path, query, body, &CACHE, &every_operation())
     }
 
     #[test]
-    fn a_frame_get_becomes_the_signed_post_body_and_drops_other_parameters() {
+    fn a_frame_get_becomes_the_signed_post_body() {
         let path = format!("/datastore/{DS}/imageSet/{IS}/getImageFrame");
-        let call = plan(
-            &Method::GET,
-            &path,
-            &q(&[("imageFrameId", FRAME), ("token", "secret.jwt.x")]),
-            b"",
-            &CACHE,
-        )
-        .unwrap();
+        let call = run(Method::GET, &path, &format!("imageFrameId={FRAME}"), b"").unwrap();
         assert_eq!(call.operation, Operation::GetImageFrame);
         assert_eq!(call.host, Host::Runtime);
         assert_eq!(call.path_and_query, path);
         assert_eq!(call.body, format!("{{\"imageFrameId\":\"{FRAME}\"}}"));
         assert_eq!(call.cache_control, "public, max-age=31536000, immutable");
+        assert_eq!(
+            run(Method::GET, &path, "", b""),
+            Err(bad("imageFrameId is required"))
+        );
     }
 
     #[test]
     fn metadata_and_image_set_carry_only_the_version() {
         let path = format!("/datastore/{DS}/imageSet/{IS}/getImageSetMetadata");
-        let latest = plan(&Method::GET, &path, &q(&[("foo", "bar")]), b"", &CACHE).unwrap();
+        let latest = run(Method::GET, &path, "", b"").unwrap();
         assert_eq!(latest.path_and_query, path);
         assert_eq!(latest.cache_control, "public, max-age=60");
         assert!(latest.body.is_empty());
-        let versioned = plan(&Method::GET, &path, &q(&[("version", "3")]), b"", &CACHE).unwrap();
+        let versioned = run(Method::GET, &path, "version=3", b"").unwrap();
         assert_eq!(versioned.path_and_query, format!("{path}?version=3"));
         assert!(versioned.cache_control.ends_with("immutable"));
-        let set = plan(
-            &Method::GET,
+        let set = run(
+            Method::GET,
             &path.replace("getImageSetMetadata", "getImageSet"),
-            &[],
+            "",
             b"",
-            &CACHE,
         )
         .unwrap();
         assert_eq!((set.operation, set.host), (Operation::GetImageSet, Host::Runtime));
-        assert_eq!(
-            plan(&Method::GET, &path, &q(&[("version", "1 OR 1")]), b"", &CACHE),
-            Err(bad("version is a number"))
-        );
+        for probe in [
+            "version=1%20OR%201",
+            "versio%6E=1",
+            "foo=bar",
+            "version=1&version=2",
+        ] {
+            assert!(
+                matches!(run(Method::GET, &path, probe, b""), Err(Refusal::BadRequest(_))),
+                "{probe}"
+            );
+        }
     }
 
     #[test]
-    fn posts_are_rebuilt_from_known_fields() {
-        let path = format!("/datastore/{DS}/imageSet/{IS}/getImageFrame");
-        let body = format!("{{\"imageFrameId\":\"{FRAME}\",\"extra\":1}}");
-        let call = plan(&Method::POST, &path, &[], body.as_bytes(), &CACHE).unwrap();
-        assert_eq!(call.body, format!("{{\"imageFrameId\":\"{FRAME}\"}}"));
-        let search = plan(
-            &Method::POST,
+    fn search_is_rebuilt_from_known_fields_and_listings_are_gets() {
+        let search = run(
+            Method::POST,
             &format!("/datastore/{DS}/searchImageSets"),
-            &q(&[("maxResults", "10"), ("nextToken", "a b/c")]),
+            "maxResults=10&nextToken=a%20b%2Fc",
             br#"{"searchCriteria":{"filters":[]},"evil":true}"#,
-            &CACHE,
         )
         .unwrap();
         assert_eq!(search.body, r#"{"searchCriteria":{"filters":[]}}"#);
@@ -291,14 +317,65 @@ mod tests {
             search.path_and_query,
             format!("/datastore/{DS}/searchImageSets?maxResults=10&nextToken=a%20b%2Fc")
         );
-        let versions = plan(
-            &Method::POST,
-            &format!("/datastore/{DS}/imageSet/{IS}/listImageSetVersions"),
-            &[],
-            b"",
-            &CACHE,
+        let versions = format!("/datastore/{DS}/imageSet/{IS}/listImageSetVersions");
+        let listed = run(Method::GET, &versions, "maxResults=5", b"").unwrap();
+        assert_eq!(listed.operation, Operation::ListImageSetVersions);
+        assert_eq!(listed.path_and_query, format!("{versions}?maxResults=5"));
+    }
+
+    /// One request, one form: a read is a GET (or HEAD), search a POST.
+    #[test]
+    fn the_other_method_of_an_operation_is_refused() {
+        let base = format!("/datastore/{DS}/imageSet/{IS}");
+        let body = format!("{{\"imageFrameId\":\"{FRAME}\"}}");
+        for (method, path) in [
+            (Method::POST, format!("{base}/getImageFrame")),
+            (Method::POST, format!("{base}/getImageSetMetadata")),
+            (Method::POST, format!("{base}/getImageSet")),
+            (Method::POST, format!("{base}/listImageSetVersions")),
+            (Method::GET, format!("/datastore/{DS}/searchImageSets")),
+            (Method::PUT, format!("{base}/getImageFrame")),
+        ] {
+            assert_eq!(
+                run(method.clone(), &path, "", body.as_bytes()),
+                Err(Refusal::NotAllowed),
+                "{method} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_data_store_or_operation_outside_the_scope_is_refused_before_the_query() {
+        let frame = |ds: &str| format!("/datastore/{ds}/imageSet/{IS}/getImageFrame");
+        // Even with a malformed query: the scope is judged first.
+        assert_eq!(
+            plan(&Method::GET, &frame(OTHER_DS), "x=%zz", b"", &CACHE, &viewing()),
+            Err(Refusal::OutOfScope)
         );
-        assert_eq!(versions.unwrap().operation, Operation::ListImageSetVersions);
+        assert!(
+            plan(
+                &Method::GET,
+                &frame(DS),
+                &format!("imageFrameId={FRAME}"),
+                b"",
+                &CACHE,
+                &viewing()
+            )
+            .is_ok()
+        );
+        for (method, path) in [
+            (Method::POST, format!("/datastore/{DS}/searchImageSets")),
+            (
+                Method::GET,
+                format!("/datastore/{DS}/imageSet/{IS}/listImageSetVersions"),
+            ),
+        ] {
+            assert_eq!(
+                plan(&method, &path, "", b"", &CACHE, &viewing()),
+                Err(Refusal::OutOfScope),
+                "{path}"
+            );
+        }
     }
 
     #[test]
@@ -317,26 +394,17 @@ mod tests {
                 format!("/datastore/{DS}/imageSet/{IS}/copyImageSet"),
             ),
             (Method::DELETE, format!("/datastore/{DS}")),
-            (Method::GET, format!("/datastore/{DS}/searchImageSets")),
-            (
-                Method::GET,
-                format!("/datastore/{DS}/imageSet/{IS}/listImageSetVersions"),
-            ),
-            (
-                Method::PUT,
-                format!("/datastore/{DS}/imageSet/{IS}/getImageFrame"),
-            ),
             (Method::GET, "/".to_string()),
         ] {
             assert_eq!(
-                plan(&method, &path, &[], b"", &CACHE),
+                run(method.clone(), &path, "", b""),
                 Err(Refusal::NotAllowed),
                 "{method} {path}"
             );
         }
         let traversal = format!("/datastore/..%2F..%2Fx/imageSet/{IS}/getImageFrame");
         assert!(matches!(
-            plan(&Method::GET, &traversal, &[], b"", &CACHE),
+            run(Method::GET, &traversal, "", b""),
             Err(Refusal::BadRequest(_))
         ));
     }

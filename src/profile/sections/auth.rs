@@ -14,6 +14,8 @@ pub(super) fn read_auth(d: &mut Diagnostics, root: &mut Table) -> Option<Auth> {
     let cors = t.string_list(d, "cors_allow_origins", "[\"https://viewer.example.com\"]");
     let query_token = t.bool(d, "query_token");
     let public = t.bool(d, "public");
+    let claim = t.string(d, "datastore_claim", "\"cognito:groups\"");
+    let claim_prefix = t.string(d, "datastore_claim_prefix", "\"ahi-datastore-\"");
     let cognito = t.table(d, "cognito");
     let oidc = t.table(d, "oidc");
     let mode = require(
@@ -144,10 +146,68 @@ pub(super) fn read_auth(d: &mut Diagnostics, root: &mut Table) -> Option<Auth> {
         }
         None => false,
     };
+    let datastore_claim = read_datastore_claim(d, claim, claim_prefix, no_authorizer);
     Some(Auth {
         mode: resolved?,
         cors_allow_origins: origins,
         query_token,
+        datastore_claim: datastore_claim?,
+    })
+}
+
+/// `datastore_claim` and `datastore_claim_prefix`: `Some(None)` when not
+/// configured, `None` after an error. The claim is read from a verified
+/// token, so it needs an authorizer.
+fn read_datastore_claim(
+    d: &mut Diagnostics,
+    claim: Option<Located<String>>,
+    prefix: Option<Located<String>>,
+    no_authorizer: bool,
+) -> Option<Option<DatastoreClaim>> {
+    let printable = |s: &str| s.bytes().all(|b| b.is_ascii_graphic());
+    let Some(claim) = claim else {
+        if let Some(p) = &prefix {
+            d.error(
+                p,
+                "has no datastore_claim to apply to",
+                "add datastore_claim = \"cognito:groups\", or remove datastore_claim_prefix",
+            );
+            return None;
+        }
+        return Some(None);
+    };
+    let mut ok = true;
+    if no_authorizer {
+        d.error(
+            &claim,
+            "needs an authorizer to read a verified token, but auth.mode = \"none\"",
+            "set mode = \"cognito_jwt\" or \"oidc\", or remove datastore_claim",
+        );
+        ok = false;
+    }
+    if claim.value.is_empty() || claim.value.len() > 128 || !printable(&claim.value) {
+        d.error(
+            &claim,
+            "is not a claim name (1 to 128 printable characters, no spaces)",
+            "name the token claim that lists the viewer's data stores, e.g. \"cognito:groups\"",
+        );
+        ok = false;
+    }
+    if let Some(p) = &prefix
+        && (p.value.len() > 64 || !printable(&p.value))
+    {
+        d.error(
+            p,
+            "is not a claim value prefix (at most 64 printable characters, no spaces)",
+            "use a prefix such as \"ahi-datastore-\", or remove it (values are then the ids themselves)",
+        );
+        ok = false;
+    }
+    ok.then(|| {
+        Some(DatastoreClaim {
+            claim: claim.value,
+            prefix: prefix.map(|p| p.value).unwrap_or_default(),
+        })
     })
 }
 

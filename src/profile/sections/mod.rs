@@ -158,6 +158,21 @@ pub fn read(path: &Path, text: &str) -> Report {
                 stack: &s.name,
                 region: region.as_deref(),
                 healthimaging: delivery.as_ref().map(Delivery::authorizer),
+                healthimaging_scope: delivery
+                    .as_ref()
+                    .map(|d| crate::routes::scope_function::EdgeScope {
+                        datastores: d.healthimaging.datastores.clone(),
+                        operations: d
+                            .healthimaging
+                            .operation_names()
+                            .iter()
+                            .map(|o| o.to_string())
+                            .collect(),
+                    }),
+                healthimaging_methods: match delivery.as_ref().is_some_and(|d| d.healthimaging.needs_post()) {
+                    true => crate::routes::Methods::All,
+                    false => crate::routes::Methods::GetHeadOptions,
+                },
                 quotas: cf.quotas,
                 dir: path.parent().unwrap_or(Path::new(".")),
             },

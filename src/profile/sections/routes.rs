@@ -66,6 +66,12 @@ pub(super) struct Context<'a> {
     pub region: Option<&'a str>,
     /// `Some(authorizer?)` with `[healthimaging]`.
     pub healthimaging: Option<bool>,
+    /// The HealthImaging routes' methods: GET, HEAD and OPTIONS, or all
+    /// (POST) when the profile enables SearchImageSets.
+    pub healthimaging_methods: Methods,
+    /// What a HealthImaging route without the authorizer checks in its
+    /// CloudFront Function (the authorizer checks the same itself).
+    pub healthimaging_scope: Option<crate::routes::scope_function::EdgeScope>,
     pub quotas: Quotas,
     /// The profile's directory: signers' key files are relative to it.
     pub dir: &'a std::path::Path,
@@ -89,6 +95,7 @@ pub(super) fn read_routes(
         origins.push(Origin {
             name: HEALTHIMAGING_ORIGIN.into(),
             kind: OriginKind::HealthImaging,
+            region_given: false,
         });
     }
     for (name, t) in written_origins.unwrap_or_default() {
@@ -127,7 +134,7 @@ pub(super) fn read_routes(
         }
         None if explicit => Vec::new(),
         None => match cx.healthimaging {
-            Some(authorizer) => vec![healthimaging_route("*", authorizer)],
+            Some(authorizer) => vec![healthimaging_route("*", authorizer, cx)],
             None => Vec::new(),
         },
     };
@@ -211,18 +218,19 @@ impl Spots {
     }
 }
 
-fn healthimaging_route(path: &str, authorizer: bool) -> Route {
+fn healthimaging_route(path: &str, authorizer: bool, cx: &Context) -> Route {
     Route {
         path: path.into(),
         origin: HEALTHIMAGING_ORIGIN.into(),
         transform: Transform {
             strip_prefix: None,
             spa_index: None,
+            healthimaging: cx.healthimaging_scope.clone().filter(|_| !authorizer),
         },
         cache: Policy::Stack,
         forward: Some(Policy::Stack),
         headers: Some(Policy::Stack),
-        methods: Methods::All,
+        methods: cx.healthimaging_methods,
         authorizer,
         signed: None,
         bare_path_elsewhere: false,
@@ -259,6 +267,7 @@ fn read_origin(
     let timeout = t.integer(d, "read_timeout", "30");
     let bucket = t.string(d, "bucket", "\"my-bucket\"");
     let region = t.string(d, "region", "\"us-east-1\"");
+    let region_given = region.is_some();
     let list = t.bool(d, "list");
     let public = t.bool(d, "public");
     let kind = require(
@@ -509,6 +518,7 @@ fn read_origin(
     (d.error_count() == before).then(|| Origin {
         name: name.value.clone(),
         kind: origin_kind,
+        region_given,
     })
 }
 
@@ -801,6 +811,10 @@ fn read_route(
     let transform = Transform {
         strip_prefix: strip.as_ref().map(|s| s.value.clone()),
         spa_index,
+        healthimaging: cx
+            .healthimaging_scope
+            .clone()
+            .filter(|_| healthimaging && !authorizer),
     };
     let managed = |d: &mut Diagnostics,
                    at: &Option<Located<String>>,
@@ -832,7 +846,7 @@ fn read_route(
     let (default_cache, default_forward, default_methods) = match &target.kind {
         OriginKind::Http { .. } => ("disabled", Some("all_viewer_except_host"), Methods::All),
         OriginKind::S3 { .. } | OriginKind::S3Website { .. } => ("optimized", None, Methods::GetHead),
-        OriginKind::HealthImaging => ("", None, Methods::All),
+        OriginKind::HealthImaging => ("", None, cx.healthimaging_methods),
     };
     let cache = match managed(d, &cache, managed::CACHE, false) {
         Some(p) => p,
@@ -851,6 +865,7 @@ fn read_route(
         None if healthimaging => Some(Policy::Stack),
         None => None,
     };
+    let methods_at = methods.clone();
     let methods = match &methods {
         None => default_methods,
         Some(m) => match one_of(d, m, METHOD_SETS)?.as_str() {
@@ -859,6 +874,17 @@ fn read_route(
             _ => Methods::All,
         },
     };
+    if healthimaging
+        && methods == Methods::All
+        && cx.healthimaging_methods != Methods::All
+        && let Some(m) = &methods_at
+    {
+        d.error(
+            m,
+            "allows POST, PUT, PATCH and DELETE to HealthImaging, and no enabled operation needs them",
+            "remove methods (GET, HEAD and OPTIONS), or enable \"SearchImageSets\" in [healthimaging] operations",
+        );
+    }
     if matches!(target.kind, OriginKind::S3 { .. } | OriginKind::S3Website { .. }) && methods == Methods::All
     {
         d.push(

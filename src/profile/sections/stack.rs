@@ -119,6 +119,8 @@ pub(super) fn read_healthimaging(d: &mut Diagnostics, root: &mut Table) -> Optio
         "[healthimaging] with region = \"us-east-1\"",
     )?;
     let region = t.string(d, "region", "\"us-east-1\"");
+    let datastores = t.string_list(d, "datastores", DATASTORES_EXAMPLE);
+    let operations = t.string_list(d, "operations", OPERATIONS_EXAMPLE);
     let region = require(
         d,
         &t,
@@ -126,7 +128,21 @@ pub(super) fn read_healthimaging(d: &mut Diagnostics, root: &mut Table) -> Optio
         region,
         "add region = \"us-east-1\" (where your HealthImaging data store is)",
     );
+    let datastores = require(
+        d,
+        &t,
+        "datastores",
+        datastores,
+        &format!(
+            "add datastores = {DATASTORES_EXAMPLE}: the ids of the data stores viewers may read (HealthImaging console, or `aws medical-imaging list-datastores`)"
+        ),
+    );
     t.finish(d);
+    let datastores = datastores.and_then(|list| read_datastores(d, list));
+    let operations = match operations {
+        None => Some(Operation::DEFAULT.to_vec()),
+        Some(list) => read_operations(d, list),
+    };
     let region = region?;
     if !f::HEALTHIMAGING_REGIONS.contains(&region.value.as_str()) {
         d.error(
@@ -148,5 +164,90 @@ pub(super) fn read_healthimaging(d: &mut Diagnostics, root: &mut Table) -> Optio
         );
         return None;
     }
-    Some(HealthImaging { region: region.value })
+    Some(HealthImaging {
+        region: region.value,
+        datastores: datastores?,
+        operations: operations?,
+    })
+}
+
+const DATASTORES_EXAMPLE: &str = "[\"0123456789abcdef0123456789abcdef\"]";
+const OPERATIONS_EXAMPLE: &str = "[\"GetImageFrame\", \"GetImageSetMetadata\", \"GetImageSet\"]";
+
+/// At least one id, each 32 lower-case letters or digits, none twice.
+fn read_datastores(d: &mut Diagnostics, list: Located<Vec<Located<String>>>) -> Option<Vec<String>> {
+    if list.value.is_empty() {
+        d.error(
+            &list,
+            "is empty: the stack would serve no data store",
+            format!("list at least one data store id, e.g. datastores = {DATASTORES_EXAMPLE}"),
+        );
+        return None;
+    }
+    let mut ok = true;
+    let mut ids: Vec<String> = Vec::new();
+    for id in &list.value {
+        if !f::is_healthimaging_id(&id.value) {
+            d.error(
+                id,
+                "is not a HealthImaging data store id (32 lower-case letters or digits)",
+                "copy the data store id from the HealthImaging console",
+            );
+            ok = false;
+        } else if ids.contains(&id.value) {
+            d.error(id, "is listed twice", "remove the duplicate");
+            ok = false;
+        } else {
+            ids.push(id.value.clone());
+        }
+    }
+    ok.then_some(ids)
+}
+
+/// Known read operations only, none twice; a mutation is named as one.
+fn read_operations(d: &mut Diagnostics, list: Located<Vec<Located<String>>>) -> Option<Vec<Operation>> {
+    let names: Vec<&str> = Operation::ALL.iter().map(|o| o.name()).collect();
+    if list.value.is_empty() {
+        d.error(
+            &list,
+            "is empty: the stack would serve nothing",
+            format!(
+                "remove operations (default {OPERATIONS_EXAMPLE}) or list some of: {}",
+                names.join(", ")
+            ),
+        );
+        return None;
+    }
+    let mut ok = true;
+    let mut ops = Vec::new();
+    for at in &list.value {
+        match Operation::from_name(&at.value) {
+            Some(op) if ops.contains(&op) => {
+                d.error(at, "is listed twice", "remove the duplicate");
+                ok = false;
+            }
+            Some(op) => ops.push(op),
+            None => {
+                let mutation = [
+                    "Create", "Update", "Delete", "Copy", "Start", "Tag", "Untag", "Put",
+                ]
+                .iter()
+                .any(|verb| at.value.starts_with(verb));
+                let message = match mutation {
+                    true => "changes data: ahi-edge never passes a mutation to HealthImaging",
+                    false => "is not a HealthImaging read ahi-edge can serve",
+                };
+                let close = names
+                    .iter()
+                    .find(|n| n.eq_ignore_ascii_case(&at.value) || strsim::jaro_winkler(n, &at.value) > 0.9);
+                let fix = match close {
+                    Some(n) if !mutation => format!("did you mean \"{n}\"? (one of: {})", names.join(", ")),
+                    _ => format!("remove it; use only: {}", names.join(", ")),
+                };
+                d.error(at, message, fix);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(ops)
 }

@@ -685,11 +685,8 @@ mod tests {
             &ViewerProtocolPolicy::RedirectToHttps
         );
         let allowed = behaviour.allowed_methods().unwrap();
-        assert_eq!(allowed.items().len(), 7);
-        assert_eq!(
-            allowed.cached_methods().unwrap().items(),
-            [Method::Get, Method::Head]
-        );
+        // Viewing only: no operation needs POST (SearchImageSets would).
+        assert_eq!(allowed.items(), [Method::Get, Method::Head, Method::Options]);
         let association = &behaviour.lambda_function_associations().unwrap().items()[0];
         assert_eq!(association.event_type(), &EventType::ViewerRequest);
         assert_eq!(association.include_body(), Some(false));

@@ -7,7 +7,7 @@ import json
 import re
 import socket
 
-from . import cloudfront, holds, inventory, origins, protocol, state
+from . import cloudfront, holds, inventory, origins, protocol, s3_kms, s3_policy, s3_region, state
 from .xmlutil import ApiError
 
 ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
@@ -51,6 +51,7 @@ class App:
             return [payload]
         environ["wsgi.input"] = io.BytesIO(body)
         call = protocol.Call(environ, body)
+        s3_kms.apply_default_encryption(call, environ)
         params = {}
         if call.service == "cloudfront":
             call.operation, params = cloudfront.operation(call)
@@ -60,7 +61,9 @@ class App:
             fault = (
                 self.emu.fault_for(call.service, call.operation, call.region, call.path) if call.operation else None
             )
-        if fault is not None:
+        if fault is not None and fault.kind == "strip_header":
+            start_response = stripping(fault.header, start_response)
+        elif fault is not None:
             return self.inject(fault, call, environ, start_response)
         conditional = self.emu.s3_conditional.applies(call)
         # s3_conditional parks its own calls mid-flight.
@@ -84,6 +87,9 @@ class App:
         with self.emu.lock:
             self.emu.strict.check(call)
         unsigned = "authorization" not in call.headers and "X-Amz-Signature" not in call.raw_query
+        moved = s3_region.redirect(call)
+        if moved is not None:
+            return moved
         if call.service is None and unsigned and not call.path.startswith("/datastore/"):
             refused = origins.anonymous_s3_refusal(call.method, call.path)
             if refused is not None:
@@ -120,13 +126,25 @@ class App:
 
     def pass_to_moto(self, call, environ, start_response):
         seen = {}
+        # S3 hands bucket policies back normalised (s3_policy.py): moto's
+        # answer is held, rewritten, then sent.
+        rewrite = call.service == "s3" and call.operation == "GetBucketPolicy"
 
         def recording_start_response(status, headers, exc_info=None):
             seen["status"] = int(status.split()[0])
+            if rewrite:
+                seen["line"], seen["headers"] = status, headers
+                return lambda _data: None
             return start_response(status, headers, exc_info)
 
         result = self.moto(environ, recording_start_response)
         self.log(call, seen.get("status", 0))
+        if rewrite:
+            body, headers = list(result), seen["headers"]
+            if seen["status"] == 200:
+                body, headers = s3_policy.rewrite_answer(body, headers)
+            start_response(seen["line"], headers)
+            return body
         return result
 
     def raw(self, answer, environ, start_response):
@@ -294,6 +312,13 @@ def drop(environ, start_response):
 def error_answer(service, e):
     line, headers, body = protocol.error(service or "cloudfront", e.code, e.message, e.status)
     return int(line.split()[0]), headers, body
+
+
+def stripping(header, start_response):
+    """start_response without `header` (a strip_header fault)."""
+    def start(status, headers, exc_info=None):
+        return start_response(status, [(k, v) for k, v in headers if k.lower() != header.lower()], exc_info)
+    return start
 
 
 def status_line(status):

@@ -23,6 +23,7 @@ import socket
 import xml.etree.ElementTree as ET
 from urllib.parse import quote, unquote, urlsplit
 
+from . import s3_kms, s3_region
 from .xmlutil import text
 
 S3_REST = re.compile(r"^(?P<bucket>[a-z0-9.-]+)\.s3(?:[.-](?P<region>[a-z0-9-]+))?\.amazonaws\.com$")
@@ -74,7 +75,7 @@ class Origins:
             return self.s3_website(match["bucket"], request)
         match = S3_REST.match(domain)
         if match and origin.find("S3OriginConfig") is not None:
-            return self.s3_rest(match["bucket"], request, access)
+            return self.s3_rest(match["bucket"], request, access, match["region"])
         custom = origin.find("CustomOriginConfig")
         timeout = float(text(custom, "OriginReadTimeout", "30")) if custom is not None else 30.0
         balancer = self.load_balancer(domain)
@@ -89,7 +90,7 @@ class Origins:
 
     # ---- S3 ----------------------------------------------------------------
 
-    def s3_rest(self, bucket_name, request, access):
+    def s3_rest(self, bucket_name, request, access, region=None):
         from moto.s3.models import s3_backends
 
         if request.method not in ("GET", "HEAD"):
@@ -97,6 +98,10 @@ class Origins:
         bucket, backend = find_bucket(s3_backends, bucket_name)
         if bucket is None:
             return s3_error(404, "NoSuchBucket", "The specified bucket does not exist")
+        if region is not None and region != bucket.region_name:
+            # Another region's endpoint: S3's redirect, passed on to the viewer (s3_region.py).
+            status, headers, body = s3_region.moved(bucket)
+            return status, headers, body
         signed = access is not None and text(access.config, "SigningBehavior") != "never"
         principal = ("service", "cloudfront.amazonaws.com") if signed else ("anonymous", None)
         key_name = unquote(request.path.lstrip("/"))
@@ -109,6 +114,10 @@ class Origins:
         if key is None:
             if allowed(policy, principal, "s3:ListBucket", f"arn:aws:s3:::{bucket_name}", request.dist_arn):
                 return s3_error(404, "NoSuchKey", "The specified key does not exist.")
+            return s3_error(403, "AccessDenied", "Access Denied")
+        # An SSE-KMS object needs the key's policy too (s3_kms.py).
+        if not s3_kms.readable_by_cloudfront(
+                key, bucket.region_name, backend.account_id, request.dist_arn if signed else None):
             return s3_error(403, "AccessDenied", "Access Denied")
         return object_answer(key, request.method)
 

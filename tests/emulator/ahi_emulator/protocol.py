@@ -32,7 +32,7 @@ S3_SUBRESOURCES = {
     "policy": "BucketPolicy", "acl": "BucketAcl", "tagging": "BucketTagging",
     "encryption": "BucketEncryption", "ownershipControls": "BucketOwnershipControls",
     "publicAccessBlock": "PublicAccessBlock", "versioning": "BucketVersioning",
-    "lifecycle": "BucketLifecycleConfiguration", "logging": "BucketLogging",
+    "lifecycle": "BucketLifecycleConfiguration", "logging": "BucketLogging", "location": "BucketLocation",
 }
 
 
@@ -144,7 +144,7 @@ def internal_code(service):
         service, "InternalFailure" if service in JSON_SERVICES else "ServiceUnavailable")
 
 
-STATUS_TEXT = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+STATUS_TEXT = {301: "Moved Permanently", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
                412: "Precondition Failed", 429: "Too Many Requests", 500: "Internal Server Error",
                503: "Service Unavailable"}
 

@@ -67,7 +67,7 @@ DEFAULT_QUOTAS = {
 # checks (the HealthImaging data plane): the keys the tests and the demo use.
 DEFAULT_SIGNING_SECRETS = {"testing": "testing", "demo": "demo"}
 
-FAULT_KINDS = ("throttle", "500", "drop", "error")
+FAULT_KINDS = ("throttle", "500", "drop", "error", "strip_header")
 
 
 class Config:
@@ -154,6 +154,11 @@ class Fault:
         self.status = int(doc.get("status", 400))
         if self.kind == "error" and not self.code:
             raise ValueError("kind \"error\" needs a code, e.g. \"DependencyViolation\"")
+        # strip_header: the call is answered as usual, without this header
+        # (an answer missing a field AWS always sends, e.g. ETag).
+        self.header = doc.get("header")
+        if self.kind == "strip_header" and not self.header:
+            raise ValueError("kind \"strip_header\" needs a header, e.g. \"ETag\"")
         self.region = doc.get("region")
         # Only calls whose path contains this (REST APIs put resource ids in
         # the path), so a test can aim at its own resource.

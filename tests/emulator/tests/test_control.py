@@ -143,3 +143,16 @@ def test_a_star_fault_matches_every_operation_of_every_service(control, aws):
     assert second.value.response["Error"]["Code"] == "ThrottlingException"
     aws("sts").get_caller_identity()  # times=2: the third call goes through
     control.call("DELETE", "/_ahi/faults")
+
+
+def test_a_strip_header_fault_answers_the_call_without_that_header(control, aws):
+    cf = aws("cloudfront")
+    oac = cf.create_origin_access_control(OriginAccessControlConfig={
+        "Name": "strip", "SigningProtocol": "sigv4", "SigningBehavior": "always",
+        "OriginAccessControlOriginType": "s3"})["OriginAccessControl"]["Id"]
+    assert cf.get_origin_access_control(Id=oac)["ETag"]
+    control.call("POST", "/_ahi/faults", {"operation": "cloudfront:GetOriginAccessControl", "kind": "strip_header",
+                                         "header": "ETag", "nth": 1})
+    answer = cf.get_origin_access_control(Id=oac)
+    assert "ETag" not in answer and answer["OriginAccessControl"]["Id"] == oac  # answered, without the header
+    assert cf.get_origin_access_control(Id=oac)["ETag"]  # only the nth call

@@ -281,6 +281,51 @@ def test_a_private_bucket_answers_only_its_own_distribution_through_oac(control,
     assert status == 404 and b"NoSuchKey" in body
 
 
+def kms_grant(account, dist_arn):
+    """The key policy statement CloudFront needs to read SSE-KMS objects
+    (CloudFront Developer Guide, "Restrict access to an Amazon S3 origin"),
+    reads only, beside the account's own administration."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "CloudFrontRead", "Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"},
+         "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringEquals": {"AWS:SourceArn": dist_arn}}},
+    ]})
+
+
+def test_sse_kms_objects_need_the_keys_policy_and_never_read_with_the_aws_managed_key(control, aws, endpoint):
+    cf, s3, kms = aws("cloudfront"), aws("s3"), aws("kms")
+    key = kms.create_key()["KeyMetadata"]
+    s3.create_bucket(Bucket="kms-site")
+    s3.put_bucket_encryption(Bucket="kms-site", ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key["Arn"]}}]})
+    s3.put_object(Bucket="kms-site", Key="a.txt", Body=b"encrypted bytes")
+    head = s3.head_object(Bucket="kms-site", Key="a.txt")
+    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", key["Arn"])  # the bucket's default
+    s3.put_object(Bucket="kms-site", Key="plain.txt", Body=b"sse-s3 bytes", ServerSideEncryption="AES256")
+    oac_id = cf.create_origin_access_control(OriginAccessControlConfig={
+        "Name": "kms", "SigningProtocol": "sigv4", "SigningBehavior": "always",
+        "OriginAccessControlOriginType": "s3"})["OriginAccessControl"]["Id"]
+    ours = s3_distribution(cf, "kms-site", oac_id, "kms-ours")
+    other = s3_distribution(cf, "kms-site", oac_id, "kms-other")
+    s3.put_bucket_policy(Bucket="kms-site", Policy=oac_grant("kms-site", ours["ARN"]))
+    assert viewer(endpoint, ours["DomainName"], "/plain.txt")[2] == b"sse-s3 bytes"
+    status, _, body = viewer(endpoint, ours["DomainName"], "/a.txt")
+    assert (status, b"AccessDenied" in body) == (403, True)  # the key's default policy admits the account only
+
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=kms_grant(key["AWSAccountId"], ours["ARN"]))
+    assert viewer(endpoint, ours["DomainName"], "/a.txt")[:3:2] == (200, b"encrypted bytes")
+    s3.put_bucket_policy(Bucket="kms-site", Policy=oac_grant("kms-site", other["ARN"]))
+    assert viewer(endpoint, other["DomainName"], "/a.txt")[0] == 403  # the key names our distribution only
+
+    s3.put_bucket_encryption(Bucket="kms-site", ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]})
+    s3.put_object(Bucket="kms-site", Key="managed.txt", Body=b"aws/s3 bytes")
+    assert s3.head_object(Bucket="kms-site", Key="managed.txt")["ServerSideEncryption"] == "aws:kms"
+    s3.put_bucket_policy(Bucket="kms-site", Policy=oac_grant("kms-site", ours["ARN"]))
+    assert viewer(endpoint, ours["DomainName"], "/managed.txt")[0] == 403  # aws/s3: never through CloudFront
+
+
 def test_a_bucket_without_oac_is_read_anonymously_only_when_public(control, aws, endpoint):
     cf, s3 = aws("cloudfront"), aws("s3")
     s3.create_bucket(Bucket="plain")

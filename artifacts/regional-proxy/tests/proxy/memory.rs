@@ -16,6 +16,8 @@ fn start(upstream: &str) -> (Child, String) {
         .env("AHI_REGION", REGION)
         .env("AHI_ENDPOINT", upstream)
         .env("AUTH_MODE", "none")
+        .env("DATASTORES", DS)
+        .env("OPERATIONS", "GetImageFrame,GetImageSetMetadata,GetImageSet")
         .env("PORT", "0")
         .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)

@@ -1,6 +1,7 @@
 //! Routes, mapping to the signed upstream call, passthrough and refusals.
 
 use ahi_regional_proxy::config::AuthConfig;
+use ahi_regional_proxy::operation::Operation;
 use futures_util::future::join_all;
 use serde_json::json;
 
@@ -14,7 +15,7 @@ async fn open_proxy() -> (FakeHealthImaging, String) {
 #[tokio::test]
 async fn a_frame_get_reaches_healthimaging_as_a_correctly_signed_post() {
     let (fake, proxy) = open_proxy().await;
-    let url = format!("{proxy}{}?imageFrameId={FRAME}&token=a.b.c&debug=1", frame_path());
+    let url = format!("{proxy}{}?imageFrameId={FRAME}", frame_path());
     let answer = client().get(url).send().await.unwrap();
     assert_eq!(answer.status(), 200);
     assert_eq!(answer.headers()["content-type"], "application/octet-stream");
@@ -39,7 +40,11 @@ async fn the_client_token_never_reaches_healthimaging() {
     let (fake, upstream) = fake_healthimaging().await;
     let proxy = proxy(config(&upstream, cognito(&jwks_server().await))).await;
     let token = token(&access_claims());
+    // A token in the query is not the canonical form: refused, never sent on.
     let url = format!("{proxy}{}?imageFrameId={FRAME}&token={token}", frame_path());
+    let answer = client().get(url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(answer.status(), 400);
+    let url = format!("{proxy}{}?imageFrameId={FRAME}", frame_path());
     let answer = client().get(url).bearer_auth(&token).send().await.unwrap();
     assert_eq!(answer.status(), 200);
     let [call] = fake.received().try_into().expect("one upstream call");
@@ -83,7 +88,7 @@ async fn metadata_passes_through_compressed_with_its_headers() {
 }
 
 #[tokio::test]
-async fn image_set_and_the_allowed_posts_are_mapped_exactly() {
+async fn image_set_search_and_versions_are_mapped_exactly() {
     let (fake, proxy) = open_proxy().await;
     let set = format!("/datastore/{DS}/imageSet/{IS}/getImageSet");
     assert_eq!(
@@ -107,20 +112,13 @@ async fn image_set_and_the_allowed_posts_are_mapped_exactly() {
     let versions = format!("/datastore/{DS}/imageSet/{IS}/listImageSetVersions");
     assert_eq!(
         client()
-            .post(format!("{proxy}{versions}?maxResults=50"))
+            .get(format!("{proxy}{versions}?maxResults=50"))
             .send()
             .await
             .unwrap()
             .status(),
         200
     );
-    let frame = client()
-        .post(format!("{proxy}{}", frame_path()))
-        .body(format!(r#"{{"imageFrameId":"{FRAME}","x":"y"}}"#))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(frame.status(), 200);
 
     let calls = fake.received();
     assert_eq!(calls[0].path_and_query, format!("{set}?version=2"));
@@ -133,7 +131,7 @@ async fn image_set_and_the_allowed_posts_are_mapped_exactly() {
         r#"{"searchCriteria":{"filters":[{"operator":"EQUAL","values":[{"DICOMPatientId":"p1"}]}]}}"#
     );
     assert_eq!(calls[2].path_and_query, format!("{versions}?maxResults=50"));
-    assert_eq!(calls[3].body, format!("{{\"imageFrameId\":\"{FRAME}\"}}"));
+    assert_eq!(calls.len(), 3);
     assert!(calls.iter().all(|c| c.method == "POST" && c.signature_ok.is_ok()));
 }
 
@@ -158,7 +156,7 @@ async fn every_image_set_operation_goes_to_the_runtime_host() {
         ("getImageSet", client().get(format!("{base}/getImageSet"))),
         (
             "listImageSetVersions",
-            client().post(format!("{base}/listImageSetVersions")),
+            client().get(format!("{base}/listImageSetVersions")),
         ),
         (
             "searchImageSets",
@@ -358,4 +356,74 @@ async fn concurrent_clients_each_get_their_own_intact_frame() {
     let calls = fake.received();
     assert_eq!(calls.len(), 32);
     assert!(calls.iter().all(|c| c.signature_ok.is_ok()));
+}
+
+/// The proxy is a boundary of its own: a data store or an operation outside
+/// its DATASTORES / OPERATIONS is a 403 with the same generic body as any
+/// refusal, and HealthImaging hears nothing.
+#[tokio::test]
+async fn a_data_store_or_operation_outside_the_scope_is_403_before_signing() {
+    let (fake, upstream) = fake_healthimaging().await;
+    let mut viewing = config(&upstream, AuthConfig::None);
+    viewing.scope.operations = vec![
+        Operation::GetImageFrame,
+        Operation::GetImageSetMetadata,
+        Operation::GetImageSet,
+    ];
+    let proxy = proxy(viewing).await;
+    for request in [
+        client().get(format!(
+            "{proxy}/datastore/{FOREIGN_DS}/imageSet/{IS}/getImageFrame?imageFrameId={FRAME}"
+        )),
+        client().get(format!(
+            "{proxy}/datastore/{FOREIGN_DS}/imageSet/{IS}/getImageSetMetadata"
+        )),
+        client()
+            .post(format!("{proxy}/datastore/{DS}/searchImageSets"))
+            .body("{}"),
+        client().get(format!(
+            "{proxy}/datastore/{DS}/imageSet/{IS}/listImageSetVersions"
+        )),
+    ] {
+        let answer = request.send().await.unwrap();
+        assert_eq!(answer.status(), 403);
+        assert_eq!(
+            answer.text().await.unwrap(),
+            r#"{"message":"operation not allowed by this proxy"}"#
+        );
+    }
+    assert!(fake.received().is_empty(), "{:?}", fake.received());
+}
+
+/// The review's poisoning probes and their neighbours reach the proxy raw:
+/// each is a 400, never a guess, and HealthImaging hears nothing.
+#[tokio::test]
+async fn non_canonical_queries_are_400_without_an_upstream_call() {
+    let (fake, proxy) = open_proxy().await;
+    let other = "0000111122223333444455556666ffff";
+    let frame = frame_path();
+    let metadata = format!("/datastore/{DS}/imageSet/{IS}/getImageSetMetadata");
+    for target in [
+        format!("{frame}?imageFrame%49d={other}&imageFrameId={FRAME}"),
+        format!("{frame}?imageFrameId={FRAME}&imageFrameId={other}"),
+        format!("{frame}?ImageFrameId={FRAME}"),
+        format!("{frame}?imageFrameId={FRAME}&debug=1"),
+        format!("{frame}?imageFrameId={FRAME}&%74oken=a.b.c"),
+        format!("{frame}?imageFrameId=%61{}", &FRAME[1..]),
+        format!("{metadata}?versio%6E=1"),
+        format!("{metadata}?version=01"),
+    ] {
+        let answer = client().get(format!("{proxy}{target}")).send().await.unwrap();
+        assert_eq!(answer.status(), 400, "{target}");
+        let body = answer.text().await.unwrap();
+        assert!(!body.contains(other) && !body.contains("oken"), "{body}");
+    }
+    let post = client()
+        .post(format!("{proxy}{frame}"))
+        .body(format!(r#"{{"imageFrameId":"{FRAME}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 403, "a frame is read with GET only");
+    assert!(fake.received().is_empty(), "{:?}", fake.received());
 }

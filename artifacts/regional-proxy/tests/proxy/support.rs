@@ -6,7 +6,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ahi_regional_proxy::config::{AuthConfig, CacheLifetimes, Config, Upstream as Endpoints};
+use ahi_regional_proxy::config::{AuthConfig, CacheLifetimes, Config, Scope, Upstream as Endpoints};
+use ahi_regional_proxy::operation::Operation;
 use ahi_regional_proxy::{AppState, app, auth, upstream};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -25,6 +26,8 @@ pub const ACCESS_KEY: &str = "AKIDEXAMPLEPROXYTEST";
 pub const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 pub const REGION: &str = "us-west-2";
 pub const DS: &str = "0123456789abcdef0123456789abcdef";
+/// A well-formed data store id the proxy's scope does not list.
+pub const FOREIGN_DS: &str = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0";
 pub const IS: &str = "fedcba9876543210fedcba9876543210";
 pub const FRAME: &str = "aaaabbbbccccddddeeeeffff00001111";
 /// A frame the fake upstream answers only after a long pause.
@@ -351,6 +354,10 @@ pub fn with_hosts(runtime: &str, control: &str, auth: AuthConfig) -> Config {
         },
         upstream_timeout_ms: 1000,
         origin: None,
+        scope: Scope {
+            datastores: vec![DS.to_string()],
+            operations: Operation::ALL.to_vec(),
+        },
     }
 }
 
