@@ -21,7 +21,8 @@ use crate::emulator::Emulator;
 use crate::stack::Stack;
 
 const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ahi-regional-proxy:0.1.0";
-const DATASTORE: &str = "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0";
+// The templates' example data store: the profile's `[healthimaging] datastores`.
+const DATASTORE: &str = "dddddddddddddddddddddddddddddddd";
 const IMAGE_SET: &str = "15151515151515151515151515151515";
 const FRAMES: usize = 6;
 
