@@ -129,10 +129,12 @@ pub enum Command {
     Down(DownArgs),
     /// Print the least-privilege IAM policy a deployer needs for this profile
     #[command(
-        after_help = "Example:\n  ahi-edge iam-policy --profile prod.toml > deployer-policy.json\n\n\
+        after_help = "Examples:\n  ahi-edge iam-policy --profile prod.toml > deployer-policy.json\n  \
+        ahi-edge iam-policy --profile prod.toml --split > deployer-policies.json   # each under IAM's 6,144-character limit\n  \
+        ahi-edge iam-policy --profile prod.toml --boundary > boundary.json         # for an administrator, once per stack\n\n\
         Exit codes: 0 printed, 2 bad input"
     )]
-    IamPolicy,
+    IamPolicy(IamPolicyArgs),
     /// The route table, offline: where a request goes and what the origin receives
     #[command(after_help = "Examples:\n  ahi-edge routes show --profile site.toml\n  \
         ahi-edge routes test \"GET /api/users?x=1\" /dashboard/42 --profile site.toml\n  \
@@ -267,6 +269,18 @@ pub struct SignArgs {
     /// Print the three signed-cookie values instead of a URL
     #[arg(long)]
     pub cookies: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IamPolicyArgs {
+    /// Print the policy as a JSON array of documents, each small enough for one
+    /// IAM managed policy (6,144 characters without whitespace)
+    #[arg(long, conflicts_with = "boundary")]
+    pub split: bool,
+    /// Print the permissions boundary every role of the stack carries, for an
+    /// administrator to create once as policy ahi-edge/<stack>-boundary
+    #[arg(long)]
+    pub boundary: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,7 +10,42 @@ use serde_json::{Value, json};
 
 use crate::aws::EDGE_REGION;
 use crate::names::StackNames;
-use crate::profile::{AlbOrigin, Profile};
+use crate::profile::{AlbOrigin, Network, Profile};
+use crate::resources::STACK_TAG;
+use crate::resources::role::BOUNDARY_PATH;
+
+/// The EC2 resource types the stack creates, each tagged on create.
+const NEW_EC2_TYPES: [&str; 7] = [
+    "vpc",
+    "subnet",
+    "internet-gateway",
+    "elastic-ip",
+    "natgateway",
+    "route-table",
+    "security-group",
+];
+
+/// The EC2 creates that tag their resource (TagSpecifications).
+const EC2_CREATES: [&str; 7] = [
+    "CreateVpc",
+    "CreateSubnet",
+    "CreateInternetGateway",
+    "AllocateAddress",
+    "CreateNatGateway",
+    "CreateRouteTable",
+    "CreateSecurityGroup",
+];
+
+/// Denied by the policy whatever else allows them: removing a role's
+/// boundary, and creating, editing or deleting the boundary policy.
+const KEEP_BOUNDARY: [&str; 6] = [
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:CreatePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+];
 
 /// One AWS operation ahi-edge calls (service as the call log names it,
 /// operation), the IAM action that allows it, and the policy statement that
@@ -31,16 +66,60 @@ pub struct Operation {
 pub enum Statement {
     None,
     Listings,
+    /// EC2 creates, only with the stack's tag in the request (tag on create).
+    Ec2Create,
+    /// The tags EC2 writes as part of those creates (`ec2:CreateAction`).
+    Ec2TagOnCreate,
+    /// What those creates touch besides the new resource: the stack's own
+    /// VPC, subnets and address (by tag), or the profile's existing VPC.
+    Ec2CreateIn,
+    /// Changes and deletes of the stack's own network, by its tag.
     Ec2Network,
+    /// The rules an ingress authorization creates (no tag on them).
+    Ec2SecurityGroupRules,
+    /// The ALB and target group created only with the stack's tag.
+    LoadBalancerCreate,
+    LoadBalancerTagOnCreate,
+    /// Changes and deletes of the stack's ALB and target group, by tag.
     LoadBalancer,
+    /// The ALB's listeners and rules (not tagged): by the ALB's name.
+    Listeners,
+    /// The cluster, service and task definition created only with the stack's tag.
+    EcsCreate,
+    EcsTagOnCreate,
+    /// Changes and deletes of the stack's cluster, service and task definitions, by tag.
     EcsClusterAndService,
+    /// Reads of the cluster, service and tasks, by name.
+    EcsReads,
+    /// Reads and the writes IAM cannot condition on the boundary (trust
+    /// policy, description, tags, delete) of the stack's roles.
     StackRoles,
-    PassStackRoles,
+    /// Creating a role and changing its policies, only with the stack's
+    /// permissions boundary on it.
+    BoundedRoles,
+    /// Attaching exactly the AWS managed policies the stack's roles use,
+    /// only to a role with the boundary.
+    AwsManagedPolicies,
+    /// PassRole of the task roles, to ECS tasks only.
+    PassTaskRoles,
+    /// PassRole of the authorizer's role, to Lambda only.
+    PassEdgeRole,
+    /// The pre-flight's read of the boundary policy.
+    ReadBoundary,
+    /// Denied whatever else the deployer holds: removing a role's boundary
+    /// and editing or deleting the boundary policy.
+    KeepBoundary,
     ServiceLinkedRoles,
     EdgeAuthorizer,
     CloudFront,
     LogBucket,
     OriginBuckets,
+    /// Where each route bucket is and how it is encrypted (`plan`/`up`
+    /// pre-flight: HeadBucket, GetBucketEncryption), reads only.
+    OriginBucketReads,
+    /// The key policy of an SSE-KMS route bucket's key (reads only; the key
+    /// is named by the bucket, so not known from the profile).
+    OriginBucketKeys,
     OriginSecret,
     ProxyLogGroup,
     ReplicaLogGroups,
@@ -114,7 +193,7 @@ pub const OPERATIONS: &[Operation] = &[
     op("cloudfront", "ListKeyGroups", "cloudfront:ListKeyGroups", Listings),
     op("cloudfront", "UpdateKeyGroup", "cloudfront:UpdateKeyGroup", Listings),
     op("cloudfront", "DeleteKeyGroup", "cloudfront:DeleteKeyGroup", Listings),
-    op("cloudfront", "CreateOriginAccessControl", "cloudfront:CreateOriginAccessControl", CloudFront),
+    op("cloudfront", "CreateOriginAccessControl", "cloudfront:CreateOriginAccessControl", Listings),
     op("cloudfront", "GetOriginAccessControl", "cloudfront:GetOriginAccessControl", CloudFront),
     op("cloudfront", "ListOriginAccessControls", "cloudfront:ListOriginAccessControls", Listings),
     op("cloudfront", "UpdateOriginAccessControl", "cloudfront:UpdateOriginAccessControl", CloudFront),
@@ -132,19 +211,22 @@ pub const OPERATIONS: &[Operation] = &[
     op("lambda", "TagResource", "lambda:TagResource", EdgeAuthorizer),
     op("lambda", "UntagResource", "lambda:UntagResource", EdgeAuthorizer),
     op("iam", "GetRole", "iam:GetRole", StackRoles),
-    op("iam", "CreateRole", "iam:CreateRole", StackRoles),
+    // The pre-flight: the stack's boundary exists.
+    op("iam", "GetPolicy", "iam:GetPolicy", ReadBoundary),
+    op("iam", "CreateRole", "iam:CreateRole", BoundedRoles),
     op("iam", "UpdateRole", "iam:UpdateRole", StackRoles),
     op("iam", "UpdateAssumeRolePolicy", "iam:UpdateAssumeRolePolicy", StackRoles),
     op("iam", "DeleteRole", "iam:DeleteRole", StackRoles),
     op("iam", "TagRole", "iam:TagRole", StackRoles),
     op("iam", "UntagRole", "iam:UntagRole", StackRoles),
     op("iam", "ListAttachedRolePolicies", "iam:ListAttachedRolePolicies", StackRoles),
-    op("iam", "AttachRolePolicy", "iam:AttachRolePolicy", StackRoles),
-    op("iam", "DetachRolePolicy", "iam:DetachRolePolicy", StackRoles),
+    op("iam", "AttachRolePolicy", "iam:AttachRolePolicy", AwsManagedPolicies),
+    op("iam", "DetachRolePolicy", "iam:DetachRolePolicy", BoundedRoles),
     op("iam", "ListRolePolicies", "iam:ListRolePolicies", StackRoles),
     op("iam", "GetRolePolicy", "iam:GetRolePolicy", StackRoles),
-    op("iam", "PutRolePolicy", "iam:PutRolePolicy", StackRoles),
-    op("iam", "DeleteRolePolicy", "iam:DeleteRolePolicy", StackRoles),
+    op("iam", "PutRolePolicy", "iam:PutRolePolicy", BoundedRoles),
+    op("iam", "DeleteRolePolicy", "iam:DeleteRolePolicy", BoundedRoles),
+    op("iam", "PutRolePermissionsBoundary", "iam:PutRolePermissionsBoundary", BoundedRoles),
     op("secretsmanager", "GetRandomPassword", "secretsmanager:GetRandomPassword", Listings),
     op("secretsmanager", "CreateSecret", "secretsmanager:CreateSecret", OriginSecret),
     op("secretsmanager", "DescribeSecret", "secretsmanager:DescribeSecret", OriginSecret),
@@ -181,30 +263,36 @@ pub const OPERATIONS: &[Operation] = &[
     op("ec2", "DescribeRouteTables", "ec2:DescribeRouteTables", Listings),
     op("ec2", "DescribeSecurityGroups", "ec2:DescribeSecurityGroups", Listings),
     op("ec2", "DescribeManagedPrefixLists", "ec2:DescribeManagedPrefixLists", Listings),
-    op("ec2", "CreateVpc", "ec2:CreateVpc", Ec2Network),
+    op("ec2", "CreateVpc", "ec2:CreateVpc", Ec2Create),
     op("ec2", "ModifyVpcAttribute", "ec2:ModifyVpcAttribute", Ec2Network),
     op("ec2", "DeleteVpc", "ec2:DeleteVpc", Ec2Network),
-    op("ec2", "CreateSubnet", "ec2:CreateSubnet", Ec2Network),
+    op("ec2", "CreateSubnet", "ec2:CreateSubnet", Ec2Create),
     op("ec2", "DeleteSubnet", "ec2:DeleteSubnet", Ec2Network),
-    op("ec2", "CreateInternetGateway", "ec2:CreateInternetGateway", Ec2Network),
+    op("ec2", "CreateInternetGateway", "ec2:CreateInternetGateway", Ec2Create),
     op("ec2", "AttachInternetGateway", "ec2:AttachInternetGateway", Ec2Network),
     op("ec2", "DetachInternetGateway", "ec2:DetachInternetGateway", Ec2Network),
     op("ec2", "DeleteInternetGateway", "ec2:DeleteInternetGateway", Ec2Network),
-    op("ec2", "AllocateAddress", "ec2:AllocateAddress", Ec2Network),
+    op("ec2", "AllocateAddress", "ec2:AllocateAddress", Ec2Create),
     op("ec2", "ReleaseAddress", "ec2:ReleaseAddress", Ec2Network),
-    op("ec2", "CreateNatGateway", "ec2:CreateNatGateway", Ec2Network),
+    op("ec2", "CreateNatGateway", "ec2:CreateNatGateway", Ec2Create),
     op("ec2", "DeleteNatGateway", "ec2:DeleteNatGateway", Ec2Network),
-    op("ec2", "CreateRouteTable", "ec2:CreateRouteTable", Ec2Network),
+    op("ec2", "CreateRouteTable", "ec2:CreateRouteTable", Ec2Create),
     op("ec2", "CreateRoute", "ec2:CreateRoute", Ec2Network),
     op("ec2", "ReplaceRoute", "ec2:ReplaceRoute", Ec2Network),
     op("ec2", "AssociateRouteTable", "ec2:AssociateRouteTable", Ec2Network),
     op("ec2", "DisassociateRouteTable", "ec2:DisassociateRouteTable", Ec2Network),
     op("ec2", "DeleteRouteTable", "ec2:DeleteRouteTable", Ec2Network),
-    op("ec2", "CreateSecurityGroup", "ec2:CreateSecurityGroup", Ec2Network),
+    op("ec2", "CreateSecurityGroup", "ec2:CreateSecurityGroup", Ec2Create),
     op("ec2", "AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupIngress", Ec2Network),
     op("ec2", "RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", Ec2Network),
     op("ec2", "DeleteSecurityGroup", "ec2:DeleteSecurityGroup", Ec2Network),
     op("ec2", "CreateTags", "ec2:CreateTags", Ec2Network),
+    op("ec2", "", "ec2:CreateTags", Ec2TagOnCreate),
+    op("ec2", "", "ec2:CreateSubnet", Ec2CreateIn),
+    op("ec2", "", "ec2:CreateRouteTable", Ec2CreateIn),
+    op("ec2", "", "ec2:CreateSecurityGroup", Ec2CreateIn),
+    op("ec2", "", "ec2:CreateNatGateway", Ec2CreateIn),
+    op("ec2", "", "ec2:AuthorizeSecurityGroupIngress", Ec2SecurityGroupRules),
     op("ec2", "DeleteTags", "ec2:DeleteTags", Ec2Network),
     op("elasticloadbalancing", "DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancers", Listings),
     op("elasticloadbalancing", "DescribeLoadBalancerAttributes", "elasticloadbalancing:DescribeLoadBalancerAttributes", Listings),
@@ -214,39 +302,41 @@ pub const OPERATIONS: &[Operation] = &[
     op("elasticloadbalancing", "DescribeListeners", "elasticloadbalancing:DescribeListeners", Listings),
     op("elasticloadbalancing", "DescribeRules", "elasticloadbalancing:DescribeRules", Listings),
     op("elasticloadbalancing", "DescribeTags", "elasticloadbalancing:DescribeTags", Listings),
-    op("elasticloadbalancing", "CreateLoadBalancer", "elasticloadbalancing:CreateLoadBalancer", LoadBalancer),
+    op("elasticloadbalancing", "CreateLoadBalancer", "elasticloadbalancing:CreateLoadBalancer", LoadBalancerCreate),
     op("elasticloadbalancing", "ModifyLoadBalancerAttributes", "elasticloadbalancing:ModifyLoadBalancerAttributes", LoadBalancer),
     op("elasticloadbalancing", "SetSubnets", "elasticloadbalancing:SetSubnets", LoadBalancer),
     op("elasticloadbalancing", "SetSecurityGroups", "elasticloadbalancing:SetSecurityGroups", LoadBalancer),
     op("elasticloadbalancing", "SetIpAddressType", "elasticloadbalancing:SetIpAddressType", LoadBalancer),
     op("elasticloadbalancing", "DeleteLoadBalancer", "elasticloadbalancing:DeleteLoadBalancer", LoadBalancer),
-    op("elasticloadbalancing", "CreateTargetGroup", "elasticloadbalancing:CreateTargetGroup", LoadBalancer),
+    op("elasticloadbalancing", "CreateTargetGroup", "elasticloadbalancing:CreateTargetGroup", LoadBalancerCreate),
     op("elasticloadbalancing", "ModifyTargetGroup", "elasticloadbalancing:ModifyTargetGroup", LoadBalancer),
     op("elasticloadbalancing", "DeleteTargetGroup", "elasticloadbalancing:DeleteTargetGroup", LoadBalancer),
-    op("elasticloadbalancing", "CreateListener", "elasticloadbalancing:CreateListener", LoadBalancer),
-    op("elasticloadbalancing", "ModifyListener", "elasticloadbalancing:ModifyListener", LoadBalancer),
-    op("elasticloadbalancing", "DeleteListener", "elasticloadbalancing:DeleteListener", LoadBalancer),
-    op("elasticloadbalancing", "CreateRule", "elasticloadbalancing:CreateRule", LoadBalancer),
-    op("elasticloadbalancing", "ModifyRule", "elasticloadbalancing:ModifyRule", LoadBalancer),
-    op("elasticloadbalancing", "DeleteRule", "elasticloadbalancing:DeleteRule", LoadBalancer),
+    op("elasticloadbalancing", "CreateListener", "elasticloadbalancing:CreateListener", Listeners),
+    op("elasticloadbalancing", "ModifyListener", "elasticloadbalancing:ModifyListener", Listeners),
+    op("elasticloadbalancing", "DeleteListener", "elasticloadbalancing:DeleteListener", Listeners),
+    op("elasticloadbalancing", "CreateRule", "elasticloadbalancing:CreateRule", Listeners),
+    op("elasticloadbalancing", "ModifyRule", "elasticloadbalancing:ModifyRule", Listeners),
+    op("elasticloadbalancing", "DeleteRule", "elasticloadbalancing:DeleteRule", Listeners),
     op("elasticloadbalancing", "AddTags", "elasticloadbalancing:AddTags", LoadBalancer),
     op("elasticloadbalancing", "RemoveTags", "elasticloadbalancing:RemoveTags", LoadBalancer),
-    op("ecs", "CreateCluster", "ecs:CreateCluster", EcsClusterAndService),
-    op("ecs", "DescribeClusters", "ecs:DescribeClusters", EcsClusterAndService),
+    op("elasticloadbalancing", "", "elasticloadbalancing:AddTags", LoadBalancerTagOnCreate),
+    op("ecs", "CreateCluster", "ecs:CreateCluster", EcsCreate),
+    op("ecs", "DescribeClusters", "ecs:DescribeClusters", EcsReads),
     op("ecs", "DeleteCluster", "ecs:DeleteCluster", EcsClusterAndService),
-    op("ecs", "CreateService", "ecs:CreateService", EcsClusterAndService),
-    op("ecs", "DescribeServices", "ecs:DescribeServices", EcsClusterAndService),
-    op("ecs", "ListTasks", "ecs:ListTasks", EcsClusterAndService),
-    op("ecs", "DescribeTasks", "ecs:DescribeTasks", EcsClusterAndService),
+    op("ecs", "CreateService", "ecs:CreateService", EcsCreate),
+    op("ecs", "DescribeServices", "ecs:DescribeServices", EcsReads),
+    op("ecs", "ListTasks", "ecs:ListTasks", EcsReads),
+    op("ecs", "DescribeTasks", "ecs:DescribeTasks", EcsReads),
     op("ecs", "UpdateService", "ecs:UpdateService", EcsClusterAndService),
     op("ecs", "DeleteService", "ecs:DeleteService", EcsClusterAndService),
     op("ecs", "TagResource", "ecs:TagResource", EcsClusterAndService),
     op("ecs", "UntagResource", "ecs:UntagResource", EcsClusterAndService),
-    op("ecs", "RegisterTaskDefinition", "ecs:RegisterTaskDefinition", Listings),
+    op("ecs", "", "ecs:TagResource", EcsTagOnCreate),
+    op("ecs", "RegisterTaskDefinition", "ecs:RegisterTaskDefinition", EcsCreate),
     op("ecs", "DescribeTaskDefinition", "ecs:DescribeTaskDefinition", Listings),
     op("ecs", "ListTaskDefinitions", "ecs:ListTaskDefinitions", Listings),
     op("ecs", "DeregisterTaskDefinition", "ecs:DeregisterTaskDefinition", Listings),
-    op("ecs", "DeleteTaskDefinitions", "ecs:DeleteTaskDefinitions", Listings),
+    op("ecs", "DeleteTaskDefinitions", "ecs:DeleteTaskDefinitions", EcsClusterAndService),
     op("logs", "DescribeLogGroups", "logs:DescribeLogGroups", Listings),
     op("logs", "CreateLogGroup", "logs:CreateLogGroup", ProxyLogGroup),
     op("logs", "PutRetentionPolicy", "logs:PutRetentionPolicy", ProxyLogGroup),
@@ -266,12 +356,18 @@ pub const OPERATIONS: &[Operation] = &[
     op("cloudfront", "GetInvalidation", "cloudfront:GetInvalidation", CloudFront),
     // Not called by ahi-edge itself: what AWS checks on its behalf.
     op("cloudfront", "", "cloudfront:TagResource", CloudFront),
-    op("iam", "", "iam:PassRole", PassStackRoles),
+    op("iam", "", "iam:PassRole", PassTaskRoles),
+    op("iam", "", "iam:PassRole", PassEdgeRole),
     op("iam", "", "iam:CreateServiceLinkedRole", ServiceLinkedRoles),
     op("lambda", "", "lambda:EnableReplication*", EdgeAuthorizer),
+    op("lambda", "", "lambda:DisableReplication*", EdgeAuthorizer),
     op("s3", "DeleteBucketPolicy", "s3:DeleteBucketPolicy", OriginBuckets),
     op("s3", "", "s3:GetBucketPolicy", OriginBuckets),
     op("s3", "", "s3:PutBucketPolicy", OriginBuckets),
+    op("s3", "", "s3:ListBucket", OriginBucketReads),
+    op("s3", "", "s3:GetEncryptionConfiguration", OriginBucketReads),
+    op("kms", "DescribeKey", "kms:DescribeKey", OriginBucketKeys),
+    op("kms", "GetKeyPolicy", "kms:GetKeyPolicy", OriginBucketKeys),
     op("s3", "", "s3:GetBucketAcl", LogBucket),
     op("s3", "", "s3:PutBucketAcl", LogBucket),
     op("logs", "", "logs:DeleteLogGroup", ReplicaLogGroups),
@@ -314,13 +410,68 @@ fn scope(statement: Statement, profile: &Profile) -> Option<(Vec<String>, Option
             format!("arn:aws:iam::*:role/{}", names.task_role()),
         ]
     };
+    let ec2 = |types: &[&str]| -> Vec<String> {
+        types
+            .iter()
+            .map(|t| format!("arn:aws:ec2:{region}:*:{t}/*"))
+            .collect()
+    };
+    let load_balancers = || {
+        vec![
+            format!("arn:aws:elasticloadbalancing:{region}:*:loadbalancer/app/{alb}/*"),
+            format!(
+                "arn:aws:elasticloadbalancing:{region}:*:targetgroup/{}/*",
+                names.target_group()
+            ),
+        ]
+    };
+    let ecs = || {
+        vec![
+            format!("arn:aws:ecs:{region}:*:cluster/{}", names.cluster()),
+            format!(
+                "arn:aws:ecs:{region}:*:service/{}/{}",
+                names.cluster(),
+                names.service()
+            ),
+            format!("arn:aws:ecs:{region}:*:task-definition/{}:*", names.task_family()),
+        ]
+    };
+    let tag = format!("aws:RequestTag/{STACK_TAG}");
+    let request_tag = json!({"StringEquals": {tag: stack}});
+    let tag = format!("aws:ResourceTag/{STACK_TAG}");
+    let resource_tag = json!({"StringEquals": {tag: stack}});
+    // `${aws:PrincipalAccount}`: the boundary in the deployer's own account,
+    // exactly (a `*` account would also match a policy path ending alike).
+    let bounded = json!({"ArnEquals": {"iam:PermissionsBoundary": format!(
+        "arn:aws:iam::${{aws:PrincipalAccount}}:policy{BOUNDARY_PATH}{}",
+        crate::resources::role::boundary_name(stack)
+    )}});
     let bucket = format!("arn:aws:s3:::{stack}-logs-*-{region}");
     let authorizer = hi.is_some_and(|h| h.authorizer());
     let regional = hi.is_some();
     Some(match statement {
         None => return Option::None,
         // The HealthImaging stack's regional parts: not in a reverse proxy.
-        Ec2Network | LoadBalancer | EcsClusterAndService | StackRoles | PassStackRoles | OriginSecret
+        Ec2Create
+        | Ec2TagOnCreate
+        | Ec2CreateIn
+        | Ec2Network
+        | Ec2SecurityGroupRules
+        | LoadBalancerCreate
+        | LoadBalancerTagOnCreate
+        | LoadBalancer
+        | Listeners
+        | EcsCreate
+        | EcsTagOnCreate
+        | EcsClusterAndService
+        | EcsReads
+        | StackRoles
+        | BoundedRoles
+        | AwsManagedPolicies
+        | PassTaskRoles
+        | PassEdgeRole
+        | KeepBoundary
+        | OriginSecret
         | ProxyLogGroup
             if !regional =>
         {
@@ -338,39 +489,100 @@ fn scope(statement: Statement, profile: &Profile) -> Option<(Vec<String>, Option
                 Some(json!({"StringEquals": {"aws:RequestedRegion": regions}})),
             )
         }
-        Ec2Network => (vec![format!("arn:aws:ec2:{region}:*:*")], Option::None),
-        LoadBalancer => (
+        // EC2: a create is allowed only when the request tags the new
+        // resource as this stack's; everything after, only on resources
+        // carrying that tag (the Service Authorization Reference lists
+        // `aws:RequestTag` on each created type, `aws:ResourceTag` on each
+        // changed one).
+        Ec2Create => (ec2(&NEW_EC2_TYPES), Some(request_tag.clone())),
+        Ec2TagOnCreate => (
+            ec2(&NEW_EC2_TYPES),
+            Some(json!({"StringEquals": {"ec2:CreateAction": EC2_CREATES}})),
+        ),
+        Ec2CreateIn => match hi.map(|h| &h.network) {
+            Some(Network::Existing { vpc_id, .. }) => {
+                (vec![format!("arn:aws:ec2:{region}:*:vpc/{vpc_id}")], Option::None)
+            }
+            _ => (ec2(&["vpc", "subnet", "elastic-ip"]), Some(resource_tag.clone())),
+        },
+        Ec2Network => (ec2(&NEW_EC2_TYPES), Some(resource_tag.clone())),
+        Ec2SecurityGroupRules => (ec2(&["security-group-rule"]), Option::None),
+        LoadBalancerCreate => (load_balancers(), Some(request_tag.clone())),
+        LoadBalancerTagOnCreate => (
+            load_balancers(),
+            Some(json!({"StringEquals": {"elasticloadbalancing:CreateAction": [
+                "CreateLoadBalancer", "CreateTargetGroup"
+            ]}})),
+        ),
+        LoadBalancer => (load_balancers(), Some(resource_tag.clone())),
+        Listeners => (
             vec![
                 format!("arn:aws:elasticloadbalancing:{region}:*:loadbalancer/app/{alb}/*"),
-                format!(
-                    "arn:aws:elasticloadbalancing:{region}:*:targetgroup/{}/*",
-                    names.target_group()
-                ),
                 format!("arn:aws:elasticloadbalancing:{region}:*:listener/app/{alb}/*"),
                 format!("arn:aws:elasticloadbalancing:{region}:*:listener-rule/app/{alb}/*"),
             ],
             Option::None,
         ),
-        EcsClusterAndService => (
+        EcsCreate => (ecs(), Some(request_tag.clone())),
+        EcsTagOnCreate => (
+            ecs(),
+            Some(json!({"StringEquals": {"ecs:CreateAction": [
+                "CreateCluster", "CreateService", "RegisterTaskDefinition"
+            ]}})),
+        ),
+        EcsClusterAndService => (ecs(), Some(resource_tag.clone())),
+        EcsReads => {
+            let mut arns = ecs();
+            arns.push(format!("arn:aws:ecs:{region}:*:task/{}/*", names.cluster()));
+            arns.push(format!(
+                "arn:aws:ecs:{region}:*:container-instance/{}/*",
+                names.cluster()
+            ));
+            (arns, Option::None)
+        }
+        StackRoles => (roles(), Option::None),
+        BoundedRoles => (roles(), Some(bounded.clone())),
+        AwsManagedPolicies => {
+            let mut managed = vec![crate::resources::proxy::EXECUTION_POLICY];
+            if authorizer {
+                managed.push(crate::resources::edge_role::BASIC_EXECUTION);
+            }
+            let mut condition = bounded.clone();
+            condition["ArnEquals"]["iam:PolicyARN"] = json!(managed);
+            (roles(), Some(condition))
+        }
+        PassTaskRoles => (
             vec![
-                format!("arn:aws:ecs:{region}:*:cluster/{}", names.cluster()),
-                format!(
-                    "arn:aws:ecs:{region}:*:service/{}/{}",
-                    names.cluster(),
-                    names.service()
-                ),
-                format!("arn:aws:ecs:{region}:*:task-definition/{}:*", names.task_family()),
-                format!("arn:aws:ecs:{region}:*:task/{}/*", names.cluster()),
-                format!("arn:aws:ecs:{region}:*:container-instance/{}/*", names.cluster()),
+                format!("arn:aws:iam::*:role/{}", names.task_execution_role()),
+                format!("arn:aws:iam::*:role/{}", names.task_role()),
             ],
+            Some(json!({"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}})),
+        ),
+        // Lambda checks PassRole on CreateFunction and on a configuration
+        // update; edgelambda.amazonaws.com only assumes the role (trust
+        // policy), nobody passes the role to it.
+        PassEdgeRole if !authorizer => return Option::None,
+        PassEdgeRole => (
+            vec![format!("arn:aws:iam::*:role/{}", names.edge_role())],
+            Some(json!({"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}})),
+        ),
+        ReadBoundary => (
+            vec![format!(
+                "arn:aws:iam::*:policy{BOUNDARY_PATH}{}",
+                crate::resources::role::boundary_name(stack)
+            )],
             Option::None,
         ),
-        StackRoles => (roles(), Option::None),
-        PassStackRoles => (
-            roles(),
-            Some(
-                json!({"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com", "ecs-tasks.amazonaws.com"]}}),
-            ),
+        KeepBoundary => (
+            {
+                let mut arns = roles();
+                arns.push(format!(
+                    "arn:aws:iam::*:policy{BOUNDARY_PATH}{}",
+                    crate::resources::role::boundary_name(stack)
+                ));
+                arns
+            },
+            Option::None,
         ),
         // ECS, ELB, the Lambda@Edge replicator and CloudFront's logger each
         // create their service-linked role on first use, with the caller's rights.
@@ -417,6 +629,29 @@ fn scope(statement: Statement, profile: &Profile) -> Option<(Vec<String>, Option
                 return Option::None;
             }
             (buckets, Option::None)
+        }
+        OriginBucketReads | OriginBucketKeys => {
+            let mut buckets: Vec<String> = profile
+                .routes
+                .origins
+                .iter()
+                .filter_map(|o| match &o.kind {
+                    crate::routes::OriginKind::S3 { bucket, .. }
+                    | crate::routes::OriginKind::S3Website { bucket, .. } => {
+                        Some(format!("arn:aws:s3:::{bucket}"))
+                    }
+                    _ => Option::None,
+                })
+                .collect();
+            buckets.sort();
+            buckets.dedup();
+            if buckets.is_empty() {
+                return Option::None;
+            }
+            match statement {
+                OriginBucketReads => (buckets, Option::None),
+                _ => (vec!["arn:aws:kms:*:*:key/*".to_string()], Option::None),
+            }
         }
         LogBucket => (vec![bucket.clone(), format!("{bucket}/*")], Option::None),
         OriginSecret => (
@@ -522,13 +757,14 @@ pub fn policy(profile: &Profile) -> Value {
             actions.push(o.action);
         }
     }
+    groups.insert(KeepBoundary, KEEP_BOUNDARY.to_vec());
     let statements: Vec<Value> = groups
         .into_iter()
         .filter_map(|(statement, actions)| {
             let (resources, condition) = scope(statement, profile)?;
             let mut s = json!({
                 "Sid": format!("{statement:?}"),
-                "Effect": "Allow",
+                "Effect": if statement == KeepBoundary { "Deny" } else { "Allow" },
                 "Action": actions,
                 "Resource": resources,
             });
@@ -541,12 +777,94 @@ pub fn policy(profile: &Profile) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
-/// Whether the policy allows `action` (exactly, or by a trailing `*`).
+/// IAM's limit on a managed policy document: "6,144 characters, not
+/// counting white space" (IAM User Guide, IAM and AWS STS quotas).
+pub const MANAGED_POLICY_MAX: usize = 6144;
+
+/// The policy's statements packed, in order, into as few documents as fit
+/// `max` characters each (compact JSON has no white space outside strings,
+/// and ours carry none inside). Attached together they allow exactly what
+/// the one document allows: IAM evaluates a principal's policies as one set.
+pub fn split(policy: &Value, max: usize) -> Vec<Value> {
+    let doc = |statements: Vec<Value>| json!({"Version": "2012-10-17", "Statement": statements});
+    let mut parts: Vec<Vec<Value>> = Vec::new();
+    for statement in policy["Statement"].as_array().into_iter().flatten() {
+        let fits = |part: &Vec<Value>| {
+            let mut with = part.clone();
+            with.push(statement.clone());
+            doc(with).to_string().len() <= max
+        };
+        match parts.iter_mut().find(|p| fits(p)) {
+            Some(part) => part.push(statement.clone()),
+            Option::None => parts.push(vec![statement.clone()]),
+        }
+    }
+    parts.into_iter().map(doc).collect()
+}
+
+/// The permissions boundary of the stack's roles: the most any of them may
+/// ever do, whatever policy the deployer puts on them. It depends only on
+/// the stack's name and region, so an administrator creates it once
+/// (`aws iam create-policy --path /ahi-edge/ --policy-name <stack>-boundary`)
+/// and profile changes do not need it again: reads of HealthImaging in the
+/// region, pulling a container image, the stack's own log groups, and the
+/// stack's own secrets (a task definition's `secrets`).
+pub fn boundary(profile: &Profile) -> Value {
+    let stack = &profile.stack.name;
+    let names = StackNames { stack };
+    let region = &profile.region;
+    let function = names.edge_function();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadHealthImaging",
+                "Effect": "Allow",
+                "Action": ["medical-imaging:Get*", "medical-imaging:Search*", "medical-imaging:ListImageSetVersions"],
+                "Resource": [
+                    format!("arn:aws:medical-imaging:{region}:*:datastore/*"),
+                ]
+            },
+            {
+                "Sid": "PullImage",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+                "Resource": "arn:aws:ecr:*:*:repository/*"
+            },
+            {
+                "Sid": "RegistryToken",
+                "Effect": "Allow",
+                "Action": "ecr:GetAuthorizationToken",
+                "Resource": "*"
+            },
+            {
+                "Sid": "OwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [
+                    format!("arn:aws:logs:{region}:*:log-group:{}:*", names.proxy_log_group()),
+                    format!("arn:aws:logs:*:*:log-group:/aws/lambda/{function}:*"),
+                    format!("arn:aws:logs:*:*:log-group:/aws/lambda/{EDGE_REGION}.{function}:*"),
+                ]
+            },
+            {
+                "Sid": "OwnSecrets",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": [format!("arn:aws:secretsmanager:{region}:*:secret:ahi-edge/{stack}/*")]
+            }
+        ]
+    })
+}
+
+/// Whether an Allow statement of the policy names `action` (exactly, or by
+/// a trailing `*`).
 pub fn allows(policy: &Value, action: &str) -> bool {
     policy["Statement"]
         .as_array()
         .into_iter()
         .flatten()
+        .filter(|s| s["Effect"] == "Allow")
         .flat_map(|s| s["Action"].as_array().into_iter().flatten())
         .filter_map(Value::as_str)
         .any(|a| a == action || a.strip_suffix('*').is_some_and(|p| action.starts_with(p)))
@@ -570,7 +888,14 @@ mod tests {
         for o in OPERATIONS {
             // The origin buckets' statement exists with private bucket routes
             // only, the state's with `[state] backend = "s3"` only.
-            let conditional = [OriginBuckets, StateObjects, StateBucket, StateKey];
+            let conditional = [
+                OriginBuckets,
+                OriginBucketReads,
+                OriginBucketKeys,
+                StateObjects,
+                StateBucket,
+                StateKey,
+            ];
             assert!(
                 o.action.is_empty() || conditional.contains(&o.statement) || allows(&p, o.action),
                 "{} {} -> {}",

@@ -43,7 +43,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Outputs => commands::outputs::run(&settings, &printer),
         Command::Down(args) => commands::down::run(&settings, &printer, args),
         Command::Plan => commands::plan::run(&settings, &printer),
-        Command::IamPolicy => commands::iam_policy::run(&settings, &printer),
+        Command::IamPolicy(args) => commands::iam_policy::run(&settings, &printer, args),
         Command::Routes(args) => match &args.action {
             RoutesAction::Show => commands::routes::show(&settings, &printer),
             RoutesAction::Test { requests } => commands::routes::test(&settings, &printer, requests),

@@ -240,7 +240,8 @@ pub async fn before_first_write(
         printer.warn(warning);
     }
     let fetch = crate::stack::preflight::Fetch::new(settings.aws.endpoint_url.as_deref());
-    for note in crate::stack::preflight::check(clients, &fetch, profile, &settings.profile).await? {
+    for note in crate::stack::preflight::check(clients, &fetch, (profile, account), &settings.profile).await?
+    {
         printer.warn(format!("{}: {note}", settings.profile.display()));
     }
     Ok(grants.warnings)

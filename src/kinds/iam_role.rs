@@ -1,6 +1,8 @@
 //! An IAM role (`iam-role`): trust policy, description, exactly the managed
 //! policies and inline policies of the spec (one widened or added by hand
 //! is drift, and `up` puts the spec's back and removes the extra), tags.
+//! The permissions boundary is sent on CreateRole, and one removed or
+//! changed by hand is drift that `up` puts back (PutRolePermissionsBoundary).
 //! Found by name; IAM is global.
 
 use std::collections::BTreeMap;
@@ -27,6 +29,10 @@ pub struct Spec {
     /// Inline policy name -> document.
     pub inline_policies: BTreeMap<String, Value>,
     pub tags: Tags,
+    /// The managed policy capping the role (a state written before
+    /// boundaries has none: the next `up` sees the drift and adds it).
+    #[serde(default)]
+    pub permissions_boundary: Option<String>,
 }
 
 const NO_SUCH: &[&str] = &["NoSuchEntity"];
@@ -121,6 +127,10 @@ impl Kind for IamRole {
                 managed_policies: attached(&iam, &name).await?,
                 inline_policies: inline(&iam, &name).await?,
                 tags: tags.clone(),
+                permissions_boundary: role
+                    .permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn())
+                    .map(str::to_string),
             };
             Ok(Some(
                 Found::new(&name, json(&live), owned(&tags, cx.stack())).arn(role.arn()),
@@ -138,6 +148,7 @@ impl Kind for IamRole {
                 .role_name(&spec.name)
                 .assume_role_policy_document(spec.trust_policy.to_string())
                 .description(&spec.description)
+                .set_permissions_boundary(spec.permissions_boundary.clone())
                 .set_tags(Some(iam_tags(&spec.tags)))
                 .send()
                 .await
@@ -175,6 +186,17 @@ impl Kind for IamRole {
                     .send()
                     .await
                     .map_err(sdk("UpdateAssumeRolePolicy"))?;
+            }
+            // Put back before the policies: the deployer may change a
+            // role's policies only while it carries the boundary.
+            if let (true, Some(boundary)) = (has(fields, "permissions_boundary"), &spec.permissions_boundary)
+            {
+                iam.put_role_permissions_boundary()
+                    .role_name(name)
+                    .permissions_boundary(boundary)
+                    .send()
+                    .await
+                    .map_err(sdk("PutRolePermissionsBoundary"))?;
             }
             if has(fields, "description") {
                 iam.update_role()

@@ -19,6 +19,28 @@ pub struct RoleSpec {
     pub tags: BTreeMap<String, String>,
 }
 
+/// Where the permissions boundary lives: a customer managed policy an
+/// administrator creates once per stack, before the first `up`, from the
+/// document `ahi-edge iam-policy --boundary` prints (docs/permissions.md,
+/// "The permissions boundary"). The deployer policy lets roles be created
+/// and their policies changed only with exactly this boundary, and grants
+/// no write on the policy itself, so the deployer cannot widen it.
+pub const BOUNDARY_PATH: &str = "/ahi-edge/";
+
+/// The boundary policy's name (under `BOUNDARY_PATH`).
+pub fn boundary_name(stack: &str) -> String {
+    format!("{stack}-boundary")
+}
+
+/// The boundary's ARN in `account` (`${aws:PrincipalAccount}` in the
+/// deployer policy, which is written before the account is known).
+pub fn boundary_arn(stack: &str, account: &str) -> String {
+    format!(
+        "arn:aws:iam::{account}:policy{BOUNDARY_PATH}{}",
+        boundary_name(stack)
+    )
+}
+
 /// A trust policy letting these AWS services assume the role, from any
 /// account's resources. Only for services that do not support the
 /// `aws:SourceAccount` condition in a trust policy (Lambda@Edge: see
@@ -46,6 +68,14 @@ pub fn trusted_by_in_account(services: &[&str], account: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_boundary_is_named_after_the_stack_under_its_own_path() {
+        assert_eq!(
+            boundary_arn("img", "123456789012"),
+            "arn:aws:iam::123456789012:policy/ahi-edge/img-boundary"
+        );
+    }
 
     #[test]
     fn the_account_condition_names_the_stacks_account() {

@@ -85,10 +85,15 @@ fn listener_port(hi: &Delivery) -> i32 {
     }
 }
 
-fn role(spec: RoleSpec) -> iam_role::Spec {
+/// Every role the stack creates carries the stack's permissions boundary.
+fn role(src: &Sources, spec: RoleSpec) -> iam_role::Spec {
     let mut managed = spec.managed_policies;
     managed.sort();
     iam_role::Spec {
+        permissions_boundary: Some(crate::resources::role::boundary_arn(
+            &src.profile.stack.name,
+            src.account,
+        )),
         name: spec.name,
         description: spec.description,
         trust_policy: spec.trust_policy,
@@ -111,7 +116,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
             "iam-role",
             "global",
             &[],
-            |src| Ok(role(edge_role::spec(src.profile))),
+            |src| Ok(role(src, edge_role::spec(src.profile))),
         ));
         out.push(Instance::resource(
             "edge_function",
@@ -324,14 +329,14 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
         "iam-role",
         "global",
         &[],
-        |src| Ok(role(proxy::execution_role(src.profile, src.account))),
+        |src| Ok(role(src, proxy::execution_role(src.profile, src.account))),
     ));
     out.push(Instance::resource(
         "task_role",
         "iam-role",
         "global",
         &[],
-        |src| Ok(role(proxy::task_role(src.profile, src.account))),
+        |src| Ok(role(src, proxy::task_role(src.profile, src.account))),
     ));
     out.push(Instance::resource(
         "log_group",

@@ -164,12 +164,19 @@ impl Emulator {
             .unwrap_or_default()
     }
 
-    /// What the emulator holds that carries this stack's ownership tag or name.
+    /// What the emulator holds that carries this stack's ownership tag or
+    /// name; not the stack's permissions boundary, which an administrator
+    /// created before the first `up` and which outlives the stack by design.
     pub fn resources_of(&self, stack: &str) -> Vec<Value> {
         let all = self.control("GET", "/_ahi/resources", None);
         all.as_array()
             .into_iter()
             .flatten()
+            .filter(|r| {
+                !r["id"]
+                    .as_str()
+                    .is_some_and(|id| id.contains(":policy/ahi-edge/"))
+            })
             .filter(|r| {
                 r["tags"]["ahi-edge:stack"] == stack
                     || r["id"].as_str().is_some_and(|id| id.contains(stack))

@@ -29,8 +29,18 @@ pub fn profile(stack: &str, edits: &[(&str, &str)]) -> Profile {
         .expect("valid profile")
 }
 
-/// A context for one stack, with a lockfile snapshot the test keeps.
+/// A context for one stack, with a lockfile snapshot the test keeps. The
+/// stack's permissions boundary exists, as an administrator creates it
+/// before the first `up` (its roles carry it).
 pub fn ctx(stack: &str, package: Option<Vec<u8>>) -> Ctx {
+    let boundary = ahi_edge::iam_policy::boundary(&profile(stack, &[]));
+    emulator().boto3(&format!(
+        "iam = client('iam')\n\
+         try:\n    iam.create_policy(PolicyName='{stack}-boundary', Path='/ahi-edge/', PolicyDocument={:?})\n\
+         except iam.exceptions.EntityAlreadyExistsException:\n    pass\n\
+         print(json.dumps(True))",
+        boundary.to_string()
+    ));
     Ctx::new(
         stack,
         Clients::from_config(emulator().sdk_config(), true),

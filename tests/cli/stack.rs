@@ -33,12 +33,32 @@ impl<'a> Stack<'a> {
             text = text.replacen(old, new, 1);
         }
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("profile.toml"), text).unwrap();
-        Stack {
+        std::fs::write(dir.path().join("profile.toml"), &text).unwrap();
+        let stack = Stack {
             emu,
             name: name.to_string(),
             dir,
+        };
+        if text.contains("[healthimaging]") {
+            stack.create_boundary();
         }
+        stack
+    }
+
+    /// What an administrator does once per stack before its first `up`
+    /// (docs/permissions.md): creates the permissions boundary its roles
+    /// carry, from the document `iam-policy --boundary` prints.
+    pub fn create_boundary(&self) {
+        let run = self.run(&["iam-policy", "--boundary"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let snippet = format!(
+            "iam = client('iam')\n\
+             try:\n    iam.create_policy(PolicyName='{}-boundary', Path='/ahi-edge/', PolicyDocument={:?})\n\
+             except iam.exceptions.EntityAlreadyExistsException:\n    pass\n\
+             print(json.dumps(True))",
+            self.name, run.stdout
+        );
+        self.emu.boto3(&snippet);
     }
 
     pub fn path(&self) -> &Path {

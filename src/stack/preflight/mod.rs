@@ -4,6 +4,7 @@
 //! authorizer that turns every viewer away). Every problem at once, as bad
 //! input naming the key, the value and the fix. Read-only calls only.
 
+mod boundary;
 mod certificates;
 mod fetch;
 mod identity;
@@ -31,10 +32,11 @@ pub struct Findings {
 pub async fn check(
     clients: &Clients,
     fetch: &Fetch,
-    profile: &Profile,
+    (profile, account): (&Profile, &str),
     path: &Path,
 ) -> Result<Vec<String>, Error> {
     let mut found = Findings::default();
+    boundary::check(clients, profile, account, &mut found).await?;
     certificates::check(clients, profile, &mut found).await?;
     image::check(clients, fetch, profile, &mut found).await?;
     identity::check(clients, fetch, profile, &mut found).await?;

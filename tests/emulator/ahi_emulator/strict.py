@@ -22,6 +22,10 @@ and the demo meet them. Each has a knob in /_ahi/config (`delays`, and
   account's first CreateCluster, CreateService answers
   InvalidParameterException "Unable to assume the service linked role.
   Please verify that the ECS service linked role exists."
+- IAM permissions boundaries: CreateRole and PutRolePermissionsBoundary
+  naming a policy the account does not hold answer NoSuchEntity "Scope
+  ARN: <arn> does not exist or is not attachable." (moto stores any
+  well-formed ARN).
 - `switches.late_log_delivery`: the first DeleteBucket of a bucket gets an
   object delivered just before it (a late CloudFront/ALB log) and answers
   BucketNotEmpty.
@@ -124,6 +128,7 @@ def install(emulator):
     _ec2_created()
     _secrets_deletion()
     _ecs_service_linked_role()
+    _iam_permissions_boundary()
     return strict
 
 
@@ -225,3 +230,28 @@ def _ecs_service_linked_role():
 
     Backend.create_cluster = create_cluster
     Backend.create_service = create_service
+
+
+def _iam_permissions_boundary():
+    from moto.iam.exceptions import NotFoundException
+    from moto.iam.models import IAMBackend
+
+    create, put = IAMBackend.create_role, IAMBackend.put_role_permissions_boundary
+
+    def attachable(backend, arn):
+        if arn and not any(p.arn == arn for p in backend.managed_policies.values()):
+            raise NotFoundException(f"Scope ARN: {arn} does not exist or is not attachable.")
+
+    @functools.wraps(create)
+    def create_role(self, *args, **kwargs):
+        attachable(self, kwargs["permissions_boundary"] if "permissions_boundary" in kwargs else args[3])
+        return create(self, *args, **kwargs)
+
+    @functools.wraps(put)
+    def put_role_permissions_boundary(self, role_name, permissions_boundary):
+        self.get_role(role_name)
+        attachable(self, permissions_boundary)
+        return put(self, role_name, permissions_boundary)
+
+    IAMBackend.create_role = create_role
+    IAMBackend.put_role_permissions_boundary = put_role_permissions_boundary

@@ -43,7 +43,9 @@ def steady(svc):
 
 
 def test_service_reaches_steady_state_after_create_and_update(control, aws):
-    control.config(delays={"ecs_service_create": 100, "ecs_service_update": 50})
+    # Long enough (2 s at the tests' scale) that a loaded machine still
+    # describes the service before the rollout completes.
+    control.config(delays={"ecs_service_create": 1000, "ecs_service_update": 1000})
     ecs, describe = service(aws)
     first = describe()
     assert first["runningCount"] == 0
