@@ -10,7 +10,7 @@ use crate::cli::InitArgs;
 use crate::error::{Error, ExitStatus};
 use crate::names;
 use crate::output::Printer;
-use crate::profile;
+use crate::profile::{self, INSECURE_HTTP_ACKNOWLEDGEMENT};
 use crate::settings::Settings;
 use crate::templates;
 
@@ -19,13 +19,20 @@ pub struct InitReport {
     pub profile: String,
     pub template: &'static str,
     pub stack: String,
+    /// The template's origin is plain HTTP: the acknowledgement was left
+    /// for the user to type.
+    pub acknowledge_http: bool,
 }
 
 impl fmt::Display for InitReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let http = match self.acknowledge_http {
+            true => ", type the plain HTTP acknowledgement under [alb] or use protocol = \"https\"",
+            false => "",
+        };
         write!(
             f,
-            "wrote {} (template {}, stack {})\nnext: edit the values marked EDIT, then run `ahi-edge validate --profile {}`",
+            "wrote {} (template {}, stack {})\nnext: edit the values marked EDIT{http}, then run `ahi-edge validate --profile {}`",
             self.profile, self.template, self.stack, self.profile
         )
     }
@@ -48,7 +55,8 @@ pub fn run(settings: &Settings, printer: &Printer, args: &InitArgs) -> Result<Ex
         &format!("ahi-edge validate --profile {}", path.display()),
         1,
     );
-    // The written profile must pass `validate`, whatever the template.
+    // The written profile must pass `validate`, whatever the template, once
+    // the user has typed what is theirs to type.
     let report = profile::check(path, &text);
     if report.profile.is_none() {
         return Err(Error::InvalidProfile {
@@ -56,6 +64,7 @@ pub fn run(settings: &Settings, printer: &Printer, args: &InitArgs) -> Result<Ex
             problems: report.problems,
         });
     }
+    let (text, acknowledge_http) = leave_acknowledgement_to_user(&text);
     let mut options = OpenOptions::new();
     options.write(true);
     if args.force {
@@ -77,9 +86,29 @@ pub fn run(settings: &Settings, printer: &Printer, args: &InitArgs) -> Result<Ex
         profile: path.display().to_string(),
         template: template.name,
         stack,
+        acknowledge_http,
     })?;
     Ok(ExitStatus::Success)
 }
+
+/// Plain HTTP between CloudFront and the ALB carries frames, metadata and
+/// the origin secret unencrypted: a template never says yes for the user.
+/// The shipped profile's acknowledgement line becomes a note saying where
+/// the user's own goes (`validate` names the exact words until then).
+fn leave_acknowledgement_to_user(text: &str) -> (String, bool) {
+    let line = format!("insecure_http_acknowledgement = {INSECURE_HTTP_ACKNOWLEDGEMENT:?}\n");
+    match text.contains(&line) {
+        true => (text.replacen(&line, ACKNOWLEDGEMENT_NOTE, 1), true),
+        false => (text.to_string(), false),
+    }
+}
+
+/// What `init` writes where a template's HTTP acknowledgement was.
+pub const ACKNOWLEDGEMENT_NOTE: &str = "\
+# Plain HTTP needs your own acknowledgement here, as
+#   insecure_http_acknowledgement = \"<the words `ahi-edge validate` prints>\"
+# or protocol = \"https\" as above.
+";
 
 fn check_stack_name(name: &str) -> Result<(), Error> {
     let max = profile::formats::HEALTHIMAGING_REGIONS
@@ -103,5 +132,23 @@ fn check_stack_name(name: &str) -> Result<(), Error> {
             fix: "choose a name such as ahi-prod".into(),
         }),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::TemplateName;
+    use clap::ValueEnum;
+
+    #[test]
+    fn no_template_is_written_with_the_http_acknowledgement() {
+        for name in TemplateName::value_variants() {
+            let shipped = templates::template(*name).text;
+            let (written, left) = leave_acknowledgement_to_user(shipped);
+            assert!(!written.contains(INSECURE_HTTP_ACKNOWLEDGEMENT), "{shipped}");
+            assert_eq!(left, shipped.contains("protocol = \"http\"\n"), "{written}");
+            assert_eq!(written.contains(ACKNOWLEDGEMENT_NOTE), left);
+        }
     }
 }

@@ -83,10 +83,12 @@ pub fn origin_secret_read(profile: &Profile, account: &str) -> serde_json::Value
 
 /// The role the proxy signs HealthImaging calls with: the enabled
 /// operations' actions only, on the profile's data stores only. The Service
-/// Authorization Reference gives image set reads (GetImageFrame,
-/// GetImageSet, GetImageSetMetadata, ListImageSetVersions) the `imageset`
-/// resource type (`datastore/<id>/imageset/<set>`) and SearchImageSets the
-/// `datastore` one; no data store listing or DICOMweb action is granted.
+/// Authorization Reference (list_awshealthimaging) makes the image set reads
+/// (GetImageFrame, GetImageSet, GetImageSetMetadata, ListImageSetVersions)
+/// require two resource types, `datastore*` and `imageset*`
+/// (`datastore/<id>/imageset/<set>`), so their statement names both: with
+/// the image set ARN alone AWS denies them. SearchImageSets requires
+/// `datastore*` only. No data store listing or DICOMweb action is granted.
 pub fn task_role(profile: &Profile, account: &str) -> RoleSpec {
     let stack = &profile.stack.name;
     RoleSpec {
@@ -121,7 +123,11 @@ pub fn read_policy(hi: &HealthImaging, account: &str) -> serde_json::Value {
             "Sid": "ImageSetReads",
             "Effect": "Allow",
             "Action": image_set_reads,
-            "Resource": hi.datastores.iter().map(|id| format!("{}/imageset/*", arn(id))).collect::<Vec<_>>(),
+            "Resource": hi
+                .datastores
+                .iter()
+                .flat_map(|id| [arn(id), format!("{}/imageset/*", arn(id))])
+                .collect::<Vec<_>>(),
         }));
     }
     let search = actions(true);
@@ -444,4 +450,76 @@ pub async fn sync_tags(
             .map_err(err("UntagResource"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The resource types each action requires, as the Service
+    /// Authorization Reference's actions table for HealthImaging lists them
+    /// (the `*` column).
+    const REQUIRED: [(&str, &[&str]); 5] = [
+        ("GetImageFrame", &["datastore", "imageset"]),
+        ("GetImageSet", &["datastore", "imageset"]),
+        ("GetImageSetMetadata", &["datastore", "imageset"]),
+        ("ListImageSetVersions", &["datastore", "imageset"]),
+        ("SearchImageSets", &["datastore"]),
+    ];
+
+    /// The resource type an ARN of ours names.
+    fn resource_type(arn: &str) -> &'static str {
+        match arn.contains("/imageset/") {
+            true => "imageset",
+            false => "datastore",
+        }
+    }
+
+    #[test]
+    fn every_enabled_action_names_each_resource_type_it_requires_on_each_data_store_only() {
+        let ds = ["a".repeat(32), "b".repeat(32)];
+        let hi = HealthImaging {
+            region: "us-east-1".into(),
+            datastores: ds.to_vec(),
+            operations: Operation::ALL.to_vec(),
+        };
+        let policy = read_policy(&hi, "111122223333");
+        for (action, types) in REQUIRED {
+            let resources: Vec<&str> = policy["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| {
+                    s["Action"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|a| *a == format!("medical-imaging:{action}"))
+                })
+                .flat_map(|s| {
+                    s["Resource"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.as_str().unwrap())
+                })
+                .collect();
+            for id in &ds {
+                for t in types {
+                    assert!(
+                        resources
+                            .iter()
+                            .any(|r| resource_type(r) == *t && r.contains(&format!("datastore/{id}"))),
+                        "{action} lacks a {t} ARN of {id}: {resources:?}"
+                    );
+                }
+            }
+            for r in &resources {
+                assert!(
+                    ds.iter().any(|id| r.contains(&format!(":datastore/{id}"))),
+                    "{action}: {r}"
+                );
+            }
+        }
+    }
 }

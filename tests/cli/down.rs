@@ -113,8 +113,14 @@ fn down_without_waiting_exits_3_then_a_second_down_finishes_once_replicas_are_go
     );
 
     // The emulator drops the replicas after its modelled delay; poll as an
-    // operator would, with status.
+    // operator would, with status (for at most two minutes: the modelled
+    // delay is seconds at the tests' scale).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "status still lists replicas after 2 minutes"
+        );
         let (_, status) = stack.json(&["status"]);
         let replicas: Vec<&Value> = status["resources"]
             .as_array()

@@ -1,6 +1,9 @@
 //! `ahi-edge init`: templates are written, valid, and never overwrite by accident.
 
-use crate::support::run;
+use crate::support::{run, type_http_acknowledgement};
+
+/// The templates whose ALB origin is plain HTTP.
+const HTTP_TEMPLATES: [&str; 2] = ["ahi-delivery", "ahi-delivery-noauth"];
 
 /// Every template `init` writes.
 const TEMPLATES: [&str; 4] = [
@@ -17,11 +20,56 @@ fn each_template_writes_a_profile_that_validates() {
         let out = run(&["init", "--template", template], dir.path());
         assert_eq!(out.code, 0, "{}", out.stderr);
         assert!(out.stdout.contains("wrote ahi-edge.toml"), "{}", out.stdout);
-        let text = std::fs::read_to_string(dir.path().join("ahi-edge.toml")).unwrap();
+        let profile = dir.path().join("ahi-edge.toml");
+        let text = std::fs::read_to_string(&profile).unwrap();
         assert!(text.starts_with("# ahi-edge profile"), "commented template");
+        if HTTP_TEMPLATES.contains(&template) {
+            type_http_acknowledgement(&profile);
+        }
         // The default --profile is ./ahi-edge.toml, so validate finds it.
         let check = run(&["validate"], dir.path());
         assert_eq!(check.code, 0, "{template}: {}", check.stdout);
+    }
+}
+
+/// Plain HTTP to the ALB carries PHI and the origin secret unencrypted: no
+/// template says yes for the user. `init` says so, `validate` refuses the
+/// profile until the user types the acknowledgement, naming the key, why,
+/// the exact words and the alternative; nothing else is wrong with it.
+#[test]
+fn the_http_acknowledgement_is_left_for_the_user_to_type() {
+    for template in HTTP_TEMPLATES {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run(&["init", "--template", template], dir.path());
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(
+            out.stdout
+                .contains("type the plain HTTP acknowledgement under [alb] or use protocol = \"https\""),
+            "{}",
+            out.stdout
+        );
+        let text = std::fs::read_to_string(dir.path().join("ahi-edge.toml")).unwrap();
+        assert!(
+            !text.contains("insecure_http_acknowledgement = \"I"),
+            "{template}: pre-filled"
+        );
+        let check = run(&["validate"], dir.path());
+        assert_eq!(check.code, 2, "{template}: {}", check.stdout);
+        let all = format!("{}{}", check.stdout, check.stderr);
+        let errors: Vec<&str> = all.lines().filter(|l| l.contains(": error: ")).collect();
+        assert_eq!(errors.len(), 1, "{template}: one error only:\n{all}");
+        for part in [
+            "alb.insecure_http_acknowledgement",
+            "sends frames, metadata and the origin secret from CloudFront to the ALB unencrypted",
+        ] {
+            assert!(errors[0].contains(part), "{template}: {part} not in {all}");
+        }
+        for part in [
+            "write insecure_http_acknowledgement = \"I understand encryption in transit is disabled between CloudFront to the ALB\"",
+            "or use protocol = \"https\"",
+        ] {
+            assert!(all.contains(part), "{template}: {part} not in {all}");
+        }
     }
 }
 
@@ -109,6 +157,7 @@ fn help_lists_commands_and_global_flags() {
 fn flags_that_do_nothing_together_are_refused_and_outputs_says_when_nothing_is_deployed() {
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(run(&["init", "--profile", "p.toml"], dir.path()).code, 0);
+    type_http_acknowledgement(&dir.path().join("p.toml"));
     // --timeout bounds only the replica wait.
     let out = run(
         &["down", "--profile", "p.toml", "--timeout", "10m", "--yes"],
@@ -163,6 +212,7 @@ fn every_subcommand_help_has_examples_and_its_exit_codes() {
 fn the_templates_example_values_warn_and_up_against_aws_refuses_them_before_any_call() {
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(run(&["init"], dir.path()).code, 0);
+    type_http_acknowledgement(&dir.path().join("ahi-edge.toml"));
     let check = run(&["validate"], dir.path());
     assert_eq!(check.code, 0);
     assert!(
@@ -201,6 +251,9 @@ fn each_template_warns_only_about_its_example_values_and_each_once() {
     for template in TEMPLATES {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(run(&["init", "--template", template], dir.path()).code, 0);
+        if HTTP_TEMPLATES.contains(&template) {
+            type_http_acknowledgement(&dir.path().join("ahi-edge.toml"));
+        }
         let mut runs = vec![("validate", run(&["validate"], dir.path()))];
         if template == "reverse-proxy" {
             runs.push(("routes show", run(&["routes", "show"], dir.path())));

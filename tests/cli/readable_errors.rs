@@ -19,6 +19,7 @@ fn isolated(args: &[&str], env: &[(&str, &str)]) -> (Run, tempfile::TempDir) {
             .code(),
         Some(0)
     );
+    crate::support::type_http_acknowledgement(&dir.path().join("p.toml"));
     let mut cmd = bin();
     for (name, _) in std::env::vars() {
         if name.starts_with("AWS_") {

@@ -37,6 +37,28 @@ pub fn run(args: &[&str], dir: &Path) -> Run {
         .into()
 }
 
+/// The words `validate` asks for before plain HTTP to the ALB.
+pub const HTTP_ACKNOWLEDGEMENT: &str =
+    "I understand encryption in transit is disabled between CloudFront to the ALB";
+
+/// What a user does after `init` with a plain HTTP template: types the
+/// acknowledgement (which `init` leaves out) under `protocol = "http"`.
+pub fn type_http_acknowledgement(profile: &Path) {
+    let text = std::fs::read_to_string(profile).unwrap();
+    let protocol = "protocol = \"http\"\n";
+    assert!(
+        text.contains(protocol),
+        "{}: no plain HTTP origin",
+        profile.display()
+    );
+    assert!(
+        !text.contains(HTTP_ACKNOWLEDGEMENT),
+        "init wrote the acknowledgement"
+    );
+    let typed = format!("{protocol}insecure_http_acknowledgement = {HTTP_ACKNOWLEDGEMENT:?}\n");
+    std::fs::write(profile, text.replacen(protocol, &typed, 1)).unwrap();
+}
+
 /// The base profile with each `(old, new)` edit applied; every `old` must exist.
 pub fn edited(edits: &[(&str, &str)]) -> String {
     let mut text = BASE_PROFILE.to_string();

@@ -329,7 +329,7 @@ fn http_alb_needs_the_exact_acknowledgement() {
     );
     validate(&edited(&[(ACK_LINE, "")])).exit(2).has_error(
         "alb.insecure_http_acknowledgement",
-        "sends traffic from CloudFront to the ALB unencrypted",
+        "sends frames, metadata and the origin secret from CloudFront to the ALB unencrypted",
         "or use protocol = \"https\"",
     );
 }

@@ -27,7 +27,20 @@ const SKEW_SECONDS = 5;
 const MIN_RSA_BITS = 2048;
 
 function loadConfig(dir) {
-  return JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
+  const config = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
+  requireScope(config.healthimaging);
+  return config;
+}
+
+// The HealthImaging scope is what keeps viewers to the profile's data stores
+// and operations. A config.json without it (hand-made, or damaged) must not
+// mean "every data store": the deployed handler refuses to start, and so
+// denies every request.
+function requireScope(scope) {
+  const names = (v) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" && x.length > 0);
+  if (!scope || typeof scope !== "object" || !names(scope.datastores) || !names(scope.operations)) {
+    throw new Error("healthimaging: the scope (datastores and operations) is missing; write config.json with `ahi-edge package`");
+  }
 }
 
 // JWKS fetches go to config.jwksUri. For Cognito that is the pool's own

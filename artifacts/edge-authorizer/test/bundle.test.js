@@ -25,23 +25,47 @@ after(() => {
   return jwks.close();
 });
 
+// The scope every shipped config.json holds, and a frame inside it.
+const DS = "a".repeat(32);
+const SCOPE = { datastores: [DS], operations: ["GetImageFrame"] };
+const FRAME = `/datastore/${DS}/imageSet/${"1".repeat(32)}/getImageFrame`;
+const FRAME_ID = "f".repeat(32);
+
 test("the bundle verifies tokens with the config.json beside it", async () => {
-  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(s.cognitoConfig(jwks.url)));
+  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(s.cognitoConfig(jwks.url, { healthimaging: SCOPE })));
   const { handler } = require(path.join(dir, "index.js"));
   const token = s.sign(key, s.accessClaims());
-  const passed = await handler(s.viewerRequest({ headers: { Authorization: `Bearer ${token}` } }));
+  const querystring = `imageFrameId=${FRAME_ID}`;
+  const passed = await handler(s.viewerRequest({ uri: FRAME, querystring, headers: { Authorization: `Bearer ${token}` } }));
   assert.equal(passed.method, "GET");
-  const { result } = await s.captureLogs(() => handler(s.viewerRequest()));
+  const { result } = await s.captureLogs(() => handler(s.viewerRequest({ uri: FRAME, querystring })));
   assert.equal(result.status, "401");
 });
 
 test("the bundle strips a token parameter in any spelling", async () => {
-  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(s.cognitoConfig(jwks.url)));
+  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(s.cognitoConfig(jwks.url, { healthimaging: SCOPE })));
   const { handler } = require(path.join(dir, "index.js"));
   const token = s.sign(key, s.accessClaims());
-  const querystring = `%74oken=${token}&Token=${token}&t%6Fken=${token}&imageFrameId=f1`;
-  const passed = await handler(s.viewerRequest({ headers: { Authorization: `Bearer ${token}` }, querystring }));
-  assert.equal(passed.querystring, "imageFrameId=f1");
+  const querystring = `%74oken=${token}&Token=${token}&t%6Fken=${token}&imageFrameId=${FRAME_ID}`;
+  const passed = await handler(s.viewerRequest({ uri: FRAME, headers: { Authorization: `Bearer ${token}` }, querystring }));
+  assert.equal(passed.querystring, `imageFrameId=${FRAME_ID}`);
+});
+
+// Fail closed: without the scope the bundle would pass every data store.
+test("a config.json without the HealthImaging scope denies every request", async () => {
+  const token = s.sign(key, s.accessClaims());
+  for (const healthimaging of [undefined, null, {}, { datastores: [], operations: ["GetImageFrame"] }, { datastores: [DS] }]) {
+    const bare = fs.mkdtempSync(path.join(os.tmpdir(), "ahi-authorizer-"));
+    fs.copyFileSync(path.join(dir, "index.js"), path.join(bare, "index.js"));
+    fs.writeFileSync(path.join(bare, "config.json"), JSON.stringify(s.cognitoConfig(jwks.url, { healthimaging })));
+    const { handler } = require(path.join(bare, "index.js"));
+    const { result, lines } = await s.captureLogs(() =>
+      handler(s.viewerRequest({ uri: FRAME, querystring: `imageFrameId=${FRAME_ID}`, headers: { Authorization: `Bearer ${token}` } })),
+    );
+    assert.equal(result.status, "401", JSON.stringify(healthimaging));
+    assert.ok(lines.join().includes("the scope (datastores and operations) is missing"), lines.join());
+    fs.rmSync(bare, { recursive: true, force: true });
+  }
 });
 
 test("without a readable config.json the bundle denies instead of throwing", async () => {

@@ -97,7 +97,7 @@ pub(super) fn read_alb(d: &mut Diagnostics, root: &mut Table, ahi_region: Option
                     d.missing(
                         &place,
                         "insecure_http_acknowledgement",
-                        "protocol = \"http\" sends traffic from CloudFront to the ALB unencrypted",
+                        "protocol = \"http\" sends frames, metadata and the origin secret from CloudFront to the ALB unencrypted",
                         fix,
                     );
                     None
