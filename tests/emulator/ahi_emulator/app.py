@@ -7,7 +7,7 @@ import json
 import re
 import socket
 
-from . import cloudfront, holds, inventory, origins, protocol, s3_kms, s3_policy, s3_region, state
+from . import cloudfront, holds, inventory, origins, protocol, s3_kms, s3_policy, s3_region, service_quotas, state
 from .xmlutil import ApiError
 
 ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
@@ -101,6 +101,9 @@ class App:
         if call.service == "cloudfront" and call.operation:
             with self.emu.lock:
                 return self.emu.cloudfront.handle(call, account, call.operation, params)
+        if call.service == "servicequotas":
+            with self.emu.lock:
+                return service_quotas.handle(call, account, self.emu.config)
         if call.service == "ecr" and call.operation == "GetDownloadUrlForLayer":
             with self.emu.lock:
                 return self.emu.ecr.download_url(call, account)

@@ -184,6 +184,11 @@ class Access:
         reference = text(config, "CallerReference")
         if self._named(self.public_keys, account, text(config, "Name")) or (account, reference) in self.spent_key_references:
             raise ApiError("PublicKeyAlreadyExists", "The specified public key already exists.", 409)
+        # Public keys per AWS account (Service Quotas L-302B5900); the message
+        # is CloudFront's as terraform-provider-aws users quote it.
+        if sum(1 for k in self.public_keys.values() if k.account == account) >= self.emu.config.quotas["public_keys"]:
+            raise ApiError("TooManyPublicKeys", "Processing your request will cause you to exceed the maximum "
+                           "number of CloudFront public keys allowed.")
         self.spent_key_references.add((account, reference))
         key = Entity(account, config, "K")
         self.public_keys[key.id] = key
@@ -262,7 +267,13 @@ class Access:
         return tag("Id", group.id) + tag("LastModifiedTime", group.last_modified) + to_string(reordered(group.config, ()))
 
     def op_CreateKeyGroup(self, call, account):
-        group = Entity(account, self._group_config(call, account), None)
+        config = self._group_config(call, account)
+        # Key groups per AWS account (L-D64DA6E2). CloudFront's message for
+        # it is not published: this one is the API reference's description.
+        if sum(1 for g in self.key_groups.values() if g.account == account) >= self.emu.config.quotas["key_groups"]:
+            raise ApiError("TooManyKeyGroups", "You have reached the maximum number of key groups for this AWS "
+                           "account.")
+        group = Entity(account, config, None)
         self.key_groups[group.id] = group
         location = f"https://cloudfront.amazonaws.com/2020-05-31/key-group/{group.id}"
         return 201, [("ETag", group.etag), ("Location", location)], self._group_doc(group)

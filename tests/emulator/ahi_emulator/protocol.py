@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 QUERY_SERVICES = {"ec2", "elasticloadbalancing", "iam", "sts", "autoscaling", "cloudformation"}
-JSON_SERVICES = {"ecs", "secretsmanager", "logs", "acm", "ssm", "wafv2", "ecr", "cognito-idp"}
+JSON_SERVICES = {"ecs", "secretsmanager", "logs", "acm", "ssm", "wafv2", "ecr", "cognito-idp", "servicequotas"}
 
 # Lambda is REST-JSON: its operation comes from the method and path.
 LAMBDA_ROUTES = [

@@ -57,6 +57,9 @@ DEFAULT_QUOTAS = {
     "origins": 100,
     "function_size": 10240,
     "public_keys_per_key_group": 5,
+    # Per AWS account.
+    "public_keys": 10,
+    "key_groups": 10,
     "key_groups_per_behavior": 4,
     # Per distribution, in progress at once ("Invalidating files", quotas).
     "invalidation_paths_in_progress": 3000,

@@ -575,7 +575,9 @@ def test_the_packaged_authorizer_checks_cognito_tokens_against_the_emulators_jwk
     pool, client_id, token = cognito_user(aws)
     config = {"mode": "cognito_jwt", "userPoolId": pool, "clientIds": [client_id], "tokenUse": "access",
               "jwksUri": f"https://cognito-idp.us-east-1.amazonaws.com/{pool}/.well-known/jwks.json",
-              "corsAllowOrigins": ["*"], "queryToken": False}
+              "corsAllowOrigins": ["*"], "queryToken": False,
+              # Every config.json ahi-edge writes holds the scope; without it the authorizer denies everything.
+              "healthimaging": {"datastores": ["d" * 32], "operations": ["GetImageFrame"]}}
     package = io.BytesIO()
     with zipfile.ZipFile(package, "w") as z:
         z.write(AUTHORIZER, "index.js")
