@@ -4,7 +4,8 @@ scripts/demo with the emulator's venv). Subcommands:
   cognito ENDPOINT            a user pool, an app client and a signed-in
                               user; prints POOL=, CLIENT= and TOKEN= lines
   task-env ENDPOINT STACK     the environment the stack's ECS task definition
-                              gives the proxy, one NAME=VALUE per line
+                              gives the proxy (its secrets resolved, as ECS
+                              does), one NAME=VALUE per line
   register ENDPOINT URL       the proxy at URL becomes the target of the
                               stack's target group (the local edge's ALB)
   seed ENDPOINT               a small image set; prints DATASTORE=, IMAGE_SET=,
@@ -59,8 +60,17 @@ def task_env(endpoint):
     cluster = ecs.list_clusters()["clusterArns"][0]
     service = ecs.describe_services(cluster=cluster, services=ecs.list_services(cluster=cluster)["serviceArns"])
     definition = ecs.describe_task_definition(taskDefinition=service["services"][0]["taskDefinition"])["taskDefinition"]
-    for pair in definition["containerDefinitions"][0].get("environment", []):
+    container = definition["containerDefinitions"][0]
+    for pair in container.get("environment", []):
         print(f"{pair['name']}={pair['value']}")
+    # As ECS does when a task starts: each secret's valueFrom (a Secrets
+    # Manager ARN pinned to a version) read from Secrets Manager.
+    sm = client(endpoint, "secretsmanager")
+    for secret in container.get("secrets", []):
+        parts = secret["valueFrom"].split(":")
+        arn, version = ":".join(parts[:7]), (parts[9] if len(parts) > 9 else "")
+        answer = sm.get_secret_value(SecretId=arn, **({"VersionId": version} if version else {}))
+        print(f"{secret['name']}={answer['SecretString']}")
 
 
 def register(endpoint, url):

@@ -170,6 +170,17 @@ pub enum Command {
         Exit codes: 0 completed (or created, with --no-wait), 1 failed (AWS), \
         2 bad input (a path CloudFront refuses, nothing deployed, too many invalidations in progress)")]
     Invalidate(InvalidateArgs),
+    /// Rotate the origin header secret with no downtime; resumable
+    #[command(after_help = "Examples:\n  \
+        ahi-edge rotate-origin-secret --profile prod.toml\n  \
+        ahi-edge rotate-origin-secret --profile prod.toml --json\n\n\
+        A new version in Secrets Manager; the ALB rule, then the proxy (a service roll), accept the old and the new value; \
+        the distribution sends the new one (waited for Deployed); the rule, then the proxy (a second roll), accept only the new one; \
+        the old version is retired. Each phase is recorded in the lockfile: a run killed at any point resumes where it stopped, \
+        `status` shows the phase, and `up` refuses until the rotation is finished. The value is never printed or recorded.\n\
+        Exit codes: 0 rotated, 1 failed (run again: it resumes), 2 bad input (no HealthImaging stack deployed), \
+        5 the state is held by another run, 130 interrupted (run again to resume)")]
+    RotateOriginSecret,
     /// Print a shell completion script for ahi-edge
     #[command(after_help = "Examples:\n  \
         ahi-edge completions bash > ~/.local/share/bash-completion/completions/ahi-edge\n  \

@@ -235,6 +235,9 @@ pub const OPERATIONS: &[Operation] = &[
     op("secretsmanager", "TagResource", "secretsmanager:TagResource", OriginSecret),
     op("secretsmanager", "UntagResource", "secretsmanager:UntagResource", OriginSecret),
     op("secretsmanager", "DeleteSecret", "secretsmanager:DeleteSecret", OriginSecret),
+    // rotate-origin-secret: a new version, then its labels moved.
+    op("secretsmanager", "PutSecretValue", "secretsmanager:PutSecretValue", OriginSecret),
+    op("secretsmanager", "UpdateSecretVersionStage", "secretsmanager:UpdateSecretVersionStage", OriginSecret),
     op("s3", "HeadBucket", "s3:ListBucket", LogBucket),
     op("s3", "CreateBucket", "s3:CreateBucket", LogBucket),
     op("s3", "DeleteBucket", "s3:DeleteBucket", LogBucket),

@@ -50,6 +50,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         },
         Command::Sign(args) => commands::sign::run(&settings, &printer, args),
         Command::Invalidate(args) => commands::invalidate::run(&settings, &printer, args),
+        Command::RotateOriginSecret => commands::rotate_origin_secret::run(&settings, &printer),
         Command::Completions { shell } => commands::completions::run(*shell),
         Command::Man { out } => commands::man::run(&printer, out.as_deref()),
         Command::State(args) => match &args.action {

@@ -11,6 +11,7 @@ pub mod outcome;
 pub mod outputs;
 pub mod package;
 pub mod plan;
+pub mod rotate_origin_secret;
 pub mod routes;
 pub mod session;
 pub mod sign;

@@ -43,6 +43,33 @@ pub struct StatusReport {
     /// `up` last applied it (a live difference shows as drift of the
     /// response headers policy); null for a stack without one.
     pub viewer_cache_control: Option<String>,
+    /// An origin secret rotation the lockfile records as under way (version
+    /// ids and the phase, never a value); null when none is. A stack
+    /// otherwise healthy is `deploying` (exit 3) until it is finished.
+    pub rotation: Option<RotationStatus>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RotationStatus {
+    /// `new-version`, `rule-both`, `proxy-both`, `distribution`, `rule-new`,
+    /// `proxy-new` or `retire` (docs/lockfile.md).
+    pub phase: &'static str,
+    pub doing: &'static str,
+    pub started_at: String,
+    pub old_version: String,
+    pub new_version: String,
+}
+
+impl From<&crate::lockfile::Rotation> for RotationStatus {
+    fn from(r: &crate::lockfile::Rotation) -> Self {
+        RotationStatus {
+            phase: r.phase.as_str(),
+            doing: r.phase.describe(),
+            started_at: r.started_at.clone(),
+            old_version: r.old_version.clone(),
+            new_version: r.new_version.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -122,6 +149,17 @@ impl fmt::Display for StatusReport {
         if let Some(v) = &self.viewer_cache_control {
             writeln!(f, "viewers get Cache-Control: {v}")?;
         }
+        if let Some(r) = &self.rotation {
+            writeln!(
+                f,
+                "origin secret rotation in progress since {}: phase {} ({}), version {} -> {}",
+                r.started_at, r.phase, r.doing, r.old_version, r.new_version
+            )?;
+            writeln!(
+                f,
+                "next: `ahi-edge rotate-origin-secret` resumes it (`up` refuses until it is finished)"
+            )?;
+        }
         for c in &self.certificates {
             writeln!(f, "certificate {} {}", c.arn, c.status)?;
         }
@@ -154,6 +192,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             certificates: Vec::new(),
             routes: super::routes::recorded_rows(&lock),
             viewer_cache_control: recorded_viewer_cache_control(&lock),
+            rotation: lock.rotation.as_deref().map(RotationStatus::from),
         };
         if !deployed {
             return Ok::<_, Error>(report);
@@ -174,6 +213,9 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
         let (resources, certificates) =
             tokio::join!(futures_util::future::join_all(looks), certificates(&ctx, &lock));
         report.state = headline(&resources, certificates.iter().all(|(_, s)| s == "ISSUED"));
+        if report.state == "healthy" && report.rotation.is_some() {
+            report.state = "deploying";
+        }
         report.healthy = report.state == "healthy";
         report.resources = resources;
         report.certificates = certificates

@@ -95,6 +95,9 @@ pub fn run(settings: &Settings, printer: &Printer, args: &UpArgs) -> Result<Exit
     let mut profile = session::profile_for_up(settings, printer)?;
     let package = session::package(settings, &profile)?;
     let store = session::store(settings, printer, &profile, "up")?;
+    if let Some(rotation) = &store.state().rotation {
+        return Err(rotating(settings, rotation));
+    }
     let runtime = session::runtime()?;
     let (clients, account) = runtime.block_on(session::clients_for(settings, printer, &mut profile))?;
     let mut instances = crate::stack::instances(&profile, store.state());
@@ -202,6 +205,26 @@ pub fn run(settings: &Settings, printer: &Printer, args: &UpArgs) -> Result<Exit
             ExitStatus::Failure
         })
     })
+}
+
+/// Refused before any write: `up` would rebuild the rule, the proxy and the
+/// distribution from the secret's current version, dropping the value a
+/// rotation may have CloudFront send meanwhile.
+fn rotating(settings: &Settings, rotation: &crate::lockfile::Rotation) -> Error {
+    Error::Refused {
+        path: settings.lockfile.clone(),
+        reason: format!(
+            "records an origin secret rotation in progress (started {}, phase {}: {}); `up` would undo it; nothing was changed",
+            rotation.started_at,
+            rotation.phase.as_str(),
+            rotation.phase.describe()
+        ),
+        fix: format!(
+            "next: `ahi-edge rotate-origin-secret{}` resumes and finishes it, then run `ahi-edge up{}`",
+            settings.flags(),
+            settings.flags()
+        ),
+    }
 }
 
 /// Refused before any write: what the stack cannot absorb in place.

@@ -11,6 +11,7 @@ use super::{Tags, has, json, owned, tag_changes, user_tags};
 use crate::aws::{AwsError, sdk};
 use crate::engine::wait::Check;
 use crate::resources::distribution::{self as dist, DistributionSpec, Live};
+use crate::resources::origin_secret::SecretValue;
 use crate::resources::{Etagged, Write, converge};
 use crate::stack::kind::{At, Found, Fut, Gone, Kind, Typical};
 use crate::stack::teardown::{Options, retrying, wait_for};
@@ -59,11 +60,13 @@ fn view(live: &Live, spec: &Spec, secret: Option<&str>) -> DistributionSpec {
     view
 }
 
-/// The origin header value, when the spec's origins send it.
-async fn secret<'a>(cx: &'a Ctx, spec: &Spec) -> Result<Option<&'a str>, StepError> {
-    match &spec.origin_secret_arn {
-        Some(arn) => Ok(Some(cx.secret(arn).await?.expose())),
-        None => Ok(None),
+/// The origin header value, when the spec's origins send it: the version
+/// the spec names (a rotation moves the distribution to a new one).
+async fn secret(cx: &Ctx, spec: &Spec) -> Result<Option<SecretValue>, StepError> {
+    match (&spec.origin_secret_arn, &spec.config.origin_secret_version) {
+        (Some(arn), Some(version)) => Ok(Some(cx.secret_version(arn, version).await?)),
+        (Some(arn), None) => Ok(Some(cx.secret(arn).await?.clone())),
+        _ => Ok(None),
     }
 }
 
@@ -130,7 +133,7 @@ impl Kind for Distribution {
                 Some(spec) => {
                     let secret = secret(cx, spec).await?;
                     json(&Spec {
-                        config: view(&live, spec, secret),
+                        config: view(&live, spec, secret.as_ref().map(SecretValue::expose)),
                         origin_secret_arn: spec.origin_secret_arn.clone(),
                         tags: tags.clone(),
                     })
@@ -150,6 +153,7 @@ impl Kind for Distribution {
         Box::pin(async move {
             let spec: Spec = at.spec()?;
             let secret = secret(cx, &spec).await?;
+            let secret = secret.as_ref().map(SecretValue::expose);
             let created = cx
                 .clients
                 .cloudfront()
@@ -186,6 +190,7 @@ impl Kind for Distribution {
             let arn = live.arn.clone().unwrap_or_default();
             if fields.iter().any(|f| f != "tags") {
                 let secret = secret(cx, &spec).await?;
+                let secret = secret.as_ref().map(SecretValue::expose);
                 let config = spec.config.to_config(secret)?;
                 let wrap = |l: Live| Etagged {
                     id: l.id.clone(),

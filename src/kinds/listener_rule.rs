@@ -3,16 +3,21 @@
 //! with the secret's value. The spec names the secret by ARN and version;
 //! the value is read from Secrets Manager, compared, never recorded (a live
 //! value that differs shows as the version `(differs)`).
+//!
+//! During `rotate-origin-secret` the rule also accepts the new version
+//! (`rotating_to`): the condition holds both values until CloudFront sends
+//! only the new one.
 
 use aws_sdk_elasticloadbalancingv2::types::Rule;
 use serde::{Deserialize, Serialize};
 
 use super::json;
 use crate::aws::{AwsError, sdk, unless};
-use crate::resources::load_balancer::{forward, header_condition};
-use crate::stack::Ctx;
+use crate::resources::load_balancer::{forward, header_condition_any};
+use crate::resources::origin_secret::SecretValue;
 use crate::stack::kind::{At, Found, Fut, Gone, Kind};
 use crate::stack::teardown::Options;
+use crate::stack::{Ctx, StepError};
 
 pub struct ListenerRule;
 
@@ -29,6 +34,27 @@ pub struct Spec {
     pub header: String,
     pub origin_secret: SecretRef,
     pub target_group: String,
+    /// The version a rotation moves to, accepted beside `origin_secret`
+    /// (absent outside a rotation, so the recorded spec is unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotating_to: Option<SecretRef>,
+}
+
+/// The values the rule must accept, in the spec's order.
+async fn accepted(cx: &Ctx, spec: &Spec) -> Result<Vec<SecretValue>, StepError> {
+    let mut values = vec![
+        cx.secret_version(&spec.origin_secret.arn, &spec.origin_secret.version)
+            .await?,
+    ];
+    if let Some(next) = &spec.rotating_to {
+        values.push(cx.secret_version(&next.arn, &next.version).await?);
+    }
+    Ok(values)
+}
+
+fn condition(values: &[SecretValue]) -> aws_sdk_elasticloadbalancingv2::types::RuleCondition {
+    let exposed: Vec<&str> = values.iter().map(SecretValue::expose).collect();
+    header_condition_any(&exposed)
 }
 
 pub const DIFFERS: &str = "(differs)";
@@ -83,9 +109,18 @@ impl Kind for ListenerRule {
                     h.http_header_name()
                         .is_some_and(|n| n.eq_ignore_ascii_case(&spec.header))
                 });
-            let value = header.and_then(|h| h.values().first().cloned());
-            let secret = cx.secret(&spec.origin_secret.arn).await?;
-            let version = if value.as_deref() == Some(secret.expose()) {
+            // The live values as a set against the accepted ones: any other
+            // value, or one missing, makes the secret differ.
+            let mut live_values: Vec<&str> = header
+                .map(|h| h.values().iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            live_values.sort_unstable();
+            live_values.dedup();
+            let wanted = accepted(cx, &spec).await?;
+            let mut wanted: Vec<&str> = wanted.iter().map(SecretValue::expose).collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            let version = if live_values == wanted {
                 spec.origin_secret.version.clone()
             } else {
                 DIFFERS.to_string()
@@ -107,6 +142,7 @@ impl Kind for ListenerRule {
                     .find_map(|a| a.target_group_arn())
                     .unwrap_or_default()
                     .to_string(),
+                rotating_to: spec.rotating_to.clone(),
             };
             Ok(Some(Found::new(arn, json(&live), true).arn(arn)))
         })
@@ -115,7 +151,7 @@ impl Kind for ListenerRule {
     fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
         Box::pin(async move {
             let spec: Spec = at.spec()?;
-            let secret = cx.secret(&spec.origin_secret.arn).await?;
+            let values = accepted(cx, &spec).await?;
             let priority: i32 = spec.priority.parse().unwrap_or(1);
             let out = cx
                 .clients
@@ -123,7 +159,7 @@ impl Kind for ListenerRule {
                 .create_rule()
                 .listener_arn(&spec.listener)
                 .priority(priority)
-                .conditions(header_condition(secret.expose()))
+                .conditions(condition(&values))
                 .actions(forward(&spec.target_group))
                 .send()
                 .await
@@ -146,12 +182,12 @@ impl Kind for ListenerRule {
     ) -> Fut<'a, Found> {
         Box::pin(async move {
             let spec: Spec = at.spec()?;
-            let secret = cx.secret(&spec.origin_secret.arn).await?;
+            let values = accepted(cx, &spec).await?;
             cx.clients
                 .elb(at.region)
                 .modify_rule()
                 .rule_arn(&live.physical_id)
-                .conditions(header_condition(secret.expose()))
+                .conditions(condition(&values))
                 .actions(forward(&spec.target_group))
                 .send()
                 .await

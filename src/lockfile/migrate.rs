@@ -156,6 +156,7 @@ pub fn from_v1(text: &str) -> Result<Lockfile, toml::de::Error> {
         tool_version: v1.tool_version,
         created_at: v1.created_at,
         updated_at: v1.updated_at,
+        rotation: None,
         resources,
         migrated_from: Some(1),
     })

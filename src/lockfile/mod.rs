@@ -30,6 +30,10 @@ pub struct Lockfile {
     pub tool_version: String,
     pub created_at: String,
     pub updated_at: String,
+    /// A `rotate-origin-secret` under way: absent otherwise. Boxed: rare,
+    /// and the lockfile travels inside the state stores by value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<Box<Rotation>>,
     /// Instance id (e.g. `distribution`, `subnet_public_a`) -> what exists in AWS.
     #[serde(default)]
     pub resources: BTreeMap<String, Entry>,
@@ -37,6 +41,85 @@ pub struct Lockfile {
     /// a backup, on the first change).
     #[serde(skip)]
     pub migrated_from: Option<u32>,
+}
+
+/// An origin secret rotation in progress: the versions it moves between
+/// (ids only, never a value) and the phase it is in. Recorded before the
+/// phase's first write, so a killed run resumes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rotation {
+    pub phase: Phase,
+    pub secret_arn: String,
+    /// The version CloudFront, the rule and the proxy used before.
+    pub old_version: String,
+    /// The new version's id, chosen (as the PutSecretValue client request
+    /// token) before it is created.
+    pub new_version: String,
+    pub started_at: String,
+}
+
+/// The phases of a rotation, in order: each is done when the next is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// The new version is put in Secrets Manager (staged AWSPENDING).
+    NewVersion,
+    /// The ALB rule accepts the old and the new value.
+    RuleBoth,
+    /// The proxy accepts both: a task definition with both, the service rolled.
+    ProxyBoth,
+    /// The distribution sends the new value; waited for Deployed.
+    Distribution,
+    /// The ALB rule accepts only the new value.
+    RuleNew,
+    /// The proxy accepts only the new value (rolled again).
+    ProxyNew,
+    /// AWSCURRENT moves to the new version; the old one is retired.
+    Retire,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 7] = [
+        Phase::NewVersion,
+        Phase::RuleBoth,
+        Phase::ProxyBoth,
+        Phase::Distribution,
+        Phase::RuleNew,
+        Phase::ProxyNew,
+        Phase::Retire,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::NewVersion => "new-version",
+            Phase::RuleBoth => "rule-both",
+            Phase::ProxyBoth => "proxy-both",
+            Phase::Distribution => "distribution",
+            Phase::RuleNew => "rule-new",
+            Phase::ProxyNew => "proxy-new",
+            Phase::Retire => "retire",
+        }
+    }
+
+    /// The phase after this one (`None` after the last).
+    pub fn next(self) -> Option<Phase> {
+        let at = Phase::ALL.iter().position(|p| *p == self)?;
+        Phase::ALL.get(at + 1).copied()
+    }
+
+    /// What the phase does, for `status` and the command's progress.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Phase::NewVersion => "creating the new secret version",
+            Phase::RuleBoth => "the ALB rule accepts the old and the new value",
+            Phase::ProxyBoth => "the proxy accepts both values (service rolling)",
+            Phase::Distribution => "the distribution sends the new value (deploying)",
+            Phase::RuleNew => "the ALB rule accepts only the new value",
+            Phase::ProxyNew => "the proxy accepts only the new value (service rolling)",
+            Phase::Retire => "the old version is retired",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,6 +190,7 @@ impl Lockfile {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             created_at: now.clone(),
             updated_at: now,
+            rotation: None,
             resources: BTreeMap::new(),
             migrated_from: None,
         }
@@ -235,6 +319,45 @@ mod tests {
         let back: Lockfile = toml::from_str(&text).unwrap();
         assert_eq!(back, lock);
         assert!(!lock.set_state("nope", State::Ready));
+    }
+
+    #[test]
+    fn a_rotation_round_trips_and_its_absence_writes_nothing() {
+        let mut lock = Lockfile::new("ahi-prod");
+        let plain = toml::to_string(&lock).unwrap();
+        assert!(!plain.contains("rotation"), "{plain}");
+        lock.rotation = Some(Box::new(Rotation {
+            phase: Phase::ProxyBoth,
+            secret_arn: "arn:aws:secretsmanager:us-east-1:1:secret:ahi-edge/ahi-prod/origin-header-AbCdEf"
+                .into(),
+            old_version: "v-old".into(),
+            new_version: "v-new".into(),
+            started_at: now(),
+        }));
+        let text = toml::to_string(&lock).unwrap();
+        assert!(
+            text.contains("[rotation]") && text.contains("phase = \"proxy-both\""),
+            "{text}"
+        );
+        let back: Lockfile = toml::from_str(&text).unwrap();
+        assert_eq!(back, lock);
+        // A lockfile written before rotations existed reads as none in progress.
+        let before: Lockfile = toml::from_str(&plain).unwrap();
+        assert_eq!(before.rotation, None);
+    }
+
+    #[test]
+    fn phases_run_in_order_and_end() {
+        let mut seen = vec![Phase::NewVersion];
+        while let Some(next) = seen.last().unwrap().next() {
+            assert!(next > *seen.last().unwrap());
+            seen.push(next);
+        }
+        assert_eq!(seen, Phase::ALL);
+        for phase in Phase::ALL {
+            let text = serde_json::to_string(&phase).unwrap();
+            assert_eq!(text, format!("\"{}\"", phase.as_str()));
+        }
     }
 
     #[test]

@@ -93,13 +93,16 @@ pub fn denied() -> Action {
         .build()
 }
 
-pub fn header_condition(secret: &str) -> RuleCondition {
+/// The origin header condition with one value per accepted version: an
+/// ALB http-header condition matches any of its values (a rotation holds
+/// the old and the new one at once).
+pub fn header_condition_any(values: &[&str]) -> RuleCondition {
     RuleCondition::builder()
         .field("http-header")
         .http_header_config(
             HttpHeaderConditionConfig::builder()
                 .http_header_name(ORIGIN_HEADER)
-                .values(secret)
+                .set_values(Some(values.iter().map(|v| v.to_string()).collect()))
                 .build(),
         )
         .build()

@@ -51,6 +51,18 @@ pub async fn value(client: &Client, arn: &str) -> Result<(SecretValue, String), 
     ))
 }
 
+/// The value of one version, by its id.
+pub async fn value_at(client: &Client, arn: &str, version: &str) -> Result<SecretValue, AwsError> {
+    let out = client
+        .get_secret_value()
+        .secret_id(arn)
+        .version_id(version)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("GetSecretValue", e))?;
+    Ok(SecretValue(out.secret_string().unwrap_or_default().to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

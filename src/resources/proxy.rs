@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, CpuArchitecture, KeyValuePair, LogConfiguration, LogDriver,
-    NetworkMode, OsFamily, PortMapping, RuntimePlatform, Tag, TaskDefinition, TaskDefinitionStatus,
+    NetworkMode, OsFamily, PortMapping, RuntimePlatform, Secret, Tag, TaskDefinition, TaskDefinitionStatus,
     TransportProtocol,
 };
 use serde::Serialize;
@@ -58,9 +58,27 @@ pub fn execution_role(profile: &Profile, account: &str) -> RoleSpec {
         description: "ahi-edge: pulls the proxy image and writes its logs".into(),
         trust_policy: trusted_by_in_account(&["ecs-tasks.amazonaws.com"], account),
         managed_policies: vec![EXECUTION_POLICY.to_string()],
-        inline_policy: None,
+        inline_policy: Some(("origin-secret-read".into(), origin_secret_read(profile, account))),
         tags: tags_for(stack, "task_execution_role", &profile.stack.tags),
     }
+}
+
+/// ECS reads the task definition's `secrets` with the execution role when
+/// a task starts: the origin secret only (any of its versions; the `-??????`
+/// is the suffix Secrets Manager appends to the name in the ARN).
+pub fn origin_secret_read(profile: &Profile, account: &str) -> serde_json::Value {
+    let name = StackNames {
+        stack: &profile.stack.name,
+    }
+    .origin_secret();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": format!("arn:aws:secretsmanager:{}:{account}:secret:{name}-??????", profile.region)
+        }]
+    })
 }
 
 /// The role the proxy signs HealthImaging calls with: the enabled
@@ -137,6 +155,42 @@ pub struct TaskSpec {
     pub log_group: String,
     pub log_region: String,
     pub environment: BTreeMap<String, String>,
+    /// Variable -> `valueFrom` (a Secrets Manager ARN pinned to a version):
+    /// ECS reads the values when a task starts; they are never in the spec.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
+}
+
+/// The variables the proxy reads the accepted origin header values from:
+/// the current one, and during a rotation the next one.
+pub const ORIGIN_SECRET_VARS: [&str; 2] = ["ORIGIN_SECRET", "ORIGIN_SECRET_NEXT"];
+/// The variable naming the header the values arrive in.
+pub const ORIGIN_HEADER_VAR: &str = "ORIGIN_HEADER";
+
+/// ECS's `valueFrom` for one version of a Secrets Manager secret:
+/// `<secret ARN>:<json-key>:<version-stage>:<version-id>`, the whole
+/// string value (no JSON key) of exactly that version (no stage, which
+/// would follow the label as it moves).
+pub fn secret_value_from(secret_arn: &str, version: &str) -> String {
+    format!("{secret_arn}:::{version}")
+}
+
+impl TaskSpec {
+    /// The proxy checks the origin header too: the header's name in the
+    /// environment, the accepted versions (one, or two during a rotation)
+    /// through `secrets`.
+    pub fn with_origin_secret(mut self, secret_arn: &str, versions: &[&str]) -> Self {
+        self.environment.insert(
+            ORIGIN_HEADER_VAR.into(),
+            crate::resources::distribution::ORIGIN_HEADER.into(),
+        );
+        self.secrets = ORIGIN_SECRET_VARS
+            .iter()
+            .zip(versions)
+            .map(|(var, version)| (var.to_string(), secret_value_from(secret_arn, version)))
+            .collect();
+        self
+    }
 }
 
 impl TaskSpec {
@@ -191,6 +245,7 @@ impl TaskSpec {
             log_group: names.proxy_log_group(),
             log_region: hi.healthimaging.region.clone(),
             environment: env,
+            secrets: BTreeMap::new(),
         }
     }
 
@@ -220,6 +275,11 @@ impl TaskSpec {
                 .iter()
                 .filter_map(|kv| Some((kv.name()?.to_string(), kv.value()?.to_string())))
                 .collect(),
+            secrets: container
+                .secrets()
+                .iter()
+                .map(|s| (s.name().to_string(), s.value_from().to_string()))
+                .collect(),
         })
     }
 }
@@ -246,6 +306,25 @@ pub async fn register_task_definition(
                 .map(|(k, v)| KeyValuePair::builder().name(k).value(v).build())
                 .collect(),
         ))
+        .set_secrets(match spec.secrets.is_empty() {
+            true => None,
+            false => Some(
+                spec.secrets
+                    .iter()
+                    .map(|(name, from)| {
+                        Secret::builder()
+                            .name(name)
+                            .value_from(from)
+                            .build()
+                            .map_err(|e| AwsError {
+                                operation: "RegisterTaskDefinition",
+                                code: None,
+                                message: e.to_string(),
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        })
         .log_configuration(
             LogConfiguration::builder()
                 .log_driver(LogDriver::Awslogs)

@@ -314,6 +314,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
                     version: src.output("origin_secret", "version_id")?,
                 },
                 target_group: src.output("target_group", "arn")?,
+                rotating_to: None,
             })
         },
     ));
@@ -354,7 +355,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
         "task_definition",
         "ecs-task-definition",
         &r,
-        &["task_execution_role", "task_role", "log_group"],
+        &["task_execution_role", "task_role", "log_group", "origin_secret"],
         |src| {
             Ok(task_definition::Spec {
                 task: TaskSpec::new(
@@ -362,6 +363,10 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
                     hi(src)?,
                     &src.output("task_execution_role", "arn")?,
                     &src.output("task_role", "arn")?,
+                )
+                .with_origin_secret(
+                    &src.output("origin_secret", "arn")?,
+                    &[&src.output("origin_secret", "version_id")?],
                 ),
                 tags: tags(src, "task_definition"),
             })

@@ -113,6 +113,8 @@ pub struct Ctx {
     /// The authorizer zip, built once per run (`up` with an authorizer only).
     pub package: Option<Vec<u8>>,
     secret: OnceCell<SecretValue>,
+    /// Values by version (a rotation holds two at once), read once each.
+    versions: tokio::sync::Mutex<std::collections::BTreeMap<(String, String), SecretValue>>,
 }
 
 impl Ctx {
@@ -132,6 +134,7 @@ impl Ctx {
             progress,
             package,
             secret: OnceCell::new(),
+            versions: Default::default(),
         }
     }
 
@@ -171,6 +174,20 @@ impl Ctx {
                 Ok::<_, StepError>(value)
             })
             .await
+    }
+
+    /// The origin header value of one version of the secret at `arn`
+    /// (specs name the version they were made with), read once per run.
+    pub async fn secret_version(&self, arn: &str, version: &str) -> Result<SecretValue, StepError> {
+        let mut cache = self.versions.lock().await;
+        let key = (arn.to_string(), version.to_string());
+        if let Some(value) = cache.get(&key) {
+            return Ok(value.clone());
+        }
+        let region = arn.split(':').nth(3).unwrap_or(crate::aws::EDGE_REGION);
+        let value = origin_secret::value_at(&self.clients.secrets(region), arn, version).await?;
+        cache.insert(key, value.clone());
+        Ok(value)
     }
 
     pub fn into_ledger(self) -> Ledger {

@@ -250,6 +250,8 @@ fn look_alikes_and_unrecorded_resources_survive_down() {
          name = 't-lookalike-proxy-exec'\n\
          for p in iam.list_attached_role_policies(RoleName=name)['AttachedPolicies']:\n\
          \x20   iam.detach_role_policy(RoleName=name, PolicyArn=p['PolicyArn'])\n\
+         for p in iam.list_role_policies(RoleName=name)['PolicyNames']:\n\
+         \x20   iam.delete_role_policy(RoleName=name, PolicyName=p)\n\
          iam.delete_role(RoleName=name)\n\
          iam.create_role(RoleName=name, AssumeRolePolicyDocument='{}')\n\
          iam.create_role(RoleName='t-lookalike-extra', AssumeRolePolicyDocument='{}')\n\

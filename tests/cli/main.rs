@@ -23,6 +23,7 @@ mod progress;
 mod quotas;
 mod readable_errors;
 mod registry;
+mod rotate_origin_secret;
 mod routes;
 mod routes_validate;
 mod secrets_in_output;

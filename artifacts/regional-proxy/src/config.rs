@@ -18,6 +18,8 @@ pub struct Config {
     pub cache: CacheLifetimes,
     /// How long to wait for HealthImaging's response headers before a 504.
     pub upstream_timeout_ms: u64,
+    /// The origin header check; `None` when no value is configured.
+    pub origin: Option<crate::origin::OriginCheck>,
     /// The data stores and operations this deployment serves.
     pub scope: Scope,
 }
@@ -152,6 +154,7 @@ impl Config {
             port,
             cache,
             upstream_timeout_ms,
+            origin: crate::origin::OriginCheck::from_env(&var)?,
             scope,
         })
     }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod canonical;
 pub mod config;
 pub mod operation;
+pub mod origin;
 pub mod upstream;
 
 use std::sync::Arc;
@@ -58,6 +59,14 @@ async fn route(state: &AppState, request: Request) -> Response {
         && (request.method() == Method::GET || request.method() == Method::HEAD)
     {
         return (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], "ok").into_response();
+    }
+    // Before anything else: a request that did not come through CloudFront
+    // learns nothing (same generic body whichever part was wrong).
+    if let Some(origin) = &state.config.origin
+        && !origin.allows(request.headers())
+    {
+        tracing::info!(reason = "origin header missing or not accepted", "denied");
+        return json_error(StatusCode::FORBIDDEN, "Forbidden");
     }
     if let Err(denied) = state.auth.check(request.headers()).await {
         let (challenge, reason) = match &denied {

@@ -45,6 +45,9 @@ async fn main() {
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
+    if config.origin.is_none() {
+        tracing::warn!("no ORIGIN_SECRET: the origin header is not checked (only the ALB rule checks it)");
+    }
     tracing::info!(port, region = %config.region, "listening");
     // On SIGTERM (ECS stopping the task) stop accepting, finish in-flight requests.
     let served = axum::serve(listener, app(state))

@@ -62,7 +62,7 @@ def main(argv=None):
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import cognito, ecr, fidelity, lambda_states, oidc, strict, timed
+    from . import cognito, ecr, ecs_tasks, fidelity, lambda_states, oidc, strict, timed
     from .app import App
     from .cloudfront import CloudFront
     from .edge import Replicas
@@ -82,6 +82,7 @@ def main(argv=None):
     emulator.oidc = oidc.Issuers(emulator)
     emulator.holds = Holds(emulator)
     emulator.s3_conditional = S3Conditional(emulator)
+    emulator.tasks = ecs_tasks.Tasks(emulator)
     timed.install(emulator)
     fidelity.install()
     lambda_states.install(emulator)
@@ -111,6 +112,7 @@ def main(argv=None):
     finally:
         server.server_close()
         RUNTIME.stop()
+        emulator.tasks.reset()
 
 
 if __name__ == "__main__":

@@ -43,6 +43,12 @@ class App:
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
             start_response(status_line(status), headers + [("Content-Length", str(len(payload)))])
             return [payload]
+        direct = self.emu.edge.load_balancer(environ, body)
+        if direct is not None:
+            status, headers, payload = direct
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            start_response(status_line(status), headers + [("Content-Length", str(len(payload)))])
+            return [payload]
         environ["wsgi.input"] = io.BytesIO(body)
         call = protocol.Call(environ, body)
         s3_kms.apply_default_encryption(call, environ)
@@ -228,6 +234,8 @@ class App:
                                      "delivers only on loopback")
                 emu.edge.origins.targets[arn] = url.rstrip("/")
                 return dict(emu.edge.origins.targets)
+            if path.startswith("/_ahi/ecs/"):
+                return emu.tasks.control(method, path, doc)
             if path.startswith("/_ahi/ecr/"):
                 return emu.ecr.control(method, path, doc)
             if path == "/_ahi/cognito/pools" and method == "POST":
@@ -259,6 +267,7 @@ class App:
                 emu.edge.reset()
                 emu.healthimaging.reset()
                 emu.ecr.reset()
+                emu.tasks.reset()
                 emu.oidc.reset()
                 emu.strict.reset()
                 emu.holds.reset()

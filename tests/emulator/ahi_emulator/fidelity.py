@@ -10,6 +10,9 @@ to answer as AWS does (each has a test in tests/test_fidelity.py):
   `VersioningConfiguration`, as AWS documents it (API_GetBucketVersioning);
   moto's `GetBucketVersioningResponse` root is refused by strict SDKs
   (the AWS SDK for Rust).
+- Secrets Manager GetSecretValue without VersionId or VersionStage answers
+  the version labelled AWSCURRENT after UpdateSecretVersionStage moved the
+  label (moto kept answering the version the secret was created with).
 """
 
 import functools
@@ -24,6 +27,7 @@ def install():
     _ecs_grace_period()
     _http_listeners_have_no_ssl_policy()
     _versioning_configuration_root()
+    _current_follows_its_label()
 
 
 def _ecs_grace_period():
@@ -74,3 +78,18 @@ def _versioning_configuration_root():
         return status, headers, body.replace("GetBucketVersioningResponse", "VersioningConfiguration")
 
     S3Response.get_bucket_versioning = get_bucket_versioning
+
+
+def _current_follows_its_label():
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    update = SecretsManagerBackend.update_secret_version_stage
+
+    @functools.wraps(update)
+    def update_secret_version_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id):
+        result = update(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+        if version_stage == "AWSCURRENT" and move_to_version_id:
+            self.secrets[secret_id].default_version_id = move_to_version_id
+        return result
+
+    SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage

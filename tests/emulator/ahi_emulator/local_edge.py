@@ -166,6 +166,25 @@ class LocalEdge:
         with self.emu.lock:
             return host if self.distribution_for(host) else None
 
+    def load_balancer(self, environ, body):
+        """A request sent straight to an ALB by its DNS name (Host), as anyone
+        on the internet, or a distribution of their own, may send one: the
+        listener's rules decide, as for the edge's origin requests. Plain
+        HTTP (TLS is not modelled): the listener on port 80, else on 443.
+        None when Host names no load balancer."""
+        host = environ.get("HTTP_HOST", "").split(":")[0].lower()
+        if not host.endswith(".elb.amazonaws.com"):
+            return None
+        lb = self.origins.load_balancer(host)
+        if lb is None:
+            return origins.plain_error(502, f"no load balancer has the DNS name {host}")
+        headers = [(k[5:].replace("_", "-").lower(), v) for k, v in environ.items() if k.startswith("HTTP_")]
+        request = origins.OriginRequest(environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/"),
+                                        environ.get("QUERY_STRING", ""), headers, body, None,
+                                        environ.get("REMOTE_ADDR", "127.0.0.1"))
+        ports = {int(li.port) for li in lb.listeners.values()}
+        return self.origins.alb(lb, 80 if 80 in ports or not ports else 443, request, 30.0)
+
     # ---- serving ------------------------------------------------------------
 
     def serve(self, environ, domain, body):

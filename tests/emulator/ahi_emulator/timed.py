@@ -50,6 +50,9 @@ def _patch_ecs():
     def delete_service(self, cluster_name, service_name, force):
         service = delete(self, cluster_name, service_name, force)
         service._ahi_deleted_at = emu().now()
+        tasks = getattr(emu(), "tasks", None)
+        if tasks is not None:
+            tasks.stop_service(service)
         return service
 
     @functools.wraps(describe)
@@ -70,19 +73,34 @@ def _draining(service):
     return deleted is not None and emu().now() < deleted + emu().config.delay("ecs_service_drain")
 
 
-def _image(service):
-    """The image of the service's task definition's first container."""
+def _definition(service):
+    """The service's task definition and its account (None, None if gone)."""
     from moto.ecs.models import ecs_backends
 
-    for per_account in ecs_backends.values():
+    for account, per_account in ecs_backends.items():
         for backend in per_account.values():
             try:
-                td = backend.describe_task_definition(service.task_definition)
+                return backend.describe_task_definition(service.task_definition), account
             except Exception:
                 continue
-            containers = td.container_definitions or []
-            return containers[0].get("image") if containers else None
-    return None
+    return None, None
+
+
+def _image(service):
+    """The image of the service's task definition's first container."""
+    td, _ = _definition(service)
+    containers = (td.container_definitions or []) if td is not None else []
+    return containers[0].get("image") if containers else None
+
+
+def _tasks(service):
+    """What the emulator's real tasks say of the rollout (ecs_tasks.py):
+    'none' when no runner serves the image."""
+    tasks = getattr(emu(), "tasks", None)
+    td, account = _definition(service)
+    if tasks is None or td is None:
+        return "none"
+    return tasks.rollout(service, td, account)
 
 
 def _refresh(service):
@@ -94,7 +112,9 @@ def _refresh(service):
         return
     primary = service.deployments[0] if service.deployments else None
     started, delay = getattr(service, "_ahi_rollout", (0, "ecs_service_create"))
-    if _image(service) in emu().config.switches.get("failing_images", []):
+    tasks = _tasks(service)
+    failed_tasks = tasks[1] if isinstance(tasks, tuple) else None
+    if failed_tasks or _image(service) in emu().config.switches.get("failing_images", []):
         # Tasks that never start: without the deployment circuit breaker the
         # rollout stays IN_PROGRESS for ever; with it, FAILED after a while.
         service.running_count = 0
@@ -108,10 +128,10 @@ def _refresh(service):
                 rolloutStateReason=(
                     "ECS deployment circuit breaker: tasks failed to start." if failed
                     else f"ECS deployment {primary['id']} in progress."
-                ),
+                ) + (f" {failed_tasks}" if failed_tasks else ""),
             )
         return
-    if emu().now() < started + emu().config.delay(delay):
+    if emu().now() < started + emu().config.delay(delay) or tasks == "starting":
         if not getattr(service, "_ahi_steady_once", False):
             service.running_count = 0
         service.pending_count = service.desired_count

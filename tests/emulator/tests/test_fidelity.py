@@ -44,3 +44,22 @@ def test_get_bucket_versioning_answers_a_versioning_configuration(control, aws, 
     with urllib.request.urlopen(request) as resp:
         body = resp.read().decode()
     assert "<VersioningConfiguration" in body and "GetBucketVersioningResponse" not in body, body
+
+
+def test_get_secret_value_answers_the_version_awscurrent_moved_to(control, aws):
+    sm = aws("secretsmanager")
+    arn = sm.create_secret(Name="fid/rotating", SecretString="old")["ARN"]
+    old = sm.get_secret_value(SecretId=arn)["VersionId"]
+    new = sm.put_secret_value(SecretId=arn, SecretString="new", ClientRequestToken="a" * 32,
+                              VersionStages=["AWSPENDING"])["VersionId"]
+    assert new == "a" * 32
+    assert sm.get_secret_value(SecretId=arn)["SecretString"] == "old", "a pending version is not current"
+    sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=new,
+                                   RemoveFromVersionId=old)
+    current = sm.get_secret_value(SecretId=arn)
+    assert (current["SecretString"], current["VersionId"]) == ("new", new)
+    assert sm.get_secret_value(SecretId=arn, VersionStage="AWSPREVIOUS")["SecretString"] == "old"
+    sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSPREVIOUS", RemoveFromVersionId=old)
+    stages = {v["VersionId"]: sorted(v.get("VersionStages", []))
+              for v in sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True)["Versions"]}
+    assert stages == {old: [], new: ["AWSCURRENT", "AWSPENDING"]}

@@ -4,5 +4,6 @@
 
 mod auth;
 mod memory;
+mod origin;
 mod routes;
 mod support;

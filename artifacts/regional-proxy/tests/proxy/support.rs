@@ -353,6 +353,7 @@ pub fn with_hosts(runtime: &str, control: &str, auth: AuthConfig) -> Config {
             latest: 60,
         },
         upstream_timeout_ms: 1000,
+        origin: None,
         scope: Scope {
             datastores: vec![DS.to_string()],
             operations: Operation::ALL.to_vec(),
