@@ -94,7 +94,7 @@ impl Kind for EcsCluster {
         Box::pin(async move {
             let spec: Spec = at.spec()?;
             let was: Spec = live.view()?;
-            let arn = live.arn.clone().unwrap_or_default();
+            let arn = live.arn_for("TagResource")?.to_string();
             sync_tags(&cx.clients.ecs(at.region), &arn, &spec.tags, &was.tags).await?;
             let mut found = live.clone();
             found.live = json(&spec);

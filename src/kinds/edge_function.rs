@@ -276,7 +276,9 @@ impl Kind for EdgeFunction {
                 tags: tags.clone(),
                 replica_regions: regions(at),
             };
-            let arn = c.function_arn().unwrap_or_default();
+            let arn = c
+                .function_arn()
+                .ok_or_else(|| AwsError::missing("GetFunction", "Configuration.FunctionArn"))?;
             let mut found = Found::new(&name, json(&live), owned(&tags, cx.stack())).arn(arn);
             if let Some(v) = version {
                 found = found.detail(format!("version {}", v.rsplit(':').next().unwrap_or_default()));
@@ -393,7 +395,7 @@ impl Kind for EdgeFunction {
                 settled(cx, at, &lambda, name).await?;
             }
             if has(fields, "tags") {
-                let arn = live.arn.clone().unwrap_or_default();
+                let arn = live.arn_for("TagResource")?.to_string();
                 let (set, remove) = tag_changes(&spec.tags, &was.tags);
                 if !set.is_empty() {
                     lambda

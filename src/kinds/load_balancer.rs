@@ -248,7 +248,7 @@ impl Kind for LoadBalancerKind {
     ) -> Fut<'a, Gone> {
         Box::pin(async move {
             let elb = cx.clients.elb(at.region);
-            let arn = live.arn.clone().unwrap_or_default();
+            let arn = live.arn_for("DeleteLoadBalancer")?.to_string();
             unless(
                 NOT_FOUND,
                 elb.delete_load_balancer()

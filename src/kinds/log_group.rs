@@ -107,7 +107,7 @@ impl Kind for LogGroup {
                     .map_err(sdk("PutRetentionPolicy"))?;
             }
             if has(fields, "tags") {
-                let arn = live.arn.clone().unwrap_or_default();
+                let arn = live.arn_for("TagResource")?.to_string();
                 let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
                 let (set, remove) = tag_changes(&spec.tags, &was);
                 if !set.is_empty() {

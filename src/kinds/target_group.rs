@@ -187,7 +187,7 @@ impl Kind for TargetGroupKind {
     ) -> Fut<'a, Gone> {
         Box::pin(async move {
             let elb = cx.clients.elb(at.region);
-            let arn = live.arn.clone().unwrap_or_default();
+            let arn = live.arn_for("DeleteTargetGroup")?.to_string();
             // In use until its listener rule and ALB are gone.
             retrying(&["ResourceInUse"], 10, async || {
                 unless(

@@ -94,6 +94,15 @@ impl Found {
         self
     }
 
+    /// The ARN `find` read, for a call that needs it: absent, it is an
+    /// error naming the call, never an empty string sent to AWS.
+    pub fn arn_for(&self, operation: &'static str) -> Result<&str, crate::aws::AwsError> {
+        self.arn
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| crate::aws::AwsError::missing(operation, &format!("ARN of {}", self.physical_id)))
+    }
+
     pub fn out(mut self, key: &str, value: impl Into<String>) -> Self {
         self.outputs.insert(key.to_string(), value.into());
         self

@@ -13,7 +13,7 @@ const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ahi-regional-p
 
 /// `up` refuses with exit 2, says each of `needles` on stderr, and makes
 /// no write call; `plan` says the same.
-fn refused(stack: &Stack, needles: &[&str]) {
+pub(crate) fn refused(stack: &Stack, needles: &[&str]) {
     for command in ["plan", "up"] {
         let after = stack.last_seq();
         let run = stack.run(&[command]);

@@ -8,26 +8,8 @@
 use serde_json::json;
 
 use crate::emulator::Emulator;
+use crate::preflight::refused;
 use crate::stack::Stack;
-
-/// `plan` and `up` refuse with exit 2, say each of `needles`, write nothing.
-fn refused(stack: &Stack, needles: &[&str]) {
-    for command in ["plan", "up"] {
-        let after = stack.last_seq();
-        let run = stack.run(&[command]);
-        assert_eq!(run.code, 2, "{command}: {}\n{}", run.stdout, run.stderr);
-        for needle in needles {
-            assert!(
-                run.stderr.contains(needle),
-                "{command}: no {needle:?} in:\n{}",
-                run.stderr
-            );
-        }
-        assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
-        assert_eq!(stack.writes_since(after), Vec::<String>::new(), "{command} wrote");
-    }
-    assert!(stack.lockfile().is_none(), "nothing recorded");
-}
 
 /// `plan` passes the pre-flight (exit 4: everything to create) and writes nothing.
 fn accepted(stack: &Stack) -> String {
