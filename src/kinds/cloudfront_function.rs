@@ -18,7 +18,7 @@ use super::cloudfront_policy::marked;
 use super::json;
 use crate::aws::{AwsError, sdk, unless};
 use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::{Options, retrying};
+use crate::stack::teardown::{Options, until_released};
 use crate::stack::{Ctx, StepError};
 
 pub struct CloudFrontFunction;
@@ -225,29 +225,37 @@ impl Kind for CloudFrontFunction {
     fn delete<'a>(
         &'a self,
         cx: &'a Ctx,
-        _at: &'a At<'a>,
+        at: &'a At<'a>,
         live: &'a Found,
         _opts: &'a Options,
     ) -> Fut<'a, Gone> {
         Box::pin(async move {
             let c = cx.clients.cloudfront();
             let name = &live.physical_id;
-            // In use until the distribution that names it has deployed without it.
-            retrying(&["FunctionInUse", "PreconditionFailed"], 5, async || {
-                let Some(dev) = describe(&c, name).await? else {
-                    return Ok(());
-                };
-                match c.delete_function().name(name).if_match(&dev.etag).send().await {
-                    Ok(_) => Ok(()),
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_no_such_function_exists()) =>
-                    {
-                        Ok(())
+            // In use until the distribution that names it has deployed without
+            // it, and CloudFront has let go (bounded by a distribution's deploy).
+            let what = format!("CloudFront Function {name}");
+            until_released(
+                cx,
+                at.id,
+                &what,
+                &["FunctionInUse", "PreconditionFailed"],
+                async || {
+                    let Some(dev) = describe(&c, name).await? else {
+                        return Ok(());
+                    };
+                    match c.delete_function().name(name).if_match(&dev.etag).send().await {
+                        Ok(_) => Ok(()),
+                        Err(e)
+                            if e.as_service_error()
+                                .is_some_and(|s| s.is_no_such_function_exists()) =>
+                        {
+                            Ok(())
+                        }
+                        Err(e) => Err(AwsError::from_sdk("DeleteFunction", e)),
                     }
-                    Err(e) => Err(AwsError::from_sdk("DeleteFunction", e)),
-                }
-            })
+                },
+            )
             .await?;
             Ok(Gone::Deleted)
         })

@@ -18,7 +18,7 @@ use crate::resources::sets::follow;
 use crate::resources::{Etagged, cache_policy, origin_request_policy, response_headers_policy};
 use crate::stack::Ctx;
 use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::{Options, retrying};
+use crate::stack::teardown::{Options, until_released};
 
 type Client = aws_sdk_cloudfront::Client;
 
@@ -203,14 +203,16 @@ impl<A: PolicyApi> Kind for Policy<A> {
     fn delete<'a>(
         &'a self,
         cx: &'a Ctx,
-        _at: &'a At<'a>,
+        at: &'a At<'a>,
         live: &'a Found,
         _opts: &'a Options,
     ) -> Fut<'a, Gone> {
         Box::pin(async move {
             let client = cx.clients.cloudfront();
-            // In use until the distribution that names it is updated or gone.
-            retrying(&[A::IN_USE, "PreconditionFailed"], 5, async || {
+            // In use until the distribution that names it is updated or gone,
+            // and CloudFront has let go (bounded by a distribution's deploy).
+            let what = format!("{} {}", A::KIND, live.physical_id);
+            until_released(cx, at.id, &what, &[A::IN_USE, "PreconditionFailed"], async || {
                 A::delete(&client, &live.physical_id).await
             })
             .await?;

@@ -62,6 +62,71 @@ pub async fn retrying<T>(
     .await
 }
 
+/// How long CloudFront may keep a policy, OAC, key group, public key or
+/// function "in use": as long as a distribution deploy may take (the
+/// distribution's own budget), since a deploy or a deletion still under way
+/// is what holds it.
+pub const RELEASE_MINUTES: u64 = 90;
+
+/// Deletes with `op` once CloudFront lets go: while the delete answers one
+/// of `held` (a distribution still names the resource, or is still
+/// deploying the change or the deletion that dropped it), it is tried
+/// again, showing what it waits for, for up to [`RELEASE_MINUTES`]. Past
+/// that the step fails saying so; the entry stays recorded, so the same
+/// command run again resumes the delete. Any other error ends it at once.
+pub async fn until_released(
+    cx: &Ctx,
+    id: &str,
+    what: &str,
+    held: &[&str],
+    op: impl AsyncFn() -> Result<(), AwsError>,
+) -> Result<(), StepError> {
+    let other = std::sync::Mutex::new(None::<AwsError>);
+    let waited = Wait {
+        what: format!("CloudFront to release {what}"),
+        timeout: scaled(Duration::from_secs(RELEASE_MINUTES * 60)),
+        backoff: poll(),
+    }
+    .until(
+        &mut Jitter::from_entropy(),
+        || async {
+            match op().await {
+                Ok(()) => Ok(Check::Done(())),
+                Err(e) if e.is_any(held) => Ok(Check::Pending(format!(
+                    "in use ({})",
+                    e.code.as_deref().unwrap_or_default()
+                ))),
+                Err(e) => {
+                    let reason = e.to_string();
+                    *other.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                    Err(CheckError::Fatal(reason))
+                }
+            }
+        },
+        |p| {
+            cx.progress
+                .state(id, Duration::ZERO, &format!("waiting: {}", p.state))
+        },
+    )
+    .await;
+    if let Some(e) = other.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(StepError::Aws(e));
+    }
+    waited.map_err(|e| match e {
+        crate::engine::wait::WaitError::Timeout { last_state, .. } => {
+            StepError::Wait(crate::engine::wait::WaitError::Failed {
+                what: format!("deleting {what}"),
+                reason: format!(
+                    "CloudFront still answers {last_state} after {RELEASE_MINUTES} minutes: a distribution still names it, \
+                     or has not finished deploying the change or deletion that dropped it; it stays recorded, and the same \
+                     command run again resumes the delete"
+                ),
+            })
+        }
+        other => StepError::Wait(other),
+    })
+}
+
 /// Polls `look` (which answers the state while the thing is still there)
 /// until it answers `None`.
 pub async fn wait_for(

@@ -12,6 +12,7 @@ mod etag_family;
 mod function_injection;
 mod healthimaging_scope;
 mod iam_policy;
+mod in_use;
 mod init;
 mod kinds;
 mod lock_contention;

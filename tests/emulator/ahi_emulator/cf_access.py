@@ -97,7 +97,7 @@ class Access:
         return any(e.account == account and text(e.config, "Name") == name and e is not exclude for e in table.values())
 
     def _distribution_uses(self, account, predicate):
-        return [d for d in self.cloudfront.distributions.values() if d.account == account and predicate(d.config)]
+        return [c for c in self.cloudfront.configs_in_use(account) if predicate(c)]
 
     # ---- Origin Access Control -------------------------------------------------
 

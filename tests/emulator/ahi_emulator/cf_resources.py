@@ -119,10 +119,8 @@ class Resources:
     # ---- references from distributions --------------------------------------
 
     def in_use(self, account, element_name, value):
-        for dist in self.cloudfront.distributions.values():
-            if dist.account != account:
-                continue
-            for behaviour in behaviours(dist.config):
+        for config in self.cloudfront.configs_in_use(account):
+            for behaviour in behaviours(config):
                 if text(behaviour, element_name) == value:
                     return True
                 if element_name == "FunctionARN" and any(

@@ -101,12 +101,14 @@ class CloudFront:
     def __init__(self, emulator):
         self.emu = emulator
         self.distributions = {}  # id -> Distribution
+        self.releasing = []  # (account, config, released at): deleted distributions
         self.spent_references = set()  # (account, CallerReference) ever sent
         self.resources = cf_resources.Resources(emulator, self)
         self.access = cf_access.Access(emulator, self)
         self.invalidations = cf_invalidations.Invalidations(emulator, self)
 
     def reset(self):
+        self.releasing.clear()
         self.distributions.clear()
         self.spent_references.clear()
         self.resources.reset()
@@ -142,6 +144,14 @@ class CloudFront:
             if dist.account == account:
                 refs |= dist.deployed_refs
         return refs
+
+    def configs_in_use(self, account):
+        """The configs whose references hold an OAC, key group, policy or
+        function: every distribution's, and a deleted one's until released."""
+        now = self.emu.now()
+        self.releasing = [r for r in self.releasing if r[2] > now]
+        return [d.config for d in self.distributions.values() if d.account == account] + [
+            config for owner, config, _ in self.releasing if owner == account]
 
     def all_refs(self, account):
         """Versions referenced by any distribution, deployed or not."""
@@ -288,6 +298,8 @@ class CloudFront:
                 "DistributionNotDisabled", "The distribution you are trying to delete has not been disabled.", 409
             )
         del self.distributions[dist.id]
+        # What it named stays "in use" a while after (distribution_release).
+        self.releasing.append((account, dist.config, self.emu.now() + self.emu.config.delay("distribution_release")))
         self.emu.replicas.references_changed(account, self.deployed_refs(account), self.emu.now())
         return 204, [], ""
 

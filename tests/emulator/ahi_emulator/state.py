@@ -31,6 +31,10 @@ DEFAULT_DELAYS = {
     # A CloudFront invalidation, InProgress to Completed: our stand-in for
     # "typically a minute or a few" (cf_invalidations.py).
     "invalidation": 120.0,
+    # How long CloudFront keeps answering "in use" for what a deleted
+    # distribution named (its OAC, key groups, policies, functions). AWS
+    # documents no figure; 0 here, a test sets one (cloudfront.py).
+    "distribution_release": 0.0,
 }
 
 # Rules a test turns on (strict.py).

@@ -71,7 +71,7 @@ def control(endpoint):
         "ecs_service_create": 119, "ecs_service_update": 71, "ecs_service_drain": 60, "alb_provisioning": 116,
         "lambda_create": 5, "lambda_update": 3, "lambda_publish": 3,
         "ec2_consistency": 2, "secret_deletion": 30, "ecs_service_linked_role": 10, "ecs_circuit_breaker": 300,
-        "invalidation": 120,
+        "invalidation": 120, "distribution_release": 0,
     }, replica_regions=["us-east-1", "eu-west-1", "ap-southeast-2"])
     return ctl
 

@@ -321,3 +321,31 @@ def test_inventory_lists_policies_and_functions(control, aws):
     cf.create_origin_access_control(OriginAccessControlConfig=oac_config())
     kinds = {r["type"] for r in control.resources() if r["service"] == "cloudfront"}
     assert {"function", "OriginAccessControl"} <= kinds
+
+
+def test_what_a_deleted_distribution_named_stays_in_use_until_cloudfront_releases_it(control, aws):
+    """`distribution_release` (AWS documents no figure, so 0 unless a test
+    sets it): after DeleteDistribution its OAC answers
+    OriginAccessControlInUse for that long, then deletes."""
+    from conftest import wait_until
+    control.config(delays={"distribution_release": 1500})  # 3 s at the tests' scale
+    cf = aws("cloudfront")
+    oac_id = cf.create_origin_access_control(OriginAccessControlConfig=oac_config("released"))["OriginAccessControl"]["Id"]
+    config = s3_origin_config(oac_id, reference="ref-released")
+    config["Enabled"] = False
+    dist = cf.create_distribution(DistributionConfig=config)["Distribution"]
+    wait_until(lambda: cf.get_distribution(Id=dist["Id"])["Distribution"]["Status"] == "Deployed", what="deployed")
+    cf.delete_distribution(Id=dist["Id"], IfMatch=cf.get_distribution(Id=dist["Id"])["ETag"])
+    etag = cf.get_origin_access_control(Id=oac_id)["ETag"]
+    with pytest.raises(ClientError) as held:
+        cf.delete_origin_access_control(Id=oac_id, IfMatch=etag)
+    assert code_of(held) == "OriginAccessControlInUse"
+
+    def released():
+        try:
+            cf.delete_origin_access_control(Id=oac_id, IfMatch=etag)
+            return True
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "OriginAccessControlInUse"
+            return False
+    wait_until(released, what="the OAC released")
