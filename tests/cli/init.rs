@@ -236,7 +236,7 @@ fn the_templates_example_values_warn_and_up_against_aws_refuses_them_before_any_
     let stderr = String::from_utf8_lossy(&up.stderr);
     assert_eq!(up.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("still holds the template's example values (44:16 auth.cognito.user_pool_id"),
+        stderr.contains("still holds the template's example values (22:14 healthimaging.datastores, 44:16 auth.cognito.user_pool_id"),
         "{stderr}"
     );
     assert!(stderr.contains("pass --yes if they are meant"), "{stderr}");

@@ -1,5 +1,5 @@
 //! Values only the templates hold: `init` writes a profile full of
-//! examples (a user pool, a client id, an image and certificates in
+//! examples (a data store, a user pool, a client id, an image and certificates in
 //! account 123456789012, example.com names, example-* buckets). Each one
 //! still in the profile is a warning with its line, so nobody deploys the
 //! template by accident.
@@ -8,6 +8,10 @@ use super::super::diagnostic::{Diagnostics, Severity};
 
 /// (what the value contains, what it stands for)
 const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "dddddddddddddddddddddddddddddddd",
+        "the template's example data store",
+    ),
     ("us-east-1_Ab12Cd34E", "the template's example user pool"),
     (
         "4fr9qmc1oba52s6hrfl5hntu2u",
