@@ -99,7 +99,14 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
     };
     session::runtime()?.block_on(async {
         let (clients, account) = session::clients(settings).await?;
-        let ctx = Ctx::new(&stack, clients, account, Ledger::Writable(store), Progress::new(printer.progress()), None);
+        let ctx = Ctx::new(
+            &stack,
+            clients,
+            account,
+            Ledger::Writable(store),
+            Progress::new(printer.progress()),
+            None,
+        );
         if opts.purge_logs
             && ctx.entry(LOG_BUCKET).is_none()
             && let Some(profile) = &profile
@@ -125,7 +132,12 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
             let name = StackNames { stack: &stack }.edge_function();
             crate::kinds::edge_function::purge_replica_logs(&ctx, &name, &hi.lambda_edge.replica_regions)
                 .await
-                .map_err(|e| Error::io("deleting the replicas' log groups", std::io::Error::other(e.to_string())))?;
+                .map_err(|e| {
+                    Error::io(
+                        "deleting the replicas' log groups",
+                        std::io::Error::other(e.to_string()),
+                    )
+                })?;
         }
         let lock = ctx.lock();
         let ids: Vec<String> = lock.resources.keys().cloned().collect();
@@ -140,16 +152,18 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
                 Ok(())
             }
         });
-        let outcomes = tokio::select! {
-            outcomes = work => outcomes,
-            _ = tokio::signal::ctrl_c() => {
-                ctx.progress.clear();
-                printer.warn(format!(
-                    "interrupted: what was deleted is recorded in the lockfile; run `ahi-edge down{}` again to resume",
-                    settings.flags()
-                ));
-                return Ok(ExitStatus::Interrupted);
-            }
+        let Some(outcomes) = session::unless_interrupted(
+            &ctx.progress,
+            printer,
+            format!(
+                "what was deleted is recorded in the lockfile; run `ahi-edge down{}` again to resume",
+                settings.flags()
+            ),
+            work,
+        )
+        .await
+        else {
+            return Ok(ExitStatus::Interrupted);
         };
         ctx.progress.clear();
         if let Some(why) = crate::state::guard::stopped() {

@@ -95,16 +95,15 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
             None,
         );
         let work = rotate(&ctx, &profile, printer);
-        let done = tokio::select! {
-            done = work => done,
-            _ = tokio::signal::ctrl_c() => {
-                ctx.progress.clear();
-                printer.warn(format!(
-                    "interrupted: the phase reached is recorded in the lockfile; run `ahi-edge rotate-origin-secret{}` again to resume",
-                    settings.flags()
-                ));
-                return Ok(ExitStatus::Interrupted);
-            }
+        let Some(done) = session::unless_interrupted(
+            &ctx.progress,
+            printer,
+            format!("the phase reached is recorded in the lockfile; run `ahi-edge rotate-origin-secret{}` again to resume", settings.flags()),
+            work,
+        )
+        .await
+        else {
+            return Ok(ExitStatus::Interrupted);
         };
         ctx.progress.clear();
         if let Some(why) = crate::state::guard::stopped() {

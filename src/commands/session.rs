@@ -249,6 +249,25 @@ pub async fn before_first_write(
 
 /// Asks on the terminal (stderr) with `prompt` and whether the line typed is
 /// `expected`: the one confirmation read `down` and `state unlock` share.
+/// Runs a command's work unless Ctrl-C comes first. Interrupted, the
+/// progress is cleared, `interrupted` (what the lockfile holds and how to
+/// resume) is said, and the answer is `None`: the caller exits Interrupted.
+pub async fn unless_interrupted<T>(
+    progress: &crate::stack::progress::Progress,
+    printer: &Printer,
+    interrupted: String,
+    work: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    tokio::select! {
+        done = work => Some(done),
+        _ = tokio::signal::ctrl_c() => {
+            progress.clear();
+            printer.warn(format!("interrupted: {interrupted}"));
+            None
+        }
+    }
+}
+
 pub fn typed_confirmation(prompt: &str, expected: &str) -> Result<bool, Error> {
     use std::io::{BufRead, Write};
     eprint!("{prompt}");

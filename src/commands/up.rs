@@ -154,16 +154,15 @@ pub fn run(settings: &Settings, printer: &Printer, args: &UpArgs) -> Result<Exit
                 Ok(())
             }
         });
-        let outcomes = tokio::select! {
-            outcomes = work => outcomes,
-            _ = tokio::signal::ctrl_c() => {
-                ctx.progress.clear();
-                printer.warn(format!(
-                    "interrupted: every finished step is recorded in the lockfile; run `ahi-edge up{}` again to resume",
-                    settings.flags()
-                ));
-                return Ok(ExitStatus::Interrupted);
-            }
+        let Some(outcomes) = session::unless_interrupted(
+            &ctx.progress,
+            printer,
+            format!("every finished step is recorded in the lockfile; run `ahi-edge up{}` again to resume", settings.flags()),
+            work,
+        )
+        .await
+        else {
+            return Ok(ExitStatus::Interrupted);
         };
         let all_done = outcomes.values().all(|o| matches!(o, Outcome::Done));
         // What the profile no longer uses may still be named by the config

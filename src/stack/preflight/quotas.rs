@@ -18,6 +18,7 @@ use super::Findings;
 use crate::aws::{AwsError, sdk};
 use crate::error::Error;
 use crate::profile::Profile;
+use crate::routes::Signer;
 use crate::stack::clients::Clients;
 use crate::stack::routes::{key_group_name, public_key_name, used_signers};
 
@@ -150,7 +151,7 @@ pub(super) async fn check(clients: &Clients, profile: &Profile, found: &mut Find
     }
     let signers = used_signers(profile);
     if !signers.is_empty() {
-        keys(clients, profile, &mut reader, found).await?;
+        keys(clients, profile, &signers, &mut reader, found).await?;
     }
     if let Some(why) = reader.unreadable {
         found.notes.push(format!(
@@ -164,17 +165,17 @@ pub(super) async fn check(clients: &Clients, profile: &Profile, found: &mut Find
 async fn keys(
     clients: &Clients,
     profile: &Profile,
+    signers: &[&Signer],
     reader: &mut Reader<'_>,
     found: &mut Findings,
 ) -> Result<(), Error> {
     let stack = &profile.stack.name;
     let settings = profile.routes.quotas;
-    let signers = used_signers(profile);
     let limit = reader
         .value(&KEYS_PER_GROUP)
         .await?
         .unwrap_or(settings.keys_per_group);
-    for s in &signers {
+    for s in signers {
         if s.keys.len() > limit {
             found.problems.push(format!(
                 "signers.{}.keys: lists {} keys; {} (fix: remove retired keys, or {})",
@@ -244,6 +245,7 @@ async fn held(clients: &Clients) -> Result<(BTreeSet<String>, BTreeSet<String>),
         }
     }
     let mut groups = BTreeSet::new();
+    let mut marker: Option<String> = None;
     loop {
         let out = c
             .list_key_groups()
