@@ -61,8 +61,8 @@ impl Printer {
     }
 
     /// How the engine's progress shows for this run.
-    pub fn progress(&self) -> crate::stack::progress::Shown {
-        use crate::stack::progress::Shown;
+    pub fn progress(&self) -> crate::engine::progress::Shown {
+        use crate::engine::progress::Shown;
         if self.quiet() {
             Shown::Nothing
         } else if self.live_progress() {

@@ -13,12 +13,13 @@ use super::outcome::ResourceResult;
 use super::session;
 use crate::cli::DownArgs;
 use crate::engine::graph::Outcome;
+use crate::engine::kind::Options;
+use crate::engine::progress::Progress;
 use crate::error::{Error, ExitStatus};
 use crate::names::StackNames;
 use crate::output::Printer;
 use crate::settings::Settings;
-use crate::stack::progress::Progress;
-use crate::stack::teardown::{self, Ended, Options};
+use crate::stack::teardown::{self, Ended};
 use crate::stack::{Ctx, Ledger, StepError};
 
 const CONCURRENCY: usize = 12;

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::session;
 use crate::aws::AwsError;
 use crate::cli::InvalidateArgs;
+use crate::engine::progress::Progress;
 use crate::engine::wait::{Backoff, Check, CheckError, Jitter, Wait, scaled};
 use crate::error::{Error, ExitStatus};
 use crate::lockfile::Lockfile;
@@ -21,7 +22,6 @@ use crate::profile::Profile;
 use crate::routes::pattern;
 use crate::settings::Settings;
 use crate::stack::output;
-use crate::stack::progress::Progress;
 
 /// CloudFront's limits on what one distribution may have in progress
 /// (developer guide, "Invalidating files", "Concurrent invalidation

@@ -7,13 +7,13 @@ use std::fmt;
 use serde::Serialize;
 
 use super::session;
+use crate::engine::progress::Progress;
 use crate::error::{Error, ExitStatus};
 use crate::kinds::edge_function;
 use crate::lockfile::Lockfile;
 use crate::output::Printer;
 use crate::settings::Settings;
 use crate::stack::inspect::{self, Step};
-use crate::stack::progress::Progress;
 use crate::stack::{Ctx, Ledger};
 
 #[derive(Debug, Serialize)]

@@ -25,6 +25,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::session;
+use crate::engine::progress::Progress;
 use crate::error::{Error, ExitStatus};
 use crate::lockfile::{Lockfile, Phase, Rotation, now};
 use crate::output::Printer;
@@ -33,7 +34,6 @@ use crate::resources::proxy::{ORIGIN_HEADER_VAR, ORIGIN_SECRET_VARS, secret_valu
 use crate::settings::Settings;
 use crate::stack::apply::{self, Up};
 use crate::stack::instance::Instance;
-use crate::stack::progress::Progress;
 use crate::stack::{Ctx, Ledger, StepError, output};
 
 /// What the rotation works on; each must be recorded (`up` made the stack).
@@ -254,7 +254,7 @@ async fn start(cx: &Ctx) -> Result<Rotation, StepError> {
 /// A client request token for PutSecretValue (32-64 characters): it becomes
 /// the new version's id, so a re-run after a kill finds that version.
 fn new_version_id(stack: &str) -> String {
-    let token = apply::attempt_token(stack, "origin_secret_rotation");
+    let token = crate::engine::polls::attempt_token(stack, "origin_secret_rotation");
     format!(
         "{}-{}-{}-{}-{}",
         &token[..8],

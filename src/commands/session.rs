@@ -5,12 +5,12 @@
 //! AWS call that changes something.
 
 use crate::authorizer::{self, AuthorizerConfig};
+use crate::engine::clients::Clients;
 use crate::error::Error;
 use crate::lockfile::{self, Lockfile, StateStore};
 use crate::output::Printer;
 use crate::profile::{self, Profile};
 use crate::settings::Settings;
-use crate::stack::clients::Clients;
 use crate::state::{Location, S3Location, Store, s3::S3Store};
 
 /// The profile, with warnings printed; invalid profiles are refused (exit 2).
@@ -253,7 +253,7 @@ pub async fn before_first_write(
 /// progress is cleared, `interrupted` (what the lockfile holds and how to
 /// resume) is said, and the answer is `None`: the caller exits Interrupted.
 pub async fn unless_interrupted<T>(
-    progress: &crate::stack::progress::Progress,
+    progress: &crate::engine::progress::Progress,
     printer: &Printer,
     interrupted: String,
     work: impl std::future::Future<Output = T>,

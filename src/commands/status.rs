@@ -8,12 +8,12 @@ use std::fmt;
 use serde::Serialize;
 
 use super::session;
+use crate::engine::progress::Progress;
 use crate::error::{Error, ExitStatus};
 use crate::lockfile::Lockfile;
 use crate::output::Printer;
 use crate::settings::Settings;
 use crate::stack::inspect::{self, ResourceStatus};
-use crate::stack::progress::Progress;
 use crate::stack::{Ctx, Ledger, call_region};
 
 /// `status --json` (schema documented in docs/status.md).

@@ -13,14 +13,15 @@ use super::outcome::ResourceResult;
 use super::session;
 use crate::cli::UpArgs;
 use crate::engine::graph::Outcome;
+use crate::engine::kind::Options;
+use crate::engine::progress::Progress;
 use crate::error::{Error, ExitStatus};
 use crate::kinds::edge_function;
 use crate::output::Printer;
 use crate::settings::Settings;
 use crate::stack::apply::{self, Change, Up};
 use crate::stack::instance::{self, Instance};
-use crate::stack::progress::Progress;
-use crate::stack::teardown::{self, Ended, Options};
+use crate::stack::teardown::{self, Ended};
 use crate::stack::{Ctx, Ledger, StepError, output};
 
 /// How many nodes run at once: enough for every independent branch.

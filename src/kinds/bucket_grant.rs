@@ -19,10 +19,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::aws::{AwsError, sdk, unless};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::step::{Cx, StepError};
 use crate::resources::policy_doc;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::Options;
-use crate::stack::{Ctx, StepError};
 
 pub struct BucketGrant;
 
@@ -162,14 +162,16 @@ async fn policy(s3: &Client, bucket: &str) -> Result<Option<Value>, AwsError> {
 /// grant recorded in the wrong region by a version before bucket regions
 /// were looked up) S3 is asked where the bucket is and read there.
 async fn policy_where_it_is(
-    cx: &Ctx,
+    cx: &Cx,
     region: &str,
     bucket: &str,
 ) -> Result<(Client, Option<Value>), AwsError> {
     let s3 = cx.clients.s3(region);
     match policy(&s3, bucket).await {
         Err(e) if e.is("PermanentRedirect") => {
-            let Some(actual) = crate::stack::bucket_region::of(&cx.clients, region, bucket).await? else {
+            let Some(actual) =
+                crate::resources::s3_bucket::region_of(&cx.clients.s3(region), region, bucket).await?
+            else {
                 return Err(e);
             };
             let s3 = cx.clients.s3(&actual);
@@ -276,7 +278,7 @@ async fn write(s3: &Client, bucket: &str, doc: Option<Value>) -> Result<(), AwsE
     Ok(())
 }
 
-async fn apply(cx: &Ctx, at: &At<'_>, spec: &Spec) -> Result<Found, StepError> {
+async fn apply(cx: &Cx, at: &At<'_, Spec>, spec: &Spec) -> Result<Found, StepError> {
     let stack = cx.stack();
     let (s3, current) = policy_where_it_is(cx, at.region, &spec.bucket).await?;
     // Checked again just before the write: a statement under our Sid that
@@ -303,10 +305,10 @@ async fn apply(cx: &Ctx, at: &At<'_>, spec: &Spec) -> Result<Found, StepError> {
     ))
 }
 
-impl Kind for BucketGrant {
-    fn name(&self) -> &'static str {
-        "s3-bucket-grant"
-    }
+impl Resource for BucketGrant {
+    type Spec = Spec;
+
+    const NAME: &'static str = "s3-bucket-grant";
 
     fn replace_fields(&self) -> &'static [&'static str] {
         &["bucket"]
@@ -316,86 +318,81 @@ impl Kind for BucketGrant {
         true
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let current = match policy_where_it_is(cx, at.region, &spec.bucket)
-                .await
-                .map(|(_, p)| p)
-            {
-                Err(e) if e.is("NoSuchBucket") && at.entry.is_some_and(|e| e.physical_id.is_some()) => {
-                    // The bucket is gone, and our statement with it.
-                    return Ok(None);
-                }
-                other => other?,
-            };
-            let stack = cx.stack();
-            let held = held(current.as_ref(), stack, &spec);
-            // Under our Sid, ours only if it is what we would write; else
-            // under the legacy Sid, exactly ours (moved to our Sid by `up`).
-            let found = match (held.current, held.legacy) {
-                (Some(statement), _) => {
-                    let owned =
-                        foreign(&statement, stack, &spec.bucket, source_arn(&spec.statement)).is_none();
-                    Some((statement, owned))
-                }
-                (None, Some(legacy)) => Some((legacy, true)),
-                (None, None) => None,
-            };
-            Ok(found.map(|(mut statement, owned)| {
-                // S3's rewrite of what we sent is no drift.
-                policy_doc::follow(&mut statement, &spec.statement);
-                let view = Spec {
-                    bucket: spec.bucket.clone(),
-                    statement,
-                };
-                Found::new(
-                    format!("{}/{}", spec.bucket, sid(stack)),
-                    crate::kinds::json(&view),
-                    owned,
-                )
-            }))
-        })
-    }
-
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move { apply(cx, at, &at.spec()?).await })
-    }
-
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        _live: &'a Found,
-        _fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move { apply(cx, at, &at.spec()?).await })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        _live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let (s3, current) = match policy_where_it_is(cx, at.region, &spec.bucket).await {
-                Err(e) if e.is("NoSuchBucket") => return Ok(Gone::Deleted),
-                other => other?,
-            };
-            if let Some(current) = current {
-                let stack = cx.stack();
-                // Ours under our Sid (found owned by the engine), and a
-                // legacy grant that is exactly ours: both go.
-                let doc = merged(Some(&current), |s| ours_to_replace(s, stack, &spec), None);
-                if doc.as_ref() != Some(&current) {
-                    write(&s3, &spec.bucket, doc).await?;
-                }
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let spec = at.spec()?;
+        let current = match policy_where_it_is(cx, at.region, &spec.bucket)
+            .await
+            .map(|(_, p)| p)
+        {
+            Err(e) if e.is("NoSuchBucket") && at.recorded().is_some() => {
+                // The bucket is gone, and our statement with it.
+                return Ok(None);
             }
-            Ok(Gone::Deleted)
-        })
+            other => other?,
+        };
+        let stack = cx.stack();
+        let held = held(current.as_ref(), stack, spec);
+        // Under our Sid, ours only if it is what we would write; else
+        // under the legacy Sid, exactly ours (moved to our Sid by `up`).
+        let found = match (held.current, held.legacy) {
+            (Some(statement), _) => {
+                let owned = foreign(&statement, stack, &spec.bucket, source_arn(&spec.statement)).is_none();
+                Some((statement, owned))
+            }
+            (None, Some(legacy)) => Some((legacy, true)),
+            (None, None) => None,
+        };
+        Ok(found.map(|(mut statement, owned)| {
+            // S3's rewrite of what we sent is no drift.
+            policy_doc::follow(&mut statement, &spec.statement);
+            let view = Spec {
+                bucket: spec.bucket.clone(),
+                statement,
+            };
+            Found::new(
+                format!("{}/{}", spec.bucket, sid(stack)),
+                crate::kinds::json(&view),
+                owned,
+            )
+        }))
+    }
+
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        apply(cx, at, at.spec()?).await
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        _live: &Found,
+        _fields: &[String],
+    ) -> Result<Found, StepError> {
+        apply(cx, at, at.spec()?).await
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        _live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        let spec = at.spec()?;
+        let (s3, current) = match policy_where_it_is(cx, at.region, &spec.bucket).await {
+            Err(e) if e.is("NoSuchBucket") => return Ok(Gone::Deleted),
+            other => other?,
+        };
+        if let Some(current) = current {
+            let stack = cx.stack();
+            // Ours under our Sid (found owned by the engine), and a
+            // legacy grant that is exactly ours: both go.
+            let doc = merged(Some(&current), |s| ours_to_replace(s, stack, spec), None);
+            if doc.as_ref() != Some(&current) {
+                write(&s3, &spec.bucket, doc).await?;
+            }
+        }
+        Ok(Gone::Deleted)
     }
 }
 

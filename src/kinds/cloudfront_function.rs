@@ -15,11 +15,11 @@ use aws_sdk_cloudfront::types::{FunctionConfig, FunctionRuntime, FunctionStage};
 use serde::{Deserialize, Serialize};
 
 use super::cloudfront_policy::marked;
-use super::json;
 use crate::aws::{AwsError, sdk, unless};
-use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::{Options, until_released};
-use crate::stack::{Ctx, StepError};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::polls::until_released;
+use crate::engine::step::{Cx, StepError};
 
 pub struct CloudFrontFunction;
 
@@ -138,126 +138,118 @@ async fn publish(c: &Client, name: &str, etag: &str) -> Result<(), AwsError> {
     Ok(())
 }
 
-impl Kind for CloudFrontFunction {
-    fn name(&self) -> &'static str {
-        "cloudfront-function"
-    }
+impl Resource for CloudFrontFunction {
+    type Spec = Spec;
+
+    const NAME: &'static str = "cloudfront-function";
 
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let Some(name) = at.field("name").or_else(|| at.recorded().map(str::to_string)) else {
-                return Ok(None);
-            };
-            let c = cx.clients.cloudfront();
-            let Some(dev) = describe(&c, &name).await? else {
-                return Ok(None);
-            };
-            let code = live_code(&c, &name).await?.unwrap_or_default();
-            let view = Spec {
-                name: name.clone(),
-                comment: dev.comment.clone(),
-                runtime: dev.runtime.clone(),
-                code,
-            };
-            Ok(Some(
-                Found::new(&name, json(&view), marked(&dev.comment, cx.stack()))
-                    .arn(&dev.arn)
-                    .detail(if view.code.is_empty() {
-                        "not published"
-                    } else {
-                        "LIVE"
-                    }),
-            ))
-        })
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let Some(name) = at.field("name").or_else(|| at.recorded().map(str::to_string)) else {
+            return Ok(None);
+        };
+        let c = cx.clients.cloudfront();
+        let Some(dev) = describe(&c, &name).await? else {
+            return Ok(None);
+        };
+        let code = live_code(&c, &name).await?.unwrap_or_default();
+        let view = Spec {
+            name: name.clone(),
+            comment: dev.comment.clone(),
+            runtime: dev.runtime.clone(),
+            code,
+        };
+        Ok(Some(
+            Found::new(&name, &view, marked(&dev.comment, cx.stack()))
+                .arn(&dev.arn)
+                .detail(if view.code.is_empty() {
+                    "not published"
+                } else {
+                    "LIVE"
+                }),
+        ))
     }
 
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let c = cx.clients.cloudfront();
-            let created = c
-                .create_function()
-                .name(&spec.name)
-                .function_config(config(&spec)?)
-                .function_code(Blob::new(spec.code.as_bytes()))
-                .send()
-                .await
-                .map_err(sdk("CreateFunction"))?;
-            let arn = created
-                .function_summary()
-                .and_then(|s| s.function_metadata())
-                .map(|m| m.function_arn().to_string())
-                .ok_or_else(|| AwsError::missing("CreateFunction", "FunctionARN"))?;
-            let etag = created
-                .e_tag()
-                .ok_or_else(|| AwsError::missing("CreateFunction", "ETag"))?;
-            // Behaviours may name only published functions.
-            publish(&c, &spec.name, etag).await?;
-            Ok(Found::new(&spec.name, json(&spec), true).arn(arn).detail("LIVE"))
-        })
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let c = cx.clients.cloudfront();
+        let created = c
+            .create_function()
+            .name(&spec.name)
+            .function_config(config(spec)?)
+            .function_code(Blob::new(spec.code.as_bytes()))
+            .send()
+            .await
+            .map_err(sdk("CreateFunction"))?;
+        let arn = created
+            .function_summary()
+            .and_then(|s| s.function_metadata())
+            .map(|m| m.function_arn().to_string())
+            .ok_or_else(|| AwsError::missing("CreateFunction", "FunctionARN"))?;
+        let etag = created
+            .e_tag()
+            .ok_or_else(|| AwsError::missing("CreateFunction", "ETag"))?;
+        // Behaviours may name only published functions.
+        publish(&c, &spec.name, etag).await?;
+        Ok(Found::new(&spec.name, spec, true).arn(arn).detail("LIVE"))
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let c = cx.clients.cloudfront();
-            let dev = describe(&c, &spec.name)
-                .await?
-                .ok_or_else(|| StepError::Missing(format!("function {} vanished", spec.name)))?;
-            update_and_publish(&c, &spec, &dev.etag).await?;
-            let mut found = live.clone();
-            found.live = json(&spec);
-            found.detail = "LIVE".into();
-            Ok(found)
-        })
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let c = cx.clients.cloudfront();
+        let dev = describe(&c, &spec.name)
+            .await?
+            .ok_or_else(|| StepError::Missing(format!("function {} vanished", spec.name)))?;
+        update_and_publish(&c, spec, &dev.etag).await?;
+        let mut found = live.clone();
+        found.set_live(spec);
+        found.detail = "LIVE".into();
+        Ok(found)
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            let c = cx.clients.cloudfront();
-            let name = &live.physical_id;
-            // In use until the distribution that names it has deployed without
-            // it, and CloudFront has let go (bounded by a distribution's deploy).
-            let what = format!("CloudFront Function {name}");
-            until_released(
-                cx,
-                at.id,
-                &what,
-                &["FunctionInUse", "PreconditionFailed"],
-                async || {
-                    let Some(dev) = describe(&c, name).await? else {
-                        return Ok(());
-                    };
-                    match c.delete_function().name(name).if_match(&dev.etag).send().await {
-                        Ok(_) => Ok(()),
-                        Err(e)
-                            if e.as_service_error()
-                                .is_some_and(|s| s.is_no_such_function_exists()) =>
-                        {
-                            Ok(())
-                        }
-                        Err(e) => Err(AwsError::from_sdk("DeleteFunction", e)),
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        let c = cx.clients.cloudfront();
+        let name = &live.physical_id;
+        // In use until the distribution that names it has deployed without
+        // it, and CloudFront has let go (bounded by a distribution's deploy).
+        let what = format!("CloudFront Function {name}");
+        until_released(
+            cx,
+            at.id,
+            &what,
+            &["FunctionInUse", "PreconditionFailed"],
+            async || {
+                let Some(dev) = describe(&c, name).await? else {
+                    return Ok(());
+                };
+                match c.delete_function().name(name).if_match(&dev.etag).send().await {
+                    Ok(_) => Ok(()),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_no_such_function_exists()) =>
+                    {
+                        Ok(())
                     }
-                },
-            )
-            .await?;
-            Ok(Gone::Deleted)
-        })
+                    Err(e) => Err(AwsError::from_sdk("DeleteFunction", e)),
+                }
+            },
+        )
+        .await?;
+        Ok(Gone::Deleted)
     }
 }

@@ -12,13 +12,13 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::json;
 use crate::aws::AwsError;
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource, Typed};
+use crate::engine::polls::until_released;
+use crate::engine::step::{Cx, StepError};
 use crate::resources::sets::follow;
 use crate::resources::{Etagged, cache_policy, origin_request_policy, response_headers_policy};
-use crate::stack::Ctx;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::{Options, until_released};
 
 type Client = aws_sdk_cloudfront::Client;
 
@@ -53,9 +53,9 @@ pub struct Cache;
 pub struct OriginRequest;
 pub struct ResponseHeaders;
 
-pub const CACHE_POLICY: Policy<Cache> = Policy(std::marker::PhantomData);
-pub const ORIGIN_REQUEST_POLICY: Policy<OriginRequest> = Policy(std::marker::PhantomData);
-pub const RESPONSE_HEADERS_POLICY: Policy<ResponseHeaders> = Policy(std::marker::PhantomData);
+pub const CACHE_POLICY: Typed<Policy<Cache>> = Typed(Policy(std::marker::PhantomData));
+pub const ORIGIN_REQUEST_POLICY: Typed<Policy<OriginRequest>> = Typed(Policy(std::marker::PhantomData));
+pub const RESPONSE_HEADERS_POLICY: Typed<Policy<ResponseHeaders>> = Typed(Policy(std::marker::PhantomData));
 
 impl PolicyApi for Cache {
     type Spec = cache_policy::CachePolicySpec;
@@ -141,10 +141,9 @@ pub fn marked(comment: &str, stack: &str) -> bool {
     comment.starts_with(&format!("ahi-edge stack {stack}:"))
 }
 
-impl<A: PolicyApi> Kind for Policy<A> {
-    fn name(&self) -> &'static str {
-        A::KIND
-    }
+impl<A: PolicyApi> Resource for Policy<A> {
+    type Spec = A::Spec;
+    const NAME: &'static str = A::KIND;
 
     fn replace_fields(&self) -> &'static [&'static str] {
         A::REPLACE
@@ -154,69 +153,61 @@ impl<A: PolicyApi> Kind for Policy<A> {
         A::TOKEN
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let client = cx.clients.cloudfront();
-            let mut live = match at.recorded() {
-                Some(id) => A::get(&client, id).await?,
-                None => None,
-            };
-            if live.is_none()
-                && let Some(name) = at.field("name")
-            {
-                live = A::find_by_name(&client, &name).await?;
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let client = cx.clients.cloudfront();
+        let mut live = match at.recorded() {
+            Some(id) => A::get(&client, id).await?,
+            None => None,
+        };
+        if live.is_none()
+            && let Some(name) = at.field("name")
+        {
+            live = A::find_by_name(&client, &name).await?;
+        }
+        // A migrated entry has no spec: nothing to take an order from.
+        let spec = at.spec().ok();
+        Ok(live.map(|mut l| {
+            if let Some(spec) = spec {
+                A::follow_sets(&mut l.spec, spec);
             }
-            // A migrated entry has no spec: nothing to take an order from.
-            let spec: Option<A::Spec> = at.spec().ok();
-            Ok(live.map(|mut l| {
-                if let Some(spec) = &spec {
-                    A::follow_sets(&mut l.spec, spec);
-                }
-                let owned = marked(A::comment(&l.spec), cx.stack());
-                Found::new(&l.id, json(&l.spec), owned)
-            }))
-        })
+            let owned = marked(A::comment(&l.spec), cx.stack());
+            Found::new(&l.id, &l.spec, owned)
+        }))
     }
 
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: A::Spec = at.spec()?;
-            let id = A::create(&cx.clients.cloudfront(), &spec).await?;
-            Ok(Found::new(id, json(&spec), true))
-        })
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let id = A::create(&cx.clients.cloudfront(), spec).await?;
+        Ok(Found::new(id, spec, true))
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: A::Spec = at.spec()?;
-            A::update(&cx.clients.cloudfront(), &live.physical_id, &spec).await?;
-            Ok(Found::new(&live.physical_id, json(&spec), true))
-        })
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        A::update(&cx.clients.cloudfront(), &live.physical_id, spec).await?;
+        Ok(Found::new(&live.physical_id, spec, true))
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            let client = cx.clients.cloudfront();
-            // In use until the distribution that names it is updated or gone,
-            // and CloudFront has let go (bounded by a distribution's deploy).
-            let what = format!("{} {}", A::KIND, live.physical_id);
-            until_released(cx, at.id, &what, &[A::IN_USE, "PreconditionFailed"], async || {
-                A::delete(&client, &live.physical_id).await
-            })
-            .await?;
-            Ok(Gone::Deleted)
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        let client = cx.clients.cloudfront();
+        // In use until the distribution that names it is updated or gone,
+        // and CloudFront has let go (bounded by a distribution's deploy).
+        let what = format!("{} {}", A::KIND, live.physical_id);
+        until_released(cx, at.id, &what, &[A::IN_USE, "PreconditionFailed"], async || {
+            A::delete(&client, &live.physical_id).await
         })
+        .await?;
+        Ok(Gone::Deleted)
     }
 }

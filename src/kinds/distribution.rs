@@ -9,13 +9,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{Tags, has, json, owned, tag_changes, user_tags};
 use crate::aws::{AwsError, sdk};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource, Typical};
+use crate::engine::polls::{retrying, wait_for};
+use crate::engine::step::{Cx, StepError};
 use crate::engine::wait::Check;
 use crate::resources::distribution::{self as dist, DistributionSpec, Live};
 use crate::resources::origin_secret::SecretValue;
 use crate::resources::{Etagged, Write, converge};
-use crate::stack::kind::{At, Found, Fut, Gone, Kind, Typical};
-use crate::stack::teardown::{Options, retrying, wait_for};
-use crate::stack::{Ctx, StepError};
 
 pub struct Distribution;
 
@@ -62,7 +63,7 @@ fn view(live: &Live, spec: &Spec, secret: Option<&str>) -> DistributionSpec {
 
 /// The origin header value, when the spec's origins send it: the version
 /// the spec names (a rotation moves the distribution to a new one).
-async fn secret(cx: &Ctx, spec: &Spec) -> Result<Option<SecretValue>, StepError> {
+async fn secret(cx: &Cx, spec: &Spec) -> Result<Option<SecretValue>, StepError> {
     match (&spec.origin_secret_arn, &spec.config.origin_secret_version) {
         (Some(arn), Some(version)) => Ok(Some(cx.secret_version(arn, version).await?)),
         (Some(arn), None) => Ok(Some(cx.secret(arn).await?.clone())),
@@ -70,10 +71,10 @@ async fn secret(cx: &Ctx, spec: &Spec) -> Result<Option<SecretValue>, StepError>
     }
 }
 
-impl Kind for Distribution {
-    fn name(&self) -> &'static str {
-        "cloudfront-distribution"
-    }
+impl Resource for Distribution {
+    type Spec = Spec;
+
+    const NAME: &'static str = "cloudfront-distribution";
 
     fn typical(&self) -> Typical {
         Typical {
@@ -97,201 +98,191 @@ impl Kind for Distribution {
         90
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            // A migrated entry has no spec: it is found by id, compared with nothing.
-            let spec: Option<Spec> = at.spec().ok();
-            let cf = cx.clients.cloudfront();
-            let mut live = match at.recorded() {
-                Some(id) => dist::get(&cf, id).await?,
-                None => None,
-            };
-            if live.is_none()
-                && at.recorded().is_none()
-                && let Some(spec) = &spec
-            {
-                live = dist::find(&cf, &spec.config.comment, &spec.config.caller_reference).await?;
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        // A migrated entry has no spec: it is found by id, compared with nothing.
+        let spec = at.spec().ok();
+        let cf = cx.clients.cloudfront();
+        let mut live = match at.recorded() {
+            Some(id) => dist::get(&cf, id).await?,
+            None => None,
+        };
+        if live.is_none()
+            && at.recorded().is_none()
+            && let Some(spec) = &spec
+        {
+            live = dist::find(&cf, &spec.config.comment, &spec.config.caller_reference).await?;
+        }
+        let Some(live) = live else {
+            return Ok(None);
+        };
+        let tagged = cf
+            .list_tags_for_resource()
+            .resource(&live.arn)
+            .send()
+            .await
+            .map_err(sdk("ListTagsForResource"))?;
+        let tags = user_tags(
+            tagged
+                .tags()
+                .map(|t| t.items().to_vec())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|x| (x.key().to_string(), x.value().unwrap_or_default().to_string())),
+        );
+        let view = match &spec {
+            Some(spec) => {
+                let secret = secret(cx, spec).await?;
+                json(&Spec {
+                    config: view(&live, spec, secret.as_ref().map(SecretValue::expose)),
+                    origin_secret_arn: spec.origin_secret_arn.clone(),
+                    tags: tags.clone(),
+                })
             }
-            let Some(live) = live else {
-                return Ok(None);
-            };
-            let tagged = cf
-                .list_tags_for_resource()
-                .resource(&live.arn)
-                .send()
-                .await
-                .map_err(sdk("ListTagsForResource"))?;
-            let tags = user_tags(
-                tagged
-                    .tags()
-                    .map(|t| t.items().to_vec())
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|x| (x.key().to_string(), x.value().unwrap_or_default().to_string())),
-            );
-            let view = match &spec {
-                Some(spec) => {
-                    let secret = secret(cx, spec).await?;
-                    json(&Spec {
-                        config: view(&live, spec, secret.as_ref().map(SecretValue::expose)),
-                        origin_secret_arn: spec.origin_secret_arn.clone(),
-                        tags: tags.clone(),
-                    })
-                }
-                None => serde_json::Value::Null,
-            };
-            Ok(Some(
-                Found::new(&live.id, view, owned(&tags, cx.stack()))
-                    .arn(&live.arn)
-                    .out("domain_name", &live.domain_name)
-                    .detail(&live.status),
-            ))
-        })
+            None => serde_json::Value::Null,
+        };
+        Ok(Some(
+            Found::new(&live.id, view, owned(&tags, cx.stack()))
+                .arn(&live.arn)
+                .out("domain_name", &live.domain_name)
+                .detail(&live.status),
+        ))
     }
 
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let secret = secret(cx, &spec).await?;
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let secret = secret(cx, spec).await?;
+        let secret = secret.as_ref().map(SecretValue::expose);
+        let created = cx
+            .clients
+            .cloudfront()
+            .create_distribution_with_tags()
+            .distribution_config_with_tags(
+                DistributionConfigWithTags::builder()
+                    .distribution_config(spec.config.to_config(secret)?)
+                    .tags(cf_tags(&spec.tags)?)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(sdk("CreateDistributionWithTags"))?;
+        let d = created
+            .distribution()
+            .ok_or_else(|| AwsError::missing("CreateDistributionWithTags", "Distribution"))?;
+        Ok(Found::new(d.id(), spec, true)
+            .arn(d.arn())
+            .out("domain_name", d.domain_name())
+            .detail(d.status()))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let cf = cx.clients.cloudfront();
+        let arn = live.arn.clone().unwrap_or_default();
+        if fields.iter().any(|f| f != "tags") {
+            let secret = secret(cx, spec).await?;
             let secret = secret.as_ref().map(SecretValue::expose);
-            let created = cx
-                .clients
-                .cloudfront()
-                .create_distribution_with_tags()
-                .distribution_config_with_tags(
-                    DistributionConfigWithTags::builder()
-                        .distribution_config(spec.config.to_config(secret)?)
-                        .tags(cf_tags(&spec.tags)?)
-                        .build(),
-                )
+            let config = spec.config.to_config(secret)?;
+            let wrap = |l: Live| Etagged {
+                id: l.id.clone(),
+                etag: l.etag.clone(),
+                spec: view(&l, spec, secret),
+            };
+            let current = dist::get(&cf, &live.physical_id)
+                .await?
+                .ok_or_else(|| StepError::Missing(format!("distribution {} vanished", live.physical_id)))?;
+            let update = async |cur: &Etagged<DistributionSpec>| match cf
+                .update_distribution()
+                .id(&cur.id)
+                .if_match(&cur.etag)
+                .distribution_config(config.clone())
                 .send()
                 .await
-                .map_err(sdk("CreateDistributionWithTags"))?;
-            let d = created
-                .distribution()
-                .ok_or_else(|| AwsError::missing("CreateDistributionWithTags", "Distribution"))?;
-            Ok(Found::new(d.id(), json(&spec), true)
-                .arn(d.arn())
-                .out("domain_name", d.domain_name())
-                .detail(d.status()))
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let cf = cx.clients.cloudfront();
-            let arn = live.arn.clone().unwrap_or_default();
-            if fields.iter().any(|f| f != "tags") {
-                let secret = secret(cx, &spec).await?;
-                let secret = secret.as_ref().map(SecretValue::expose);
-                let config = spec.config.to_config(secret)?;
-                let wrap = |l: Live| Etagged {
-                    id: l.id.clone(),
-                    etag: l.etag.clone(),
-                    spec: view(&l, &spec, secret),
-                };
-                let current = dist::get(&cf, &live.physical_id).await?.ok_or_else(|| {
-                    StepError::Missing(format!("distribution {} vanished", live.physical_id))
-                })?;
-                let update = async |cur: &Etagged<DistributionSpec>| match cf
-                    .update_distribution()
-                    .id(&cur.id)
-                    .if_match(&cur.etag)
-                    .distribution_config(config.clone())
-                    .send()
-                    .await
-                {
-                    Ok(_) => Ok(Write::Done),
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => {
-                        Ok(Write::Stale)
-                    }
-                    Err(e) => Err(AwsError::from_sdk("UpdateDistribution", e)),
-                };
-                converge(
-                    wrap(current),
-                    &spec.config,
-                    "UpdateDistribution",
-                    async |id: &str| Ok(dist::get(&cf, id).await?.map(&wrap)),
-                    update,
-                )
-                .await?;
-            }
-            if has(fields, "tags") {
-                let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
-                let (set, remove) = tag_changes(&spec.tags, &was);
-                if !set.is_empty() {
-                    cf.tag_resource()
-                        .resource(&arn)
-                        .tags(cf_tags(&set)?)
-                        .send()
-                        .await
-                        .map_err(sdk("TagResource"))?;
+            {
+                Ok(_) => Ok(Write::Done),
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => {
+                    Ok(Write::Stale)
                 }
-                if !remove.is_empty() {
-                    cf.untag_resource()
-                        .resource(&arn)
-                        .tag_keys(TagKeys::builder().set_items(Some(remove)).build())
-                        .send()
-                        .await
-                        .map_err(sdk("UntagResource"))?;
-                }
-            }
-            let mut found = live.clone();
-            found.live = json(&spec);
-            Ok(found)
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            let cf = cx.clients.cloudfront();
-            let id = &live.physical_id;
-            // Disabling also drops the Lambda@Edge and function associations,
-            // so CloudFront can start removing the replicas.
-            dist::disable(&cf, id).await?;
-            wait_for(
-                cx,
-                at.id,
-                format!("distribution {id} to deploy its disabled config"),
-                90,
-                async || {
-                    Ok(dist::get(&cf, id)
-                        .await?
-                        .filter(|l| l.status != "Deployed")
-                        .map(|l| format!("disabling: {}", l.status)))
-                },
+                Err(e) => Err(AwsError::from_sdk("UpdateDistribution", e)),
+            };
+            converge(
+                wrap(current),
+                &spec.config,
+                "UpdateDistribution",
+                async |id: &str| Ok(dist::get(&cf, id).await?.map(&wrap)),
+                update,
             )
             .await?;
-            // It can still say DistributionNotDisabled right after Deployed.
-            retrying(&["DistributionNotDisabled"], 5, async || {
-                dist::delete(&cf, id).await
-            })
-            .await?;
-            Ok(Gone::Deleted)
-        })
+        }
+        if has(fields, "tags") {
+            let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
+            let (set, remove) = tag_changes(&spec.tags, &was);
+            if !set.is_empty() {
+                cf.tag_resource()
+                    .resource(&arn)
+                    .tags(cf_tags(&set)?)
+                    .send()
+                    .await
+                    .map_err(sdk("TagResource"))?;
+            }
+            if !remove.is_empty() {
+                cf.untag_resource()
+                    .resource(&arn)
+                    .tag_keys(TagKeys::builder().set_items(Some(remove)).build())
+                    .send()
+                    .await
+                    .map_err(sdk("UntagResource"))?;
+            }
+        }
+        let mut found = live.clone();
+        found.set_live(spec);
+        Ok(found)
     }
 
-    fn ready<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Check<()>> {
-        Box::pin(async move {
-            let id = at.recorded().unwrap_or_default();
-            Ok(match dist::get(&cx.clients.cloudfront(), id).await? {
-                Some(l) if l.status == "Deployed" => Check::Done(()),
-                Some(l) => Check::Pending(l.status),
-                None => Check::Pending("not listed yet".into()),
-            })
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        let cf = cx.clients.cloudfront();
+        let id = &live.physical_id;
+        // Disabling also drops the Lambda@Edge and function associations,
+        // so CloudFront can start removing the replicas.
+        dist::disable(&cf, id).await?;
+        wait_for(
+            cx,
+            at.id,
+            format!("distribution {id} to deploy its disabled config"),
+            90,
+            async || {
+                Ok(dist::get(&cf, id)
+                    .await?
+                    .filter(|l| l.status != "Deployed")
+                    .map(|l| format!("disabling: {}", l.status)))
+            },
+        )
+        .await?;
+        // It can still say DistributionNotDisabled right after Deployed.
+        retrying(&["DistributionNotDisabled"], 5, async || {
+            dist::delete(&cf, id).await
+        })
+        .await?;
+        Ok(Gone::Deleted)
+    }
+
+    async fn ready(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Check<()>, StepError> {
+        let id = at.recorded().unwrap_or_default();
+        Ok(match dist::get(&cx.clients.cloudfront(), id).await? {
+            Some(l) if l.status == "Deployed" => Check::Done(()),
+            Some(l) => Check::Pending(l.status),
+            None => Check::Pending("not listed yet".into()),
         })
     }
 }

@@ -3,12 +3,13 @@
 use aws_sdk_ecs::types::{Cluster, ClusterField};
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, json, owned, user_tags};
+use super::{Tags, owned, user_tags};
 use crate::aws::{AwsError, sdk, unless};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::polls::retrying;
+use crate::engine::step::{Cx, StepError};
 use crate::resources::proxy::{ecs_tags, sync_tags, tag_map};
-use crate::stack::Ctx;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::{Options, retrying};
 
 pub struct EcsCluster;
 
@@ -33,104 +34,94 @@ pub async fn active(ecs: &aws_sdk_ecs::Client, name: &str) -> Result<Option<Clus
         .cloned())
 }
 
-impl Kind for EcsCluster {
-    fn name(&self) -> &'static str {
-        "ecs-cluster"
-    }
+impl Resource for EcsCluster {
+    type Spec = Spec;
+
+    const NAME: &'static str = "ecs-cluster";
 
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
-                return Ok(None);
-            };
-            let Some(cluster) = active(&cx.clients.ecs(at.region), &name).await? else {
-                return Ok(None);
-            };
-            let arn = cluster
-                .cluster_arn()
-                .ok_or_else(|| AwsError::missing("DescribeClusters", "clusterArn"))?;
-            let tags = user_tags(tag_map(cluster.tags()));
-            let live = Spec {
-                name: cluster.cluster_name().unwrap_or_default().to_string(),
-                tags: tags.clone(),
-            };
-            Ok(Some(
-                Found::new(&name, json(&live), owned(&tags, cx.stack())).arn(arn),
-            ))
-        })
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
+            return Ok(None);
+        };
+        let Some(cluster) = active(&cx.clients.ecs(at.region), &name).await? else {
+            return Ok(None);
+        };
+        let arn = cluster
+            .cluster_arn()
+            .ok_or_else(|| AwsError::missing("DescribeClusters", "clusterArn"))?;
+        let tags = user_tags(tag_map(cluster.tags()));
+        let live = Spec {
+            name: cluster.cluster_name().unwrap_or_default().to_string(),
+            tags: tags.clone(),
+        };
+        Ok(Some(Found::new(&name, &live, owned(&tags, cx.stack())).arn(arn)))
     }
 
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let out = cx
-                .clients
-                .ecs(at.region)
-                .create_cluster()
-                .cluster_name(&spec.name)
-                .set_tags(Some(ecs_tags(&spec.tags)))
-                .send()
-                .await
-                .map_err(sdk("CreateCluster"))?;
-            let arn = out
-                .cluster()
-                .and_then(|c| c.cluster_arn())
-                .ok_or_else(|| AwsError::missing("CreateCluster", "cluster.clusterArn"))?;
-            Ok(Found::new(&spec.name, json(&spec), true).arn(arn))
-        })
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let out = cx
+            .clients
+            .ecs(at.region)
+            .create_cluster()
+            .cluster_name(&spec.name)
+            .set_tags(Some(ecs_tags(&spec.tags)))
+            .send()
+            .await
+            .map_err(sdk("CreateCluster"))?;
+        let arn = out
+            .cluster()
+            .and_then(|c| c.cluster_arn())
+            .ok_or_else(|| AwsError::missing("CreateCluster", "cluster.clusterArn"))?;
+        Ok(Found::new(&spec.name, spec, true).arn(arn))
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let was: Spec = live.view()?;
-            let arn = live.arn_for("TagResource")?.to_string();
-            sync_tags(&cx.clients.ecs(at.region), &arn, &spec.tags, &was.tags).await?;
-            let mut found = live.clone();
-            found.live = json(&spec);
-            Ok(found)
-        })
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let was: Spec = live.view()?;
+        let arn = live.arn_for("TagResource")?.to_string();
+        sync_tags(&cx.clients.ecs(at.region), &arn, &spec.tags, &was.tags).await?;
+        let mut found = live.clone();
+        found.set_live(spec);
+        Ok(found)
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            let ecs = cx.clients.ecs(at.region);
-            retrying(
-                &[
-                    "ClusterContainsServicesException",
-                    "ClusterContainsTasksException",
-                ],
-                10,
-                async || {
-                    unless(
-                        &["ClusterNotFoundException"],
-                        ecs.delete_cluster()
-                            .cluster(&live.physical_id)
-                            .send()
-                            .await
-                            .map_err(sdk("DeleteCluster")),
-                    )
-                    .map(|_| ())
-                },
-            )
-            .await?;
-            Ok(Gone::Deleted)
-        })
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        let ecs = cx.clients.ecs(at.region);
+        retrying(
+            &[
+                "ClusterContainsServicesException",
+                "ClusterContainsTasksException",
+            ],
+            10,
+            async || {
+                unless(
+                    &["ClusterNotFoundException"],
+                    ecs.delete_cluster()
+                        .cluster(&live.physical_id)
+                        .send()
+                        .await
+                        .map_err(sdk("DeleteCluster")),
+                )
+                .map(|_| ())
+            },
+        )
+        .await?;
+        Ok(Gone::Deleted)
     }
 }

@@ -9,15 +9,15 @@ use aws_sdk_ecs::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, json, owned, user_tags};
+use super::{Tags, has, owned, user_tags};
 use crate::aws::{AwsError, sdk, unless};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Phase, Resource, Typical};
+use crate::engine::polls::attempt_token;
+use crate::engine::polls::{retrying, wait_for};
+use crate::engine::step::{Cx, StepError};
 use crate::engine::wait::{Backoff, Check, Jitter, retry_when};
-use crate::lockfile::State;
 use crate::resources::proxy::{deregister_family, ecs_tags, sync_tags, tag_map};
-use crate::stack::apply::attempt_token;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind, Typical};
-use crate::stack::teardown::{Options, retrying, wait_for};
-use crate::stack::{Ctx, StepError};
 
 pub struct EcsService;
 
@@ -150,14 +150,14 @@ async fn stopped_reasons(ecs: &aws_sdk_ecs::Client, spec: &Spec) -> Result<Strin
     })
 }
 
-fn cluster_of(cx: &Ctx, at: &At<'_>) -> String {
+fn cluster_of(cx: &Cx, at: &At<'_, Spec>) -> String {
     at.field("cluster").unwrap_or_else(|| cx.stack().to_string())
 }
 
-impl Kind for EcsService {
-    fn name(&self) -> &'static str {
-        "ecs-service"
-    }
+impl Resource for EcsService {
+    type Spec = Spec;
+
+    const NAME: &'static str = "ecs-service";
 
     fn typical(&self) -> Typical {
         Typical {
@@ -172,266 +172,256 @@ impl Kind for EcsService {
         &["cluster", "name", "launch_type"]
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
-                return Ok(None);
-            };
-            let cluster = cluster_of(cx, at);
-            let deleting = at.entry.is_some_and(|e| e.state == State::Deleting);
-            let Some(s) = describe(&cx.clients.ecs(at.region), &cluster, &name, deleting).await? else {
-                return Ok(None);
-            };
-            let arn = s
-                .service_arn()
-                .ok_or_else(|| AwsError::missing("DescribeServices", "serviceArn"))?;
-            let vpc = s.network_configuration().and_then(|n| n.awsvpc_configuration());
-            let mut subnets = vpc.map(|v| v.subnets().to_vec()).unwrap_or_default();
-            subnets.sort();
-            let mut security_groups = vpc.map(|v| v.security_groups().to_vec()).unwrap_or_default();
-            security_groups.sort();
-            let lb = s.load_balancers().first();
-            let tags = user_tags(tag_map(s.tags()));
-            let live = serde_json::json!({
-                "cluster": cluster,
-                "name": s.service_name(),
-                "task_definition": s.task_definition(),
-                "desired_count": s.desired_count(),
-                "launch_type": s.launch_type().map(|l| l.as_str()),
-                "subnets": subnets,
-                "security_groups": security_groups,
-                "assign_public_ip": vpc.and_then(|v| v.assign_public_ip()).map(|a| a.as_str()),
-                "target_group": lb.and_then(|l| l.target_group_arn()),
-                "container": lb.and_then(|l| l.container_name()),
-                "container_port": lb.and_then(|l| l.container_port()),
-                "health_check_grace_s": s.health_check_grace_period_seconds(),
-                "circuit_breaker": s
-                    .deployment_configuration()
-                    .and_then(|d| d.deployment_circuit_breaker())
-                    .is_some_and(|b| b.enable() && b.rollback()),
-                "tags": tags,
-            });
-            let state = rollout(&s);
-            let detail = if s.status() == Some("DRAINING") {
-                "draining".to_string()
-            } else {
-                format!(
-                    "{}/{} running, rollout {}",
-                    s.running_count(),
-                    s.desired_count(),
-                    if state.is_empty() {
-                        "unknown".into()
-                    } else {
-                        state.to_lowercase()
-                    }
-                )
-            };
-            Ok(Some(
-                Found::new(&name, live, owned(&tags, cx.stack()))
-                    .arn(arn)
-                    .detail(detail),
-            ))
-        })
-    }
-
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let ecs = cx.clients.ecs(at.region);
-            // In an account that never used ECS, the service-linked role
-            // CreateCluster asks for may not exist yet.
-            let no_role =
-                |e: &AwsError| e.is("InvalidParameterException") && e.message.contains("service linked role");
-            let backoff = Backoff {
-                initial: std::time::Duration::from_secs(5),
-                max: std::time::Duration::from_secs(20),
-                factor: 1.5,
-                jitter: 0.2,
-            }
-            .scaled();
-            let out = retry_when(10, &backoff, &mut Jitter::from_entropy(), no_role, || async {
-                ecs.create_service()
-                    .cluster(&spec.cluster)
-                    .service_name(&spec.name)
-                    .task_definition(&spec.task_definition)
-                    .desired_count(spec.desired_count)
-                    .launch_type(LaunchType::from(spec.launch_type.as_str()))
-                    .network_configuration(network(&spec)?)
-                    .load_balancers(balancer(&spec))
-                    .health_check_grace_period_seconds(spec.health_check_grace_s)
-                    .deployment_configuration(deployment(&spec))
-                    .client_token(attempt_token(cx.stack(), at.id))
-                    .set_tags(Some(ecs_tags(&spec.tags)))
-                    .send()
-                    .await
-                    .map_err(sdk("CreateService"))
-            })
-            .await?;
-            let arn = out
-                .service()
-                .and_then(|s| s.service_arn())
-                .ok_or_else(|| AwsError::missing("CreateService", "service.serviceArn"))?;
-            Ok(Found::new(&spec.name, json(&spec), true).arn(arn))
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let ecs = cx.clients.ecs(at.region);
-            let mut call = ecs.update_service().cluster(&spec.cluster).service(&spec.name);
-            let mut send = false;
-            if has(fields, "task_definition") || has(fields, "desired_count") {
-                call = call
-                    .task_definition(&spec.task_definition)
-                    .desired_count(spec.desired_count);
-                send = true;
-            }
-            if ["subnets", "security_groups", "assign_public_ip"]
-                .iter()
-                .any(|f| has(fields, f))
-            {
-                call = call.network_configuration(network(&spec)?);
-                send = true;
-            }
-            if ["target_group", "container", "container_port"]
-                .iter()
-                .any(|f| has(fields, f))
-            {
-                call = call.load_balancers(balancer(&spec));
-                send = true;
-            }
-            if has(fields, "health_check_grace_s") {
-                call = call.health_check_grace_period_seconds(spec.health_check_grace_s);
-                send = true;
-            }
-            if has(fields, "circuit_breaker") {
-                call = call.deployment_configuration(deployment(&spec));
-                send = true;
-            }
-            if send {
-                call.send().await.map_err(sdk("UpdateService"))?;
-            }
-            if has(fields, "tags") {
-                let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
-                sync_tags(&ecs, live.arn.as_deref().unwrap_or_default(), &spec.tags, &was).await?;
-            }
-            let mut found = live.clone();
-            found.live = json(&spec);
-            Ok(found)
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            let ecs = cx.clients.ecs(at.region);
-            let cluster = cluster_of(cx, at);
-            let name = &live.physical_id;
-            let active = live.detail != "draining";
-            if active && live.live["desired_count"] != 0 {
-                ecs.update_service()
-                    .cluster(&cluster)
-                    .service(name)
-                    .desired_count(0)
-                    .send()
-                    .await
-                    .map_err(sdk("UpdateService"))?;
-            }
-            // "The service cannot be stopped while deployments are active."
-            retrying(&["InvalidParameterException"], 5, async || {
-                if !active {
-                    return Ok(());
-                }
-                unless(
-                    &["ServiceNotFoundException", "ClusterNotFoundException"],
-                    ecs.delete_service()
-                        .cluster(&cluster)
-                        .service(name)
-                        .force(true)
-                        .send()
-                        .await
-                        .map_err(sdk("DeleteService")),
-                )
-                .map(|_| ())
-            })
-            .await?;
-            wait_for(
-                cx,
-                at.id,
-                format!("ECS service {name} to drain"),
-                30,
-                async || {
-                    let out = unless(
-                        &["ClusterNotFoundException"],
-                        ecs.describe_services()
-                            .cluster(&cluster)
-                            .services(name)
-                            .send()
-                            .await
-                            .map_err(sdk("DescribeServices")),
-                    )?;
-                    Ok(out
-                        .and_then(|o| o.services().first().cloned())
-                        .and_then(|s| s.status().map(str::to_string))
-                        .filter(|s| s != "INACTIVE")
-                        .map(|s| s.to_lowercase()))
-                },
-            )
-            .await?;
-            Ok(Gone::Deleted)
-        })
-    }
-
-    fn ready<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Check<()>> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let ecs = cx.clients.ecs(at.region);
-            let Some(s) = describe(&ecs, &spec.cluster, &spec.name, false).await? else {
-                return Ok(Check::Pending("not listed yet".into()));
-            };
-            let state = rollout(&s);
-            if state == "FAILED" {
-                let reason = s
-                    .deployments()
-                    .iter()
-                    .find(|d| d.status() == Some("PRIMARY"))
-                    .and_then(|d| d.rollout_state_reason())
-                    .unwrap_or("no reason given");
-                let stopped = stopped_reasons(&ecs, &spec).await?;
-                return Err(StepError::Missing(format!(
-                    "ECS service {}: the deployment failed: {reason}; stopped tasks: {stopped} (the circuit breaker rolls back to the previous task definition)",
-                    spec.name
-                )));
-            }
-            if state == "COMPLETED" && s.running_count() == s.desired_count() {
-                // The service runs the current revision now; older ones go.
-                let family = spec
-                    .task_definition
-                    .rsplit_once('/')
-                    .and_then(|(_, r)| r.rsplit_once(':'))
-                    .map(|(f, _)| f.to_string())
-                    .unwrap_or_default();
-                deregister_family(&ecs, &family, Some(&spec.task_definition)).await?;
-                return Ok(Check::Done(()));
-            }
-            Ok(Check::Pending(format!(
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
+            return Ok(None);
+        };
+        let cluster = cluster_of(cx, at);
+        let deleting = at.is(Phase::Deleting);
+        let Some(s) = describe(&cx.clients.ecs(at.region), &cluster, &name, deleting).await? else {
+            return Ok(None);
+        };
+        let arn = s
+            .service_arn()
+            .ok_or_else(|| AwsError::missing("DescribeServices", "serviceArn"))?;
+        let vpc = s.network_configuration().and_then(|n| n.awsvpc_configuration());
+        let mut subnets = vpc.map(|v| v.subnets().to_vec()).unwrap_or_default();
+        subnets.sort();
+        let mut security_groups = vpc.map(|v| v.security_groups().to_vec()).unwrap_or_default();
+        security_groups.sort();
+        let lb = s.load_balancers().first();
+        let tags = user_tags(tag_map(s.tags()));
+        let live = serde_json::json!({
+            "cluster": cluster,
+            "name": s.service_name(),
+            "task_definition": s.task_definition(),
+            "desired_count": s.desired_count(),
+            "launch_type": s.launch_type().map(|l| l.as_str()),
+            "subnets": subnets,
+            "security_groups": security_groups,
+            "assign_public_ip": vpc.and_then(|v| v.assign_public_ip()).map(|a| a.as_str()),
+            "target_group": lb.and_then(|l| l.target_group_arn()),
+            "container": lb.and_then(|l| l.container_name()),
+            "container_port": lb.and_then(|l| l.container_port()),
+            "health_check_grace_s": s.health_check_grace_period_seconds(),
+            "circuit_breaker": s
+                .deployment_configuration()
+                .and_then(|d| d.deployment_circuit_breaker())
+                .is_some_and(|b| b.enable() && b.rollback()),
+            "tags": tags,
+        });
+        let state = rollout(&s);
+        let detail = if s.status() == Some("DRAINING") {
+            "draining".to_string()
+        } else {
+            format!(
                 "{}/{} running, rollout {}",
                 s.running_count(),
                 s.desired_count(),
-                if state.is_empty() { "pending" } else { &state }
-            )))
+                if state.is_empty() {
+                    "unknown".into()
+                } else {
+                    state.to_lowercase()
+                }
+            )
+        };
+        Ok(Some(
+            Found::new(&name, live, owned(&tags, cx.stack()))
+                .arn(arn)
+                .detail(detail),
+        ))
+    }
+
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let ecs = cx.clients.ecs(at.region);
+        // In an account that never used ECS, the service-linked role
+        // CreateCluster asks for may not exist yet.
+        let no_role =
+            |e: &AwsError| e.is("InvalidParameterException") && e.message.contains("service linked role");
+        let backoff = Backoff {
+            initial: std::time::Duration::from_secs(5),
+            max: std::time::Duration::from_secs(20),
+            factor: 1.5,
+            jitter: 0.2,
+        }
+        .scaled();
+        let out = retry_when(10, &backoff, &mut Jitter::from_entropy(), no_role, || async {
+            ecs.create_service()
+                .cluster(&spec.cluster)
+                .service_name(&spec.name)
+                .task_definition(&spec.task_definition)
+                .desired_count(spec.desired_count)
+                .launch_type(LaunchType::from(spec.launch_type.as_str()))
+                .network_configuration(network(spec)?)
+                .load_balancers(balancer(spec))
+                .health_check_grace_period_seconds(spec.health_check_grace_s)
+                .deployment_configuration(deployment(spec))
+                .client_token(attempt_token(cx.stack(), at.id))
+                .set_tags(Some(ecs_tags(&spec.tags)))
+                .send()
+                .await
+                .map_err(sdk("CreateService"))
         })
+        .await?;
+        let arn = out
+            .service()
+            .and_then(|s| s.service_arn())
+            .ok_or_else(|| AwsError::missing("CreateService", "service.serviceArn"))?;
+        Ok(Found::new(&spec.name, spec, true).arn(arn))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let ecs = cx.clients.ecs(at.region);
+        let mut call = ecs.update_service().cluster(&spec.cluster).service(&spec.name);
+        let mut send = false;
+        if has(fields, "task_definition") || has(fields, "desired_count") {
+            call = call
+                .task_definition(&spec.task_definition)
+                .desired_count(spec.desired_count);
+            send = true;
+        }
+        if ["subnets", "security_groups", "assign_public_ip"]
+            .iter()
+            .any(|f| has(fields, f))
+        {
+            call = call.network_configuration(network(spec)?);
+            send = true;
+        }
+        if ["target_group", "container", "container_port"]
+            .iter()
+            .any(|f| has(fields, f))
+        {
+            call = call.load_balancers(balancer(spec));
+            send = true;
+        }
+        if has(fields, "health_check_grace_s") {
+            call = call.health_check_grace_period_seconds(spec.health_check_grace_s);
+            send = true;
+        }
+        if has(fields, "circuit_breaker") {
+            call = call.deployment_configuration(deployment(spec));
+            send = true;
+        }
+        if send {
+            call.send().await.map_err(sdk("UpdateService"))?;
+        }
+        if has(fields, "tags") {
+            let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
+            sync_tags(&ecs, live.arn.as_deref().unwrap_or_default(), &spec.tags, &was).await?;
+        }
+        let mut found = live.clone();
+        found.set_live(spec);
+        Ok(found)
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        let ecs = cx.clients.ecs(at.region);
+        let cluster = cluster_of(cx, at);
+        let name = &live.physical_id;
+        let active = live.detail != "draining";
+        if active && live.live["desired_count"] != 0 {
+            ecs.update_service()
+                .cluster(&cluster)
+                .service(name)
+                .desired_count(0)
+                .send()
+                .await
+                .map_err(sdk("UpdateService"))?;
+        }
+        // "The service cannot be stopped while deployments are active."
+        retrying(&["InvalidParameterException"], 5, async || {
+            if !active {
+                return Ok(());
+            }
+            unless(
+                &["ServiceNotFoundException", "ClusterNotFoundException"],
+                ecs.delete_service()
+                    .cluster(&cluster)
+                    .service(name)
+                    .force(true)
+                    .send()
+                    .await
+                    .map_err(sdk("DeleteService")),
+            )
+            .map(|_| ())
+        })
+        .await?;
+        wait_for(
+            cx,
+            at.id,
+            format!("ECS service {name} to drain"),
+            30,
+            async || {
+                let out = unless(
+                    &["ClusterNotFoundException"],
+                    ecs.describe_services()
+                        .cluster(&cluster)
+                        .services(name)
+                        .send()
+                        .await
+                        .map_err(sdk("DescribeServices")),
+                )?;
+                Ok(out
+                    .and_then(|o| o.services().first().cloned())
+                    .and_then(|s| s.status().map(str::to_string))
+                    .filter(|s| s != "INACTIVE")
+                    .map(|s| s.to_lowercase()))
+            },
+        )
+        .await?;
+        Ok(Gone::Deleted)
+    }
+
+    async fn ready(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Check<()>, StepError> {
+        let spec = at.spec()?;
+        let ecs = cx.clients.ecs(at.region);
+        let Some(s) = describe(&ecs, &spec.cluster, &spec.name, false).await? else {
+            return Ok(Check::Pending("not listed yet".into()));
+        };
+        let state = rollout(&s);
+        if state == "FAILED" {
+            let reason = s
+                .deployments()
+                .iter()
+                .find(|d| d.status() == Some("PRIMARY"))
+                .and_then(|d| d.rollout_state_reason())
+                .unwrap_or("no reason given");
+            let stopped = stopped_reasons(&ecs, spec).await?;
+            return Err(StepError::Missing(format!(
+                "ECS service {}: the deployment failed: {reason}; stopped tasks: {stopped} (the circuit breaker rolls back to the previous task definition)",
+                spec.name
+            )));
+        }
+        if state == "COMPLETED" && s.running_count() == s.desired_count() {
+            // The service runs the current revision now; older ones go.
+            let family = spec
+                .task_definition
+                .rsplit_once('/')
+                .and_then(|(_, r)| r.rsplit_once(':'))
+                .map(|(f, _)| f.to_string())
+                .unwrap_or_default();
+            deregister_family(&ecs, &family, Some(&spec.task_definition)).await?;
+            return Ok(Check::Done(()));
+        }
+        Ok(Check::Pending(format!(
+            "{}/{} running, rollout {}",
+            s.running_count(),
+            s.desired_count(),
+            if state.is_empty() { "pending" } else { &state }
+        )))
     }
 }

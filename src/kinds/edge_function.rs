@@ -17,15 +17,15 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Tags, has, json, owned, tag_changes, user_tags};
+use super::{Tags, has, owned, tag_changes, user_tags};
 use crate::aws::{AwsError, sdk, unless};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource, Typical};
+use crate::engine::polls::replica_poll;
+use crate::engine::polls::wait_until;
+use crate::engine::step::{Cx, StepError};
 use crate::engine::wait::{Backoff, Check, CheckError, Jitter, Wait, retry_when, scaled};
-use crate::lockfile::State;
 use crate::resources::edge_function::{is_replicated, replicas_in};
-use crate::stack::apply::wait_until;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind, Typical};
-use crate::stack::teardown::{Options, replica_poll};
-use crate::stack::{Ctx, StepError};
 
 pub struct EdgeFunction;
 
@@ -98,8 +98,8 @@ async fn published_with(
 /// refuses a Pending version; a new function or version is Pending for
 /// seconds, an update InProgress likewise.
 async fn settled(
-    cx: &Ctx,
-    at: &At<'_>,
+    cx: &Cx,
+    at: &At<'_, Spec>,
     lambda: &aws_sdk_lambda::Client,
     function: &str,
 ) -> Result<(), StepError> {
@@ -137,7 +137,7 @@ async fn settled(
     .await
 }
 
-fn package<'a>(cx: &'a Ctx, spec: &Spec) -> Result<&'a [u8], StepError> {
+fn package<'a>(cx: &'a Cx, spec: &Spec) -> Result<&'a [u8], StepError> {
     let zip = cx
         .package
         .as_deref()
@@ -150,8 +150,8 @@ fn package<'a>(cx: &'a Ctx, spec: &Spec) -> Result<&'a [u8], StepError> {
     Ok(zip)
 }
 
-fn regions(at: &At<'_>) -> Vec<String> {
-    at.spec
+fn regions(at: &At<'_, Spec>) -> Vec<String> {
+    at.raw
         .get("replica_regions")
         .and_then(|r| serde_json::from_value(r.clone()).ok())
         .unwrap_or_else(|| {
@@ -164,7 +164,7 @@ fn regions(at: &At<'_>) -> Vec<String> {
 
 /// Replicas of the function per region (only regions that hold some),
 /// listing the regions in parallel.
-pub async fn replicas(cx: &Ctx, name: &str, regions: &[String]) -> Result<BTreeMap<String, usize>, AwsError> {
+pub async fn replicas(cx: &Cx, name: &str, regions: &[String]) -> Result<BTreeMap<String, usize>, AwsError> {
     let lookups = regions.iter().map(|region| async move {
         replicas_in(&cx.clients.lambda(region), name)
             .await
@@ -177,7 +177,7 @@ pub async fn replicas(cx: &Ctx, name: &str, regions: &[String]) -> Result<BTreeM
 /// Deletes the log groups Lambda made for the replicas,
 /// `/aws/lambda/us-east-1.<name>` in each region (by exact name: it embeds
 /// our function's). They outlive the replicas; `--purge-logs` removes them.
-pub async fn purge_replica_logs(cx: &Ctx, name: &str, regions: &[String]) -> Result<(), StepError> {
+pub async fn purge_replica_logs(cx: &Cx, name: &str, regions: &[String]) -> Result<(), StepError> {
     let group = format!("/aws/lambda/{}.{name}", crate::aws::EDGE_REGION);
     for region in regions {
         unless(
@@ -208,10 +208,10 @@ fn listed(counts: &BTreeMap<String, usize>, polled: &[String]) -> String {
         .join(" ")
 }
 
-impl Kind for EdgeFunction {
-    fn name(&self) -> &'static str {
-        "lambda-edge-function"
-    }
+impl Resource for EdgeFunction {
+    type Spec = Spec;
+
+    const NAME: &'static str = "lambda-edge-function";
 
     fn typical(&self) -> Typical {
         Typical {
@@ -230,317 +230,308 @@ impl Kind for EdgeFunction {
         true
     }
 
-    fn remains<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<BTreeMap<String, usize>>> {
-        Box::pin(async move {
-            let Some(name) = at.recorded() else {
-                return Ok(None);
-            };
-            Ok(Some(replicas(cx, name, &regions(at)).await?))
-        })
+    async fn remains(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+    ) -> Result<Option<BTreeMap<String, usize>>, StepError> {
+        let Some(name) = at.recorded() else {
+            return Ok(None);
+        };
+        Ok(Some(replicas(cx, name, &regions(at)).await?))
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
-                return Ok(None);
-            };
-            let lambda = cx.clients.lambda(at.region);
-            let Some(out) = unless(
-                NOT_FOUND,
-                lambda
-                    .get_function()
-                    .function_name(&name)
-                    .send()
-                    .await
-                    .map_err(sdk("GetFunction")),
-            )?
-            else {
-                return Ok(None);
-            };
-            let c = out
-                .configuration()
-                .ok_or_else(|| AwsError::missing("GetFunction", "Configuration"))?;
-            let tags = user_tags(out.tags().map(|t| t.clone().into_iter()).into_iter().flatten());
-            let sha = c.code_sha256().unwrap_or_default().to_string();
-            let version = published_with(&lambda, &name, &sha).await?;
-            let live = Spec {
-                name: name.clone(),
-                role_arn: c.role().unwrap_or_default().to_string(),
-                runtime: c.runtime().map(|r| r.as_str().to_string()).unwrap_or_default(),
-                handler: c.handler().unwrap_or_default().to_string(),
-                memory_mb: c.memory_size().unwrap_or_default(),
-                timeout_s: c.timeout().unwrap_or_default(),
-                description: c.description().unwrap_or_default().to_string(),
-                code_sha256: sha,
-                published: version.is_some(),
-                tags: tags.clone(),
-                replica_regions: regions(at),
-            };
-            let arn = c
-                .function_arn()
-                .ok_or_else(|| AwsError::missing("GetFunction", "Configuration.FunctionArn"))?;
-            let mut found = Found::new(&name, json(&live), owned(&tags, cx.stack())).arn(arn);
-            if let Some(v) = version {
-                found = found.detail(format!("version {}", v.rsplit(':').next().unwrap_or_default()));
-                found = found.out("version_arn", v);
-            }
-            Ok(Some(found))
-        })
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
+            return Ok(None);
+        };
+        let lambda = cx.clients.lambda(at.region);
+        let Some(out) = unless(
+            NOT_FOUND,
+            lambda
+                .get_function()
+                .function_name(&name)
+                .send()
+                .await
+                .map_err(sdk("GetFunction")),
+        )?
+        else {
+            return Ok(None);
+        };
+        let c = out
+            .configuration()
+            .ok_or_else(|| AwsError::missing("GetFunction", "Configuration"))?;
+        let tags = user_tags(out.tags().map(|t| t.clone().into_iter()).into_iter().flatten());
+        let sha = c.code_sha256().unwrap_or_default().to_string();
+        let version = published_with(&lambda, &name, &sha).await?;
+        let live = Spec {
+            name: name.clone(),
+            role_arn: c.role().unwrap_or_default().to_string(),
+            runtime: c.runtime().map(|r| r.as_str().to_string()).unwrap_or_default(),
+            handler: c.handler().unwrap_or_default().to_string(),
+            memory_mb: c.memory_size().unwrap_or_default(),
+            timeout_s: c.timeout().unwrap_or_default(),
+            description: c.description().unwrap_or_default().to_string(),
+            code_sha256: sha,
+            published: version.is_some(),
+            tags: tags.clone(),
+            replica_regions: regions(at),
+        };
+        let arn = c
+            .function_arn()
+            .ok_or_else(|| AwsError::missing("GetFunction", "Configuration.FunctionArn"))?;
+        let mut found = Found::new(&name, &live, owned(&tags, cx.stack())).arn(arn);
+        if let Some(v) = version {
+            found = found.detail(format!("version {}", v.rsplit(':').next().unwrap_or_default()));
+            found = found.out("version_arn", v);
+        }
+        Ok(Some(found))
     }
 
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let zip = package(cx, &spec)?;
-            let lambda = cx.clients.lambda(at.region);
-            let tags: HashMap<String, String> = spec.tags.clone().into_iter().collect();
-            let backoff = Backoff {
-                initial: Duration::from_secs(2),
-                max: Duration::from_secs(10),
-                factor: 2.0,
-                jitter: 0.2,
-            };
-            let created = retry_when(
-                8,
-                &backoff,
-                &mut Jitter::from_entropy(),
-                role_not_ready,
-                || async {
-                    lambda
-                        .create_function()
-                        .function_name(&spec.name)
-                        .runtime(Runtime::from(spec.runtime.as_str()))
-                        .role(&spec.role_arn)
-                        .handler(&spec.handler)
-                        .memory_size(spec.memory_mb)
-                        .timeout(spec.timeout_s)
-                        .description(&spec.description)
-                        .code(FunctionCode::builder().zip_file(Blob::new(zip.to_vec())).build())
-                        .set_tags(Some(tags.clone()))
-                        .publish(true)
-                        .send()
-                        .await
-                        .map_err(sdk("CreateFunction"))
-                },
-            )
-            .await?;
-            let version = created
-                .version()
-                .ok_or_else(|| AwsError::missing("CreateFunction", "Version"))?;
-            let arn = created
-                .function_arn()
-                .ok_or_else(|| AwsError::missing("CreateFunction", "FunctionArn"))?;
-            // CreateFunction answers with the unqualified ARN of $LATEST.
-            let qualified = if arn.ends_with(&format!(":{version}")) {
-                arn.to_string()
-            } else {
-                format!("{arn}:{version}")
-            };
-            settled(cx, at, &lambda, &spec.name).await?;
-            settled(cx, at, &lambda, &qualified).await?;
-            Ok(Found::new(&spec.name, json(&spec), true)
-                .arn(arn)
-                .out("version_arn", qualified))
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let was: Spec = live.view()?;
-            let lambda = cx.clients.lambda(at.region);
-            let name = &spec.name;
-            let code = has(fields, "code_sha256");
-            // A previous run may have left an update in progress.
-            settled(cx, at, &lambda, name).await?;
-            if code {
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let zip = package(cx, spec)?;
+        let lambda = cx.clients.lambda(at.region);
+        let tags: HashMap<String, String> = spec.tags.clone().into_iter().collect();
+        let backoff = Backoff {
+            initial: Duration::from_secs(2),
+            max: Duration::from_secs(10),
+            factor: 2.0,
+            jitter: 0.2,
+        };
+        let created = retry_when(
+            8,
+            &backoff,
+            &mut Jitter::from_entropy(),
+            role_not_ready,
+            || async {
                 lambda
-                    .update_function_code()
-                    .function_name(name)
-                    .zip_file(Blob::new(package(cx, &spec)?.to_vec()))
-                    .send()
-                    .await
-                    .map_err(sdk("UpdateFunctionCode"))?;
-                settled(cx, at, &lambda, name).await?;
-            }
-            let settings = [
-                "role_arn",
-                "runtime",
-                "handler",
-                "memory_mb",
-                "timeout_s",
-                "description",
-            ]
-            .iter()
-            .any(|f| has(fields, f));
-            if settings {
-                lambda
-                    .update_function_configuration()
-                    .function_name(name)
-                    .role(&spec.role_arn)
+                    .create_function()
+                    .function_name(&spec.name)
                     .runtime(Runtime::from(spec.runtime.as_str()))
+                    .role(&spec.role_arn)
                     .handler(&spec.handler)
                     .memory_size(spec.memory_mb)
                     .timeout(spec.timeout_s)
                     .description(&spec.description)
+                    .code(FunctionCode::builder().zip_file(Blob::new(zip.to_vec())).build())
+                    .set_tags(Some(tags.clone()))
+                    .publish(true)
                     .send()
                     .await
-                    .map_err(sdk("UpdateFunctionConfiguration"))?;
-                settled(cx, at, &lambda, name).await?;
-            }
-            if has(fields, "tags") {
-                let arn = live.arn_for("TagResource")?.to_string();
-                let (set, remove) = tag_changes(&spec.tags, &was.tags);
-                if !set.is_empty() {
-                    lambda
-                        .tag_resource()
-                        .resource(&arn)
-                        .set_tags(Some(set.into_iter().collect()))
-                        .send()
-                        .await
-                        .map_err(sdk("TagResource"))?;
-                }
-                if !remove.is_empty() {
-                    lambda
-                        .untag_resource()
-                        .resource(&arn)
-                        .set_tag_keys(Some(remove))
-                        .send()
-                        .await
-                        .map_err(sdk("UntagResource"))?;
-                }
-            }
-            let mut found = live.clone();
-            if code || settings || !was.published {
-                let published = lambda
-                    .publish_version()
-                    .function_name(name)
-                    .code_sha256(&spec.code_sha256)
-                    .send()
-                    .await
-                    .map_err(sdk("PublishVersion"))?;
-                let arn = published
-                    .function_arn()
-                    .ok_or_else(|| AwsError::missing("PublishVersion", "FunctionArn"))?;
-                // CloudFront takes only an Active version.
-                settled(cx, at, &lambda, arn).await?;
-                found = found.out("version_arn", arn);
-            }
-            found.live = json(&spec);
-            Ok(found)
-        })
+                    .map_err(sdk("CreateFunction"))
+            },
+        )
+        .await?;
+        let version = created
+            .version()
+            .ok_or_else(|| AwsError::missing("CreateFunction", "Version"))?;
+        let arn = created
+            .function_arn()
+            .ok_or_else(|| AwsError::missing("CreateFunction", "FunctionArn"))?;
+        // CreateFunction answers with the unqualified ARN of $LATEST.
+        let qualified = if arn.ends_with(&format!(":{version}")) {
+            arn.to_string()
+        } else {
+            format!("{arn}:{version}")
+        };
+        settled(cx, at, &lambda, &spec.name).await?;
+        settled(cx, at, &lambda, &qualified).await?;
+        Ok(Found::new(&spec.name, spec, true)
+            .arn(arn)
+            .out("version_arn", qualified))
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            let lambda = cx.clients.lambda(at.region);
-            let name = &live.physical_id;
-            let polled = regions(at);
-            let started = tokio::time::Instant::now();
-            let deadline = started + scaled(opts.timeout);
-            let mut jitter = Jitter::from_entropy();
-            let mut refused_with_none_listed = false;
-            loop {
-                match unless(
-                    NOT_FOUND,
-                    lambda
-                        .delete_function()
-                        .function_name(name)
-                        .send()
-                        .await
-                        .map_err(sdk("DeleteFunction")),
-                ) {
-                    Ok(_) => {
-                        if opts.purge_logs {
-                            purge_replica_logs(cx, name, &polled).await?;
-                        }
-                        return Ok(Gone::Deleted);
-                    }
-                    Err(e) if is_replicated(&e) => {}
-                    Err(e) => return Err(e.into()),
-                }
-                if cx
-                    .entry(at.id)
-                    .is_some_and(|e| e.state != State::AwaitingReplicas)
-                {
-                    cx.change(|l| l.set_state(at.id, State::AwaitingReplicas))?;
-                }
-                let timed_out = |state: &str| {
-                    StepError::AwaitingReplicas(format!(
-                        "{name}: still replicated after --timeout {} ({state})",
-                        humantime::format_duration(opts.timeout)
-                    ))
-                };
-                if !opts.wait_replicas {
-                    let counts = replicas(cx, name, &polled).await?;
-                    return Err(StepError::AwaitingReplicas(format!(
-                        "{name}: CloudFront still holds replicas ({})",
-                        listed(&counts, &polled)
-                    )));
-                }
-                if refused_with_none_listed {
-                    // No region lists a replica, yet the delete refused (a
-                    // region missing from the list, or lag between the two
-                    // systems): wait the steady interval, never a busy loop.
-                    let none = listed(&BTreeMap::new(), &polled);
-                    cx.progress
-                        .state(at.id, Duration::ZERO, &format!("replicas left: {none}"));
-                    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-                    if remaining.is_zero() {
-                        return Err(timed_out(&none));
-                    }
-                    tokio::time::sleep(replica_poll().max.min(remaining)).await;
-                }
-                // Poll until no region lists a replica, then let the delete
-                // decide (it is the final arbiter).
-                let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-                let waited = Wait {
-                    what: format!("replicas of {name}"),
-                    timeout: remaining,
-                    backoff: replica_poll(),
-                }
-                .until(
-                    &mut jitter,
-                    || async {
-                        let counts = replicas(cx, name, &polled)
-                            .await
-                            .map_err(|e| CheckError::Transient(e.to_string()))?;
-                        if counts.is_empty() {
-                            Ok(Check::Done(()))
-                        } else {
-                            Ok(Check::Pending(listed(&counts, &polled)))
-                        }
-                    },
-                    |p| {
-                        let waited = humantime::format_duration(Duration::from_secs(
-                            (started.elapsed().as_secs_f64() / crate::engine::wait::time_scale()) as u64,
-                        ));
-                        cx.progress.state(
-                            at.id,
-                            Duration::ZERO,
-                            &format!("replicas left: {} (waited {waited})", p.state),
-                        )
-                    },
-                )
-                .await;
-                if let Err(crate::engine::wait::WaitError::Timeout { last_state, .. }) = waited {
-                    return Err(timed_out(&last_state));
-                }
-                waited?;
-                refused_with_none_listed = true;
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let was: Spec = live.view()?;
+        let lambda = cx.clients.lambda(at.region);
+        let name = &spec.name;
+        let code = has(fields, "code_sha256");
+        // A previous run may have left an update in progress.
+        settled(cx, at, &lambda, name).await?;
+        if code {
+            lambda
+                .update_function_code()
+                .function_name(name)
+                .zip_file(Blob::new(package(cx, spec)?.to_vec()))
+                .send()
+                .await
+                .map_err(sdk("UpdateFunctionCode"))?;
+            settled(cx, at, &lambda, name).await?;
+        }
+        let settings = [
+            "role_arn",
+            "runtime",
+            "handler",
+            "memory_mb",
+            "timeout_s",
+            "description",
+        ]
+        .iter()
+        .any(|f| has(fields, f));
+        if settings {
+            lambda
+                .update_function_configuration()
+                .function_name(name)
+                .role(&spec.role_arn)
+                .runtime(Runtime::from(spec.runtime.as_str()))
+                .handler(&spec.handler)
+                .memory_size(spec.memory_mb)
+                .timeout(spec.timeout_s)
+                .description(&spec.description)
+                .send()
+                .await
+                .map_err(sdk("UpdateFunctionConfiguration"))?;
+            settled(cx, at, &lambda, name).await?;
+        }
+        if has(fields, "tags") {
+            let arn = live.arn_for("TagResource")?.to_string();
+            let (set, remove) = tag_changes(&spec.tags, &was.tags);
+            if !set.is_empty() {
+                lambda
+                    .tag_resource()
+                    .resource(&arn)
+                    .set_tags(Some(set.into_iter().collect()))
+                    .send()
+                    .await
+                    .map_err(sdk("TagResource"))?;
             }
-        })
+            if !remove.is_empty() {
+                lambda
+                    .untag_resource()
+                    .resource(&arn)
+                    .set_tag_keys(Some(remove))
+                    .send()
+                    .await
+                    .map_err(sdk("UntagResource"))?;
+            }
+        }
+        let mut found = live.clone();
+        if code || settings || !was.published {
+            let published = lambda
+                .publish_version()
+                .function_name(name)
+                .code_sha256(&spec.code_sha256)
+                .send()
+                .await
+                .map_err(sdk("PublishVersion"))?;
+            let arn = published
+                .function_arn()
+                .ok_or_else(|| AwsError::missing("PublishVersion", "FunctionArn"))?;
+            // CloudFront takes only an Active version.
+            settled(cx, at, &lambda, arn).await?;
+            found = found.out("version_arn", arn);
+        }
+        found.set_live(spec);
+        Ok(found)
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        opts: &Options,
+    ) -> Result<Gone, StepError> {
+        let lambda = cx.clients.lambda(at.region);
+        let name = &live.physical_id;
+        let polled = regions(at);
+        let started = tokio::time::Instant::now();
+        let deadline = started + scaled(opts.timeout);
+        let mut jitter = Jitter::from_entropy();
+        let mut refused_with_none_listed = false;
+        loop {
+            match unless(
+                NOT_FOUND,
+                lambda
+                    .delete_function()
+                    .function_name(name)
+                    .send()
+                    .await
+                    .map_err(sdk("DeleteFunction")),
+            ) {
+                Ok(_) => {
+                    if opts.purge_logs {
+                        purge_replica_logs(cx, name, &polled).await?;
+                    }
+                    return Ok(Gone::Deleted);
+                }
+                Err(e) if is_replicated(&e) => {}
+                Err(e) => return Err(e.into()),
+            }
+            // Recorded at once: a run stopped while it waits leaves the
+            // entry `awaiting_replicas`.
+            cx.held(at.id)?;
+            let timed_out = |state: &str| {
+                StepError::AwaitingReplicas(format!(
+                    "{name}: still replicated after --timeout {} ({state})",
+                    humantime::format_duration(opts.timeout)
+                ))
+            };
+            if !opts.wait_replicas {
+                let counts = replicas(cx, name, &polled).await?;
+                return Err(StepError::AwaitingReplicas(format!(
+                    "{name}: CloudFront still holds replicas ({})",
+                    listed(&counts, &polled)
+                )));
+            }
+            if refused_with_none_listed {
+                // No region lists a replica, yet the delete refused (a
+                // region missing from the list, or lag between the two
+                // systems): wait the steady interval, never a busy loop.
+                let none = listed(&BTreeMap::new(), &polled);
+                cx.progress
+                    .state(at.id, Duration::ZERO, &format!("replicas left: {none}"));
+                let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+                if remaining.is_zero() {
+                    return Err(timed_out(&none));
+                }
+                tokio::time::sleep(replica_poll().max.min(remaining)).await;
+            }
+            // Poll until no region lists a replica, then let the delete
+            // decide (it is the final arbiter).
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let waited = Wait {
+                what: format!("replicas of {name}"),
+                timeout: remaining,
+                backoff: replica_poll(),
+            }
+            .until(
+                &mut jitter,
+                || async {
+                    let counts = replicas(cx, name, &polled)
+                        .await
+                        .map_err(|e| CheckError::Transient(e.to_string()))?;
+                    if counts.is_empty() {
+                        Ok(Check::Done(()))
+                    } else {
+                        Ok(Check::Pending(listed(&counts, &polled)))
+                    }
+                },
+                |p| {
+                    let waited = humantime::format_duration(Duration::from_secs(
+                        (started.elapsed().as_secs_f64() / crate::engine::wait::time_scale()) as u64,
+                    ));
+                    cx.progress.state(
+                        at.id,
+                        Duration::ZERO,
+                        &format!("replicas left: {} (waited {waited})", p.state),
+                    )
+                },
+            )
+            .await;
+            if let Err(crate::engine::wait::WaitError::Timeout { last_state, .. }) = waited {
+                return Err(timed_out(&last_state));
+            }
+            waited?;
+            refused_with_none_listed = true;
+        }
     }
 }

@@ -11,11 +11,11 @@ use aws_sdk_iam::types::Tag;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Tags, has, json, owned, tag_changes, user_tags};
+use super::{Tags, has, owned, tag_changes, user_tags};
 use crate::aws::{AwsError, sdk, unless};
-use crate::stack::Ctx;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::Options;
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::step::{Cx, StepError};
 
 pub struct IamRole;
 
@@ -88,237 +88,228 @@ fn iam_tags(tags: &Tags) -> Vec<Tag> {
         .collect()
 }
 
-impl Kind for IamRole {
-    fn name(&self) -> &'static str {
-        "iam-role"
-    }
+impl Resource for IamRole {
+    type Spec = Spec;
+
+    const NAME: &'static str = "iam-role";
 
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
-                return Ok(None);
-            };
-            let iam = cx.clients.iam();
-            let Some(out) = unless(
-                NO_SUCH,
-                iam.get_role()
-                    .role_name(&name)
-                    .send()
-                    .await
-                    .map_err(sdk("GetRole")),
-            )?
-            else {
-                return Ok(None);
-            };
-            let role = out.role().ok_or_else(|| AwsError::missing("GetRole", "Role"))?;
-            let tags = user_tags(
-                role.tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string())),
-            );
-            let live = Spec {
-                name: role.role_name().to_string(),
-                description: role.description().unwrap_or_default().to_string(),
-                trust_policy: document(role.assume_role_policy_document().unwrap_or("{}")),
-                managed_policies: attached(&iam, &name).await?,
-                inline_policies: inline(&iam, &name).await?,
-                tags: tags.clone(),
-                permissions_boundary: role
-                    .permissions_boundary()
-                    .and_then(|b| b.permissions_boundary_arn())
-                    .map(str::to_string),
-            };
-            Ok(Some(
-                Found::new(&name, json(&live), owned(&tags, cx.stack())).arn(role.arn()),
-            ))
-        })
-    }
-
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let out = cx
-                .clients
-                .iam()
-                .create_role()
-                .role_name(&spec.name)
-                .assume_role_policy_document(spec.trust_policy.to_string())
-                .description(&spec.description)
-                .set_permissions_boundary(spec.permissions_boundary.clone())
-                .set_tags(Some(iam_tags(&spec.tags)))
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
+            return Ok(None);
+        };
+        let iam = cx.clients.iam();
+        let Some(out) = unless(
+            NO_SUCH,
+            iam.get_role()
+                .role_name(&name)
                 .send()
                 .await
-                .map_err(sdk("CreateRole"))?;
-            let arn = out
-                .role()
-                .map(|r| r.arn().to_string())
-                .ok_or_else(|| AwsError::missing("CreateRole", "Role.Arn"))?;
-            let created = Found::new(
-                &spec.name,
-                serde_json::json!({"managed_policies": [], "inline_policies": {}, "tags": spec.tags}),
-                true,
-            )
-            .arn(arn);
-            let fields = ["managed_policies".to_string(), "inline_policies".to_string()];
-            self.update(cx, at, &created, &fields).await
-        })
+                .map_err(sdk("GetRole")),
+        )?
+        else {
+            return Ok(None);
+        };
+        let role = out.role().ok_or_else(|| AwsError::missing("GetRole", "Role"))?;
+        let tags = user_tags(
+            role.tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string())),
+        );
+        let live = Spec {
+            name: role.role_name().to_string(),
+            description: role.description().unwrap_or_default().to_string(),
+            trust_policy: document(role.assume_role_policy_document().unwrap_or("{}")),
+            managed_policies: attached(&iam, &name).await?,
+            inline_policies: inline(&iam, &name).await?,
+            tags: tags.clone(),
+            permissions_boundary: role
+                .permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(str::to_string),
+        };
+        Ok(Some(
+            Found::new(&name, &live, owned(&tags, cx.stack())).arn(role.arn()),
+        ))
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let iam = cx.clients.iam();
-            let name = &spec.name;
-            if has(fields, "trust_policy") {
-                iam.update_assume_role_policy()
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let out = cx
+            .clients
+            .iam()
+            .create_role()
+            .role_name(&spec.name)
+            .assume_role_policy_document(spec.trust_policy.to_string())
+            .description(&spec.description)
+            .set_permissions_boundary(spec.permissions_boundary.clone())
+            .set_tags(Some(iam_tags(&spec.tags)))
+            .send()
+            .await
+            .map_err(sdk("CreateRole"))?;
+        let arn = out
+            .role()
+            .map(|r| r.arn().to_string())
+            .ok_or_else(|| AwsError::missing("CreateRole", "Role.Arn"))?;
+        let created = Found::new(
+            &spec.name,
+            serde_json::json!({"managed_policies": [], "inline_policies": {}, "tags": spec.tags}),
+            true,
+        )
+        .arn(arn);
+        let fields = ["managed_policies".to_string(), "inline_policies".to_string()];
+        self.update(cx, at, &created, &fields).await
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let iam = cx.clients.iam();
+        let name = &spec.name;
+        if has(fields, "trust_policy") {
+            iam.update_assume_role_policy()
+                .role_name(name)
+                .policy_document(spec.trust_policy.to_string())
+                .send()
+                .await
+                .map_err(sdk("UpdateAssumeRolePolicy"))?;
+        }
+        // Put back before the policies: the deployer may change a
+        // role's policies only while it carries the boundary.
+        if let (true, Some(boundary)) = (has(fields, "permissions_boundary"), &spec.permissions_boundary) {
+            iam.put_role_permissions_boundary()
+                .role_name(name)
+                .permissions_boundary(boundary)
+                .send()
+                .await
+                .map_err(sdk("PutRolePermissionsBoundary"))?;
+        }
+        if has(fields, "description") {
+            iam.update_role()
+                .role_name(name)
+                .description(&spec.description)
+                .send()
+                .await
+                .map_err(sdk("UpdateRole"))?;
+        }
+        if has(fields, "managed_policies") {
+            let was: Vec<String> =
+                serde_json::from_value(live.live["managed_policies"].clone()).unwrap_or_default();
+            for arn in was.iter().filter(|a| !spec.managed_policies.contains(a)) {
+                iam.detach_role_policy()
                     .role_name(name)
-                    .policy_document(spec.trust_policy.to_string())
+                    .policy_arn(arn)
                     .send()
                     .await
-                    .map_err(sdk("UpdateAssumeRolePolicy"))?;
+                    .map_err(sdk("DetachRolePolicy"))?;
             }
-            // Put back before the policies: the deployer may change a
-            // role's policies only while it carries the boundary.
-            if let (true, Some(boundary)) = (has(fields, "permissions_boundary"), &spec.permissions_boundary)
+            for arn in spec.managed_policies.iter().filter(|a| !was.contains(a)) {
+                iam.attach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map_err(sdk("AttachRolePolicy"))?;
+            }
+        }
+        if has(fields, "inline_policies") {
+            let was: BTreeMap<String, Value> =
+                serde_json::from_value(live.live["inline_policies"].clone()).unwrap_or_default();
+            for policy in was.keys().filter(|p| !spec.inline_policies.contains_key(*p)) {
+                iam.delete_role_policy()
+                    .role_name(name)
+                    .policy_name(policy)
+                    .send()
+                    .await
+                    .map_err(sdk("DeleteRolePolicy"))?;
+            }
+            for (policy, doc) in spec
+                .inline_policies
+                .iter()
+                .filter(|(p, d)| was.get(*p) != Some(*d))
             {
-                iam.put_role_permissions_boundary()
+                iam.put_role_policy()
                     .role_name(name)
-                    .permissions_boundary(boundary)
+                    .policy_name(policy)
+                    .policy_document(doc.to_string())
                     .send()
                     .await
-                    .map_err(sdk("PutRolePermissionsBoundary"))?;
+                    .map_err(sdk("PutRolePolicy"))?;
             }
-            if has(fields, "description") {
-                iam.update_role()
+        }
+        if has(fields, "tags") {
+            let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
+            let (set, remove) = tag_changes(&spec.tags, &was);
+            if !set.is_empty() {
+                iam.tag_role()
                     .role_name(name)
-                    .description(&spec.description)
+                    .set_tags(Some(iam_tags(&set)))
                     .send()
                     .await
-                    .map_err(sdk("UpdateRole"))?;
+                    .map_err(sdk("TagRole"))?;
             }
-            if has(fields, "managed_policies") {
-                let was: Vec<String> =
-                    serde_json::from_value(live.live["managed_policies"].clone()).unwrap_or_default();
-                for arn in was.iter().filter(|a| !spec.managed_policies.contains(a)) {
-                    iam.detach_role_policy()
-                        .role_name(name)
-                        .policy_arn(arn)
-                        .send()
-                        .await
-                        .map_err(sdk("DetachRolePolicy"))?;
-                }
-                for arn in spec.managed_policies.iter().filter(|a| !was.contains(a)) {
-                    iam.attach_role_policy()
-                        .role_name(name)
-                        .policy_arn(arn)
-                        .send()
-                        .await
-                        .map_err(sdk("AttachRolePolicy"))?;
-                }
+            if !remove.is_empty() {
+                iam.untag_role()
+                    .role_name(name)
+                    .set_tag_keys(Some(remove))
+                    .send()
+                    .await
+                    .map_err(sdk("UntagRole"))?;
             }
-            if has(fields, "inline_policies") {
-                let was: BTreeMap<String, Value> =
-                    serde_json::from_value(live.live["inline_policies"].clone()).unwrap_or_default();
-                for policy in was.keys().filter(|p| !spec.inline_policies.contains_key(*p)) {
-                    iam.delete_role_policy()
-                        .role_name(name)
-                        .policy_name(policy)
-                        .send()
-                        .await
-                        .map_err(sdk("DeleteRolePolicy"))?;
-                }
-                for (policy, doc) in spec
-                    .inline_policies
-                    .iter()
-                    .filter(|(p, d)| was.get(*p) != Some(*d))
-                {
-                    iam.put_role_policy()
-                        .role_name(name)
-                        .policy_name(policy)
-                        .policy_document(doc.to_string())
-                        .send()
-                        .await
-                        .map_err(sdk("PutRolePolicy"))?;
-                }
-            }
-            if has(fields, "tags") {
-                let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
-                let (set, remove) = tag_changes(&spec.tags, &was);
-                if !set.is_empty() {
-                    iam.tag_role()
-                        .role_name(name)
-                        .set_tags(Some(iam_tags(&set)))
-                        .send()
-                        .await
-                        .map_err(sdk("TagRole"))?;
-                }
-                if !remove.is_empty() {
-                    iam.untag_role()
-                        .role_name(name)
-                        .set_tag_keys(Some(remove))
-                        .send()
-                        .await
-                        .map_err(sdk("UntagRole"))?;
-                }
-            }
-            let mut found = live.clone();
-            found.live = json(&spec);
-            Ok(found)
-        })
+        }
+        let mut found = live.clone();
+        found.set_live(spec);
+        Ok(found)
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        _at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            let iam = cx.clients.iam();
-            let name = &live.physical_id;
-            let was: Spec = live.view()?;
-            for arn in &was.managed_policies {
-                unless(
-                    NO_SUCH,
-                    iam.detach_role_policy()
-                        .role_name(name)
-                        .policy_arn(arn)
-                        .send()
-                        .await
-                        .map_err(sdk("DetachRolePolicy")),
-                )?;
-            }
-            for policy in was.inline_policies.keys() {
-                unless(
-                    NO_SUCH,
-                    iam.delete_role_policy()
-                        .role_name(name)
-                        .policy_name(policy)
-                        .send()
-                        .await
-                        .map_err(sdk("DeleteRolePolicy")),
-                )?;
-            }
+    async fn delete(
+        &self,
+        cx: &Cx,
+        _at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        let iam = cx.clients.iam();
+        let name = &live.physical_id;
+        let was: Spec = live.view()?;
+        for arn in &was.managed_policies {
             unless(
                 NO_SUCH,
-                iam.delete_role()
+                iam.detach_role_policy()
                     .role_name(name)
+                    .policy_arn(arn)
                     .send()
                     .await
-                    .map_err(sdk("DeleteRole")),
+                    .map_err(sdk("DetachRolePolicy")),
             )?;
-            Ok(Gone::Deleted)
-        })
+        }
+        for policy in was.inline_policies.keys() {
+            unless(
+                NO_SUCH,
+                iam.delete_role_policy()
+                    .role_name(name)
+                    .policy_name(policy)
+                    .send()
+                    .await
+                    .map_err(sdk("DeleteRolePolicy")),
+            )?;
+        }
+        unless(
+            NO_SUCH,
+            iam.delete_role()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(sdk("DeleteRole")),
+        )?;
+        Ok(Gone::Deleted)
     }
 }

@@ -4,12 +4,13 @@
 use aws_sdk_ec2::types::ResourceType;
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, json, ours, owned, user_tags};
+use super::{Tags, has, ours, owned, user_tags};
 use crate::aws::{AwsError, sdk};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::polls::retrying;
+use crate::engine::step::{Cx, StepError};
 use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec};
-use crate::stack::Ctx;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::{Options, retrying};
 
 pub struct InternetGateway;
 
@@ -46,113 +47,103 @@ async fn detach(ec2: &aws_sdk_ec2::Client, id: &str, vpc: &str) -> Result<(), Aw
     }
 }
 
-impl Kind for InternetGateway {
-    fn name(&self) -> &'static str {
-        "ec2-internet-gateway"
+impl Resource for InternetGateway {
+    type Spec = Spec;
+
+    const NAME: &'static str = "ec2-internet-gateway";
+
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let ec2 = cx.clients.ec2(at.region);
+        let call = ec2.describe_internet_gateways();
+        let call = match at.recorded() {
+            Some(id) => call.internet_gateway_ids(id),
+            None => call,
+        };
+        let out = match call.send().await.map_err(sdk("DescribeInternetGateways")) {
+            Ok(out) => out,
+            Err(e) if gone(&e) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(igw) = out
+            .internet_gateways()
+            .iter()
+            .find(|g| at.recorded().is_some() || ours(&tag_map(g.tags()), cx.stack(), at.id))
+        else {
+            return Ok(None);
+        };
+        let id = igw
+            .internet_gateway_id()
+            .ok_or_else(|| AwsError::missing("DescribeInternetGateways", "InternetGatewayId"))?;
+        let tags = user_tags(tag_map(igw.tags()));
+        let vpc = igw.attachments().first().and_then(|a| a.vpc_id());
+        let live = serde_json::json!({"vpc": vpc, "tags": tags});
+        let found = Found::new(id, live, owned(&tags, cx.stack()));
+        Ok(Some(match vpc {
+            Some(v) => found.out("vpc", v),
+            None => found,
+        }))
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let ec2 = cx.clients.ec2(at.region);
-            let call = ec2.describe_internet_gateways();
-            let call = match at.recorded() {
-                Some(id) => call.internet_gateway_ids(id),
-                None => call,
-            };
-            let out = match call.send().await.map_err(sdk("DescribeInternetGateways")) {
-                Ok(out) => out,
-                Err(e) if gone(&e) => return Ok(None),
-                Err(e) => return Err(e.into()),
-            };
-            let Some(igw) = out
-                .internet_gateways()
-                .iter()
-                .find(|g| at.recorded().is_some() || ours(&tag_map(g.tags()), cx.stack(), at.id))
-            else {
-                return Ok(None);
-            };
-            let id = igw
-                .internet_gateway_id()
-                .ok_or_else(|| AwsError::missing("DescribeInternetGateways", "InternetGatewayId"))?;
-            let tags = user_tags(tag_map(igw.tags()));
-            let vpc = igw.attachments().first().and_then(|a| a.vpc_id());
-            let live = serde_json::json!({"vpc": vpc, "tags": tags});
-            let found = Found::new(id, live, owned(&tags, cx.stack()));
-            Ok(Some(match vpc {
-                Some(v) => found.out("vpc", v),
-                None => found,
-            }))
-        })
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let ec2 = cx.clients.ec2(at.region);
+        let out = ec2
+            .create_internet_gateway()
+            .tag_specifications(tag_spec(ResourceType::InternetGateway, &spec.tags))
+            .send()
+            .await
+            .map_err(sdk("CreateInternetGateway"))?;
+        let id = out
+            .internet_gateway()
+            .and_then(|g| g.internet_gateway_id())
+            .ok_or_else(|| AwsError::missing("CreateInternetGateway", "InternetGateway.InternetGatewayId"))?;
+        attach(&ec2, id, &spec.vpc).await?;
+        Ok(Found::new(id, spec, true).out("vpc", &spec.vpc))
     }
 
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let ec2 = cx.clients.ec2(at.region);
-            let out = ec2
-                .create_internet_gateway()
-                .tag_specifications(tag_spec(ResourceType::InternetGateway, &spec.tags))
-                .send()
-                .await
-                .map_err(sdk("CreateInternetGateway"))?;
-            let id = out
-                .internet_gateway()
-                .and_then(|g| g.internet_gateway_id())
-                .ok_or_else(|| {
-                    AwsError::missing("CreateInternetGateway", "InternetGateway.InternetGatewayId")
-                })?;
-            attach(&ec2, id, &spec.vpc).await?;
-            Ok(Found::new(id, json(&spec), true).out("vpc", &spec.vpc))
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let ec2 = cx.clients.ec2(at.region);
-            if has(fields, "vpc") {
-                if let Some(old) = live.outputs.get("vpc") {
-                    detach(&ec2, &live.physical_id, old).await?;
-                }
-                attach(&ec2, &live.physical_id, &spec.vpc).await?;
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let ec2 = cx.clients.ec2(at.region);
+        if has(fields, "vpc") {
+            if let Some(old) = live.outputs.get("vpc") {
+                detach(&ec2, &live.physical_id, old).await?;
             }
-            if has(fields, "tags") {
-                let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
-                sync_tags(&ec2, &live.physical_id, &spec.tags, &was).await?;
-            }
-            Ok(Found::new(&live.physical_id, json(&spec), true).out("vpc", &spec.vpc))
-        })
+            attach(&ec2, &live.physical_id, &spec.vpc).await?;
+        }
+        if has(fields, "tags") {
+            let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
+            sync_tags(&ec2, &live.physical_id, &spec.tags, &was).await?;
+        }
+        Ok(Found::new(&live.physical_id, spec, true).out("vpc", &spec.vpc))
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            let ec2 = cx.clients.ec2(at.region);
-            retrying(&["DependencyViolation"], 20, async || {
-                if let Some(vpc) = live.outputs.get("vpc") {
-                    detach(&ec2, &live.physical_id, vpc).await?;
-                }
-                ok_if_gone(
-                    ec2.delete_internet_gateway()
-                        .internet_gateway_id(&live.physical_id)
-                        .send()
-                        .await
-                        .map_err(sdk("DeleteInternetGateway")),
-                )
-            })
-            .await?;
-            Ok(Gone::Deleted)
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        let ec2 = cx.clients.ec2(at.region);
+        retrying(&["DependencyViolation"], 20, async || {
+            if let Some(vpc) = live.outputs.get("vpc") {
+                detach(&ec2, &live.physical_id, vpc).await?;
+            }
+            ok_if_gone(
+                ec2.delete_internet_gateway()
+                    .internet_gateway_id(&live.physical_id)
+                    .send()
+                    .await
+                    .map_err(sdk("DeleteInternetGateway")),
+            )
         })
+        .await?;
+        Ok(Gone::Deleted)
     }
 }

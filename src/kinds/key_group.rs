@@ -10,11 +10,12 @@ use serde::{Deserialize, Serialize};
 
 use super::cloudfront_policy::{Policy, PolicyApi};
 use crate::aws::{AwsError, sdk, unless};
+use crate::engine::kind::Typed;
 use crate::resources::{Etagged, converge, delete_etagged, etag_of, written};
 
 pub struct Api;
 
-pub const KEY_GROUP: Policy<Api> = Policy(std::marker::PhantomData);
+pub const KEY_GROUP: Typed<Policy<Api>> = Typed(Policy(std::marker::PhantomData));
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spec {

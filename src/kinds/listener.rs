@@ -6,12 +6,11 @@
 use aws_sdk_elasticloadbalancingv2::types::{Certificate, Listener, ProtocolEnum};
 use serde::{Deserialize, Serialize};
 
-use super::json;
 use crate::aws::{AwsError, sdk, unless};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::step::{Cx, StepError};
 use crate::resources::load_balancer::denied;
-use crate::stack::Ctx;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::Options;
 
 pub struct ListenerKind;
 
@@ -54,126 +53,118 @@ fn view(l: &Listener) -> Spec {
     }
 }
 
-impl Kind for ListenerKind {
-    fn name(&self) -> &'static str {
-        "elbv2-listener"
-    }
+impl Resource for ListenerKind {
+    type Spec = Spec;
+
+    const NAME: &'static str = "elbv2-listener";
 
     fn replace_fields(&self) -> &'static [&'static str] {
         &["load_balancer"]
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let elb = cx.clients.elb(at.region);
-            let call = elb.describe_listeners();
-            let spec: Option<Spec> = at.spec().ok();
-            let call = match (at.recorded_arn(), &spec) {
-                (Some(arn), _) => call.listener_arns(arn),
-                (None, Some(s)) => call.load_balancer_arn(&s.load_balancer),
-                (None, None) => return Ok(None),
-            };
-            let out = unless(
-                &["ListenerNotFound", "LoadBalancerNotFound"],
-                call.send().await.map_err(sdk("DescribeListeners")),
-            )?;
-            let Some(listener) = out.and_then(|o| {
-                o.listeners()
-                    .iter()
-                    .find(|l| {
-                        at.recorded_arn().is_some() || spec.as_ref().is_some_and(|s| l.port() == Some(s.port))
-                    })
-                    .cloned()
-            }) else {
-                return Ok(None);
-            };
-            let arn = listener
-                .listener_arn()
-                .ok_or_else(|| AwsError::missing("DescribeListeners", "ListenerArn"))?;
-            Ok(Some(Found::new(arn, json(&view(&listener)), true).arn(arn)))
-        })
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let elb = cx.clients.elb(at.region);
+        let call = elb.describe_listeners();
+        let spec = at.spec().ok();
+        let call = match (at.recorded_arn(), &spec) {
+            (Some(arn), _) => call.listener_arns(arn),
+            (None, Some(s)) => call.load_balancer_arn(&s.load_balancer),
+            (None, None) => return Ok(None),
+        };
+        let out = unless(
+            &["ListenerNotFound", "LoadBalancerNotFound"],
+            call.send().await.map_err(sdk("DescribeListeners")),
+        )?;
+        let Some(listener) = out.and_then(|o| {
+            o.listeners()
+                .iter()
+                .find(|l| {
+                    at.recorded_arn().is_some() || spec.as_ref().is_some_and(|s| l.port() == Some(s.port))
+                })
+                .cloned()
+        }) else {
+            return Ok(None);
+        };
+        let arn = listener
+            .listener_arn()
+            .ok_or_else(|| AwsError::missing("DescribeListeners", "ListenerArn"))?;
+        Ok(Some(Found::new(arn, view(&listener), true).arn(arn)))
     }
 
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let out = cx
-                .clients
-                .elb(at.region)
-                .create_listener()
-                .load_balancer_arn(&spec.load_balancer)
-                .protocol(ProtocolEnum::from(spec.protocol.as_str()))
-                .port(spec.port)
-                .set_certificates(
-                    spec.certificate
-                        .as_ref()
-                        .map(|c| vec![Certificate::builder().certificate_arn(c).build()]),
-                )
-                .set_ssl_policy(spec.ssl_policy.clone())
-                .default_actions(denied())
-                .send()
-                .await
-                .map_err(sdk("CreateListener"))?;
-            let arn = out
-                .listeners()
-                .first()
-                .and_then(|l| l.listener_arn())
-                .ok_or_else(|| AwsError::missing("CreateListener", "Listeners.ListenerArn"))?;
-            Ok(Found::new(arn, json(&spec), true).arn(arn))
-        })
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let out = cx
+            .clients
+            .elb(at.region)
+            .create_listener()
+            .load_balancer_arn(&spec.load_balancer)
+            .protocol(ProtocolEnum::from(spec.protocol.as_str()))
+            .port(spec.port)
+            .set_certificates(
+                spec.certificate
+                    .as_ref()
+                    .map(|c| vec![Certificate::builder().certificate_arn(c).build()]),
+            )
+            .set_ssl_policy(spec.ssl_policy.clone())
+            .default_actions(denied())
+            .send()
+            .await
+            .map_err(sdk("CreateListener"))?;
+        let arn = out
+            .listeners()
+            .first()
+            .and_then(|l| l.listener_arn())
+            .ok_or_else(|| AwsError::missing("CreateListener", "Listeners.ListenerArn"))?;
+        Ok(Found::new(arn, spec, true).arn(arn))
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        cx.clients
+            .elb(at.region)
+            .modify_listener()
+            .listener_arn(&live.physical_id)
+            .protocol(ProtocolEnum::from(spec.protocol.as_str()))
+            .port(spec.port)
+            .set_certificates(
+                spec.certificate
+                    .as_ref()
+                    .map(|c| vec![Certificate::builder().certificate_arn(c).build()]),
+            )
+            .set_ssl_policy(spec.ssl_policy.clone())
+            .default_actions(denied())
+            .send()
+            .await
+            .map_err(sdk("ModifyListener"))?;
+        let mut found = live.clone();
+        found.set_live(spec);
+        Ok(found)
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        unless(
+            &["ListenerNotFound"],
             cx.clients
                 .elb(at.region)
-                .modify_listener()
+                .delete_listener()
                 .listener_arn(&live.physical_id)
-                .protocol(ProtocolEnum::from(spec.protocol.as_str()))
-                .port(spec.port)
-                .set_certificates(
-                    spec.certificate
-                        .as_ref()
-                        .map(|c| vec![Certificate::builder().certificate_arn(c).build()]),
-                )
-                .set_ssl_policy(spec.ssl_policy.clone())
-                .default_actions(denied())
                 .send()
                 .await
-                .map_err(sdk("ModifyListener"))?;
-            let mut found = live.clone();
-            found.live = json(&spec);
-            Ok(found)
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            unless(
-                &["ListenerNotFound"],
-                cx.clients
-                    .elb(at.region)
-                    .delete_listener()
-                    .listener_arn(&live.physical_id)
-                    .send()
-                    .await
-                    .map_err(sdk("DeleteListener")),
-            )?;
-            Ok(Gone::Deleted)
-        })
+                .map_err(sdk("DeleteListener")),
+        )?;
+        Ok(Gone::Deleted)
     }
 }
 

@@ -11,13 +11,12 @@
 use aws_sdk_elasticloadbalancingv2::types::Rule;
 use serde::{Deserialize, Serialize};
 
-use super::json;
 use crate::aws::{AwsError, sdk, unless};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::step::{Cx, StepError};
 use crate::resources::load_balancer::{forward, header_condition_any};
 use crate::resources::origin_secret::SecretValue;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::Options;
-use crate::stack::{Ctx, StepError};
 
 pub struct ListenerRule;
 
@@ -41,7 +40,7 @@ pub struct Spec {
 }
 
 /// The values the rule must accept, in the spec's order.
-async fn accepted(cx: &Ctx, spec: &Spec) -> Result<Vec<SecretValue>, StepError> {
+async fn accepted(cx: &Cx, spec: &Spec) -> Result<Vec<SecretValue>, StepError> {
     let mut values = vec![
         cx.secret_version(&spec.origin_secret.arn, &spec.origin_secret.version)
             .await?,
@@ -59,165 +58,157 @@ fn condition(values: &[SecretValue]) -> aws_sdk_elasticloadbalancingv2::types::R
 
 pub const DIFFERS: &str = "(differs)";
 
-impl Kind for ListenerRule {
-    fn name(&self) -> &'static str {
-        "elbv2-listener-rule"
-    }
+impl Resource for ListenerRule {
+    type Spec = Spec;
+
+    const NAME: &'static str = "elbv2-listener-rule";
 
     fn replace_fields(&self) -> &'static [&'static str] {
         &["listener", "priority"]
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            // A migrated entry has no spec: it is found by ARN, compared with nothing.
-            let spec: Option<Spec> = at.spec().ok();
-            let elb = cx.clients.elb(at.region);
-            let call = match (at.recorded_arn(), &spec) {
-                (Some(arn), _) => elb.describe_rules().rule_arns(arn),
-                (None, Some(spec)) => elb.describe_rules().listener_arn(&spec.listener),
-                (None, None) => return Ok(None),
-            };
-            let out = unless(
-                &["RuleNotFound", "ListenerNotFound", "LoadBalancerNotFound"],
-                call.send().await.map_err(sdk("DescribeRules")),
-            )?;
-            let Some(rule): Option<Rule> = out.and_then(|o| {
-                o.rules()
-                    .iter()
-                    .find(|r| {
-                        at.recorded_arn().is_some()
-                            || spec
-                                .as_ref()
-                                .is_some_and(|s| r.priority() == Some(s.priority.as_str()))
-                    })
-                    .cloned()
-            }) else {
-                return Ok(None);
-            };
-            let arn = rule
-                .rule_arn()
-                .ok_or_else(|| AwsError::missing("DescribeRules", "RuleArn"))?;
-            let Some(spec) = spec else {
-                return Ok(Some(Found::new(arn, serde_json::Value::Null, true).arn(arn)));
-            };
-            let header = rule
-                .conditions()
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        // A migrated entry has no spec: it is found by ARN, compared with nothing.
+        let spec = at.spec().ok();
+        let elb = cx.clients.elb(at.region);
+        let call = match (at.recorded_arn(), &spec) {
+            (Some(arn), _) => elb.describe_rules().rule_arns(arn),
+            (None, Some(spec)) => elb.describe_rules().listener_arn(&spec.listener),
+            (None, None) => return Ok(None),
+        };
+        let out = unless(
+            &["RuleNotFound", "ListenerNotFound", "LoadBalancerNotFound"],
+            call.send().await.map_err(sdk("DescribeRules")),
+        )?;
+        let Some(rule): Option<Rule> = out.and_then(|o| {
+            o.rules()
                 .iter()
-                .filter_map(|c| c.http_header_config())
-                .find(|h| {
-                    h.http_header_name()
-                        .is_some_and(|n| n.eq_ignore_ascii_case(&spec.header))
-                });
-            // The live values as a set against the accepted ones: any other
-            // value, or one missing, makes the secret differ.
-            let mut live_values: Vec<&str> = header
-                .map(|h| h.values().iter().map(String::as_str).collect())
-                .unwrap_or_default();
-            live_values.sort_unstable();
-            live_values.dedup();
-            let wanted = accepted(cx, &spec).await?;
-            let mut wanted: Vec<&str> = wanted.iter().map(SecretValue::expose).collect();
-            wanted.sort_unstable();
-            wanted.dedup();
-            let version = if live_values == wanted {
-                spec.origin_secret.version.clone()
-            } else {
-                DIFFERS.to_string()
-            };
-            let live = Spec {
-                listener: rule_listener(arn).unwrap_or_else(|| spec.listener.clone()),
-                priority: rule.priority().unwrap_or_default().to_string(),
-                header: header
-                    .and_then(|h| h.http_header_name())
-                    .unwrap_or_default()
-                    .to_string(),
-                origin_secret: SecretRef {
-                    arn: spec.origin_secret.arn.clone(),
-                    version,
-                },
-                target_group: rule
-                    .actions()
-                    .iter()
-                    .find_map(|a| a.target_group_arn())
-                    .unwrap_or_default()
-                    .to_string(),
-                rotating_to: spec.rotating_to.clone(),
-            };
-            Ok(Some(Found::new(arn, json(&live), true).arn(arn)))
-        })
+                .find(|r| {
+                    at.recorded_arn().is_some()
+                        || spec
+                            .as_ref()
+                            .is_some_and(|s| r.priority() == Some(s.priority.as_str()))
+                })
+                .cloned()
+        }) else {
+            return Ok(None);
+        };
+        let arn = rule
+            .rule_arn()
+            .ok_or_else(|| AwsError::missing("DescribeRules", "RuleArn"))?;
+        let Some(spec) = spec else {
+            return Ok(Some(Found::new(arn, serde_json::Value::Null, true).arn(arn)));
+        };
+        let header = rule
+            .conditions()
+            .iter()
+            .filter_map(|c| c.http_header_config())
+            .find(|h| {
+                h.http_header_name()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&spec.header))
+            });
+        // The live values as a set against the accepted ones: any other
+        // value, or one missing, makes the secret differ.
+        let mut live_values: Vec<&str> = header
+            .map(|h| h.values().iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        live_values.sort_unstable();
+        live_values.dedup();
+        let wanted = accepted(cx, spec).await?;
+        let mut wanted: Vec<&str> = wanted.iter().map(SecretValue::expose).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let version = if live_values == wanted {
+            spec.origin_secret.version.clone()
+        } else {
+            DIFFERS.to_string()
+        };
+        let live = Spec {
+            listener: rule_listener(arn).unwrap_or_else(|| spec.listener.clone()),
+            priority: rule.priority().unwrap_or_default().to_string(),
+            header: header
+                .and_then(|h| h.http_header_name())
+                .unwrap_or_default()
+                .to_string(),
+            origin_secret: SecretRef {
+                arn: spec.origin_secret.arn.clone(),
+                version,
+            },
+            target_group: rule
+                .actions()
+                .iter()
+                .find_map(|a| a.target_group_arn())
+                .unwrap_or_default()
+                .to_string(),
+            rotating_to: spec.rotating_to.clone(),
+        };
+        Ok(Some(Found::new(arn, &live, true).arn(arn)))
     }
 
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let values = accepted(cx, &spec).await?;
-            let priority: i32 = spec.priority.parse().unwrap_or(1);
-            let out = cx
-                .clients
-                .elb(at.region)
-                .create_rule()
-                .listener_arn(&spec.listener)
-                .priority(priority)
-                .conditions(condition(&values))
-                .actions(forward(&spec.target_group))
-                .send()
-                .await
-                .map_err(sdk("CreateRule"))?;
-            let arn = out
-                .rules()
-                .first()
-                .and_then(|r| r.rule_arn())
-                .ok_or_else(|| AwsError::missing("CreateRule", "Rules.RuleArn"))?;
-            Ok(Found::new(arn, json(&spec), true).arn(arn))
-        })
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let values = accepted(cx, spec).await?;
+        let priority: i32 = spec.priority.parse().unwrap_or(1);
+        let out = cx
+            .clients
+            .elb(at.region)
+            .create_rule()
+            .listener_arn(&spec.listener)
+            .priority(priority)
+            .conditions(condition(&values))
+            .actions(forward(&spec.target_group))
+            .send()
+            .await
+            .map_err(sdk("CreateRule"))?;
+        let arn = out
+            .rules()
+            .first()
+            .and_then(|r| r.rule_arn())
+            .ok_or_else(|| AwsError::missing("CreateRule", "Rules.RuleArn"))?;
+        Ok(Found::new(arn, spec, true).arn(arn))
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let values = accepted(cx, &spec).await?;
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let values = accepted(cx, spec).await?;
+        cx.clients
+            .elb(at.region)
+            .modify_rule()
+            .rule_arn(&live.physical_id)
+            .conditions(condition(&values))
+            .actions(forward(&spec.target_group))
+            .send()
+            .await
+            .map_err(sdk("ModifyRule"))?;
+        let mut found = live.clone();
+        found.set_live(spec);
+        Ok(found)
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        unless(
+            &["RuleNotFound"],
             cx.clients
                 .elb(at.region)
-                .modify_rule()
+                .delete_rule()
                 .rule_arn(&live.physical_id)
-                .conditions(condition(&values))
-                .actions(forward(&spec.target_group))
                 .send()
                 .await
-                .map_err(sdk("ModifyRule"))?;
-            let mut found = live.clone();
-            found.live = json(&spec);
-            Ok(found)
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            unless(
-                &["RuleNotFound"],
-                cx.clients
-                    .elb(at.region)
-                    .delete_rule()
-                    .rule_arn(&live.physical_id)
-                    .send()
-                    .await
-                    .map_err(sdk("DeleteRule")),
-            )?;
-            Ok(Gone::Deleted)
-        })
+                .map_err(sdk("DeleteRule")),
+        )?;
+        Ok(Gone::Deleted)
     }
 }
 

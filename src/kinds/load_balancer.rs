@@ -10,13 +10,14 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, json, owned, user_tags};
+use super::{Tags, has, owned, user_tags};
 use crate::aws::{AwsError, sdk, unless};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource, Typical};
+use crate::engine::polls::wait_for;
+use crate::engine::step::{Cx, StepError};
 use crate::engine::wait::Check;
 use crate::resources::load_balancer::{sync_tags, tags, tags_of};
-use crate::stack::Ctx;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind, Typical};
-use crate::stack::teardown::{Options, wait_for};
 
 pub struct LoadBalancerKind;
 
@@ -35,12 +36,12 @@ pub struct Spec {
 
 const NOT_FOUND: &[&str] = &["LoadBalancerNotFound"];
 
-async fn describe(cx: &Ctx, at: &At<'_>) -> Result<Option<LoadBalancer>, AwsError> {
+async fn describe(cx: &Cx, at: &At<'_, Spec>) -> Result<Option<LoadBalancer>, AwsError> {
     lookup(cx, at.region, at.recorded_arn(), at.field("name")).await
 }
 
 async fn lookup(
-    cx: &Ctx,
+    cx: &Cx,
     region: &str,
     arn: Option<&str>,
     name: Option<String>,
@@ -63,7 +64,7 @@ fn state(lb: &LoadBalancer) -> String {
         .unwrap_or_default()
 }
 
-async fn set_attributes(cx: &Ctx, at: &At<'_>, arn: &str, spec: &Spec) -> Result<(), AwsError> {
+async fn set_attributes(cx: &Cx, at: &At<'_, Spec>, arn: &str, spec: &Spec) -> Result<(), AwsError> {
     cx.clients
         .elb(at.region)
         .modify_load_balancer_attributes()
@@ -80,10 +81,10 @@ async fn set_attributes(cx: &Ctx, at: &At<'_>, arn: &str, spec: &Spec) -> Result
     Ok(())
 }
 
-impl Kind for LoadBalancerKind {
-    fn name(&self) -> &'static str {
-        "elbv2-load-balancer"
-    }
+impl Resource for LoadBalancerKind {
+    type Spec = Spec;
+
+    const NAME: &'static str = "elbv2-load-balancer";
 
     fn typical(&self) -> Typical {
         Typical {
@@ -98,182 +99,170 @@ impl Kind for LoadBalancerKind {
         &["name", "scheme"]
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let Some(lb) = describe(cx, at).await? else {
-                return Ok(None);
-            };
-            let elb = cx.clients.elb(at.region);
-            let arn = lb
-                .load_balancer_arn()
-                .ok_or_else(|| AwsError::missing("DescribeLoadBalancers", "LoadBalancerArn"))?;
-            let dns = lb
-                .dns_name()
-                .ok_or_else(|| AwsError::missing("DescribeLoadBalancers", "DNSName"))?;
-            let tags = user_tags(tags_of(&elb, arn).await?);
-            let wanted: Vec<String> = at
-                .spec
-                .get("attributes")
-                .and_then(|a| a.as_object())
-                .map(|a| a.keys().cloned().collect())
-                .unwrap_or_default();
-            let attributes = elb
-                .describe_load_balancer_attributes()
-                .load_balancer_arn(arn)
-                .send()
-                .await
-                .map_err(sdk("DescribeLoadBalancerAttributes"))?
-                .attributes()
-                .iter()
-                .filter_map(|a| Some((a.key()?.to_string(), a.value()?.to_string())))
-                .filter(|(k, _)| wanted.contains(k))
-                .collect();
-            let mut subnets: Vec<String> = lb
-                .availability_zones()
-                .iter()
-                .filter_map(|z| z.subnet_id().map(str::to_string))
-                .collect();
-            subnets.sort();
-            let mut security_groups = lb.security_groups().to_vec();
-            security_groups.sort();
-            let live = Spec {
-                name: lb.load_balancer_name().unwrap_or_default().to_string(),
-                scheme: lb.scheme().map(|s| s.as_str().to_string()).unwrap_or_default(),
-                ip_address_type: lb
-                    .ip_address_type()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                subnets,
-                security_groups,
-                attributes,
-                tags: tags.clone(),
-            };
-            Ok(Some(
-                Found::new(&live.name, json(&live), owned(&tags, cx.stack()))
-                    .arn(arn)
-                    .out("dns_name", dns)
-                    .detail(state(&lb)),
-            ))
-        })
-    }
-
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let out = cx
-                .clients
-                .elb(at.region)
-                .create_load_balancer()
-                .name(&spec.name)
-                .set_subnets(Some(spec.subnets.clone()))
-                .set_security_groups(Some(spec.security_groups.clone()))
-                .scheme(LoadBalancerSchemeEnum::from(spec.scheme.as_str()))
-                .r#type(LoadBalancerTypeEnum::Application)
-                .ip_address_type(IpAddressType::from(spec.ip_address_type.as_str()))
-                .set_tags(Some(tags(&spec.tags)))
-                .send()
-                .await
-                .map_err(sdk("CreateLoadBalancer"))?;
-            let lb = out
-                .load_balancers()
-                .first()
-                .ok_or_else(|| AwsError::missing("CreateLoadBalancer", "LoadBalancers"))?;
-            let arn = lb
-                .load_balancer_arn()
-                .ok_or_else(|| AwsError::missing("CreateLoadBalancer", "LoadBalancerArn"))?;
-            let dns = lb
-                .dns_name()
-                .ok_or_else(|| AwsError::missing("CreateLoadBalancer", "DNSName"))?;
-            set_attributes(cx, at, arn, &spec).await?;
-            Ok(Found::new(&spec.name, json(&spec), true)
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let Some(lb) = describe(cx, at).await? else {
+            return Ok(None);
+        };
+        let elb = cx.clients.elb(at.region);
+        let arn = lb
+            .load_balancer_arn()
+            .ok_or_else(|| AwsError::missing("DescribeLoadBalancers", "LoadBalancerArn"))?;
+        let dns = lb
+            .dns_name()
+            .ok_or_else(|| AwsError::missing("DescribeLoadBalancers", "DNSName"))?;
+        let tags = user_tags(tags_of(&elb, arn).await?);
+        let wanted: Vec<String> = at
+            .raw
+            .get("attributes")
+            .and_then(|a| a.as_object())
+            .map(|a| a.keys().cloned().collect())
+            .unwrap_or_default();
+        let attributes = elb
+            .describe_load_balancer_attributes()
+            .load_balancer_arn(arn)
+            .send()
+            .await
+            .map_err(sdk("DescribeLoadBalancerAttributes"))?
+            .attributes()
+            .iter()
+            .filter_map(|a| Some((a.key()?.to_string(), a.value()?.to_string())))
+            .filter(|(k, _)| wanted.contains(k))
+            .collect();
+        let mut subnets: Vec<String> = lb
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.subnet_id().map(str::to_string))
+            .collect();
+        subnets.sort();
+        let mut security_groups = lb.security_groups().to_vec();
+        security_groups.sort();
+        let live = Spec {
+            name: lb.load_balancer_name().unwrap_or_default().to_string(),
+            scheme: lb.scheme().map(|s| s.as_str().to_string()).unwrap_or_default(),
+            ip_address_type: lb
+                .ip_address_type()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            subnets,
+            security_groups,
+            attributes,
+            tags: tags.clone(),
+        };
+        Ok(Some(
+            Found::new(&live.name, &live, owned(&tags, cx.stack()))
                 .arn(arn)
-                .out("dns_name", dns))
-        })
+                .out("dns_name", dns)
+                .detail(state(&lb)),
+        ))
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let was: Spec = live.view()?;
-            let elb = cx.clients.elb(at.region);
-            let arn = live.arn.as_deref().unwrap_or_default();
-            if has(fields, "subnets") {
-                elb.set_subnets()
-                    .load_balancer_arn(arn)
-                    .set_subnets(Some(spec.subnets.clone()))
-                    .send()
-                    .await
-                    .map_err(sdk("SetSubnets"))?;
-            }
-            if has(fields, "security_groups") {
-                elb.set_security_groups()
-                    .load_balancer_arn(arn)
-                    .set_security_groups(Some(spec.security_groups.clone()))
-                    .send()
-                    .await
-                    .map_err(sdk("SetSecurityGroups"))?;
-            }
-            if has(fields, "ip_address_type") {
-                elb.set_ip_address_type()
-                    .load_balancer_arn(arn)
-                    .ip_address_type(IpAddressType::from(spec.ip_address_type.as_str()))
-                    .send()
-                    .await
-                    .map_err(sdk("SetIpAddressType"))?;
-            }
-            if has(fields, "attributes") {
-                set_attributes(cx, at, arn, &spec).await?;
-            }
-            if has(fields, "tags") {
-                sync_tags(&elb, arn, &spec.tags, &was.tags).await?;
-            }
-            let mut found = live.clone();
-            found.live = json(&spec);
-            Ok(found)
-        })
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let out = cx
+            .clients
+            .elb(at.region)
+            .create_load_balancer()
+            .name(&spec.name)
+            .set_subnets(Some(spec.subnets.clone()))
+            .set_security_groups(Some(spec.security_groups.clone()))
+            .scheme(LoadBalancerSchemeEnum::from(spec.scheme.as_str()))
+            .r#type(LoadBalancerTypeEnum::Application)
+            .ip_address_type(IpAddressType::from(spec.ip_address_type.as_str()))
+            .set_tags(Some(tags(&spec.tags)))
+            .send()
+            .await
+            .map_err(sdk("CreateLoadBalancer"))?;
+        let lb = out
+            .load_balancers()
+            .first()
+            .ok_or_else(|| AwsError::missing("CreateLoadBalancer", "LoadBalancers"))?;
+        let arn = lb
+            .load_balancer_arn()
+            .ok_or_else(|| AwsError::missing("CreateLoadBalancer", "LoadBalancerArn"))?;
+        let dns = lb
+            .dns_name()
+            .ok_or_else(|| AwsError::missing("CreateLoadBalancer", "DNSName"))?;
+        set_attributes(cx, at, arn, spec).await?;
+        Ok(Found::new(&spec.name, spec, true).arn(arn).out("dns_name", dns))
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            let elb = cx.clients.elb(at.region);
-            let arn = live.arn_for("DeleteLoadBalancer")?.to_string();
-            unless(
-                NOT_FOUND,
-                elb.delete_load_balancer()
-                    .load_balancer_arn(&arn)
-                    .send()
-                    .await
-                    .map_err(sdk("DeleteLoadBalancer")),
-            )?;
-            wait_for(cx, at.id, "load balancer to go".into(), 20, async || {
-                Ok(lookup(cx, at.region, Some(&arn), None)
-                    .await?
-                    .map(|lb| state(&lb)))
-            })
-            .await?;
-            Ok(Gone::Deleted)
-        })
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let was: Spec = live.view()?;
+        let elb = cx.clients.elb(at.region);
+        let arn = live.arn.as_deref().unwrap_or_default();
+        if has(fields, "subnets") {
+            elb.set_subnets()
+                .load_balancer_arn(arn)
+                .set_subnets(Some(spec.subnets.clone()))
+                .send()
+                .await
+                .map_err(sdk("SetSubnets"))?;
+        }
+        if has(fields, "security_groups") {
+            elb.set_security_groups()
+                .load_balancer_arn(arn)
+                .set_security_groups(Some(spec.security_groups.clone()))
+                .send()
+                .await
+                .map_err(sdk("SetSecurityGroups"))?;
+        }
+        if has(fields, "ip_address_type") {
+            elb.set_ip_address_type()
+                .load_balancer_arn(arn)
+                .ip_address_type(IpAddressType::from(spec.ip_address_type.as_str()))
+                .send()
+                .await
+                .map_err(sdk("SetIpAddressType"))?;
+        }
+        if has(fields, "attributes") {
+            set_attributes(cx, at, arn, spec).await?;
+        }
+        if has(fields, "tags") {
+            sync_tags(&elb, arn, &spec.tags, &was.tags).await?;
+        }
+        let mut found = live.clone();
+        found.set_live(spec);
+        Ok(found)
     }
 
-    fn ready<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Check<()>> {
-        Box::pin(async move {
-            Ok(match describe(cx, at).await? {
-                Some(lb) if state(&lb) == "active" => Check::Done(()),
-                Some(lb) => Check::Pending(state(&lb)),
-                None => Check::Pending("not listed yet".into()),
-            })
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        let elb = cx.clients.elb(at.region);
+        let arn = live.arn_for("DeleteLoadBalancer")?.to_string();
+        unless(
+            NOT_FOUND,
+            elb.delete_load_balancer()
+                .load_balancer_arn(&arn)
+                .send()
+                .await
+                .map_err(sdk("DeleteLoadBalancer")),
+        )?;
+        wait_for(cx, at.id, "load balancer to go".into(), 20, async || {
+            Ok(lookup(cx, at.region, Some(&arn), None)
+                .await?
+                .map(|lb| state(&lb)))
+        })
+        .await?;
+        Ok(Gone::Deleted)
+    }
+
+    async fn ready(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Check<()>, StepError> {
+        Ok(match describe(cx, at).await? {
+            Some(lb) if state(&lb) == "active" => Check::Done(()),
+            Some(lb) => Check::Pending(state(&lb)),
+            None => Check::Pending("not listed yet".into()),
         })
     }
 }

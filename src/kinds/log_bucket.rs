@@ -12,12 +12,12 @@ use aws_sdk_s3::types::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Tags, has, json, owned, user_tags};
+use super::{Tags, has, owned, user_tags};
 use crate::aws::{AwsError, sdk, unless};
-use crate::lockfile::State;
-use crate::stack::Ctx;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::{Options, retrying};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Phase, Resource};
+use crate::engine::polls::retrying;
+use crate::engine::step::{Cx, StepError};
 
 pub struct LogBucket;
 
@@ -127,224 +127,216 @@ async fn live(s3: &aws_sdk_s3::Client, name: &str) -> Result<Option<Spec>, AwsEr
     }))
 }
 
-impl Kind for LogBucket {
-    fn name(&self) -> &'static str {
-        "s3-bucket"
-    }
+impl Resource for LogBucket {
+    type Spec = Spec;
+
+    const NAME: &'static str = "s3-bucket";
 
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
-                return Ok(None);
-            };
-            let Some(mut live) = live(&cx.clients.s3(at.region), &name).await? else {
-                return Ok(None);
-            };
-            // S3 may hand the policy back rewritten: by meaning, that is no drift.
-            if let Ok(spec) = at.spec::<Spec>() {
-                crate::resources::policy_doc::follow(&mut live.policy, &spec.policy);
-            }
-            // An untagged bucket under our name is ours when a run died between
-            // CreateBucket and PutBucketTagging (the name embeds our account).
-            let creating = at.entry.is_some_and(|e| e.state == State::Creating);
-            let mine = owned(&live.tags, cx.stack()) || (creating && live.tags.is_empty());
-            Ok(Some(Found::new(&name, json(&live), mine)))
-        })
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
+            return Ok(None);
+        };
+        let Some(mut live) = live(&cx.clients.s3(at.region), &name).await? else {
+            return Ok(None);
+        };
+        // S3 may hand the policy back rewritten: by meaning, that is no drift.
+        if let Ok(spec) = at.spec() {
+            crate::resources::policy_doc::follow(&mut live.policy, &spec.policy);
+        }
+        // An untagged bucket under our name is ours when a run died between
+        // CreateBucket and PutBucketTagging (the name embeds our account).
+        let creating = at.is(Phase::Creating);
+        let mine = owned(&live.tags, cx.stack()) || (creating && live.tags.is_empty());
+        Ok(Some(Found::new(&name, &live, mine)))
     }
 
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let mut call = cx.clients.s3(at.region).create_bucket().bucket(&spec.name);
-            if at.region != "us-east-1" {
-                call = call.create_bucket_configuration(
-                    CreateBucketConfiguration::builder()
-                        .location_constraint(BucketLocationConstraint::from(at.region))
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let mut call = cx.clients.s3(at.region).create_bucket().bucket(&spec.name);
+        if at.region != "us-east-1" {
+            call = call.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(at.region))
+                    .build(),
+            );
+        }
+        unless(
+            &["BucketAlreadyOwnedByYou"],
+            call.send().await.map_err(sdk("CreateBucket")),
+        )?;
+        let empty = Found::new(&spec.name, Value::Null, true);
+        let all: Vec<String> = [
+            "tags",
+            "object_ownership",
+            "block_public_access",
+            "encryption",
+            "policy",
+        ]
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+        self.update(cx, at, &empty, &all).await
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let s3 = cx.clients.s3(at.region);
+        let bucket = &spec.name;
+        // Tags first: they are what lets a re-run adopt the bucket.
+        if has(fields, "tags") {
+            let set = spec
+                .tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect::<Result<_, _>>()
+                .map_err(build("PutBucketTagging"))?;
+            s3.put_bucket_tagging()
+                .bucket(bucket)
+                .tagging(
+                    Tagging::builder()
+                        .set_tag_set(Some(set))
+                        .build()
+                        .map_err(build("PutBucketTagging"))?,
+                )
+                .send()
+                .await
+                .map_err(sdk("PutBucketTagging"))?;
+        }
+        if has(fields, "object_ownership") {
+            let rule = OwnershipControlsRule::builder()
+                .object_ownership(ObjectOwnership::from(spec.object_ownership.as_str()))
+                .build()
+                .map_err(build("PutBucketOwnershipControls"))?;
+            s3.put_bucket_ownership_controls()
+                .bucket(bucket)
+                .ownership_controls(
+                    OwnershipControls::builder()
+                        .rules(rule)
+                        .build()
+                        .map_err(build("PutBucketOwnershipControls"))?,
+                )
+                .send()
+                .await
+                .map_err(sdk("PutBucketOwnershipControls"))?;
+        }
+        if has(fields, "block_public_access") {
+            let on = spec.block_public_access;
+            s3.put_public_access_block()
+                .bucket(bucket)
+                .public_access_block_configuration(
+                    PublicAccessBlockConfiguration::builder()
+                        .block_public_acls(on)
+                        .ignore_public_acls(on)
+                        .block_public_policy(on)
+                        .restrict_public_buckets(on)
                         .build(),
-                );
+                )
+                .send()
+                .await
+                .map_err(sdk("PutPublicAccessBlock"))?;
+        }
+        if has(fields, "encryption") {
+            let default = ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::from(spec.encryption.as_str()))
+                .build()
+                .map_err(build("PutBucketEncryption"))?;
+            s3.put_bucket_encryption()
+                .bucket(bucket)
+                .server_side_encryption_configuration(
+                    ServerSideEncryptionConfiguration::builder()
+                        .rules(
+                            ServerSideEncryptionRule::builder()
+                                .apply_server_side_encryption_by_default(default)
+                                .build(),
+                        )
+                        .build()
+                        .map_err(build("PutBucketEncryption"))?,
+                )
+                .send()
+                .await
+                .map_err(sdk("PutBucketEncryption"))?;
+        }
+        if has(fields, "policy") {
+            s3.put_bucket_policy()
+                .bucket(bucket)
+                .policy(spec.policy.to_string())
+                .send()
+                .await
+                .map_err(sdk("PutBucketPolicy"))?;
+        }
+        Ok(Found::new(&live.physical_id, spec, true))
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        opts: &Options,
+    ) -> Result<Gone, StepError> {
+        let bucket = &live.physical_id;
+        if !opts.purge_logs {
+            return Ok(Gone::Kept(format!(
+                "access logs stay in s3://{bucket} (--purge-logs deletes them)"
+            )));
+        }
+        let s3 = cx.clients.s3(at.region);
+        // Logs delivered late land after a listing: empty, then delete, again.
+        retrying(&["BucketNotEmpty"], 5, async || {
+            loop {
+                let out = s3
+                    .list_objects_v2()
+                    .bucket(bucket)
+                    .send()
+                    .await
+                    .map_err(sdk("ListObjectsV2"))?;
+                let keys: Vec<ObjectIdentifier> = out
+                    .contents()
+                    .iter()
+                    .filter_map(|o| {
+                        ObjectIdentifier::builder()
+                            .set_key(o.key().map(str::to_string))
+                            .build()
+                            .ok()
+                    })
+                    .collect();
+                if keys.is_empty() {
+                    break;
+                }
+                s3.delete_objects()
+                    .bucket(bucket)
+                    .delete(
+                        Delete::builder()
+                            .set_objects(Some(keys))
+                            .quiet(true)
+                            .build()
+                            .map_err(build("DeleteObjects"))?,
+                    )
+                    .send()
+                    .await
+                    .map_err(sdk("DeleteObjects"))?;
             }
             unless(
-                &["BucketAlreadyOwnedByYou"],
-                call.send().await.map_err(sdk("CreateBucket")),
-            )?;
-            let empty = Found::new(&spec.name, Value::Null, true);
-            let all: Vec<String> = [
-                "tags",
-                "object_ownership",
-                "block_public_access",
-                "encryption",
-                "policy",
-            ]
-            .iter()
-            .map(|f| f.to_string())
-            .collect();
-            self.update(cx, at, &empty, &all).await
+                &["NoSuchBucket"],
+                s3.delete_bucket()
+                    .bucket(bucket)
+                    .send()
+                    .await
+                    .map_err(sdk("DeleteBucket")),
+            )
+            .map(|_| ())
         })
-    }
-
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let s3 = cx.clients.s3(at.region);
-            let bucket = &spec.name;
-            // Tags first: they are what lets a re-run adopt the bucket.
-            if has(fields, "tags") {
-                let set = spec
-                    .tags
-                    .iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect::<Result<_, _>>()
-                    .map_err(build("PutBucketTagging"))?;
-                s3.put_bucket_tagging()
-                    .bucket(bucket)
-                    .tagging(
-                        Tagging::builder()
-                            .set_tag_set(Some(set))
-                            .build()
-                            .map_err(build("PutBucketTagging"))?,
-                    )
-                    .send()
-                    .await
-                    .map_err(sdk("PutBucketTagging"))?;
-            }
-            if has(fields, "object_ownership") {
-                let rule = OwnershipControlsRule::builder()
-                    .object_ownership(ObjectOwnership::from(spec.object_ownership.as_str()))
-                    .build()
-                    .map_err(build("PutBucketOwnershipControls"))?;
-                s3.put_bucket_ownership_controls()
-                    .bucket(bucket)
-                    .ownership_controls(
-                        OwnershipControls::builder()
-                            .rules(rule)
-                            .build()
-                            .map_err(build("PutBucketOwnershipControls"))?,
-                    )
-                    .send()
-                    .await
-                    .map_err(sdk("PutBucketOwnershipControls"))?;
-            }
-            if has(fields, "block_public_access") {
-                let on = spec.block_public_access;
-                s3.put_public_access_block()
-                    .bucket(bucket)
-                    .public_access_block_configuration(
-                        PublicAccessBlockConfiguration::builder()
-                            .block_public_acls(on)
-                            .ignore_public_acls(on)
-                            .block_public_policy(on)
-                            .restrict_public_buckets(on)
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .map_err(sdk("PutPublicAccessBlock"))?;
-            }
-            if has(fields, "encryption") {
-                let default = ServerSideEncryptionByDefault::builder()
-                    .sse_algorithm(ServerSideEncryption::from(spec.encryption.as_str()))
-                    .build()
-                    .map_err(build("PutBucketEncryption"))?;
-                s3.put_bucket_encryption()
-                    .bucket(bucket)
-                    .server_side_encryption_configuration(
-                        ServerSideEncryptionConfiguration::builder()
-                            .rules(
-                                ServerSideEncryptionRule::builder()
-                                    .apply_server_side_encryption_by_default(default)
-                                    .build(),
-                            )
-                            .build()
-                            .map_err(build("PutBucketEncryption"))?,
-                    )
-                    .send()
-                    .await
-                    .map_err(sdk("PutBucketEncryption"))?;
-            }
-            if has(fields, "policy") {
-                s3.put_bucket_policy()
-                    .bucket(bucket)
-                    .policy(spec.policy.to_string())
-                    .send()
-                    .await
-                    .map_err(sdk("PutBucketPolicy"))?;
-            }
-            Ok(Found::new(&live.physical_id, json(&spec), true))
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            let bucket = &live.physical_id;
-            if !opts.purge_logs {
-                return Ok(Gone::Kept(format!(
-                    "access logs stay in s3://{bucket} (--purge-logs deletes them)"
-                )));
-            }
-            let s3 = cx.clients.s3(at.region);
-            // Logs delivered late land after a listing: empty, then delete, again.
-            retrying(&["BucketNotEmpty"], 5, async || {
-                loop {
-                    let out = s3
-                        .list_objects_v2()
-                        .bucket(bucket)
-                        .send()
-                        .await
-                        .map_err(sdk("ListObjectsV2"))?;
-                    let keys: Vec<ObjectIdentifier> = out
-                        .contents()
-                        .iter()
-                        .filter_map(|o| {
-                            ObjectIdentifier::builder()
-                                .set_key(o.key().map(str::to_string))
-                                .build()
-                                .ok()
-                        })
-                        .collect();
-                    if keys.is_empty() {
-                        break;
-                    }
-                    s3.delete_objects()
-                        .bucket(bucket)
-                        .delete(
-                            Delete::builder()
-                                .set_objects(Some(keys))
-                                .quiet(true)
-                                .build()
-                                .map_err(build("DeleteObjects"))?,
-                        )
-                        .send()
-                        .await
-                        .map_err(sdk("DeleteObjects"))?;
-                }
-                unless(
-                    &["NoSuchBucket"],
-                    s3.delete_bucket()
-                        .bucket(bucket)
-                        .send()
-                        .await
-                        .map_err(sdk("DeleteBucket")),
-                )
-                .map(|_| ())
-            })
-            .await?;
-            Ok(Gone::Deleted)
-        })
+        .await?;
+        Ok(Gone::Deleted)
     }
 }

@@ -4,11 +4,11 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, json, owned, tag_changes, user_tags};
+use super::{Tags, has, owned, tag_changes, user_tags};
 use crate::aws::{AwsError, sdk, unless};
-use crate::stack::Ctx;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::Options;
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::step::{Cx, StepError};
 
 pub struct LogGroup;
 
@@ -19,139 +19,131 @@ pub struct Spec {
     pub tags: Tags,
 }
 
-impl Kind for LogGroup {
-    fn name(&self) -> &'static str {
-        "logs-log-group"
-    }
+impl Resource for LogGroup {
+    type Spec = Spec;
+
+    const NAME: &'static str = "logs-log-group";
 
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
-                return Ok(None);
-            };
-            let logs = cx.clients.logs(at.region);
-            let out = logs
-                .describe_log_groups()
-                .log_group_name_prefix(&name)
-                .send()
-                .await
-                .map_err(sdk("DescribeLogGroups"))?;
-            let Some(group) = out
-                .log_groups()
-                .iter()
-                .find(|g| g.log_group_name() == Some(name.as_str()))
-            else {
-                return Ok(None);
-            };
-            let arn = group
-                .arn()
-                .ok_or_else(|| AwsError::missing("DescribeLogGroups", "arn"))?;
-            let arn = arn.strip_suffix(":*").unwrap_or(arn).to_string();
-            let tagged = logs
-                .list_tags_for_resource()
-                .resource_arn(&arn)
-                .send()
-                .await
-                .map_err(sdk("ListTagsForResource"))?;
-            let tags = user_tags(tagged.tags().cloned().unwrap_or_default());
-            let live = serde_json::json!({
-                "name": name,
-                "retention_days": group.retention_in_days(),
-                "tags": tags,
-            });
-            Ok(Some(Found::new(&name, live, owned(&tags, cx.stack())).arn(arn)))
-        })
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
+            return Ok(None);
+        };
+        let logs = cx.clients.logs(at.region);
+        let out = logs
+            .describe_log_groups()
+            .log_group_name_prefix(&name)
+            .send()
+            .await
+            .map_err(sdk("DescribeLogGroups"))?;
+        let Some(group) = out
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name.as_str()))
+        else {
+            return Ok(None);
+        };
+        let arn = group
+            .arn()
+            .ok_or_else(|| AwsError::missing("DescribeLogGroups", "arn"))?;
+        let arn = arn.strip_suffix(":*").unwrap_or(arn).to_string();
+        let tagged = logs
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .map_err(sdk("ListTagsForResource"))?;
+        let tags = user_tags(tagged.tags().cloned().unwrap_or_default());
+        let live = serde_json::json!({
+            "name": name,
+            "retention_days": group.retention_in_days(),
+            "tags": tags,
+        });
+        Ok(Some(Found::new(&name, live, owned(&tags, cx.stack())).arn(arn)))
     }
 
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let tags: HashMap<String, String> = spec.tags.clone().into_iter().collect();
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let tags: HashMap<String, String> = spec.tags.clone().into_iter().collect();
+        cx.clients
+            .logs(at.region)
+            .create_log_group()
+            .log_group_name(&spec.name)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(sdk("CreateLogGroup"))?;
+        let created = self
+            .find(cx, at)
+            .await?
+            .ok_or_else(|| AwsError::missing("DescribeLogGroups", &format!("log group {}", spec.name)))?;
+        self.update(cx, at, &created, &["retention_days".to_string()])
+            .await
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let logs = cx.clients.logs(at.region);
+        if has(fields, "retention_days") {
+            logs.put_retention_policy()
+                .log_group_name(&spec.name)
+                .retention_in_days(spec.retention_days)
+                .send()
+                .await
+                .map_err(sdk("PutRetentionPolicy"))?;
+        }
+        if has(fields, "tags") {
+            let arn = live.arn_for("TagResource")?.to_string();
+            let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
+            let (set, remove) = tag_changes(&spec.tags, &was);
+            if !set.is_empty() {
+                logs.tag_resource()
+                    .resource_arn(&arn)
+                    .set_tags(Some(set.into_iter().collect()))
+                    .send()
+                    .await
+                    .map_err(sdk("TagResource"))?;
+            }
+            if !remove.is_empty() {
+                logs.untag_resource()
+                    .resource_arn(&arn)
+                    .set_tag_keys(Some(remove))
+                    .send()
+                    .await
+                    .map_err(sdk("UntagResource"))?;
+            }
+        }
+        let mut found = live.clone();
+        found.set_live(spec);
+        Ok(found)
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        unless(
+            &["ResourceNotFoundException"],
             cx.clients
                 .logs(at.region)
-                .create_log_group()
-                .log_group_name(&spec.name)
-                .set_tags(Some(tags))
+                .delete_log_group()
+                .log_group_name(&live.physical_id)
                 .send()
                 .await
-                .map_err(sdk("CreateLogGroup"))?;
-            let created = self
-                .find(cx, at)
-                .await?
-                .ok_or_else(|| AwsError::missing("DescribeLogGroups", &format!("log group {}", spec.name)))?;
-            self.update(cx, at, &created, &["retention_days".to_string()])
-                .await
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let logs = cx.clients.logs(at.region);
-            if has(fields, "retention_days") {
-                logs.put_retention_policy()
-                    .log_group_name(&spec.name)
-                    .retention_in_days(spec.retention_days)
-                    .send()
-                    .await
-                    .map_err(sdk("PutRetentionPolicy"))?;
-            }
-            if has(fields, "tags") {
-                let arn = live.arn_for("TagResource")?.to_string();
-                let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
-                let (set, remove) = tag_changes(&spec.tags, &was);
-                if !set.is_empty() {
-                    logs.tag_resource()
-                        .resource_arn(&arn)
-                        .set_tags(Some(set.into_iter().collect()))
-                        .send()
-                        .await
-                        .map_err(sdk("TagResource"))?;
-                }
-                if !remove.is_empty() {
-                    logs.untag_resource()
-                        .resource_arn(&arn)
-                        .set_tag_keys(Some(remove))
-                        .send()
-                        .await
-                        .map_err(sdk("UntagResource"))?;
-                }
-            }
-            let mut found = live.clone();
-            found.live = json(&spec);
-            Ok(found)
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            unless(
-                &["ResourceNotFoundException"],
-                cx.clients
-                    .logs(at.region)
-                    .delete_log_group()
-                    .log_group_name(&live.physical_id)
-                    .send()
-                    .await
-                    .map_err(sdk("DeleteLogGroup")),
-            )?;
-            Ok(Gone::Deleted)
-        })
+                .map_err(sdk("DeleteLogGroup")),
+        )?;
+        Ok(Gone::Deleted)
     }
 }

@@ -30,39 +30,9 @@ pub mod target_group;
 pub mod task_definition;
 pub mod vpc;
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
-use crate::resources::{RESOURCE_TAG, STACK_TAG};
-
-pub type Tags = BTreeMap<String, String>;
-
-/// Tags as the spec compares them: AWS's own (`aws:`) are not ours to manage.
-pub fn user_tags(tags: impl IntoIterator<Item = (String, String)>) -> Tags {
-    tags.into_iter().filter(|(k, _)| !k.starts_with("aws:")).collect()
-}
-
-/// Whether live tags say this stack owns the resource.
-pub fn owned(tags: &Tags, stack: &str) -> bool {
-    tags.get(STACK_TAG).is_some_and(|s| s == stack)
-}
-
-/// Whether tags mark this stack's instance `id` (EC2 finds by tags).
-pub fn ours(tags: &Tags, stack: &str, id: &str) -> bool {
-    owned(tags, stack) && tags.get(RESOURCE_TAG).is_some_and(|r| r == id)
-}
-
-/// What to set and what to remove to turn `have` into `want`.
-pub fn tag_changes(want: &Tags, have: &Tags) -> (Tags, Vec<String>) {
-    let set = want
-        .iter()
-        .filter(|(k, v)| have.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let remove = have.keys().filter(|k| !want.contains_key(*k)).cloned().collect();
-    (set, remove)
-}
+pub use crate::resources::{Tags, ours, owned, tag_changes, user_tags};
 
 /// JSON of a plain value (specs and live views are plain data).
 pub fn json<T: serde::Serialize>(value: &T) -> Value {
@@ -72,25 +42,4 @@ pub fn json<T: serde::Serialize>(value: &T) -> Value {
 /// Whether `fields` (the ones that differ) include `name`.
 pub fn has(fields: &[String], name: &str) -> bool {
     fields.iter().any(|f| f == name)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tag_changes_set_what_differs_and_remove_what_is_extra() {
-        let want: Tags = [("a", "1"), ("b", "2")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let have: Tags = [("a", "1"), ("b", "9"), ("c", "3")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let (set, remove) = tag_changes(&want, &have);
-        assert_eq!(set.into_iter().collect::<Vec<_>>(), [("b".into(), "2".into())]);
-        assert_eq!(remove, ["c"]);
-        assert!(user_tags([("aws:cloudformation:stack".into(), "x".into())]).is_empty());
-    }
 }

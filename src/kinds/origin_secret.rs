@@ -7,13 +7,13 @@
 use aws_sdk_secretsmanager::types::Tag;
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, json, owned, tag_changes, user_tags};
+use super::{Tags, has, owned, tag_changes, user_tags};
 use crate::aws::{AwsError, sdk, unless};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::step::{Cx, StepError};
 use crate::engine::wait::{Backoff, Jitter, retry_when};
 use crate::resources::origin_secret::LENGTH;
-use crate::stack::Ctx;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::Options;
 
 pub struct OriginSecret;
 
@@ -37,190 +37,181 @@ fn pause() -> Backoff {
     .scaled()
 }
 
-impl Kind for OriginSecret {
-    fn name(&self) -> &'static str {
-        "secretsmanager-secret"
-    }
+impl Resource for OriginSecret {
+    type Spec = Spec;
+
+    const NAME: &'static str = "secretsmanager-secret";
 
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let Some(id) = at.recorded_arn().map(str::to_string).or_else(|| at.field("name")) else {
-                return Ok(None);
-            };
-            let secrets = cx.clients.secrets(at.region);
-            let Some(out) = unless(
-                NOT_FOUND,
-                secrets
-                    .describe_secret()
-                    .secret_id(&id)
-                    .send()
-                    .await
-                    .map_err(sdk("DescribeSecret")),
-            )?
-            else {
-                return Ok(None);
-            };
-            if out.deleted_date().is_some() {
-                return Ok(None);
-            }
-            let arn = out
-                .arn()
-                .ok_or_else(|| AwsError::missing("DescribeSecret", "ARN"))?;
-            let name = out
-                .name()
-                .ok_or_else(|| AwsError::missing("DescribeSecret", "Name"))?;
-            let version = out
-                .version_ids_to_stages()
-                .and_then(|m| {
-                    m.iter()
-                        .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
-                })
-                .map(|(v, _)| v.clone())
-                .ok_or_else(|| AwsError::missing("DescribeSecret", "VersionIdsToStages[AWSCURRENT]"))?;
-            let tags = user_tags(
-                out.tags()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))),
-            );
-            let live = Spec {
-                name: name.to_string(),
-                description: out.description().unwrap_or_default().to_string(),
-                tags: tags.clone(),
-            };
-            Ok(Some(
-                Found::new(name, json(&live), owned(&tags, cx.stack()))
-                    .arn(arn)
-                    .out("version_id", version),
-            ))
-        })
-    }
-
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let secrets = cx.clients.secrets(at.region);
-            let password = secrets
-                .get_random_password()
-                .password_length(LENGTH)
-                .exclude_punctuation(true)
-                .include_space(false)
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let Some(id) = at.recorded_arn().map(str::to_string).or_else(|| at.field("name")) else {
+            return Ok(None);
+        };
+        let secrets = cx.clients.secrets(at.region);
+        let Some(out) = unless(
+            NOT_FOUND,
+            secrets
+                .describe_secret()
+                .secret_id(&id)
                 .send()
                 .await
-                .map_err(sdk("GetRandomPassword"))?;
-            let value = password
-                .random_password()
-                .ok_or_else(|| AwsError::missing("GetRandomPassword", "RandomPassword"))?;
-            // After a forced delete (a `down` moments ago) the name stays
-            // taken for a while: "already scheduled for deletion".
-            let scheduled = |e: &AwsError| {
-                e.is("InvalidRequestException") && e.message.contains("scheduled for deletion")
-            };
-            let created = retry_when(10, &pause(), &mut Jitter::from_entropy(), scheduled, || async {
+                .map_err(sdk("DescribeSecret")),
+        )?
+        else {
+            return Ok(None);
+        };
+        if out.deleted_date().is_some() {
+            return Ok(None);
+        }
+        let arn = out
+            .arn()
+            .ok_or_else(|| AwsError::missing("DescribeSecret", "ARN"))?;
+        let name = out
+            .name()
+            .ok_or_else(|| AwsError::missing("DescribeSecret", "Name"))?;
+        let version = out
+            .version_ids_to_stages()
+            .and_then(|m| {
+                m.iter()
+                    .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+            })
+            .map(|(v, _)| v.clone())
+            .ok_or_else(|| AwsError::missing("DescribeSecret", "VersionIdsToStages[AWSCURRENT]"))?;
+        let tags = user_tags(
+            out.tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))),
+        );
+        let live = Spec {
+            name: name.to_string(),
+            description: out.description().unwrap_or_default().to_string(),
+            tags: tags.clone(),
+        };
+        Ok(Some(
+            Found::new(name, &live, owned(&tags, cx.stack()))
+                .arn(arn)
+                .out("version_id", version),
+        ))
+    }
+
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let secrets = cx.clients.secrets(at.region);
+        let password = secrets
+            .get_random_password()
+            .password_length(LENGTH)
+            .exclude_punctuation(true)
+            .include_space(false)
+            .send()
+            .await
+            .map_err(sdk("GetRandomPassword"))?;
+        let value = password
+            .random_password()
+            .ok_or_else(|| AwsError::missing("GetRandomPassword", "RandomPassword"))?;
+        // After a forced delete (a `down` moments ago) the name stays
+        // taken for a while: "already scheduled for deletion".
+        let scheduled =
+            |e: &AwsError| e.is("InvalidRequestException") && e.message.contains("scheduled for deletion");
+        let created = retry_when(10, &pause(), &mut Jitter::from_entropy(), scheduled, || async {
+            secrets
+                .create_secret()
+                .name(&spec.name)
+                .description(&spec.description)
+                .secret_string(value)
+                .set_tags(Some(
+                    spec.tags
+                        .iter()
+                        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                        .collect(),
+                ))
+                .send()
+                .await
+                .map_err(sdk("CreateSecret"))
+        })
+        .await?;
+        let arn = created
+            .arn()
+            .ok_or_else(|| AwsError::missing("CreateSecret", "ARN"))?;
+        let version = created
+            .version_id()
+            .ok_or_else(|| AwsError::missing("CreateSecret", "VersionId"))?;
+        Ok(Found::new(&spec.name, spec, true)
+            .arn(arn)
+            .out("version_id", version))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let was: Spec = live.view()?;
+        let secrets = cx.clients.secrets(at.region);
+        let arn = live.arn.clone().unwrap_or_default();
+        if has(fields, "description") {
+            secrets
+                .update_secret()
+                .secret_id(&arn)
+                .description(&spec.description)
+                .send()
+                .await
+                .map_err(sdk("UpdateSecret"))?;
+        }
+        if has(fields, "tags") {
+            let (set, remove) = tag_changes(&spec.tags, &was.tags);
+            if !set.is_empty() {
                 secrets
-                    .create_secret()
-                    .name(&spec.name)
-                    .description(&spec.description)
-                    .secret_string(value)
+                    .tag_resource()
+                    .secret_id(&arn)
                     .set_tags(Some(
-                        spec.tags
-                            .iter()
+                        set.iter()
                             .map(|(k, v)| Tag::builder().key(k).value(v).build())
                             .collect(),
                     ))
                     .send()
                     .await
-                    .map_err(sdk("CreateSecret"))
-            })
-            .await?;
-            let arn = created
-                .arn()
-                .ok_or_else(|| AwsError::missing("CreateSecret", "ARN"))?;
-            let version = created
-                .version_id()
-                .ok_or_else(|| AwsError::missing("CreateSecret", "VersionId"))?;
-            Ok(Found::new(&spec.name, json(&spec), true)
-                .arn(arn)
-                .out("version_id", version))
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let was: Spec = live.view()?;
-            let secrets = cx.clients.secrets(at.region);
-            let arn = live.arn.clone().unwrap_or_default();
-            if has(fields, "description") {
+                    .map_err(sdk("TagResource"))?;
+            }
+            if !remove.is_empty() {
                 secrets
-                    .update_secret()
+                    .untag_resource()
                     .secret_id(&arn)
-                    .description(&spec.description)
+                    .set_tag_keys(Some(remove))
                     .send()
                     .await
-                    .map_err(sdk("UpdateSecret"))?;
+                    .map_err(sdk("UntagResource"))?;
             }
-            if has(fields, "tags") {
-                let (set, remove) = tag_changes(&spec.tags, &was.tags);
-                if !set.is_empty() {
-                    secrets
-                        .tag_resource()
-                        .secret_id(&arn)
-                        .set_tags(Some(
-                            set.iter()
-                                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                                .collect(),
-                        ))
-                        .send()
-                        .await
-                        .map_err(sdk("TagResource"))?;
-                }
-                if !remove.is_empty() {
-                    secrets
-                        .untag_resource()
-                        .secret_id(&arn)
-                        .set_tag_keys(Some(remove))
-                        .send()
-                        .await
-                        .map_err(sdk("UntagResource"))?;
-                }
-            }
-            let mut found = live.clone();
-            found.live = json(&spec);
-            Ok(found)
-        })
+        }
+        let mut found = live.clone();
+        found.set_live(spec);
+        Ok(found)
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            // No recovery window, so the stack can be created again under the same name.
-            unless(
-                NOT_FOUND,
-                cx.clients
-                    .secrets(at.region)
-                    .delete_secret()
-                    .secret_id(live.arn.as_deref().unwrap_or(&live.physical_id))
-                    .force_delete_without_recovery(true)
-                    .send()
-                    .await
-                    .map_err(sdk("DeleteSecret")),
-            )?;
-            Ok(Gone::Deleted)
-        })
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        // No recovery window, so the stack can be created again under the same name.
+        unless(
+            NOT_FOUND,
+            cx.clients
+                .secrets(at.region)
+                .delete_secret()
+                .secret_id(live.arn.as_deref().unwrap_or(&live.physical_id))
+                .force_delete_without_recovery(true)
+                .send()
+                .await
+                .map_err(sdk("DeleteSecret")),
+        )?;
+        Ok(Gone::Deleted)
     }
 }

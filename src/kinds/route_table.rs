@@ -5,12 +5,12 @@
 use aws_sdk_ec2::types::{Filter, ResourceType, RouteTable as Live};
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, json, ours, owned, user_tags};
+use super::{Tags, has, ours, owned, user_tags};
 use crate::aws::{AwsError, sdk};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::step::{Cx, StepError};
 use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec};
-use crate::stack::Ctx;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::Options;
 
 pub struct RouteTable;
 
@@ -56,7 +56,7 @@ fn view(table: &Live) -> (Spec, Vec<(String, String)>) {
     (spec, associations)
 }
 
-async fn describe(cx: &Ctx, at: &At<'_>, id: &str) -> Result<Option<Live>, AwsError> {
+async fn describe(cx: &Cx, at: &At<'_, Spec>, id: &str) -> Result<Option<Live>, AwsError> {
     match cx
         .clients
         .ec2(at.region)
@@ -72,159 +72,115 @@ async fn describe(cx: &Ctx, at: &At<'_>, id: &str) -> Result<Option<Live>, AwsEr
     }
 }
 
-impl Kind for RouteTable {
-    fn name(&self) -> &'static str {
-        "ec2-route-table"
-    }
+impl Resource for RouteTable {
+    type Spec = Spec;
+
+    const NAME: &'static str = "ec2-route-table";
 
     fn replace_fields(&self) -> &'static [&'static str] {
         &["vpc"]
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let table = match (at.recorded(), at.field("vpc")) {
-                (Some(id), _) => describe(cx, at, id).await?,
-                (None, Some(vpc)) => cx
-                    .clients
-                    .ec2(at.region)
-                    .describe_route_tables()
-                    .filters(Filter::builder().name("vpc-id").values(vpc).build())
-                    .send()
-                    .await
-                    .map_err(sdk("DescribeRouteTables"))?
-                    .route_tables()
-                    .iter()
-                    .find(|t| ours(&tag_map(t.tags()), cx.stack(), at.id))
-                    .cloned(),
-                (None, None) => None,
-            };
-            let Some(table) = table else {
-                return Ok(None);
-            };
-            let id = table
-                .route_table_id()
-                .ok_or_else(|| AwsError::missing("DescribeRouteTables", "RouteTableId"))?;
-            let (live, _) = view(&table);
-            let mine = owned(&live.tags, cx.stack());
-            Ok(Some(Found::new(id, json(&live), mine)))
-        })
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let table = match (at.recorded(), at.field("vpc")) {
+            (Some(id), _) => describe(cx, at, id).await?,
+            (None, Some(vpc)) => cx
+                .clients
+                .ec2(at.region)
+                .describe_route_tables()
+                .filters(Filter::builder().name("vpc-id").values(vpc).build())
+                .send()
+                .await
+                .map_err(sdk("DescribeRouteTables"))?
+                .route_tables()
+                .iter()
+                .find(|t| ours(&tag_map(t.tags()), cx.stack(), at.id))
+                .cloned(),
+            (None, None) => None,
+        };
+        let Some(table) = table else {
+            return Ok(None);
+        };
+        let id = table
+            .route_table_id()
+            .ok_or_else(|| AwsError::missing("DescribeRouteTables", "RouteTableId"))?;
+        let (live, _) = view(&table);
+        let mine = owned(&live.tags, cx.stack());
+        Ok(Some(Found::new(id, &live, mine)))
     }
 
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let ec2 = cx.clients.ec2(at.region);
-            let out = consistent(async || {
-                ec2.create_route_table()
-                    .vpc_id(&spec.vpc)
-                    .tag_specifications(tag_spec(ResourceType::RouteTable, &spec.tags))
-                    .send()
-                    .await
-                    .map_err(sdk("CreateRouteTable"))
-            })
-            .await?;
-            let id = out
-                .route_table()
-                .and_then(|t| t.route_table_id())
-                .ok_or_else(|| AwsError::missing("CreateRouteTable", "RouteTable.RouteTableId"))?;
-            let empty = Found::new(id, serde_json::json!({"tags": spec.tags}), true);
-            let fields = ["default_route".to_string(), "subnets".to_string()];
-            self.update(cx, at, &empty, &fields).await
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let ec2 = cx.clients.ec2(at.region);
+        let out = consistent(async || {
+            ec2.create_route_table()
+                .vpc_id(&spec.vpc)
+                .tag_specifications(tag_spec(ResourceType::RouteTable, &spec.tags))
+                .send()
+                .await
+                .map_err(sdk("CreateRouteTable"))
         })
+        .await?;
+        let id = out
+            .route_table()
+            .and_then(|t| t.route_table_id())
+            .ok_or_else(|| AwsError::missing("CreateRouteTable", "RouteTable.RouteTableId"))?;
+        let empty = Found::new(id, serde_json::json!({"tags": spec.tags}), true);
+        let fields = ["default_route".to_string(), "subnets".to_string()];
+        self.update(cx, at, &empty, &fields).await
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let ec2 = cx.clients.ec2(at.region);
-            let id = &live.physical_id;
-            let table = describe(cx, at, id).await?;
-            let (was, associations) = table.as_ref().map(view).unwrap_or_else(|| {
-                (
-                    Spec {
-                        vpc: spec.vpc.clone(),
-                        default_route: String::new(),
-                        subnets: vec![],
-                        tags: Tags::new(),
-                    },
-                    vec![],
-                )
-            });
-            if has(fields, "default_route") && was.default_route != spec.default_route {
-                let nat = spec.default_route.starts_with("nat-");
-                if was.default_route.is_empty() {
-                    let call = ec2
-                        .create_route()
-                        .route_table_id(id)
-                        .destination_cidr_block(DEFAULT);
-                    let call = if nat {
-                        call.nat_gateway_id(&spec.default_route)
-                    } else {
-                        call.gateway_id(&spec.default_route)
-                    };
-                    consistent(async || call.clone().send().await.map_err(sdk("CreateRoute"))).await?;
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let ec2 = cx.clients.ec2(at.region);
+        let id = &live.physical_id;
+        let table = describe(cx, at, id).await?;
+        let (was, associations) = table.as_ref().map(view).unwrap_or_else(|| {
+            (
+                Spec {
+                    vpc: spec.vpc.clone(),
+                    default_route: String::new(),
+                    subnets: vec![],
+                    tags: Tags::new(),
+                },
+                vec![],
+            )
+        });
+        if has(fields, "default_route") && was.default_route != spec.default_route {
+            let nat = spec.default_route.starts_with("nat-");
+            if was.default_route.is_empty() {
+                let call = ec2
+                    .create_route()
+                    .route_table_id(id)
+                    .destination_cidr_block(DEFAULT);
+                let call = if nat {
+                    call.nat_gateway_id(&spec.default_route)
                 } else {
-                    let call = ec2
-                        .replace_route()
-                        .route_table_id(id)
-                        .destination_cidr_block(DEFAULT);
-                    let call = if nat {
-                        call.nat_gateway_id(&spec.default_route)
-                    } else {
-                        call.gateway_id(&spec.default_route)
-                    };
-                    consistent(async || call.clone().send().await.map_err(sdk("ReplaceRoute"))).await?;
-                }
+                    call.gateway_id(&spec.default_route)
+                };
+                consistent(async || call.clone().send().await.map_err(sdk("CreateRoute"))).await?;
+            } else {
+                let call = ec2
+                    .replace_route()
+                    .route_table_id(id)
+                    .destination_cidr_block(DEFAULT);
+                let call = if nat {
+                    call.nat_gateway_id(&spec.default_route)
+                } else {
+                    call.gateway_id(&spec.default_route)
+                };
+                consistent(async || call.clone().send().await.map_err(sdk("ReplaceRoute"))).await?;
             }
-            if has(fields, "subnets") {
-                for (subnet, association) in &associations {
-                    if !spec.subnets.contains(subnet) {
-                        ok_if_gone(
-                            ec2.disassociate_route_table()
-                                .association_id(association)
-                                .send()
-                                .await
-                                .map_err(sdk("DisassociateRouteTable")),
-                        )?;
-                    }
-                }
-                for subnet in spec.subnets.iter().filter(|s| !was.subnets.contains(s)) {
-                    consistent(async || {
-                        ec2.associate_route_table()
-                            .route_table_id(id)
-                            .subnet_id(subnet)
-                            .send()
-                            .await
-                            .map_err(sdk("AssociateRouteTable"))
-                    })
-                    .await?;
-                }
-            }
-            if has(fields, "tags") {
-                sync_tags(&ec2, id, &spec.tags, &was.tags).await?;
-            }
-            Ok(Found::new(id, json(&spec), true))
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            let ec2 = cx.clients.ec2(at.region);
-            if let Some(table) = describe(cx, at, &live.physical_id).await? {
-                for (_, association) in view(&table).1 {
+        }
+        if has(fields, "subnets") {
+            for (subnet, association) in &associations {
+                if !spec.subnets.contains(subnet) {
                     ok_if_gone(
                         ec2.disassociate_route_table()
                             .association_id(association)
@@ -234,14 +190,50 @@ impl Kind for RouteTable {
                     )?;
                 }
             }
-            ok_if_gone(
-                ec2.delete_route_table()
-                    .route_table_id(&live.physical_id)
-                    .send()
-                    .await
-                    .map_err(sdk("DeleteRouteTable")),
-            )?;
-            Ok(Gone::Deleted)
-        })
+            for subnet in spec.subnets.iter().filter(|s| !was.subnets.contains(s)) {
+                consistent(async || {
+                    ec2.associate_route_table()
+                        .route_table_id(id)
+                        .subnet_id(subnet)
+                        .send()
+                        .await
+                        .map_err(sdk("AssociateRouteTable"))
+                })
+                .await?;
+            }
+        }
+        if has(fields, "tags") {
+            sync_tags(&ec2, id, &spec.tags, &was.tags).await?;
+        }
+        Ok(Found::new(id, spec, true))
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        let ec2 = cx.clients.ec2(at.region);
+        if let Some(table) = describe(cx, at, &live.physical_id).await? {
+            for (_, association) in view(&table).1 {
+                ok_if_gone(
+                    ec2.disassociate_route_table()
+                        .association_id(association)
+                        .send()
+                        .await
+                        .map_err(sdk("DisassociateRouteTable")),
+                )?;
+            }
+        }
+        ok_if_gone(
+            ec2.delete_route_table()
+                .route_table_id(&live.physical_id)
+                .send()
+                .await
+                .map_err(sdk("DeleteRouteTable")),
+        )?;
+        Ok(Gone::Deleted)
     }
 }

@@ -11,12 +11,13 @@ use aws_sdk_ec2::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, json, ours, owned, user_tags};
+use super::{Tags, has, ours, owned, user_tags};
 use crate::aws::{AwsError, sdk};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::polls::retrying;
+use crate::engine::step::{Cx, StepError};
 use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec};
-use crate::stack::Ctx;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::{Options, retrying};
 
 pub struct SecurityGroup;
 
@@ -128,152 +129,144 @@ fn permission(rule: &Rule, names: &BTreeMap<String, String>) -> IpPermission {
     .build()
 }
 
-impl Kind for SecurityGroup {
-    fn name(&self) -> &'static str {
-        "ec2-security-group"
-    }
+impl Resource for SecurityGroup {
+    type Spec = Spec;
+
+    const NAME: &'static str = "ec2-security-group";
 
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "description", "vpc"]
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let ec2 = cx.clients.ec2(at.region);
-            let call = ec2.describe_security_groups();
-            let call = match (at.recorded(), at.field("vpc")) {
-                (Some(id), _) => call.group_ids(id),
-                (None, Some(vpc)) => call.filters(Filter::builder().name("vpc-id").values(vpc).build()),
-                (None, None) => return Ok(None),
-            };
-            let out = match call.send().await.map_err(sdk("DescribeSecurityGroups")) {
-                Ok(out) => out,
-                Err(e) if gone(&e) => return Ok(None),
-                Err(e) => return Err(e.into()),
-            };
-            let Some(group) = out
-                .security_groups()
-                .iter()
-                .find(|g| at.recorded().is_some() || ours(&tag_map(g.tags()), cx.stack(), at.id))
-            else {
-                return Ok(None);
-            };
-            let id = group
-                .group_id()
-                .ok_or_else(|| AwsError::missing("DescribeSecurityGroups", "GroupId"))?;
-            let names = match at.spec::<Spec>() {
-                Ok(spec) => prefix_lists(&ec2, &spec).await?,
-                Err(_) => BTreeMap::new(),
-            };
-            let tags = user_tags(tag_map(group.tags()));
-            let live = Spec {
-                name: group.group_name().unwrap_or_default().to_string(),
-                description: group.description().unwrap_or_default().to_string(),
-                vpc: group.vpc_id().unwrap_or_default().to_string(),
-                ingress: rules(group.ip_permissions(), &names),
-                tags: tags.clone(),
-            };
-            Ok(Some(Found::new(id, json(&live), owned(&tags, cx.stack()))))
-        })
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let ec2 = cx.clients.ec2(at.region);
+        let call = ec2.describe_security_groups();
+        let call = match (at.recorded(), at.field("vpc")) {
+            (Some(id), _) => call.group_ids(id),
+            (None, Some(vpc)) => call.filters(Filter::builder().name("vpc-id").values(vpc).build()),
+            (None, None) => return Ok(None),
+        };
+        let out = match call.send().await.map_err(sdk("DescribeSecurityGroups")) {
+            Ok(out) => out,
+            Err(e) if gone(&e) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(group) = out
+            .security_groups()
+            .iter()
+            .find(|g| at.recorded().is_some() || ours(&tag_map(g.tags()), cx.stack(), at.id))
+        else {
+            return Ok(None);
+        };
+        let id = group
+            .group_id()
+            .ok_or_else(|| AwsError::missing("DescribeSecurityGroups", "GroupId"))?;
+        let names = match at.spec() {
+            Ok(spec) => prefix_lists(&ec2, spec).await?,
+            Err(_) => BTreeMap::new(),
+        };
+        let tags = user_tags(tag_map(group.tags()));
+        let live = Spec {
+            name: group.group_name().unwrap_or_default().to_string(),
+            description: group.description().unwrap_or_default().to_string(),
+            vpc: group.vpc_id().unwrap_or_default().to_string(),
+            ingress: rules(group.ip_permissions(), &names),
+            tags: tags.clone(),
+        };
+        Ok(Some(Found::new(id, &live, owned(&tags, cx.stack()))))
     }
 
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let ec2 = cx.clients.ec2(at.region);
-            let out = consistent(async || {
-                ec2.create_security_group()
-                    .group_name(&spec.name)
-                    .description(&spec.description)
-                    .vpc_id(&spec.vpc)
-                    .tag_specifications(tag_spec(ResourceType::SecurityGroup, &spec.tags))
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let ec2 = cx.clients.ec2(at.region);
+        let out = consistent(async || {
+            ec2.create_security_group()
+                .group_name(&spec.name)
+                .description(&spec.description)
+                .vpc_id(&spec.vpc)
+                .tag_specifications(tag_spec(ResourceType::SecurityGroup, &spec.tags))
+                .send()
+                .await
+                .map_err(sdk("CreateSecurityGroup"))
+        })
+        .await?;
+        let id = out
+            .group_id()
+            .ok_or_else(|| AwsError::missing("CreateSecurityGroup", "GroupId"))?;
+        let empty = Found::new(id, serde_json::json!({"ingress": [], "tags": spec.tags}), true);
+        self.update(cx, at, &empty, &["ingress".to_string()]).await
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let ec2 = cx.clients.ec2(at.region);
+        let id = &live.physical_id;
+        if has(fields, "ingress") {
+            let names = prefix_lists(&ec2, spec).await?;
+            let was: Vec<Rule> = serde_json::from_value(live.live["ingress"].clone()).unwrap_or_default();
+            let extra: Vec<IpPermission> = was
+                .iter()
+                .filter(|r| !spec.ingress.contains(r))
+                .map(|r| permission(r, &names))
+                .collect();
+            if !extra.is_empty() {
+                ec2.revoke_security_group_ingress()
+                    .group_id(id)
+                    .set_ip_permissions(Some(extra))
                     .send()
                     .await
-                    .map_err(sdk("CreateSecurityGroup"))
-            })
-            .await?;
-            let id = out
-                .group_id()
-                .ok_or_else(|| AwsError::missing("CreateSecurityGroup", "GroupId"))?;
-            let empty = Found::new(id, serde_json::json!({"ingress": [], "tags": spec.tags}), true);
-            self.update(cx, at, &empty, &["ingress".to_string()]).await
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let ec2 = cx.clients.ec2(at.region);
-            let id = &live.physical_id;
-            if has(fields, "ingress") {
-                let names = prefix_lists(&ec2, &spec).await?;
-                let was: Vec<Rule> = serde_json::from_value(live.live["ingress"].clone()).unwrap_or_default();
-                let extra: Vec<IpPermission> = was
-                    .iter()
-                    .filter(|r| !spec.ingress.contains(r))
-                    .map(|r| permission(r, &names))
-                    .collect();
-                if !extra.is_empty() {
-                    ec2.revoke_security_group_ingress()
+                    .map_err(sdk("RevokeSecurityGroupIngress"))?;
+            }
+            let missing: Vec<IpPermission> = spec
+                .ingress
+                .iter()
+                .filter(|r| !was.contains(r))
+                .map(|r| permission(r, &names))
+                .collect();
+            if !missing.is_empty() {
+                consistent(async || {
+                    ec2.authorize_security_group_ingress()
                         .group_id(id)
-                        .set_ip_permissions(Some(extra))
+                        .set_ip_permissions(Some(missing.clone()))
                         .send()
                         .await
-                        .map_err(sdk("RevokeSecurityGroupIngress"))?;
-                }
-                let missing: Vec<IpPermission> = spec
-                    .ingress
-                    .iter()
-                    .filter(|r| !was.contains(r))
-                    .map(|r| permission(r, &names))
-                    .collect();
-                if !missing.is_empty() {
-                    consistent(async || {
-                        ec2.authorize_security_group_ingress()
-                            .group_id(id)
-                            .set_ip_permissions(Some(missing.clone()))
-                            .send()
-                            .await
-                            .map_err(sdk("AuthorizeSecurityGroupIngress"))
-                    })
-                    .await?;
-                }
+                        .map_err(sdk("AuthorizeSecurityGroupIngress"))
+                })
+                .await?;
             }
-            if has(fields, "tags") {
-                let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
-                sync_tags(&ec2, id, &spec.tags, &was).await?;
-            }
-            Ok(Found::new(id, json(&spec), true))
-        })
+        }
+        if has(fields, "tags") {
+            let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
+            sync_tags(&ec2, id, &spec.tags, &was).await?;
+        }
+        Ok(Found::new(id, spec, true))
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            let ec2 = cx.clients.ec2(at.region);
-            // ENIs of a deleted ALB or of stopped tasks drain for a while.
-            retrying(&["DependencyViolation", "InvalidGroup.InUse"], 20, async || {
-                ok_if_gone(
-                    ec2.delete_security_group()
-                        .group_id(&live.physical_id)
-                        .send()
-                        .await
-                        .map_err(sdk("DeleteSecurityGroup")),
-                )
-            })
-            .await?;
-            Ok(Gone::Deleted)
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        let ec2 = cx.clients.ec2(at.region);
+        // ENIs of a deleted ALB or of stopped tasks drain for a while.
+        retrying(&["DependencyViolation", "InvalidGroup.InUse"], 20, async || {
+            ok_if_gone(
+                ec2.delete_security_group()
+                    .group_id(&live.physical_id)
+                    .send()
+                    .await
+                    .map_err(sdk("DeleteSecurityGroup")),
+            )
         })
+        .await?;
+        Ok(Gone::Deleted)
     }
 }

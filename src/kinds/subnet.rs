@@ -5,12 +5,13 @@
 use aws_sdk_ec2::types::ResourceType;
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, json, ours, owned, user_tags};
+use super::{Tags, has, ours, owned, user_tags};
 use crate::aws::{AwsError, sdk};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::polls::retrying;
+use crate::engine::step::{Cx, StepError};
 use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec, zones};
-use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::{Options, retrying};
-use crate::stack::{Ctx, StepError};
 
 pub struct Subnet;
 
@@ -23,130 +24,122 @@ pub struct Spec {
     pub tags: Tags,
 }
 
-impl Kind for Subnet {
-    fn name(&self) -> &'static str {
-        "ec2-subnet"
-    }
+impl Resource for Subnet {
+    type Spec = Spec;
+
+    const NAME: &'static str = "ec2-subnet";
 
     fn replace_fields(&self) -> &'static [&'static str] {
         &["vpc", "cidr", "zone"]
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let ec2 = cx.clients.ec2(at.region);
-            let call = ec2.describe_subnets();
-            let call = match (at.recorded(), at.field("vpc")) {
-                (Some(id), _) => call.subnet_ids(id),
-                (None, Some(vpc)) => call.filters(
-                    aws_sdk_ec2::types::Filter::builder()
-                        .name("vpc-id")
-                        .values(vpc)
-                        .build(),
-                ),
-                (None, None) => return Ok(None),
-            };
-            let out = match call.send().await.map_err(sdk("DescribeSubnets")) {
-                Ok(out) => out,
-                Err(e) if gone(&e) => return Ok(None),
-                Err(e) => return Err(e.into()),
-            };
-            let Some(subnet) = out
-                .subnets()
-                .iter()
-                .find(|s| at.recorded().is_some() || ours(&tag_map(s.tags()), cx.stack(), at.id))
-            else {
-                return Ok(None);
-            };
-            let id = subnet
-                .subnet_id()
-                .ok_or_else(|| AwsError::missing("DescribeSubnets", "SubnetId"))?;
-            let all = zones(&ec2).await?;
-            let zone = subnet.availability_zone().unwrap_or_default();
-            let tags = user_tags(tag_map(subnet.tags()));
-            let live = serde_json::json!({
-                "vpc": subnet.vpc_id(),
-                "cidr": subnet.cidr_block(),
-                "zone": all.iter().position(|z| z == zone),
-                "tags": tags,
-            });
-            Ok(Some(
-                Found::new(id, live, owned(&tags, cx.stack())).out("zone", zone),
-            ))
-        })
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let ec2 = cx.clients.ec2(at.region);
+        let call = ec2.describe_subnets();
+        let call = match (at.recorded(), at.field("vpc")) {
+            (Some(id), _) => call.subnet_ids(id),
+            (None, Some(vpc)) => call.filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("vpc-id")
+                    .values(vpc)
+                    .build(),
+            ),
+            (None, None) => return Ok(None),
+        };
+        let out = match call.send().await.map_err(sdk("DescribeSubnets")) {
+            Ok(out) => out,
+            Err(e) if gone(&e) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(subnet) = out
+            .subnets()
+            .iter()
+            .find(|s| at.recorded().is_some() || ours(&tag_map(s.tags()), cx.stack(), at.id))
+        else {
+            return Ok(None);
+        };
+        let id = subnet
+            .subnet_id()
+            .ok_or_else(|| AwsError::missing("DescribeSubnets", "SubnetId"))?;
+        let all = zones(&ec2).await?;
+        let zone = subnet.availability_zone().unwrap_or_default();
+        let tags = user_tags(tag_map(subnet.tags()));
+        let live = serde_json::json!({
+            "vpc": subnet.vpc_id(),
+            "cidr": subnet.cidr_block(),
+            "zone": all.iter().position(|z| z == zone),
+            "tags": tags,
+        });
+        Ok(Some(
+            Found::new(id, live, owned(&tags, cx.stack())).out("zone", zone),
+        ))
     }
 
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let ec2 = cx.clients.ec2(at.region);
-            let all = zones(&ec2).await?;
-            let zone = all.get(spec.zone).ok_or_else(|| {
-                StepError::Missing(format!(
-                    "{}: the region has {} availability zones; the stack needs at least {}",
-                    at.region,
-                    all.len(),
-                    spec.zone + 1
-                ))
-            })?;
-            let out = consistent(async || {
-                ec2.create_subnet()
-                    .vpc_id(&spec.vpc)
-                    .cidr_block(&spec.cidr)
-                    .availability_zone(zone)
-                    .tag_specifications(tag_spec(ResourceType::Subnet, &spec.tags))
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let ec2 = cx.clients.ec2(at.region);
+        let all = zones(&ec2).await?;
+        let zone = all.get(spec.zone).ok_or_else(|| {
+            StepError::Missing(format!(
+                "{}: the region has {} availability zones; the stack needs at least {}",
+                at.region,
+                all.len(),
+                spec.zone + 1
+            ))
+        })?;
+        let out = consistent(async || {
+            ec2.create_subnet()
+                .vpc_id(&spec.vpc)
+                .cidr_block(&spec.cidr)
+                .availability_zone(zone)
+                .tag_specifications(tag_spec(ResourceType::Subnet, &spec.tags))
+                .send()
+                .await
+                .map_err(sdk("CreateSubnet"))
+        })
+        .await?;
+        let id = out
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .ok_or_else(|| AwsError::missing("CreateSubnet", "Subnet.SubnetId"))?;
+        Ok(Found::new(id, spec, true).out("zone", zone))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        if has(fields, "tags") {
+            let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
+            sync_tags(&cx.clients.ec2(at.region), &live.physical_id, &spec.tags, &was).await?;
+        }
+        let mut found = live.clone();
+        found.set_live(spec);
+        Ok(found)
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        let ec2 = cx.clients.ec2(at.region);
+        retrying(&["DependencyViolation"], 20, async || {
+            ok_if_gone(
+                ec2.delete_subnet()
+                    .subnet_id(&live.physical_id)
                     .send()
                     .await
-                    .map_err(sdk("CreateSubnet"))
-            })
-            .await?;
-            let id = out
-                .subnet()
-                .and_then(|s| s.subnet_id())
-                .ok_or_else(|| AwsError::missing("CreateSubnet", "Subnet.SubnetId"))?;
-            Ok(Found::new(id, json(&spec), true).out("zone", zone))
+                    .map_err(sdk("DeleteSubnet")),
+            )
         })
-    }
-
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            if has(fields, "tags") {
-                let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
-                sync_tags(&cx.clients.ec2(at.region), &live.physical_id, &spec.tags, &was).await?;
-            }
-            let mut found = live.clone();
-            found.live = json(&spec);
-            Ok(found)
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            let ec2 = cx.clients.ec2(at.region);
-            retrying(&["DependencyViolation"], 20, async || {
-                ok_if_gone(
-                    ec2.delete_subnet()
-                        .subnet_id(&live.physical_id)
-                        .send()
-                        .await
-                        .map_err(sdk("DeleteSubnet")),
-                )
-            })
-            .await?;
-            Ok(Gone::Deleted)
-        })
+        .await?;
+        Ok(Gone::Deleted)
     }
 }

@@ -4,12 +4,13 @@
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetGroup, TargetTypeEnum};
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, json, owned, user_tags};
+use super::{Tags, has, owned, user_tags};
 use crate::aws::{AwsError, sdk, unless};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::polls::retrying;
+use crate::engine::step::{Cx, StepError};
 use crate::resources::load_balancer::{sync_tags, tags, tags_of};
-use crate::stack::Ctx;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::{Options, retrying};
 
 pub struct TargetGroupKind;
 
@@ -28,7 +29,7 @@ pub struct Spec {
 
 const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
 
-async fn deregistration_delay(cx: &Ctx, at: &At<'_>, arn: &str) -> Result<i64, AwsError> {
+async fn deregistration_delay(cx: &Cx, at: &At<'_, Spec>, arn: &str) -> Result<i64, AwsError> {
     let out = cx
         .clients
         .elb(at.region)
@@ -45,7 +46,12 @@ async fn deregistration_delay(cx: &Ctx, at: &At<'_>, arn: &str) -> Result<i64, A
         .unwrap_or(-1))
 }
 
-async fn set_deregistration_delay(cx: &Ctx, at: &At<'_>, arn: &str, seconds: i64) -> Result<(), AwsError> {
+async fn set_deregistration_delay(
+    cx: &Cx,
+    at: &At<'_, Spec>,
+    arn: &str,
+    seconds: i64,
+) -> Result<(), AwsError> {
     cx.clients
         .elb(at.region)
         .modify_target_group_attributes()
@@ -64,7 +70,7 @@ async fn set_deregistration_delay(cx: &Ctx, at: &At<'_>, arn: &str, seconds: i64
 
 const NOT_FOUND: &[&str] = &["TargetGroupNotFound"];
 
-async fn describe(cx: &Ctx, at: &At<'_>) -> Result<Option<TargetGroup>, AwsError> {
+async fn describe(cx: &Cx, at: &At<'_, Spec>) -> Result<Option<TargetGroup>, AwsError> {
     let elb = cx.clients.elb(at.region);
     let call = elb.describe_target_groups();
     let call = match (at.recorded_arn(), at.field("name")) {
@@ -76,132 +82,124 @@ async fn describe(cx: &Ctx, at: &At<'_>) -> Result<Option<TargetGroup>, AwsError
     Ok(out.and_then(|o| o.target_groups().first().cloned()))
 }
 
-impl Kind for TargetGroupKind {
-    fn name(&self) -> &'static str {
-        "elbv2-target-group"
-    }
+impl Resource for TargetGroupKind {
+    type Spec = Spec;
+
+    const NAME: &'static str = "elbv2-target-group";
 
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name", "protocol", "port", "vpc", "target_type"]
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let Some(tg) = describe(cx, at).await? else {
-                return Ok(None);
-            };
-            let arn = tg
-                .target_group_arn()
-                .ok_or_else(|| AwsError::missing("DescribeTargetGroups", "TargetGroupArn"))?;
-            let tags = user_tags(tags_of(&cx.clients.elb(at.region), arn).await?);
-            let live = Spec {
-                name: tg.target_group_name().unwrap_or_default().to_string(),
-                protocol: tg.protocol().map(|p| p.as_str().to_string()).unwrap_or_default(),
-                port: tg.port().unwrap_or_default(),
-                vpc: tg.vpc_id().unwrap_or_default().to_string(),
-                target_type: tg
-                    .target_type()
-                    .map(|p| p.as_str().to_string())
-                    .unwrap_or_default(),
-                health_check_protocol: tg
-                    .health_check_protocol()
-                    .map(|p| p.as_str().to_string())
-                    .unwrap_or_default(),
-                health_check_path: tg.health_check_path().unwrap_or_default().to_string(),
-                deregistration_delay_s: deregistration_delay(cx, at, arn).await?,
-                tags: tags.clone(),
-            };
-            Ok(Some(
-                Found::new(&live.name, json(&live), owned(&tags, cx.stack())).arn(arn),
-            ))
-        })
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let Some(tg) = describe(cx, at).await? else {
+            return Ok(None);
+        };
+        let arn = tg
+            .target_group_arn()
+            .ok_or_else(|| AwsError::missing("DescribeTargetGroups", "TargetGroupArn"))?;
+        let tags = user_tags(tags_of(&cx.clients.elb(at.region), arn).await?);
+        let live = Spec {
+            name: tg.target_group_name().unwrap_or_default().to_string(),
+            protocol: tg.protocol().map(|p| p.as_str().to_string()).unwrap_or_default(),
+            port: tg.port().unwrap_or_default(),
+            vpc: tg.vpc_id().unwrap_or_default().to_string(),
+            target_type: tg
+                .target_type()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default(),
+            health_check_protocol: tg
+                .health_check_protocol()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default(),
+            health_check_path: tg.health_check_path().unwrap_or_default().to_string(),
+            deregistration_delay_s: deregistration_delay(cx, at, arn).await?,
+            tags: tags.clone(),
+        };
+        Ok(Some(
+            Found::new(&live.name, &live, owned(&tags, cx.stack())).arn(arn),
+        ))
     }
 
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let out = cx
-                .clients
-                .elb(at.region)
-                .create_target_group()
-                .name(&spec.name)
-                .protocol(ProtocolEnum::from(spec.protocol.as_str()))
-                .port(spec.port)
-                .vpc_id(&spec.vpc)
-                .target_type(TargetTypeEnum::from(spec.target_type.as_str()))
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let out = cx
+            .clients
+            .elb(at.region)
+            .create_target_group()
+            .name(&spec.name)
+            .protocol(ProtocolEnum::from(spec.protocol.as_str()))
+            .port(spec.port)
+            .vpc_id(&spec.vpc)
+            .target_type(TargetTypeEnum::from(spec.target_type.as_str()))
+            .health_check_protocol(ProtocolEnum::from(spec.health_check_protocol.as_str()))
+            .health_check_path(&spec.health_check_path)
+            .set_tags(Some(tags(&spec.tags)))
+            .send()
+            .await
+            .map_err(sdk("CreateTargetGroup"))?;
+        let arn = out
+            .target_groups()
+            .first()
+            .and_then(|t| t.target_group_arn())
+            .ok_or_else(|| AwsError::missing("CreateTargetGroup", "TargetGroups.TargetGroupArn"))?;
+        set_deregistration_delay(cx, at, arn, spec.deregistration_delay_s).await?;
+        Ok(Found::new(&spec.name, spec, true).arn(arn))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let was: Spec = live.view()?;
+        let elb = cx.clients.elb(at.region);
+        let arn = live.arn.as_deref().unwrap_or_default();
+        if has(fields, "health_check_path") || has(fields, "health_check_protocol") {
+            elb.modify_target_group()
+                .target_group_arn(arn)
                 .health_check_protocol(ProtocolEnum::from(spec.health_check_protocol.as_str()))
                 .health_check_path(&spec.health_check_path)
-                .set_tags(Some(tags(&spec.tags)))
                 .send()
                 .await
-                .map_err(sdk("CreateTargetGroup"))?;
-            let arn = out
-                .target_groups()
-                .first()
-                .and_then(|t| t.target_group_arn())
-                .ok_or_else(|| AwsError::missing("CreateTargetGroup", "TargetGroups.TargetGroupArn"))?;
+                .map_err(sdk("ModifyTargetGroup"))?;
+        }
+        if has(fields, "deregistration_delay_s") {
             set_deregistration_delay(cx, at, arn, spec.deregistration_delay_s).await?;
-            Ok(Found::new(&spec.name, json(&spec), true).arn(arn))
-        })
+        }
+        if has(fields, "tags") {
+            sync_tags(&elb, arn, &spec.tags, &was.tags).await?;
+        }
+        let mut found = live.clone();
+        found.set_live(spec);
+        Ok(found)
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let was: Spec = live.view()?;
-            let elb = cx.clients.elb(at.region);
-            let arn = live.arn.as_deref().unwrap_or_default();
-            if has(fields, "health_check_path") || has(fields, "health_check_protocol") {
-                elb.modify_target_group()
-                    .target_group_arn(arn)
-                    .health_check_protocol(ProtocolEnum::from(spec.health_check_protocol.as_str()))
-                    .health_check_path(&spec.health_check_path)
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        let elb = cx.clients.elb(at.region);
+        let arn = live.arn_for("DeleteTargetGroup")?.to_string();
+        // In use until its listener rule and ALB are gone.
+        retrying(&["ResourceInUse"], 10, async || {
+            unless(
+                NOT_FOUND,
+                elb.delete_target_group()
+                    .target_group_arn(&arn)
                     .send()
                     .await
-                    .map_err(sdk("ModifyTargetGroup"))?;
-            }
-            if has(fields, "deregistration_delay_s") {
-                set_deregistration_delay(cx, at, arn, spec.deregistration_delay_s).await?;
-            }
-            if has(fields, "tags") {
-                sync_tags(&elb, arn, &spec.tags, &was.tags).await?;
-            }
-            let mut found = live.clone();
-            found.live = json(&spec);
-            Ok(found)
+                    .map_err(sdk("DeleteTargetGroup")),
+            )
+            .map(|_| ())
         })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            let elb = cx.clients.elb(at.region);
-            let arn = live.arn_for("DeleteTargetGroup")?.to_string();
-            // In use until its listener rule and ALB are gone.
-            retrying(&["ResourceInUse"], 10, async || {
-                unless(
-                    NOT_FOUND,
-                    elb.delete_target_group()
-                        .target_group_arn(&arn)
-                        .send()
-                        .await
-                        .map_err(sdk("DeleteTargetGroup")),
-                )
-                .map(|_| ())
-            })
-            .await?;
-            Ok(Gone::Deleted)
-        })
+        .await?;
+        Ok(Gone::Deleted)
     }
 }

@@ -5,12 +5,13 @@
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, json, ours, user_tags};
+use super::{Tags, has, ours, user_tags};
 use crate::aws::{AwsError, sdk};
+use crate::engine::kind::Options;
+use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::polls::retrying;
+use crate::engine::step::{Cx, StepError};
 use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec};
-use crate::stack::Ctx;
-use crate::stack::kind::{At, Found, Fut, Gone, Kind};
-use crate::stack::teardown::{Options, retrying};
 
 pub struct Vpc;
 
@@ -58,111 +59,103 @@ async fn set_dns(client: &aws_sdk_ec2::Client, id: &str, spec: &Spec) -> Result<
     Ok(())
 }
 
-impl Kind for Vpc {
-    fn name(&self) -> &'static str {
-        "ec2-vpc"
-    }
+impl Resource for Vpc {
+    type Spec = Spec;
+
+    const NAME: &'static str = "ec2-vpc";
 
     fn replace_fields(&self) -> &'static [&'static str] {
         &["cidr"]
     }
 
-    fn find<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
-        Box::pin(async move {
-            let ec2 = cx.clients.ec2(at.region);
-            let call = ec2.describe_vpcs();
-            let call = match at.recorded() {
-                Some(id) => call.vpc_ids(id),
-                None => call,
-            };
-            let out = match call.send().await.map_err(sdk("DescribeVpcs")) {
-                Ok(out) => out,
-                Err(e) if gone(&e) => return Ok(None),
-                Err(e) => return Err(e.into()),
-            };
-            let Some(vpc) = out
-                .vpcs()
-                .iter()
-                .find(|v| at.recorded().is_some() || ours(&tag_map(v.tags()), cx.stack(), at.id))
-            else {
-                return Ok(None);
-            };
-            let id = vpc
-                .vpc_id()
-                .ok_or_else(|| AwsError::missing("DescribeVpcs", "VpcId"))?;
-            let tags = user_tags(tag_map(vpc.tags()));
-            let live = Spec {
-                cidr: vpc.cidr_block().unwrap_or_default().to_string(),
-                dns_support: attribute(&ec2, id, VpcAttributeName::EnableDnsSupport).await?,
-                dns_hostnames: attribute(&ec2, id, VpcAttributeName::EnableDnsHostnames).await?,
-                tags: tags.clone(),
-            };
-            Ok(Some(Found::new(id, json(&live), super::owned(&tags, cx.stack()))))
-        })
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+        let ec2 = cx.clients.ec2(at.region);
+        let call = ec2.describe_vpcs();
+        let call = match at.recorded() {
+            Some(id) => call.vpc_ids(id),
+            None => call,
+        };
+        let out = match call.send().await.map_err(sdk("DescribeVpcs")) {
+            Ok(out) => out,
+            Err(e) if gone(&e) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(vpc) = out
+            .vpcs()
+            .iter()
+            .find(|v| at.recorded().is_some() || ours(&tag_map(v.tags()), cx.stack(), at.id))
+        else {
+            return Ok(None);
+        };
+        let id = vpc
+            .vpc_id()
+            .ok_or_else(|| AwsError::missing("DescribeVpcs", "VpcId"))?;
+        let tags = user_tags(tag_map(vpc.tags()));
+        let live = Spec {
+            cidr: vpc.cidr_block().unwrap_or_default().to_string(),
+            dns_support: attribute(&ec2, id, VpcAttributeName::EnableDnsSupport).await?,
+            dns_hostnames: attribute(&ec2, id, VpcAttributeName::EnableDnsHostnames).await?,
+            tags: tags.clone(),
+        };
+        Ok(Some(Found::new(id, &live, super::owned(&tags, cx.stack()))))
     }
 
-    fn create<'a>(&'a self, cx: &'a Ctx, at: &'a At<'a>) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let ec2 = cx.clients.ec2(at.region);
-            let out = ec2
-                .create_vpc()
-                .cidr_block(&spec.cidr)
-                .tag_specifications(tag_spec(ResourceType::Vpc, &spec.tags))
-                .send()
-                .await
-                .map_err(sdk("CreateVpc"))?;
-            let id = out
-                .vpc()
-                .and_then(|v| v.vpc_id())
-                .ok_or_else(|| AwsError::missing("CreateVpc", "Vpc.VpcId"))?
-                .to_string();
-            set_dns(&ec2, &id, &spec).await?;
-            Ok(Found::new(id, json(&spec), true))
-        })
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let ec2 = cx.clients.ec2(at.region);
+        let out = ec2
+            .create_vpc()
+            .cidr_block(&spec.cidr)
+            .tag_specifications(tag_spec(ResourceType::Vpc, &spec.tags))
+            .send()
+            .await
+            .map_err(sdk("CreateVpc"))?;
+        let id = out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .ok_or_else(|| AwsError::missing("CreateVpc", "Vpc.VpcId"))?
+            .to_string();
+        set_dns(&ec2, &id, spec).await?;
+        Ok(Found::new(id, spec, true))
     }
 
-    fn update<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        fields: &'a [String],
-    ) -> Fut<'a, Found> {
-        Box::pin(async move {
-            let spec: Spec = at.spec()?;
-            let ec2 = cx.clients.ec2(at.region);
-            let was: Spec = live.view()?;
-            if has(fields, "dns_support") || has(fields, "dns_hostnames") {
-                set_dns(&ec2, &live.physical_id, &spec).await?;
-            }
-            if has(fields, "tags") {
-                sync_tags(&ec2, &live.physical_id, &spec.tags, &was.tags).await?;
-            }
-            Ok(Found::new(&live.physical_id, json(&spec), true))
-        })
+    async fn update(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        fields: &[String],
+    ) -> Result<Found, StepError> {
+        let spec = at.spec()?;
+        let ec2 = cx.clients.ec2(at.region);
+        let was: Spec = live.view()?;
+        if has(fields, "dns_support") || has(fields, "dns_hostnames") {
+            set_dns(&ec2, &live.physical_id, spec).await?;
+        }
+        if has(fields, "tags") {
+            sync_tags(&ec2, &live.physical_id, &spec.tags, &was.tags).await?;
+        }
+        Ok(Found::new(&live.physical_id, spec, true))
     }
 
-    fn delete<'a>(
-        &'a self,
-        cx: &'a Ctx,
-        at: &'a At<'a>,
-        live: &'a Found,
-        _opts: &'a Options,
-    ) -> Fut<'a, Gone> {
-        Box::pin(async move {
-            let ec2 = cx.clients.ec2(at.region);
-            retrying(&["DependencyViolation"], 20, async || {
-                ok_if_gone(
-                    ec2.delete_vpc()
-                        .vpc_id(&live.physical_id)
-                        .send()
-                        .await
-                        .map_err(sdk("DeleteVpc")),
-                )
-            })
-            .await?;
-            Ok(Gone::Deleted)
+    async fn delete(
+        &self,
+        cx: &Cx,
+        at: &At<'_, Self::Spec>,
+        live: &Found,
+        _opts: &Options,
+    ) -> Result<Gone, StepError> {
+        let ec2 = cx.clients.ec2(at.region);
+        retrying(&["DependencyViolation"], 20, async || {
+            ok_if_gone(
+                ec2.delete_vpc()
+                    .vpc_id(&live.physical_id)
+                    .send()
+                    .await
+                    .map_err(sdk("DeleteVpc")),
+            )
         })
+        .await?;
+        Ok(Gone::Deleted)
     }
 }

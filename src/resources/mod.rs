@@ -19,6 +19,7 @@ pub mod policy_doc;
 pub mod proxy;
 pub mod response_headers_policy;
 pub mod role;
+pub mod s3_bucket;
 pub mod security_group;
 pub mod sets;
 
@@ -30,6 +31,34 @@ use crate::aws::AwsError;
 /// that carry them with this stack's name.
 pub const STACK_TAG: &str = "ahi-edge:stack";
 pub const RESOURCE_TAG: &str = "ahi-edge:resource";
+
+pub type Tags = BTreeMap<String, String>;
+
+/// Tags as the spec compares them: AWS's own (`aws:`) are not ours to manage.
+pub fn user_tags(tags: impl IntoIterator<Item = (String, String)>) -> Tags {
+    tags.into_iter().filter(|(k, _)| !k.starts_with("aws:")).collect()
+}
+
+/// Whether live tags say this stack owns the resource.
+pub fn owned(tags: &Tags, stack: &str) -> bool {
+    tags.get(STACK_TAG).is_some_and(|s| s == stack)
+}
+
+/// Whether tags mark this stack's instance `id` (EC2 finds by tags).
+pub fn ours(tags: &Tags, stack: &str, id: &str) -> bool {
+    owned(tags, stack) && tags.get(RESOURCE_TAG).is_some_and(|r| r == id)
+}
+
+/// What to set and what to remove to turn `have` into `want`.
+pub fn tag_changes(want: &Tags, have: &Tags) -> (Tags, Vec<String>) {
+    let set = want
+        .iter()
+        .filter(|(k, v)| have.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let remove = have.keys().filter(|k| !want.contains_key(*k)).cloned().collect();
+    (set, remove)
+}
 
 /// The profile's tags plus the ownership tags of one resource.
 pub fn tags_for(stack: &str, logical_id: &str, user: &BTreeMap<String, String>) -> BTreeMap<String, String> {
@@ -141,4 +170,25 @@ pub async fn delete_etagged<S>(
         }
     }
     Err(kept_changing(operation, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_changes_set_what_differs_and_remove_what_is_extra() {
+        let want: Tags = [("a", "1"), ("b", "2")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let have: Tags = [("a", "1"), ("b", "9"), ("c", "3")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let (set, remove) = tag_changes(&want, &have);
+        assert_eq!(set.into_iter().collect::<Vec<_>>(), [("b".into(), "2".into())]);
+        assert_eq!(remove, ["c"]);
+        assert!(user_tags([("aws:cloudformation:stack".into(), "x".into())]).is_empty());
+    }
 }

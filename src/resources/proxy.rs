@@ -430,7 +430,7 @@ pub async fn sync_tags(
     want: &BTreeMap<String, String>,
     have: &BTreeMap<String, String>,
 ) -> Result<(), AwsError> {
-    let (set, remove) = crate::kinds::tag_changes(want, have);
+    let (set, remove) = crate::resources::tag_changes(want, have);
     if !set.is_empty() {
         client
             .tag_resource()

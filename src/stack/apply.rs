@@ -9,10 +9,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::instance::{Instance, Role, Sources};
-use super::kind::{At, Found, Kind, differing};
 use super::{Ctx, StepError, call_region, not_owned, registry};
-use crate::aws::AwsError;
-use crate::engine::wait::{Backoff, Check, CheckError, Jitter, Wait, scaled};
+use crate::engine::kind::{At, Found, Kind, differing};
+use crate::engine::polls::wait_until;
+use crate::engine::wait::CheckError;
 use crate::lockfile::{Ready, State, fingerprint};
 use crate::profile::Profile;
 
@@ -44,41 +44,9 @@ impl Change {
     }
 }
 
-impl From<AwsError> for CheckError {
-    fn from(e: AwsError) -> Self {
-        CheckError::Transient(e.to_string())
-    }
-}
-
 /// The idempotency token recorded with an intent.
 pub fn token(stack: &str, id: &str) -> String {
     format!("ahi-edge-{stack}-{id}")
-}
-
-/// The client token of one create call (EC2 NAT gateway, ECS service): 32 hex
-/// characters (ECS allows 36), new for every attempt. Tokens make an SDK
-/// retry of the same call idempotent; a run killed after the call finds the
-/// resource by its tags or name instead, and a fresh token lets a resource
-/// deleted out of band be created again (EC2 would answer a reused token
-/// with the deleted one).
-pub fn attempt_token(stack: &str, id: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let digest = Sha256::digest(format!("{stack}/{id}/{nanos}/{}", std::process::id()));
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
-}
-
-/// How `up` polls: quick at first, then every 10 s (modelled time).
-fn poll() -> Backoff {
-    Backoff {
-        initial: Duration::from_secs(2),
-        max: Duration::from_secs(10),
-        factor: 1.5,
-        jitter: 0.2,
-    }
-    .scaled()
 }
 
 pub fn kind_of(name: &str) -> Result<&'static dyn Kind, StepError> {
@@ -87,36 +55,6 @@ pub fn kind_of(name: &str) -> Result<&'static dyn Kind, StepError> {
             "kind {name} is not known to this version of ahi-edge; upgrade it, or delete the resource by hand and remove its entry"
         ))
     })
-}
-
-/// Polls `look` until it is done, for about `minutes` of modelled time,
-/// showing its state on the instance's progress line.
-pub async fn wait_until(
-    cx: &Ctx,
-    id: &str,
-    what: &str,
-    minutes: u64,
-    typical_s: u64,
-    look: impl AsyncFn() -> Result<Check<()>, CheckError>,
-) -> Result<(), StepError> {
-    Wait {
-        what: what.to_string(),
-        timeout: scaled(Duration::from_secs(minutes * 60)),
-        backoff: poll(),
-    }
-    .until(
-        &mut Jitter::from_entropy(),
-        || look(),
-        |p| {
-            cx.progress.state(
-                id,
-                Duration::from_secs(typical_s),
-                &format!("waiting: {}", p.state),
-            )
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 /// Runs one instance of `up`.
@@ -199,12 +137,12 @@ async fn resource(cx: &Ctx, up: &Up<'_>, kind: &dyn Kind, inst: &Instance) -> Re
         Duration::from_secs(if fresh { typical.create } else { typical.update }),
         if fresh { "creating" } else { "checking" },
     );
-    let at = At {
-        id: &inst.id,
-        region: call_region(&inst.region),
-        spec: &spec,
-        entry: entry.as_ref(),
-    };
+    let at = At::new(
+        &inst.id,
+        call_region(&inst.region),
+        &spec,
+        entry.as_ref().map(super::recorded),
+    );
     let (found, change) = ensure(cx, kind, &at, fresh).await?;
     let unchanged_record = entry.as_ref().is_some_and(|e| {
         e.state == State::Ready
@@ -247,7 +185,7 @@ pub async fn ensure(
         None => Ok((kind.create(cx, at).await?, Change::Created)),
         Some(live) if !live.owned => Err(not_owned(kind.name(), &live.physical_id, cx.stack())),
         Some(live) => {
-            let fields = differing(at.spec, &live.live);
+            let fields = differing(at.raw, &live.live);
             let replace: Vec<&str> = fields
                 .iter()
                 .map(String::as_str)
@@ -275,12 +213,12 @@ async fn ready(cx: &Ctx, kind: &dyn Kind, inst: &Instance, of: &str) -> Result<(
         .entry(of)
         .ok_or_else(|| StepError::Missing(format!("{of} is not in the lockfile yet")))?;
     let spec = entry.spec_value();
-    let at = At {
-        id: of,
-        region: call_region(&entry.region),
-        spec: &spec,
-        entry: Some(&entry),
-    };
+    let at = At::new(
+        of,
+        call_region(&entry.region),
+        &spec,
+        Some(super::recorded(&entry)),
+    );
     let minutes = kind.ready_minutes();
     let what = format!("{of} ({})", entry.physical_id.as_deref().unwrap_or("?"));
     wait_until(cx, &inst.id, &what, minutes, kind.typical().ready, async || {
@@ -290,18 +228,4 @@ async fn ready(cx: &Ctx, kind: &dyn Kind, inst: &Instance, of: &str) -> Result<(
         })
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn client_tokens_fit_ecs_and_are_new_each_attempt() {
-        let stack = "a".repeat(28);
-        let a = attempt_token(&stack, "service");
-        let b = attempt_token(&stack, "service");
-        assert!(a.len() <= 36 && a.bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
-        assert_ne!(a, b);
-    }
 }

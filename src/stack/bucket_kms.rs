@@ -16,9 +16,9 @@
 
 use serde_json::{Value, json};
 
-use super::clients::Clients;
 use super::instance::UNKNOWN;
 use crate::aws::{AwsError, sdk, unless};
+use crate::engine::clients::Clients;
 use crate::resources::policy_doc;
 
 /// The bucket's default SSE-KMS key, when its default encryption is

@@ -14,36 +14,12 @@
 
 use std::path::Path;
 
-use aws_sdk_s3::error::SdkError;
+use crate::resources::s3_bucket::region_of;
 
-use super::clients::Clients;
-use crate::aws::AwsError;
+use crate::engine::clients::Clients;
 use crate::error::Error;
 use crate::profile::Profile;
 use crate::routes::OriginKind;
-
-/// Where S3 says `bucket` is, asked in `region`; `None` when it does not
-/// exist (404). A refusal without the region header is AWS's own error.
-pub async fn of(clients: &Clients, region: &str, bucket: &str) -> Result<Option<String>, AwsError> {
-    match clients.s3(region).head_bucket().bucket(bucket).send().await {
-        Ok(out) => Ok(Some(out.bucket_region().unwrap_or(region).to_string())),
-        Err(e) => {
-            let named = match &e {
-                SdkError::ServiceError(s) => s.raw().headers().get("x-amz-bucket-region").map(str::to_string),
-                _ => None,
-            };
-            let status = match &e {
-                SdkError::ServiceError(s) => Some(s.raw().status().as_u16()),
-                _ => None,
-            };
-            match (named, status) {
-                (Some(found), _) => Ok(Some(found)),
-                (None, Some(404)) => Ok(None),
-                _ => Err(AwsError::from_sdk("HeadBucket", e)),
-            }
-        }
-    }
-}
 
 /// The profile's bucket origins with their real regions: a region S3
 /// names replaces a defaulted one (a note says so); a given one that
@@ -58,7 +34,7 @@ pub async fn locate(clients: &Clients, profile: &mut Profile, path: &Path) -> Re
         else {
             continue;
         };
-        let found = of(clients, region, bucket).await?;
+        let found = region_of(&clients.s3(region), region, bucket).await?;
         let refused = |reason: String, fix: String| Error::Refused {
             path: path.to_path_buf(),
             reason: format!("checked before any change; nothing was changed: {reason}"),

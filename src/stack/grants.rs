@@ -15,9 +15,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::clients::Clients;
 use super::instance::{Instance, Sources};
 use crate::aws::{sdk, unless};
+use crate::engine::clients::Clients;
 use crate::error::Error;
 use crate::kinds::bucket_grant::{Spec, foreign, not_ours, sid};
 use crate::lockfile::Lockfile;

@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::instance::{Instance, Sources, UNKNOWN};
-use super::kind::{At, differing};
 use super::{Ctx, StepError, apply::kind_of, call_region, registry};
+use crate::engine::kind::{At, differing};
 use crate::lockfile::{Entry, Lockfile, State};
 use crate::profile::Profile;
 
@@ -110,12 +110,12 @@ struct Seen {
 async fn look(cx: &Ctx, id: &str, entry: &Entry) -> Result<Seen, StepError> {
     let kind = kind_of(&entry.kind)?;
     let spec = entry.spec_value();
-    let at = At {
+    let at = At::new(
         id,
-        region: call_region(&entry.region),
-        spec: &spec,
-        entry: Some(entry),
-    };
+        call_region(&entry.region),
+        &spec,
+        Some(super::recorded(entry)),
+    );
     let found = kind.find(cx, &at).await?;
     let replicas = kind.remains(cx, &at).await?;
     Ok(match found {
@@ -271,12 +271,12 @@ pub async fn plan(
         let Ok(kind) = kind_of(inst.kind) else {
             continue;
         };
-        let at = At {
-            id: &inst.id,
-            region: call_region(&inst.region),
-            spec: &spec,
-            entry: Some(entry),
-        };
+        let at = At::new(
+            &inst.id,
+            call_region(&inst.region),
+            &spec,
+            Some(super::recorded(entry)),
+        );
         let found = match kind.find(cx, &at).await {
             Ok(found) => found,
             Err(e) => {

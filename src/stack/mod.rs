@@ -1,9 +1,10 @@
-//! The stack engine. Producers (`healthimaging`, `routes`) turn a profile into
+//! The stack: producers (`healthimaging`, `routes`) turn a profile into
 //! instances of resource kinds (`instance`); each kind owns its lifecycle
-//! behind one surface (`kind`, registered in `registry`). The walks know
-//! no kind: `apply` for `up`, `inspect` for `status` and `plan`, `teardown`
-//! for `down`. They share one context: SDK clients per region, the account,
-//! and the lockfile, saved after every state change.
+//! behind one surface (`crate::engine::kind`, registered in `registry`).
+//! The walks know no kind: `apply` for `up`, `inspect` for `status` and
+//! `plan`, `teardown` for `down`. They share one context: the kinds' own
+//! (`crate::engine::step::Cx`) and the lockfile, saved after every state
+//! change, which only the walks write.
 //!
 //! Layering: nothing here sees clap or the printer; errors are `StepError`,
 //! mapped to exit codes by the commands.
@@ -11,79 +12,25 @@
 pub mod apply;
 pub mod bucket_kms;
 pub mod bucket_region;
-pub mod clients;
 pub mod grants;
 pub mod healthimaging;
 pub mod inspect;
 pub mod instance;
-pub mod kind;
 pub mod preflight;
-pub mod progress;
 pub mod registry;
 pub mod routes;
 pub mod teardown;
 
-use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::OnceCell;
-
-use crate::aws::AwsError;
-use crate::engine::wait::WaitError;
-use crate::lockfile::{Entry, Lockfile};
-use crate::resources::origin_secret::{self, SecretValue};
+use crate::engine::clients::Clients;
+pub use crate::engine::clients::call_region;
+use crate::engine::kind::{Phase, Recorded};
+use crate::engine::progress::Progress;
+use crate::engine::step::Held;
+pub use crate::engine::step::{Cx, StepError, not_owned};
+use crate::lockfile::{Entry, Lockfile, State};
 use crate::state::Store;
-use clients::Clients;
-use progress::Progress;
-
-/// Why one instance did not finish.
-#[derive(Debug)]
-pub enum StepError {
-    Aws(AwsError),
-    Wait(WaitError),
-    /// A dependency's output is missing, or a recorded spec is unusable.
-    Missing(String),
-    /// The lockfile could not be written.
-    Lockfile(String),
-    /// A resource under our name without our ownership tag: never adopted,
-    /// changed or deleted.
-    NotOwned(String),
-    /// Lambda@Edge functions whose delete waits for CloudFront's replicas.
-    AwaitingReplicas(String),
-}
-
-impl fmt::Display for StepError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StepError::Aws(e) => write!(f, "{e}"),
-            StepError::Wait(e) => write!(f, "{e}"),
-            StepError::Missing(what)
-            | StepError::Lockfile(what)
-            | StepError::NotOwned(what)
-            | StepError::AwaitingReplicas(what) => write!(f, "{what}"),
-        }
-    }
-}
-
-impl From<AwsError> for StepError {
-    fn from(e: AwsError) -> Self {
-        StepError::Aws(e)
-    }
-}
-
-impl From<WaitError> for StepError {
-    fn from(e: WaitError) -> Self {
-        StepError::Wait(e)
-    }
-}
-
-/// The refusal for a look-alike: a resource with our name but not our tags.
-pub fn not_owned(what: &str, name: &str, stack: &str) -> StepError {
-    StepError::NotOwned(format!(
-        "{what} {name} exists but does not carry the tag {} = {stack}: ahi-edge will not adopt, change or delete it; rename the stack or remove the {what}",
-        crate::resources::STACK_TAG
-    ))
-}
 
 /// The lockfile as a run holds it: locked and saved on every change (`up`,
 /// `down`), or a snapshot read without the lock (`status`, `plan`, `outputs`
@@ -102,19 +49,33 @@ impl Ledger {
     }
 }
 
-/// What one run works with. No profile: `down` and `status` work from the
-/// lockfile alone.
+/// What one walk works with: the kinds' context ([`Cx`], which it derefs
+/// to) and the lockfile, which only the walks change. No profile: `down`
+/// and `status` work from the lockfile alone.
 pub struct Ctx {
-    pub stack: String,
-    pub clients: Clients,
-    pub account: String,
-    ledger: Mutex<Ledger>,
-    pub progress: Progress,
-    /// The authorizer zip, built once per run (`up` with an authorizer only).
-    pub package: Option<Vec<u8>>,
-    secret: OnceCell<SecretValue>,
-    /// Values by version (a rotation holds two at once), read once each.
-    versions: tokio::sync::Mutex<std::collections::BTreeMap<(String, String), SecretValue>>,
+    cx: Cx,
+    ledger: Arc<Mutex<Ledger>>,
+}
+
+impl std::ops::Deref for Ctx {
+    type Target = Cx;
+    fn deref(&self) -> &Cx {
+        &self.cx
+    }
+}
+
+fn ledger_of(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
+    ledger.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Applies one change to the lockfile and saves it at once.
+fn change_in<R>(ledger: &Mutex<Ledger>, f: impl FnOnce(&mut Lockfile) -> R) -> Result<R, StepError> {
+    match &mut *ledger_of(ledger) {
+        Ledger::Writable(store) => store.change(f).map_err(|e| StepError::Lockfile(e.to_string())),
+        Ledger::ReadOnly(_) => Err(StepError::Lockfile(
+            "this command does not change the lockfile".into(),
+        )),
+    }
 }
 
 impl Ctx {
@@ -126,72 +87,64 @@ impl Ctx {
         progress: Progress,
         package: Option<Vec<u8>>,
     ) -> Self {
+        let ledger = Arc::new(Mutex::new(ledger));
+        let shared = ledger.clone();
+        // A delete AWS holds (replicas) is recorded at once, so a run
+        // stopped while it waits leaves the entry `awaiting_replicas`.
+        let held: Held = Box::new(move |id: &str| {
+            let awaiting = ledger_of(&shared)
+                .state()
+                .resources
+                .get(id)
+                .is_some_and(|e| e.state == State::AwaitingReplicas);
+            if awaiting {
+                return Ok(());
+            }
+            change_in(&shared, |l| {
+                l.set_state(id, State::AwaitingReplicas);
+            })
+        });
         Ctx {
-            stack: stack.to_string(),
-            clients,
-            account,
-            ledger: Mutex::new(ledger),
-            progress,
-            package,
-            secret: OnceCell::new(),
-            versions: Default::default(),
+            cx: Cx::new(stack, clients, account, progress, package, held),
+            ledger,
         }
     }
 
-    pub fn stack(&self) -> &str {
-        &self.stack
-    }
-
-    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
-        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     pub fn lock(&self) -> Lockfile {
-        self.ledger().state().clone()
+        ledger_of(&self.ledger).state().clone()
     }
 
     pub fn entry(&self, id: &str) -> Option<Entry> {
-        self.ledger().state().resources.get(id).cloned()
+        ledger_of(&self.ledger).state().resources.get(id).cloned()
     }
 
     /// Applies one change to the lockfile and saves it at once.
     pub fn change<R>(&self, f: impl FnOnce(&mut Lockfile) -> R) -> Result<R, StepError> {
-        match &mut *self.ledger() {
-            Ledger::Writable(store) => store.change(f).map_err(|e| StepError::Lockfile(e.to_string())),
-            Ledger::ReadOnly(_) => Err(StepError::Lockfile(
-                "this command does not change the lockfile".into(),
-            )),
-        }
-    }
-
-    /// The origin header value, read once from Secrets Manager by the ARN a
-    /// spec names (in the secret's own region).
-    pub async fn secret(&self, arn: &str) -> Result<&SecretValue, StepError> {
-        self.secret
-            .get_or_try_init(|| async {
-                let region = arn.split(':').nth(3).unwrap_or(crate::aws::EDGE_REGION);
-                let (value, _) = origin_secret::value(&self.clients.secrets(region), arn).await?;
-                Ok::<_, StepError>(value)
-            })
-            .await
-    }
-
-    /// The origin header value of one version of the secret at `arn`
-    /// (specs name the version they were made with), read once per run.
-    pub async fn secret_version(&self, arn: &str, version: &str) -> Result<SecretValue, StepError> {
-        let mut cache = self.versions.lock().await;
-        let key = (arn.to_string(), version.to_string());
-        if let Some(value) = cache.get(&key) {
-            return Ok(value.clone());
-        }
-        let region = arn.split(':').nth(3).unwrap_or(crate::aws::EDGE_REGION);
-        let value = origin_secret::value_at(&self.clients.secrets(region), arn, version).await?;
-        cache.insert(key, value.clone());
-        Ok(value)
+        change_in(&self.ledger, f)
     }
 
     pub fn into_ledger(self) -> Ledger {
-        self.ledger.into_inner().unwrap_or_else(|p| p.into_inner())
+        let Ctx { cx, ledger } = self;
+        // The hook in `cx` holds the other reference.
+        drop(cx);
+        match Arc::try_unwrap(ledger) {
+            Ok(ledger) => ledger.into_inner().unwrap_or_else(|p| p.into_inner()),
+            Err(_) => unreachable!("the context's hook was dropped with it"),
+        }
+    }
+}
+
+/// What the lockfile recorded of `entry`, as a kind sees it.
+pub fn recorded(entry: &Entry) -> Recorded<'_> {
+    Recorded {
+        physical_id: entry.physical_id.as_deref(),
+        arn: entry.arn.as_deref(),
+        outputs: &entry.outputs,
+        phase: match entry.state {
+            State::Creating => Phase::Creating,
+            State::Ready | State::Updating => Phase::Applied,
+            State::Deleting | State::AwaitingReplicas => Phase::Deleting,
+        },
     }
 }
 
@@ -219,13 +172,4 @@ pub fn output(lock: &Lockfile, id: &str, key: &str) -> Result<String, StepError>
     value
         .or_else(|| entry.outputs.get(key).cloned())
         .ok_or_else(|| StepError::Missing(format!("{id} has no output {key} in the lockfile yet")))
-}
-
-/// The region an entry's calls go to (`global` services answer in us-east-1).
-pub fn call_region(recorded: &str) -> &str {
-    if recorded == "global" {
-        crate::aws::EDGE_REGION
-    } else {
-        recorded
-    }
 }

@@ -1,38 +1,38 @@
 //! Every resource kind, by the name the lockfile records. Adding a kind is
 //! one module under `src/kinds/` and one line here.
 
-use super::kind::Kind;
+use crate::engine::kind::{Kind, Typed};
 use crate::kinds::*;
 
 pub static KINDS: &[&dyn Kind] = &[
-    &bucket_grant::BucketGrant,
-    &cloudfront_function::CloudFrontFunction,
+    &Typed(bucket_grant::BucketGrant),
+    &Typed(cloudfront_function::CloudFrontFunction),
     &cloudfront_policy::CACHE_POLICY,
-    &distribution::Distribution,
-    &ecs_cluster::EcsCluster,
-    &ecs_service::EcsService,
-    &edge_function::EdgeFunction,
-    &elastic_ip::ElasticIp,
-    &iam_role::IamRole,
-    &internet_gateway::InternetGateway,
+    &Typed(distribution::Distribution),
+    &Typed(ecs_cluster::EcsCluster),
+    &Typed(ecs_service::EcsService),
+    &Typed(edge_function::EdgeFunction),
+    &Typed(elastic_ip::ElasticIp),
+    &Typed(iam_role::IamRole),
+    &Typed(internet_gateway::InternetGateway),
     &key_group::KEY_GROUP,
-    &listener::ListenerKind,
-    &listener_rule::ListenerRule,
-    &load_balancer::LoadBalancerKind,
-    &log_bucket::LogBucket,
-    &log_group::LogGroup,
-    &nat_gateway::NatGateway,
+    &Typed(listener::ListenerKind),
+    &Typed(listener_rule::ListenerRule),
+    &Typed(load_balancer::LoadBalancerKind),
+    &Typed(log_bucket::LogBucket),
+    &Typed(log_group::LogGroup),
+    &Typed(nat_gateway::NatGateway),
     &origin_access_control::ORIGIN_ACCESS_CONTROL,
     &cloudfront_policy::ORIGIN_REQUEST_POLICY,
-    &origin_secret::OriginSecret,
+    &Typed(origin_secret::OriginSecret),
     &public_key::PUBLIC_KEY,
     &cloudfront_policy::RESPONSE_HEADERS_POLICY,
-    &route_table::RouteTable,
-    &security_group::SecurityGroup,
-    &subnet::Subnet,
-    &target_group::TargetGroupKind,
-    &task_definition::TaskDefinition,
-    &vpc::Vpc,
+    &Typed(route_table::RouteTable),
+    &Typed(security_group::SecurityGroup),
+    &Typed(subnet::Subnet),
+    &Typed(target_group::TargetGroupKind),
+    &Typed(task_definition::TaskDefinition),
+    &Typed(vpc::Vpc),
 ];
 
 /// The kind the lockfile calls `name`.

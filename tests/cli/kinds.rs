@@ -2,13 +2,13 @@
 //! engine's `apply::ensure`) against the emulator, for tests of one kind's
 //! behaviour; whole-stack tests run the binary instead.
 
+use ahi_edge::engine::clients::Clients;
+use ahi_edge::engine::kind::{At, Found};
+use ahi_edge::engine::progress::Progress;
 use ahi_edge::lockfile::{Entry, Lockfile};
 use ahi_edge::profile::Profile;
 use ahi_edge::stack::apply::{self, Change};
-use ahi_edge::stack::clients::Clients;
 use ahi_edge::stack::instance::Sources;
-use ahi_edge::stack::kind::{At, Found};
-use ahi_edge::stack::progress::Progress;
 use ahi_edge::stack::{Ctx, Ledger, StepError, healthimaging, registry};
 use serde_json::Value;
 
@@ -79,12 +79,7 @@ pub async fn ensure(
     entry: Option<&Entry>,
 ) -> Result<(Found, Change), StepError> {
     let kind = registry::kind(kind).expect("a registered kind");
-    let at = At {
-        id,
-        region: "us-east-1",
-        spec,
-        entry,
-    };
+    let at = At::new(id, "us-east-1", spec, entry.map(ahi_edge::stack::recorded));
     apply::ensure(cx, kind, &at, entry.is_none()).await
 }
 

@@ -70,13 +70,13 @@ async fn created_once_with_a_random_value_then_kept_then_deleted_for_good() {
     );
 
     let kind = ahi_edge::stack::registry::kind(KIND).unwrap();
-    let at = ahi_edge::stack::kind::At {
-        id: "origin_secret",
-        region: "us-east-1",
-        spec: &spec,
-        entry: Some(&entry),
-    };
-    let opts = ahi_edge::stack::teardown::Options {
+    let at = ahi_edge::engine::kind::At::new(
+        "origin_secret",
+        "us-east-1",
+        &spec,
+        Some(ahi_edge::stack::recorded(&entry)),
+    );
+    let opts = ahi_edge::engine::kind::Options {
         wait_replicas: false,
         timeout: std::time::Duration::ZERO,
         purge_logs: false,

@@ -5,10 +5,10 @@
 
 use super::Findings;
 use crate::aws::AwsError;
+use crate::engine::clients::Clients;
 use crate::error::Error;
 use crate::profile::Profile;
 use crate::resources::role::{BOUNDARY_PATH, boundary_arn, boundary_name};
-use crate::stack::clients::Clients;
 
 pub(super) async fn check(
     clients: &Clients,

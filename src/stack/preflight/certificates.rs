@@ -4,9 +4,9 @@
 
 use super::Findings;
 use crate::aws::{AwsError, EDGE_REGION};
+use crate::engine::clients::Clients;
 use crate::error::Error;
 use crate::profile::{AlbOrigin, Profile};
-use crate::stack::clients::Clients;
 
 /// One certificate the profile relies on.
 struct Need {

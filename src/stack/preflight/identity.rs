@@ -9,9 +9,9 @@ use serde_json::Value;
 use super::Findings;
 use super::fetch::Fetch;
 use crate::aws::AwsError;
+use crate::engine::clients::Clients;
 use crate::error::Error;
 use crate::profile::{AuthMode, Cognito, Oidc, Profile};
-use crate::stack::clients::Clients;
 
 /// The JWS algorithms the edge authorizer verifies (RSA keys only).
 const ACCEPTED: [&str; 3] = ["RS256", "RS384", "RS512"];

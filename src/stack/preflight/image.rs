@@ -9,9 +9,9 @@ use serde_json::Value;
 use super::Findings;
 use super::fetch::Fetch;
 use crate::aws::AwsError;
+use crate::engine::clients::Clients;
 use crate::error::Error;
 use crate::profile::Profile;
-use crate::stack::clients::Clients;
 
 /// An image in ECR: `ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO(:TAG|@DIGEST)`.
 #[derive(Debug, PartialEq)]

@@ -17,7 +17,7 @@ pub use certificates::covers;
 pub use fetch::Fetch;
 pub use image::ecr_repository_arn;
 
-use super::clients::Clients;
+use crate::engine::clients::Clients;
 use crate::error::Error;
 use crate::profile::Profile;
 

@@ -16,10 +16,10 @@ use std::collections::BTreeSet;
 
 use super::Findings;
 use crate::aws::{AwsError, sdk};
+use crate::engine::clients::Clients;
 use crate::error::Error;
 use crate::profile::Profile;
 use crate::routes::Signer;
-use crate::stack::clients::Clients;
 use crate::stack::routes::{key_group_name, public_key_name, used_signers};
 
 /// One CloudFront quota, as Service Quotas names it.
