@@ -439,6 +439,41 @@ impl<R: Resource> Kind for Typed<R> {
     }
 }
 
+/// What the engine does with one instance, decided from its spec and what
+/// is live alone: `up` acts on it and `plan` shows it, so the two cannot
+/// disagree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Nothing live: create it.
+    Create,
+    /// Live under our name without our tag: refuse it.
+    NotOwned,
+    /// Fields AWS cannot change in place differ (all differing fields).
+    Replace(Vec<String>),
+    /// Fields that differ, all changeable in place.
+    Update(Vec<String>),
+    Unchanged,
+}
+
+/// The decision for `spec` against `live` (what `find` answered), for a
+/// kind whose `replace` fields AWS cannot change in place.
+pub fn decide(replace: &[&str], spec: &Value, live: Option<&Found>) -> Decision {
+    let Some(live) = live else {
+        return Decision::Create;
+    };
+    if !live.owned {
+        return Decision::NotOwned;
+    }
+    let fields = differing(spec, &live.live);
+    if fields.is_empty() {
+        Decision::Unchanged
+    } else if fields.iter().any(|f| replace.contains(&f.as_str())) {
+        Decision::Replace(fields)
+    } else {
+        Decision::Update(fields)
+    }
+}
+
 /// The spec fields whose values differ from the live view (fields the spec
 /// has; extra live fields are not compared).
 pub fn differing(spec: &Value, live: &Value) -> Vec<String> {
@@ -457,6 +492,38 @@ pub fn differing(spec: &Value, live: &Value) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn one_decision_for_every_case_up_and_plan_meet() {
+        let spec = json!({"name": "a", "port": 80});
+        let live = |v: Value, owned: bool| Found::new("id-1", v, owned);
+        let replace = &["name"];
+        assert_eq!(decide(replace, &spec, None), Decision::Create);
+        assert_eq!(
+            decide(replace, &spec, Some(&live(spec.clone(), false))),
+            Decision::NotOwned
+        );
+        assert_eq!(
+            decide(replace, &spec, Some(&live(spec.clone(), true))),
+            Decision::Unchanged
+        );
+        assert_eq!(
+            decide(
+                replace,
+                &spec,
+                Some(&live(json!({"name": "a", "port": 81}), true))
+            ),
+            Decision::Update(vec!["port".into()])
+        );
+        assert_eq!(
+            decide(
+                replace,
+                &spec,
+                Some(&live(json!({"name": "b", "port": 81}), true))
+            ),
+            Decision::Replace(vec!["name".into(), "port".into()])
+        );
+    }
 
     #[test]
     fn differing_names_every_spec_field_that_live_does_not_match() {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::instance::{Instance, Role, Sources};
 use super::{Ctx, StepError, call_region, not_owned, registry};
-use crate::engine::kind::{At, Found, Kind, differing};
+use crate::engine::kind::{At, Decision, Found, Kind, decide};
 use crate::engine::polls::wait_until;
 use crate::engine::wait::CheckError;
 use crate::lockfile::{Ready, State, fingerprint};
@@ -181,28 +181,27 @@ pub async fn ensure(
     at: &At<'_>,
     fresh: bool,
 ) -> Result<(Found, Change), StepError> {
-    match kind.find(cx, at).await? {
-        None => Ok((kind.create(cx, at).await?, Change::Created)),
-        Some(live) if !live.owned => Err(not_owned(kind.name(), &live.physical_id, cx.stack())),
-        Some(live) => {
-            let fields = differing(at.raw, &live.live);
+    let live = kind.find(cx, at).await?;
+    match (decide(kind.replace_fields(), at.raw, live.as_ref()), live) {
+        (Decision::Create, _) | (_, None) => Ok((kind.create(cx, at).await?, Change::Created)),
+        (Decision::NotOwned, Some(live)) => Err(not_owned(kind.name(), &live.physical_id, cx.stack())),
+        (Decision::Replace(fields), _) => {
             let replace: Vec<&str> = fields
                 .iter()
                 .map(String::as_str)
                 .filter(|f| kind.replace_fields().contains(f))
                 .collect();
-            if !replace.is_empty() {
-                return Err(StepError::Missing(format!(
-                    "{} needs replacing ({}), which `up` does not do in place; see docs/runbooks.md (moving a stack)",
-                    at.id,
-                    replace.join(", ")
-                )));
-            }
-            if fields.is_empty() {
-                Ok((live, if fresh { Change::Adopted } else { Change::Unchanged }))
-            } else {
-                Ok((kind.update(cx, at, &live, &fields).await?, Change::Updated))
-            }
+            Err(StepError::Missing(format!(
+                "{} needs replacing ({}), which `up` does not do in place; see docs/runbooks.md (moving a stack)",
+                at.id,
+                replace.join(", ")
+            )))
+        }
+        (Decision::Unchanged, Some(live)) => {
+            Ok((live, if fresh { Change::Adopted } else { Change::Unchanged }))
+        }
+        (Decision::Update(fields), Some(live)) => {
+            Ok((kind.update(cx, at, &live, &fields).await?, Change::Updated))
         }
     }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::instance::{Instance, Sources, UNKNOWN};
 use super::{Ctx, StepError, apply::kind_of, call_region, registry};
-use crate::engine::kind::{At, differing};
+use crate::engine::kind::{At, Decision, Found, decide, differing};
 use crate::lockfile::{Entry, Lockfile, State};
 use crate::profile::Profile;
 
@@ -284,47 +284,45 @@ pub async fn plan(
                 continue;
             }
         };
-        let Some(live) = found else {
-            unknown.push(inst.id.clone());
-            let why = if entry.state == State::Creating {
-                "a create that did not finish"
-            } else {
-                "missing live"
-            };
-            steps.push(step("create", vec![why.into()]));
-            continue;
+        let changes = |fields: &[String], live: &Found| -> Vec<FieldChange> {
+            fields
+                .iter()
+                .map(|f| FieldChange {
+                    field: f.clone(),
+                    old: live.live.get(f.as_str()).cloned().unwrap_or(Value::Null),
+                    new: spec.get(f.as_str()).cloned().unwrap_or(Value::Null),
+                })
+                .collect()
         };
-        if !live.owned {
-            steps.push(step(
+        // The decision `up` takes (`apply::ensure`), shown.
+        match (decide(kind.replace_fields(), &spec, found.as_ref()), &found) {
+            (Decision::Create, _) | (_, None) => {
+                unknown.push(inst.id.clone());
+                let why = if entry.state == State::Creating {
+                    "a create that did not finish"
+                } else {
+                    "missing live"
+                };
+                steps.push(step("create", vec![why.into()]));
+            }
+            (Decision::NotOwned, Some(live)) => steps.push(step(
                 "refused",
                 vec![format!("{} is not ours (no ownership tag)", live.physical_id)],
-            ));
-            continue;
-        }
-        let fields = differing(&spec, &live.live);
-        let changes: Vec<FieldChange> = fields
-            .iter()
-            .map(|f| FieldChange {
-                field: f.clone(),
-                old: live.live.get(f.as_str()).cloned().unwrap_or(Value::Null),
-                new: spec.get(f.as_str()).cloned().unwrap_or(Value::Null),
-            })
-            .collect();
-        if fields.is_empty() {
-            steps.push(step("unchanged", vec![]));
-        } else if fields.iter().any(|f| kind.replace_fields().contains(&f.as_str())) {
-            steps.push(Step {
-                changes,
+            )),
+            (Decision::Unchanged, _) => steps.push(step("unchanged", vec![])),
+            (Decision::Replace(fields), Some(live)) => steps.push(Step {
+                changes: changes(&fields, live),
                 ..step("replace", fields)
-            });
-        } else {
-            if kind.update_changes_outputs() {
-                unknown.push(inst.id.clone());
+            }),
+            (Decision::Update(fields), Some(live)) => {
+                if kind.update_changes_outputs() {
+                    unknown.push(inst.id.clone());
+                }
+                steps.push(Step {
+                    changes: changes(&fields, live),
+                    ..step("update", fields)
+                });
             }
-            steps.push(Step {
-                changes,
-                ..step("update", fields)
-            });
         }
     }
     for (id, entry) in &lock.resources {

@@ -89,7 +89,7 @@ fn every_profile_field_and_every_tag_reaches_aws_in_one_up_and_plan_then_settles
 
     // Tags: the change `up` once recorded but never sent.
     stack.edit("project = \"medical-imaging\"", "project = \"radiology\"");
-    stack.up();
+    stack.planned_up();
     let stale: Vec<String> = emu
         .resources_of(&stack.name)
         .iter()
@@ -181,7 +181,7 @@ fn every_profile_field_and_every_tag_reaches_aws_in_one_up_and_plan_then_settles
     ];
     for (old, new, key, want) in cases {
         stack.edit(old, new);
-        let run = stack.up();
+        let run = stack.planned_up();
         let seen = observed(&stack);
         assert_eq!(
             &seen[key], want,
@@ -203,14 +203,14 @@ fn every_profile_field_and_every_tag_reaches_aws_in_one_up_and_plan_then_settles
         "cors_allow_origins = [\"*\"]",
         "cors_allow_origins = [\"https://viewer.example.com\"]",
     );
-    stack.up();
+    stack.planned_up();
     let seen = observed(&stack);
     assert_eq!(seen["cors_origins"], json!(["https://viewer.example.com"]));
     assert_eq!((&seen["code"], &seen["authorizer"]), (&code, &authorizer));
     assert_eq!(stack.json(&["plan"]).0, 0, "plan after the origins change");
     // query_token is in the package: new code, and the distribution follows.
     stack.edit("query_token = false", "query_token = true");
-    stack.up();
+    stack.planned_up();
     let seen = observed(&stack);
     assert_ne!(seen["code"], code, "query_token changes the deployed code");
     assert_ne!(
@@ -338,7 +338,7 @@ fn out_of_band_changes_to_every_kind_are_reported_and_one_up_repairs_them() {
         assert!(planned.contains(&id), "plan misses {id}: {plan}");
     }
 
-    stack.up();
+    stack.planned_up();
     let (code, status) = stack.json(&["status"]);
     assert_eq!(code, 0, "one up repairs everything: {status}");
     let seen = emu.boto3(&format!(

@@ -97,6 +97,43 @@ impl<'a> Stack<'a> {
         run
     }
 
+    /// `plan`, then `up` (which must succeed): every resource comes out as
+    /// `plan` said it would (#22: one decision for both). Returns `up`'s run
+    /// (its report as JSON).
+    pub fn planned_up(&self) -> Run {
+        let (_, plan) = self.json(&["plan"]);
+        let run = self.run(&["--json", "up"]);
+        assert_eq!(run.code, 0, "up failed:\n{}\n{}", run.stdout, run.stderr);
+        let up: Value = serde_json::from_str(&run.stdout).expect("up --json prints its report");
+        let done: std::collections::BTreeMap<&str, &str> = up["resources"]
+            .as_array()
+            .expect("up reports resources")
+            .iter()
+            .map(|r| (r["id"].as_str().unwrap(), r["status"].as_str().unwrap()))
+            .collect();
+        let mut disagree = Vec::new();
+        for step in plan["resources"].as_array().expect("plan lists resources") {
+            let (id, action) = (step["id"].as_str().unwrap(), step["action"].as_str().unwrap());
+            let want = match action {
+                "create" => "created",
+                "update" => "updated",
+                "unchanged" => "unchanged",
+                "delete" => "deleted",
+                other => panic!("plan predicts {other} for {id} before an up that succeeded: {plan}"),
+            };
+            let got = done.get(id).copied().unwrap_or("(not reported)");
+            if got != want {
+                disagree.push(format!("{id}: plan said {action}, up {got}"));
+            }
+        }
+        assert!(
+            disagree.is_empty(),
+            "plan and up disagree:\n{}\nplan: {plan}\nup: {up}",
+            disagree.join("\n")
+        );
+        run
+    }
+
     pub fn json(&self, args: &[&str]) -> (i32, Value) {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
