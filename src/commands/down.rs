@@ -19,10 +19,9 @@ use crate::error::{Error, ExitStatus};
 use crate::names::StackNames;
 use crate::output::Printer;
 use crate::settings::Settings;
-use crate::stack::teardown::{self, Ended};
+use crate::stack::teardown::{self, Ended, TornDown};
 use crate::stack::{Ctx, Ledger, StepError};
 
-const CONCURRENCY: usize = 12;
 const LOG_BUCKET: &str = "log_bucket";
 
 #[derive(Debug, Serialize)]
@@ -140,20 +139,9 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
                     )
                 })?;
         }
-        let lock = ctx.lock();
-        let ids: Vec<String> = lock.resources.keys().cloned().collect();
-        let order = teardown::order(&lock, &ids);
-        let ended: std::sync::Mutex<BTreeMap<String, Ended>> = std::sync::Mutex::new(BTreeMap::new());
-        let work = order.run(CONCURRENCY, |id| {
-            let (ctx, opts) = (&ctx, &opts);
-            let ended = &ended;
-            async move {
-                let how = teardown::node(ctx, &id, opts).await?;
-                ended.lock().unwrap_or_else(|p| p.into_inner()).insert(id, how);
-                Ok(())
-            }
-        });
-        let Some(outcomes) = session::unless_interrupted(
+        let ids: Vec<String> = ctx.lock().resources.keys().cloned().collect();
+        let work = teardown::walk(&ctx, &ids, &opts);
+        let Some(TornDown { outcomes, ended }) = session::unless_interrupted(
             &ctx.progress,
             printer,
             format!(
@@ -171,7 +159,6 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
             return Err(Error::StateChanged(why.to_string()));
         }
         let resume = format!("ahi-edge down{} --wait-replicas --yes", settings.flags());
-        let ended = ended.into_inner().unwrap_or_else(|p| p.into_inner());
         let report = report(&stack, &outcomes, &ended, resume);
         let status = match report.result.as_str() {
             "done" => {

@@ -234,7 +234,7 @@ async fn start(cx: &Ctx) -> Result<Rotation, StepError> {
         .find(|(_, labels)| labels.iter().any(|l| l == "AWSCURRENT"))
         .map(|(v, _)| v.clone());
     if current.as_deref() != Some(old.as_str()) {
-        return Err(StepError::Missing(format!(
+        return Err(StepError::Refused(format!(
             "the secret {arn} is at version {} in Secrets Manager but the lockfile records {old}: it was changed outside ahi-edge; run `ahi-edge up` first so the stack uses its current version, then rotate",
             current.as_deref().unwrap_or("(none)")
         )));

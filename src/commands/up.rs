@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -13,19 +12,15 @@ use super::outcome::ResourceResult;
 use super::session;
 use crate::cli::UpArgs;
 use crate::engine::graph::Outcome;
-use crate::engine::kind::Options;
 use crate::engine::progress::Progress;
 use crate::error::{Error, ExitStatus};
 use crate::kinds::edge_function;
 use crate::output::Printer;
 use crate::settings::Settings;
 use crate::stack::apply::{self, Change, Up};
-use crate::stack::instance::{self, Instance};
-use crate::stack::teardown::{self, Ended};
+use crate::stack::instance::Instance;
+use crate::stack::teardown::{self, Ended, TornDown};
 use crate::stack::{Ctx, Ledger, StepError, output};
-
-/// How many nodes run at once: enough for every independent branch.
-const CONCURRENCY: usize = 12;
 
 #[derive(Debug, Serialize)]
 pub struct UpReport {
@@ -141,21 +136,8 @@ pub fn run(settings: &Settings, printer: &Printer, args: &UpArgs) -> Result<Exit
             package_sha,
             ids: instances.iter().map(|i| i.id.clone()).collect(),
         };
-        let graph = instance::graph(instances.iter().map(|i| (i.id.as_str(), i.needs.as_slice())));
-        let changes: Mutex<BTreeMap<String, Change>> = Mutex::new(BTreeMap::new());
-        let work = graph.run(CONCURRENCY, |id| {
-            let (ctx, up, instances, changes) = (&ctx, &up, &instances, &changes);
-            async move {
-                let inst = instances
-                    .iter()
-                    .find(|i| i.id == id)
-                    .ok_or_else(|| StepError::Missing(format!("no instance {id}")))?;
-                let change = apply::node(ctx, up, inst).await?;
-                changes.lock().unwrap_or_else(|p| p.into_inner()).insert(id, change);
-                Ok(())
-            }
-        });
-        let Some(outcomes) = session::unless_interrupted(
+        let work = apply::walk(&ctx, &up, &instances);
+        let Some(apply::Walked { outcomes, changes }) = session::unless_interrupted(
             &ctx.progress,
             printer,
             format!("every finished step is recorded in the lockfile; run `ahi-edge up{}` again to resume", settings.flags()),
@@ -169,7 +151,7 @@ pub fn run(settings: &Settings, printer: &Printer, args: &UpArgs) -> Result<Exit
         // What the profile no longer uses may still be named by the config
         // CloudFront is deploying: it goes only after the deploy was waited for.
         let removed = match (all_done, skipped_waits.is_empty()) {
-            (true, true) => prune(&ctx, &instances).await,
+            (true, true) => pruned(teardown::prune(&ctx, &instances).await),
             (true, false) => not_pruned(&ctx, &instances),
             (false, _) => Vec::new(),
         };
@@ -177,7 +159,6 @@ pub fn run(settings: &Settings, printer: &Printer, args: &UpArgs) -> Result<Exit
         if let Some(why) = crate::state::guard::stopped() {
             return Err(Error::StateChanged(why.to_string()));
         }
-        let changes = changes.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut report = report(&ctx, &profile, &instances, &outcomes, &changes, settings);
         report.removed = removed;
         if report.complete && !skipped_waits.is_empty() {
@@ -319,19 +300,10 @@ fn report(
     }
 }
 
-/// What the lockfile records and the profile no longer produces.
-fn unused(lock: &crate::lockfile::Lockfile, instances: &[Instance]) -> Vec<String> {
-    lock.resources
-        .keys()
-        .filter(|id| !instances.iter().any(|i| &i.id == *id))
-        .cloned()
-        .collect()
-}
-
 /// `--no-wait`: what the lockfile records but the profile no longer
 /// produces stays until an `up` that waits for the deploy.
 fn not_pruned(ctx: &Ctx, instances: &[Instance]) -> Vec<ResourceResult> {
-    unused(&ctx.lock(), instances)
+    teardown::unused(&ctx.lock(), instances)
         .iter()
         .map(|id| {
             ResourceResult::new(
@@ -343,30 +315,9 @@ fn not_pruned(ctx: &Ctx, instances: &[Instance]) -> Vec<ResourceResult> {
         .collect()
 }
 
-/// Deletes what the lockfile records but the profile no longer produces,
-/// once the rest is up (so nothing still refers to it), in the reverse
-/// order of what the entries recorded they need. A Lambda@Edge function
-/// still replicated stays `awaiting-replicas` for the next `up` or `down`.
-async fn prune(ctx: &Ctx, instances: &[Instance]) -> Vec<ResourceResult> {
-    let lock = ctx.lock();
-    let unused = unused(&lock, instances);
-    let opts = Options {
-        wait_replicas: false,
-        timeout: Duration::ZERO,
-        purge_logs: false,
-    };
-    let ended: Mutex<BTreeMap<String, Ended>> = Mutex::new(BTreeMap::new());
-    let outcomes = teardown::order(&lock, &unused)
-        .run(CONCURRENCY, |id| {
-            let (opts, ended) = (&opts, &ended);
-            async move {
-                let how = teardown::node(ctx, &id, opts).await?;
-                ended.lock().unwrap_or_else(|p| p.into_inner()).insert(id, how);
-                Ok(())
-            }
-        })
-        .await;
-    let ended = ended.into_inner().unwrap_or_else(|p| p.into_inner());
+/// What became of each resource the profile no longer uses.
+fn pruned(torn: TornDown) -> Vec<ResourceResult> {
+    let TornDown { outcomes, ended } = torn;
     outcomes
         .into_iter()
         .map(|(id, outcome)| match outcome {

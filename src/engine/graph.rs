@@ -94,6 +94,31 @@ impl Graph {
         Ok(())
     }
 
+    /// Every node after what it needs (the order a sequential walk such as
+    /// `plan` takes; `run` follows the same edges concurrently). Nodes in a
+    /// cycle, which `check` refuses, come last in name order.
+    pub fn order(&self) -> Vec<&str> {
+        let mut done: BTreeSet<&str> = BTreeSet::new();
+        let mut out = Vec::new();
+        loop {
+            let ready: Vec<&str> = self
+                .needs
+                .iter()
+                .filter(|(n, needs)| {
+                    !done.contains(n.as_str()) && needs.iter().all(|d| done.contains(d.as_str()))
+                })
+                .map(|(n, _)| n.as_str())
+                .collect();
+            if ready.is_empty() {
+                break;
+            }
+            done.extend(ready.iter().copied());
+            out.extend(ready);
+        }
+        out.extend(self.nodes().filter(|n| !done.contains(n)));
+        out
+    }
+
     /// The graph with every edge turned round: for teardown.
     pub fn reversed(&self) -> Graph {
         let mut needs: BTreeMap<String, BTreeSet<String>> =
@@ -194,6 +219,23 @@ mod tests {
     use tokio::time::Instant;
 
     use super::*;
+
+    #[test]
+    fn order_puts_every_node_after_what_it_needs() {
+        let mut g = Graph::new();
+        g.add("distribution", &["cache_policy", "edge_function"]);
+        g.add("edge_function", &["edge_role"]);
+        g.add("edge_role", &[]);
+        g.add("cache_policy", &[]);
+        let order = g.order();
+        let at = |n: &str| order.iter().position(|o| *o == n).unwrap();
+        assert_eq!(order.len(), 4);
+        assert!(at("edge_role") < at("edge_function"));
+        assert!(at("edge_function") < at("distribution") && at("cache_policy") < at("distribution"));
+        g.add("a", &["b"]);
+        g.add("b", &["a"]);
+        assert_eq!(&g.order()[4..], ["a", "b"], "a cycle comes last");
+    }
 
     /// The stack's shape, in miniature.
     fn stack() -> Graph {

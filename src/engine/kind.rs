@@ -88,7 +88,7 @@ impl<S> At<'_, S> {
     /// not fit the kind (an entry migrated from an older lockfile).
     pub fn spec(&self) -> Result<&S, StepError> {
         self.spec.as_ref().map_err(|e| {
-            StepError::Missing(format!(
+            StepError::Unusable(format!(
                 "{}: the spec does not fit its kind ({e}); run `ahi-edge up` to record it again",
                 self.id
             ))
@@ -187,7 +187,7 @@ impl Found {
     /// The live view as the kind's own spec type.
     pub fn view<T: DeserializeOwned>(&self) -> Result<T, StepError> {
         serde_json::from_value(self.live.clone()).map_err(|e| {
-            StepError::Missing(format!(
+            StepError::Unusable(format!(
                 "{}: live view does not fit its kind: {e}",
                 self.physical_id
             ))

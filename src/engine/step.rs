@@ -20,8 +20,19 @@ use crate::resources::origin_secret::{self, SecretValue};
 pub enum StepError {
     Aws(AwsError),
     Wait(WaitError),
-    /// A dependency's output is missing, or a recorded spec is unusable.
+    /// A dependency's output (or this run's package) is not there yet.
     Missing(String),
+    /// A change `up` will not make: a replacement, a move between regions,
+    /// a value changed outside ahi-edge, an account that cannot hold it.
+    Refused(String),
+    /// What was recorded cannot be used: a spec that does not fit its
+    /// kind, a kind this version does not know.
+    Unusable(String),
+    /// AWS took the change and could not roll it out (an ECS deployment
+    /// the circuit breaker stopped).
+    DeploymentFailed(String),
+    /// The resource went away between the read and the write.
+    Vanished(String),
     /// The lockfile could not be written.
     Lockfile(String),
     /// A resource under our name without our ownership tag: never adopted,
@@ -37,6 +48,10 @@ impl fmt::Display for StepError {
             StepError::Aws(e) => write!(f, "{e}"),
             StepError::Wait(e) => write!(f, "{e}"),
             StepError::Missing(what)
+            | StepError::Refused(what)
+            | StepError::Unusable(what)
+            | StepError::DeploymentFailed(what)
+            | StepError::Vanished(what)
             | StepError::Lockfile(what)
             | StepError::NotOwned(what)
             | StepError::AwaitingReplicas(what) => write!(f, "{what}"),

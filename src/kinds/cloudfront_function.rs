@@ -208,7 +208,7 @@ impl Resource for CloudFrontFunction {
         let c = cx.clients.cloudfront();
         let dev = describe(&c, &spec.name)
             .await?
-            .ok_or_else(|| StepError::Missing(format!("function {} vanished", spec.name)))?;
+            .ok_or_else(|| StepError::Vanished(format!("function {} vanished", spec.name)))?;
         update_and_publish(&c, spec, &dev.etag).await?;
         let mut found = live.clone();
         found.set_live(spec);

@@ -183,7 +183,7 @@ impl Resource for Distribution {
     ) -> Result<Found, StepError> {
         let spec = at.spec()?;
         let cf = cx.clients.cloudfront();
-        let arn = live.arn.clone().unwrap_or_default();
+        let arn = live.arn_for("UpdateDistribution")?.to_string();
         if fields.iter().any(|f| f != "tags") {
             let secret = secret(cx, spec).await?;
             let secret = secret.as_ref().map(SecretValue::expose);
@@ -195,7 +195,7 @@ impl Resource for Distribution {
             };
             let current = dist::get(&cf, &live.physical_id)
                 .await?
-                .ok_or_else(|| StepError::Missing(format!("distribution {} vanished", live.physical_id)))?;
+                .ok_or_else(|| StepError::Vanished(format!("distribution {} vanished", live.physical_id)))?;
             let update = async |cur: &Etagged<DistributionSpec>| match cf
                 .update_distribution()
                 .id(&cur.id)

@@ -314,8 +314,10 @@ impl Resource for EcsService {
             call.send().await.map_err(sdk("UpdateService"))?;
         }
         if has(fields, "tags") {
+            // Only the tags: the live view may hold what a spec cannot (no
+            // load balancer on a service changed by hand).
             let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
-            sync_tags(&ecs, live.arn.as_deref().unwrap_or_default(), &spec.tags, &was).await?;
+            sync_tags(&ecs, live.arn_for("TagResource")?, &spec.tags, &was).await?;
         }
         let mut found = live.clone();
         found.set_live(spec);
@@ -401,7 +403,7 @@ impl Resource for EcsService {
                 .and_then(|d| d.rollout_state_reason())
                 .unwrap_or("no reason given");
             let stopped = stopped_reasons(&ecs, spec).await?;
-            return Err(StepError::Missing(format!(
+            return Err(StepError::DeploymentFailed(format!(
                 "ECS service {}: the deployment failed: {reason}; stopped tasks: {stopped} (the circuit breaker rolls back to the previous task definition)",
                 spec.name
             )));

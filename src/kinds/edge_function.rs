@@ -143,7 +143,7 @@ fn package<'a>(cx: &'a Cx, spec: &Spec) -> Result<&'a [u8], StepError> {
         .as_deref()
         .ok_or_else(|| StepError::Missing("the authorizer package was not built".into()))?;
     if Spec::code_sha256(zip) != spec.code_sha256 {
-        return Err(StepError::Missing(
+        return Err(StepError::Refused(
             "the authorizer package differs from the spec's code_sha256".into(),
         ));
     }

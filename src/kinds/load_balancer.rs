@@ -196,7 +196,7 @@ impl Resource for LoadBalancerKind {
         let spec = at.spec()?;
         let was: Spec = live.view()?;
         let elb = cx.clients.elb(at.region);
-        let arn = live.arn.as_deref().unwrap_or_default();
+        let arn = live.arn_for("ModifyLoadBalancerAttributes")?;
         if has(fields, "subnets") {
             elb.set_subnets()
                 .load_balancer_arn(arn)

@@ -153,7 +153,7 @@ impl Resource for OriginSecret {
         let spec = at.spec()?;
         let was: Spec = live.view()?;
         let secrets = cx.clients.secrets(at.region);
-        let arn = live.arn.clone().unwrap_or_default();
+        let arn = live.arn_for("UpdateSecret")?.to_string();
         if has(fields, "description") {
             secrets
                 .update_secret()

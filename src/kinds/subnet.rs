@@ -80,7 +80,7 @@ impl Resource for Subnet {
         let ec2 = cx.clients.ec2(at.region);
         let all = zones(&ec2).await?;
         let zone = all.get(spec.zone).ok_or_else(|| {
-            StepError::Missing(format!(
+            StepError::Refused(format!(
                 "{}: the region has {} availability zones; the stack needs at least {}",
                 at.region,
                 all.len(),

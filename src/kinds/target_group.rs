@@ -157,7 +157,7 @@ impl Resource for TargetGroupKind {
         let spec = at.spec()?;
         let was: Spec = live.view()?;
         let elb = cx.clients.elb(at.region);
-        let arn = live.arn.as_deref().unwrap_or_default();
+        let arn = live.arn_for("ModifyTargetGroup")?;
         if has(fields, "health_check_path") || has(fields, "health_check_protocol") {
             elb.modify_target_group()
                 .target_group_arn(arn)

@@ -4,17 +4,58 @@
 //! update only what differs, and record exactly the spec that was applied.
 //! A wait instance polls its kind's readiness.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::instance::{Instance, Role, Sources};
 use super::{Ctx, StepError, call_region, not_owned, registry};
+use crate::engine::graph::Outcome;
 use crate::engine::kind::{At, Decision, Found, Kind, decide};
 use crate::engine::polls::wait_until;
 use crate::engine::wait::CheckError;
 use crate::lockfile::{Ready, State, fingerprint};
 use crate::profile::Profile;
+
+/// How many nodes run at once: enough for every independent branch.
+pub const CONCURRENCY: usize = 12;
+
+/// What one `up` walk came to: each instance's outcome, and how each
+/// resource that finished came out.
+pub struct Walked {
+    pub outcomes: BTreeMap<String, Outcome<StepError>>,
+    pub changes: BTreeMap<String, Change>,
+}
+
+/// `up`'s walk: each instance once what it needs is done, concurrently
+/// where independent; a failure skips only what depends on it.
+pub async fn walk(ctx: &Ctx, up: &Up<'_>, instances: &[Instance]) -> Walked {
+    let graph = super::instance::graph(instances.iter().map(|i| (i.id.as_str(), i.needs.as_slice())));
+    let changes: Mutex<BTreeMap<String, Change>> = Mutex::new(BTreeMap::new());
+    let outcomes = graph
+        .run(CONCURRENCY, |id| {
+            let changes = &changes;
+            async move {
+                let inst = instances
+                    .iter()
+                    .find(|i| i.id == id)
+                    .ok_or_else(|| StepError::Missing(format!("no instance {id}")))?;
+                let change = node(ctx, up, inst).await?;
+                changes
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id, change);
+                Ok(())
+            }
+        })
+        .await;
+    Walked {
+        outcomes,
+        changes: changes.into_inner().unwrap_or_else(|p| p.into_inner()),
+    }
+}
 
 /// What every instance of one `up` is built from.
 pub struct Up<'a> {
@@ -51,7 +92,7 @@ pub fn token(stack: &str, id: &str) -> String {
 
 pub fn kind_of(name: &str) -> Result<&'static dyn Kind, StepError> {
     registry::kind(name).ok_or_else(|| {
-        StepError::Missing(format!(
+        StepError::Unusable(format!(
             "kind {name} is not known to this version of ahi-edge; upgrade it, or delete the resource by hand and remove its entry"
         ))
     })
@@ -110,7 +151,7 @@ async fn resource(cx: &Ctx, up: &Up<'_>, kind: &dyn Kind, inst: &Instance) -> Re
     if let Some(e) = &entry
         && e.region != inst.region
     {
-        return Err(StepError::Missing(format!(
+        return Err(StepError::Refused(format!(
             "{} is recorded in {} but the profile puts it in {}; see docs/runbooks.md (moving a stack)",
             inst.id, e.region, inst.region
         )));
@@ -191,7 +232,7 @@ pub async fn ensure(
                 .map(String::as_str)
                 .filter(|f| kind.replace_fields().contains(f))
                 .collect();
-            Err(StepError::Missing(format!(
+            Err(StepError::Refused(format!(
                 "{} needs replacing ({}), which `up` does not do in place; see docs/runbooks.md (moving a stack)",
                 at.id,
                 replace.join(", ")

@@ -3,7 +3,7 @@
 //! profile wants, against what is live), and the pre-flight that refuses a
 //! change the stack cannot absorb before any call that writes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -197,32 +197,6 @@ pub struct FieldChange {
     pub new: Value,
 }
 
-/// Instances in an order where each comes after what it needs.
-fn ordered(instances: &[Instance]) -> Vec<&Instance> {
-    let ids: BTreeSet<&str> = instances.iter().map(|i| i.id.as_str()).collect();
-    let mut done: BTreeSet<&str> = BTreeSet::new();
-    let mut out = Vec::new();
-    while out.len() < instances.len() {
-        let before = out.len();
-        for i in instances {
-            if !done.contains(i.id.as_str())
-                && i.needs
-                    .iter()
-                    .all(|n| !ids.contains(n.as_str()) || done.contains(n.as_str()))
-            {
-                done.insert(&i.id);
-                out.push(i);
-            }
-        }
-        if out.len() == before {
-            // A cycle cannot come from a producer; keep the rest as they are.
-            out.extend(instances.iter().filter(|i| !done.contains(i.id.as_str())));
-            break;
-        }
-    }
-    out
-}
-
 /// What the profile's instances would be, planned: outputs of what `up`
 /// would create, or update with new outputs, are unknown.
 pub async fn plan(
@@ -234,7 +208,11 @@ pub async fn plan(
 ) -> Vec<Step> {
     let mut unknown: Vec<String> = Vec::new();
     let mut steps = Vec::new();
-    for inst in ordered(instances) {
+    let graph = super::instance::graph(instances.iter().map(|i| (i.id.as_str(), i.needs.as_slice())));
+    for id in graph.order() {
+        let Some(inst) = instances.iter().find(|i| i.id == id) else {
+            continue;
+        };
         if inst.is_wait() {
             continue;
         }
