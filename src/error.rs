@@ -110,6 +110,15 @@ pub enum Error {
     #[error("{}", with_fix(.0))]
     Aws(#[from] crate::aws::AwsError),
 
+    /// A step outside the per-resource report failed (a rotation phase,
+    /// what `down` does before its walk).
+    #[error("{doing}: {source}")]
+    Step {
+        doing: String,
+        #[source]
+        source: crate::engine::step::StepError,
+    },
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -119,6 +128,13 @@ pub enum Error {
 }
 
 impl Error {
+    pub fn step(doing: impl Into<String>, source: crate::engine::step::StepError) -> Self {
+        Error::Step {
+            doing: doing.into(),
+            source,
+        }
+    }
+
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),
@@ -135,7 +151,7 @@ impl Error {
             | Error::LockfileStackMismatch { .. }
             | Error::Refused { .. } => ExitStatus::BadInput,
             Error::LockHeld { .. } | Error::StateLocked { .. } | Error::StateChanged(_) => ExitStatus::Locked,
-            Error::Io { .. } | Error::Aws(_) => ExitStatus::Failure,
+            Error::Io { .. } | Error::Aws(_) | Error::Step { .. } => ExitStatus::Failure,
         }
     }
 }

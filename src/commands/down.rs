@@ -121,7 +121,7 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
                     e.spec = serde_json::json!({ "name": bucket }).to_string();
                 }
             })
-            .map_err(|e| Error::io("recording the log bucket", std::io::Error::other(e.to_string())))?;
+            .map_err(|e| Error::step("recording the log bucket", e))?;
         }
         if opts.purge_logs
             && ctx.entry("edge_function").is_none()
@@ -132,12 +132,7 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
             let name = StackNames { stack: &stack }.edge_function();
             crate::kinds::edge_function::purge_replica_logs(&ctx, &name, &hi.lambda_edge.replica_regions)
                 .await
-                .map_err(|e| {
-                    Error::io(
-                        "deleting the replicas' log groups",
-                        std::io::Error::other(e.to_string()),
-                    )
-                })?;
+                .map_err(|e| Error::step("deleting the replicas' log groups", e))?;
         }
         let ids: Vec<String> = ctx.lock().resources.keys().cloned().collect();
         let work = teardown::walk(&ctx, &ids, &opts);

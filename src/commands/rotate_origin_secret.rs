@@ -114,14 +114,14 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
                 printer.result(&report)?;
                 Ok(ExitStatus::Success)
             }
-            Err((phase, e)) => Err(Error::io(
+            Err((phase, e)) => Err(Error::step(
                 format!(
                     "rotate-origin-secret, phase {} ({}); run `ahi-edge rotate-origin-secret{}` again: it resumes there",
                     phase.as_str(),
                     phase.describe(),
                     settings.flags()
                 ),
-                std::io::Error::other(e.to_string()),
+                e,
             )),
         }
     })

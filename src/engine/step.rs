@@ -59,6 +59,8 @@ impl fmt::Display for StepError {
     }
 }
 
+impl std::error::Error for StepError {}
+
 impl From<AwsError> for StepError {
     fn from(e: AwsError) -> Self {
         StepError::Aws(e)
