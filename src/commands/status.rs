@@ -234,7 +234,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
 
 /// The viewer `Cache-Control` the lockfile's response headers policy records.
 fn recorded_viewer_cache_control(lock: &Lockfile) -> Option<String> {
-    use crate::resources::response_headers_policy::ResponseHeadersPolicySpec;
+    use crate::kinds::response_headers_policy::ResponseHeadersPolicySpec;
     lock.resources
         .get("response_headers_policy")
         .and_then(|e| serde_json::from_value::<ResponseHeadersPolicySpec>(e.spec_value()).ok())

@@ -1,147 +1,106 @@
 //! CloudFront's untaggable, ETag-guarded entities, one kind each over the
-//! same lifecycle: the distribution's policies (`cloudfront-cache-policy`,
-//! `cloudfront-origin-request-policy`, `cloudfront-response-headers-policy`
-//! here), and the Origin Access Control, public keys and key groups (their
-//! APIs in `origin_access_control.rs`, `public_key.rs`, `key_group.rs`).
-//! They take no tags: ours carry the marker `ahi-edge stack <name>:` at the
-//! start of their comment (or description), and the lockfile records their
-//! id. Found by recorded id, else by name (unique per account); every write
-//! presents the current ETag; a delete retries while a distribution or a
-//! key group still uses it.
+//! same lifecycle: the distribution's policies (`cache_policy.rs`,
+//! `origin_request_policy.rs`, `response_headers_policy.rs`), the Origin
+//! Access Control, public keys and key groups. Each of those modules is an
+//! [`EtagApi`]: one SDK call per method. Everything else is here, once:
+//! found by recorded id, else by name (unique per account, paged); every
+//! write presents the current ETag and, when CloudFront answers
+//! `PreconditionFailed`, re-reads and tries again; a delete waits while a
+//! distribution or a key group still uses it. They take no tags: ours carry
+//! the marker `ahi-edge stack <name>:` at the start of their comment (or
+//! description), and the lockfile records their id.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::aws::AwsError;
-use crate::engine::kind::Options;
-use crate::engine::kind::{At, Found, Gone, Resource, Typed};
+use crate::engine::kind::{At, Found, Gone, Options, Resource};
 use crate::engine::polls::until_released;
 use crate::engine::step::{Cx, StepError};
-use crate::resources::sets::follow;
-use crate::resources::{Etagged, cache_policy, origin_request_policy, response_headers_policy};
+use crate::resources::{Etagged, Write, converge, delete_etagged};
 
-type Client = aws_sdk_cloudfront::Client;
+pub type Client = aws_sdk_cloudfront::Client;
 
-/// One CloudFront policy API (`resources::cache_policy`,
-/// `resources::origin_request_policy`). Its futures are awaited in place,
-/// never spawned, so they need no `Send` bound.
+/// One ETag-guarded CloudFront API, a call per method. Its futures are
+/// awaited in place, never spawned, so they need no `Send` bound.
 #[allow(async_fn_in_trait)]
-pub trait PolicyApi: Sync {
+pub trait EtagApi: Sync {
     type Spec: Serialize + DeserializeOwned + PartialEq + Sync;
     const KIND: &'static str;
-    /// What CloudFront answers a delete while a distribution uses it.
+    /// What CloudFront answers a delete while something uses it.
     const IN_USE: &'static str;
     /// Spec fields AWS cannot change in place.
     const REPLACE: &'static [&'static str] = &["name"];
     /// The spec field that is the create call's idempotency token (recorded
     /// with the intent), if the API takes one.
     const TOKEN: Option<&'static str> = None;
+    /// The update and delete operations, as errors name them.
+    const UPDATE: &'static str;
+    const DELETE: &'static str;
     fn comment(spec: &Self::Spec) -> &str;
     /// Gives `live`'s set-like lists `spec`'s order when they hold the same
     /// members (`resources::sets`): CloudFront may answer them in any order.
     fn follow_sets(_live: &mut Self::Spec, _spec: &Self::Spec) {}
+    /// The entity with this id and its ETag; `None` when it does not exist.
+    /// An answer without the config or the ETag is an error.
     async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError>;
-    async fn find_by_name(c: &Client, name: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError>;
+    /// One page of the account's (custom) entities as (id, name), and the
+    /// marker of the next page.
+    async fn page(
+        c: &Client,
+        marker: Option<String>,
+    ) -> Result<(Vec<(String, String)>, Option<String>), AwsError>;
+    /// Creates it; returns its id.
     async fn create(c: &Client, spec: &Self::Spec) -> Result<String, AwsError>;
-    async fn update(c: &Client, id: &str, spec: &Self::Spec) -> Result<(), AwsError>;
-    async fn delete(c: &Client, id: &str) -> Result<(), AwsError>;
+    /// One update presenting `etag` (`resources::written` reads the answer).
+    async fn put(c: &Client, id: &str, etag: &str, spec: &Self::Spec) -> Result<Write, AwsError>;
+    /// One delete presenting `etag`; already gone is `Done`.
+    async fn remove(c: &Client, id: &str, etag: &str) -> Result<Write, AwsError>;
 }
 
-pub struct Policy<A: PolicyApi>(pub std::marker::PhantomData<A>);
+pub struct Policy<A: EtagApi>(pub std::marker::PhantomData<A>);
 
-pub struct Cache;
-pub struct OriginRequest;
-pub struct ResponseHeaders;
-
-pub const CACHE_POLICY: Typed<Policy<Cache>> = Typed(Policy(std::marker::PhantomData));
-pub const ORIGIN_REQUEST_POLICY: Typed<Policy<OriginRequest>> = Typed(Policy(std::marker::PhantomData));
-pub const RESPONSE_HEADERS_POLICY: Typed<Policy<ResponseHeaders>> = Typed(Policy(std::marker::PhantomData));
-
-impl PolicyApi for Cache {
-    type Spec = cache_policy::CachePolicySpec;
-    const KIND: &'static str = "cloudfront-cache-policy";
-    const IN_USE: &'static str = "CachePolicyInUse";
-    fn comment(spec: &Self::Spec) -> &str {
-        &spec.comment
-    }
-    fn follow_sets(live: &mut Self::Spec, spec: &Self::Spec) {
-        follow(&mut live.headers, &spec.headers);
-        follow(&mut live.query_string_names, &spec.query_string_names);
-    }
-    async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError> {
-        cache_policy::get(c, id).await
-    }
-    async fn find_by_name(c: &Client, name: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError> {
-        cache_policy::find_by_name(c, name).await
-    }
-    async fn create(c: &Client, spec: &Self::Spec) -> Result<String, AwsError> {
-        cache_policy::create(c, spec).await
-    }
-    async fn update(c: &Client, id: &str, spec: &Self::Spec) -> Result<(), AwsError> {
-        cache_policy::update(c, id, spec).await
-    }
-    async fn delete(c: &Client, id: &str) -> Result<(), AwsError> {
-        cache_policy::delete(c, id).await
-    }
-}
-
-impl PolicyApi for OriginRequest {
-    type Spec = origin_request_policy::OriginRequestPolicySpec;
-    const KIND: &'static str = "cloudfront-origin-request-policy";
-    const IN_USE: &'static str = "OriginRequestPolicyInUse";
-    fn comment(spec: &Self::Spec) -> &str {
-        &spec.comment
-    }
-    fn follow_sets(live: &mut Self::Spec, spec: &Self::Spec) {
-        follow(&mut live.headers, &spec.headers);
-    }
-    async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError> {
-        origin_request_policy::get(c, id).await
-    }
-    async fn find_by_name(c: &Client, name: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError> {
-        origin_request_policy::find_by_name(c, name).await
-    }
-    async fn create(c: &Client, spec: &Self::Spec) -> Result<String, AwsError> {
-        origin_request_policy::create(c, spec).await
-    }
-    async fn update(c: &Client, id: &str, spec: &Self::Spec) -> Result<(), AwsError> {
-        origin_request_policy::update(c, id, spec).await
-    }
-    async fn delete(c: &Client, id: &str) -> Result<(), AwsError> {
-        origin_request_policy::delete(c, id).await
-    }
-}
-
-impl PolicyApi for ResponseHeaders {
-    type Spec = response_headers_policy::ResponseHeadersPolicySpec;
-    const KIND: &'static str = "cloudfront-response-headers-policy";
-    const IN_USE: &'static str = "ResponseHeadersPolicyInUse";
-    fn comment(spec: &Self::Spec) -> &str {
-        &spec.comment
-    }
-    async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError> {
-        response_headers_policy::get(c, id).await
-    }
-    async fn find_by_name(c: &Client, name: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError> {
-        response_headers_policy::find_by_name(c, name).await
-    }
-    async fn create(c: &Client, spec: &Self::Spec) -> Result<String, AwsError> {
-        response_headers_policy::create(c, spec).await
-    }
-    async fn update(c: &Client, id: &str, spec: &Self::Spec) -> Result<(), AwsError> {
-        response_headers_policy::update(c, id, spec).await
-    }
-    async fn delete(c: &Client, id: &str) -> Result<(), AwsError> {
-        response_headers_policy::delete(c, id).await
-    }
-}
-
-/// Whether a CloudFront policy's comment marks it as this stack's.
+/// Whether a CloudFront entity's comment marks it as this stack's.
 pub fn marked(comment: &str, stack: &str) -> bool {
     comment.starts_with(&format!("ahi-edge stack {stack}:"))
 }
 
-impl<A: PolicyApi> Resource for Policy<A> {
+/// The entity named `name`, paging through the account's.
+pub async fn find_by_name<A: EtagApi>(c: &Client, name: &str) -> Result<Option<Etagged<A::Spec>>, AwsError> {
+    let mut marker = None;
+    loop {
+        let (items, next) = A::page(c, marker).await?;
+        if let Some((id, _)) = items.iter().find(|(_, n)| n == name) {
+            return A::get(c, id).await;
+        }
+        match next {
+            Some(next) => marker = Some(next),
+            None => return Ok(None),
+        }
+    }
+}
+
+/// Brings entity `id` to `spec` with its current ETag, re-reading after a
+/// stale one; no write when it already matches.
+pub async fn update<A: EtagApi>(c: &Client, id: &str, spec: &A::Spec) -> Result<(), AwsError> {
+    let live = A::get(c, id).await?.ok_or_else(|| AwsError {
+        operation: A::UPDATE,
+        code: Some("NotFound".into()),
+        message: format!("{id} was deleted while being updated; run again to re-create it"),
+    })?;
+    let put = async |live: &Etagged<A::Spec>| A::put(c, &live.id, &live.etag, spec).await;
+    converge(live, spec, A::UPDATE, async |id: &str| A::get(c, id).await, put).await?;
+    Ok(())
+}
+
+/// Deletes entity `id` with its current ETag, re-reading after a stale
+/// one; already gone counts as deleted. `*InUse` is returned as is.
+pub async fn delete<A: EtagApi>(c: &Client, id: &str) -> Result<(), AwsError> {
+    let remove = async |etag: &str| A::remove(c, id, etag).await;
+    delete_etagged(id, A::DELETE, async |id: &str| A::get(c, id).await, remove).await
+}
+
+impl<A: EtagApi> Resource for Policy<A> {
     type Spec = A::Spec;
     const NAME: &'static str = A::KIND;
 
@@ -162,7 +121,7 @@ impl<A: PolicyApi> Resource for Policy<A> {
         if live.is_none()
             && let Some(name) = at.field("name")
         {
-            live = A::find_by_name(&client, &name).await?;
+            live = find_by_name::<A>(&client, &name).await?;
         }
         // A migrated entry has no spec: nothing to take an order from.
         let spec = at.spec().ok();
@@ -189,7 +148,7 @@ impl<A: PolicyApi> Resource for Policy<A> {
         _fields: &[String],
     ) -> Result<Found, StepError> {
         let spec = at.spec()?;
-        A::update(&cx.clients.cloudfront(), &live.physical_id, spec).await?;
+        update::<A>(&cx.clients.cloudfront(), &live.physical_id, spec).await?;
         Ok(Found::new(&live.physical_id, spec, true))
     }
 
@@ -200,12 +159,13 @@ impl<A: PolicyApi> Resource for Policy<A> {
         live: &Found,
         _opts: &Options,
     ) -> Result<Gone, StepError> {
-        let client = cx.clients.cloudfront();
+        let c = cx.clients.cloudfront();
+        let id = live.physical_id.as_str();
         // In use until the distribution that names it is updated or gone,
         // and CloudFront has let go (bounded by a distribution's deploy).
-        let what = format!("{} {}", A::KIND, live.physical_id);
+        let what = format!("{} {id}", A::KIND);
         until_released(cx, at.id, &what, &[A::IN_USE, "PreconditionFailed"], async || {
-            A::delete(&client, &live.physical_id).await
+            delete::<A>(&c, id).await
         })
         .await?;
         Ok(Gone::Deleted)

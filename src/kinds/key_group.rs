@@ -8,10 +8,10 @@ use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::types::KeyGroupConfig;
 use serde::{Deserialize, Serialize};
 
-use super::cloudfront_policy::{Policy, PolicyApi};
+use super::cloudfront_policy::{EtagApi, Policy};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Typed;
-use crate::resources::{Etagged, converge, delete_etagged, etag_of, written};
+use crate::resources::{Etagged, Write, etag_of, written};
 
 pub struct Api;
 
@@ -38,11 +38,13 @@ fn config(spec: &Spec) -> Result<KeyGroupConfig, AwsError> {
         })
 }
 
-impl PolicyApi for Api {
+impl EtagApi for Api {
     type Spec = Spec;
     const KIND: &'static str = "cloudfront-key-group";
     /// In use until no behaviour trusts it.
     const IN_USE: &'static str = "ResourceInUse";
+    const UPDATE: &'static str = "UpdateKeyGroup";
+    const DELETE: &'static str = "DeleteKeyGroup";
 
     fn comment(spec: &Spec) -> &str {
         &spec.comment
@@ -78,30 +80,25 @@ impl PolicyApi for Api {
         }))
     }
 
-    async fn find_by_name(c: &Client, name: &str) -> Result<Option<Etagged<Spec>>, AwsError> {
-        let mut marker: Option<String> = None;
-        loop {
-            let out = c
-                .list_key_groups()
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(sdk("ListKeyGroups"))?;
-            let list = out.key_group_list();
-            if let Some(hit) = list
-                .map(|l| l.items())
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|s| s.key_group())
-                .find(|g| g.key_group_config().is_some_and(|c| c.name() == name))
-            {
-                return Self::get(c, hit.id()).await;
-            }
-            marker = list.and_then(|l| l.next_marker()).map(str::to_string);
-            if marker.is_none() {
-                return Ok(None);
-            }
-        }
+    async fn page(
+        c: &Client,
+        marker: Option<String>,
+    ) -> Result<(Vec<(String, String)>, Option<String>), AwsError> {
+        let out = c
+            .list_key_groups()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(sdk("ListKeyGroups"))?;
+        let list = out.key_group_list();
+        let items = list
+            .map(|l| l.items())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|s| s.key_group())
+            .filter_map(|g| Some((g.id().to_string(), g.key_group_config()?.name().to_string())))
+            .collect();
+        Ok((items, list.and_then(|l| l.next_marker()).map(str::to_string)))
     }
 
     async fn create(c: &Client, spec: &Spec) -> Result<String, AwsError> {
@@ -116,43 +113,19 @@ impl PolicyApi for Api {
             .ok_or_else(|| AwsError::missing("CreateKeyGroup", "Id"))
     }
 
-    async fn update(c: &Client, id: &str, spec: &Spec) -> Result<(), AwsError> {
-        let live = Self::get(c, id)
-            .await?
-            .ok_or_else(|| AwsError::missing("UpdateKeyGroup", "the key group"))?;
-        let config = config(spec)?;
-        let write = async |live: &Etagged<Spec>| {
-            let sent = c
-                .update_key_group()
-                .id(id)
-                .if_match(&live.etag)
-                .key_group_config(config.clone())
-                .send()
-                .await;
-            written("UpdateKeyGroup", &[], sent)
-        };
-        converge(
-            live,
-            spec,
-            "UpdateKeyGroup",
-            async |id: &str| Self::get(c, id).await,
-            write,
-        )
-        .await?;
-        Ok(())
+    async fn put(c: &Client, id: &str, etag: &str, spec: &Spec) -> Result<Write, AwsError> {
+        let sent = c
+            .update_key_group()
+            .id(id)
+            .if_match(etag)
+            .key_group_config(config(spec)?)
+            .send()
+            .await;
+        written("UpdateKeyGroup", &[], sent)
     }
 
-    async fn delete(c: &Client, id: &str) -> Result<(), AwsError> {
-        let delete = async |etag: &str| {
-            let sent = c.delete_key_group().id(id).if_match(etag).send().await;
-            written("DeleteKeyGroup", &["NoSuchResource"], sent)
-        };
-        delete_etagged(
-            id,
-            "DeleteKeyGroup",
-            async |id: &str| Self::get(c, id).await,
-            delete,
-        )
-        .await
+    async fn remove(c: &Client, id: &str, etag: &str) -> Result<Write, AwsError> {
+        let sent = c.delete_key_group().id(id).if_match(etag).send().await;
+        written("DeleteKeyGroup", &["NoSuchResource"], sent)
     }
 }

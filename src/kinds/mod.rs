@@ -1,9 +1,11 @@
 //! The resource kinds: one module each, each implementing
-//! [`crate::stack::kind::Kind`] (find, create, update, delete, and for some
-//! a readiness check). The SDK plumbing some share lives in
-//! `crate::resources`; what the engine sees is only the `Kind` surface.
+//! [`crate::engine::kind::Resource`] over its own spec (find, create,
+//! update, delete, and for some a readiness check). They see the engine
+//! below them (`Cx`, `At`, the waits) and the SDK plumbing several share
+//! (`crate::resources`), never the walks, the lockfile or the commands.
 
 pub mod bucket_grant;
+pub mod cache_policy;
 pub mod cloudfront_function;
 pub mod cloudfront_policy;
 pub mod distribution;
@@ -21,8 +23,10 @@ pub mod log_bucket;
 pub mod log_group;
 pub mod nat_gateway;
 pub mod origin_access_control;
+pub mod origin_request_policy;
 pub mod origin_secret;
 pub mod public_key;
+pub mod response_headers_policy;
 pub mod route_table;
 pub mod security_group;
 pub mod subnet;

@@ -11,10 +11,10 @@ use aws_sdk_cloudfront::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::cloudfront_policy::{Policy, PolicyApi};
+use super::cloudfront_policy::{EtagApi, Policy};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Typed;
-use crate::resources::{Etagged, converge, delete_etagged, etag_of, written};
+use crate::resources::{Etagged, Write, etag_of, written};
 
 pub struct Api;
 
@@ -62,10 +62,12 @@ impl Spec {
     }
 }
 
-impl PolicyApi for Api {
+impl EtagApi for Api {
     type Spec = Spec;
     const KIND: &'static str = "cloudfront-origin-access-control";
     const IN_USE: &'static str = "OriginAccessControlInUse";
+    const UPDATE: &'static str = "UpdateOriginAccessControl";
+    const DELETE: &'static str = "DeleteOriginAccessControl";
 
     fn comment(spec: &Spec) -> &str {
         &spec.description
@@ -105,32 +107,28 @@ impl PolicyApi for Api {
         }))
     }
 
-    async fn find_by_name(c: &Client, name: &str) -> Result<Option<Etagged<Spec>>, AwsError> {
-        let mut marker: Option<String> = None;
-        loop {
-            let out = c
-                .list_origin_access_controls()
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(sdk("ListOriginAccessControls"))?;
-            let list = out.origin_access_control_list();
-            if let Some(hit) = list
-                .map(|l| l.items())
-                .unwrap_or_default()
-                .iter()
-                .find(|s| s.name() == name)
-            {
-                return Self::get(c, hit.id()).await;
-            }
-            marker = list
-                .filter(|l| l.is_truncated())
-                .and_then(|l| l.next_marker())
-                .map(str::to_string);
-            if marker.is_none() {
-                return Ok(None);
-            }
-        }
+    async fn page(
+        c: &Client,
+        marker: Option<String>,
+    ) -> Result<(Vec<(String, String)>, Option<String>), AwsError> {
+        let out = c
+            .list_origin_access_controls()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(sdk("ListOriginAccessControls"))?;
+        let list = out.origin_access_control_list();
+        let items = list
+            .map(|l| l.items())
+            .unwrap_or_default()
+            .iter()
+            .map(|s| (s.id().to_string(), s.name().to_string()))
+            .collect();
+        let next = list
+            .filter(|l| l.is_truncated())
+            .and_then(|l| l.next_marker())
+            .map(str::to_string);
+        Ok((items, next))
     }
 
     async fn create(c: &Client, spec: &Spec) -> Result<String, AwsError> {
@@ -145,48 +143,24 @@ impl PolicyApi for Api {
             .ok_or_else(|| AwsError::missing("CreateOriginAccessControl", "Id"))
     }
 
-    async fn update(c: &Client, id: &str, spec: &Spec) -> Result<(), AwsError> {
-        let live = Self::get(c, id)
-            .await?
-            .ok_or_else(|| AwsError::missing("UpdateOriginAccessControl", "the origin access control"))?;
-        let config = spec.config()?;
-        let write = async |live: &Etagged<Spec>| {
-            let sent = c
-                .update_origin_access_control()
-                .id(id)
-                .if_match(&live.etag)
-                .origin_access_control_config(config.clone())
-                .send()
-                .await;
-            written("UpdateOriginAccessControl", &[], sent)
-        };
-        converge(
-            live,
-            spec,
-            "UpdateOriginAccessControl",
-            async |id: &str| Self::get(c, id).await,
-            write,
-        )
-        .await?;
-        Ok(())
+    async fn put(c: &Client, id: &str, etag: &str, spec: &Spec) -> Result<Write, AwsError> {
+        let sent = c
+            .update_origin_access_control()
+            .id(id)
+            .if_match(etag)
+            .origin_access_control_config(spec.config()?)
+            .send()
+            .await;
+        written("UpdateOriginAccessControl", &[], sent)
     }
 
-    async fn delete(c: &Client, id: &str) -> Result<(), AwsError> {
-        let delete = async |etag: &str| {
-            let sent = c
-                .delete_origin_access_control()
-                .id(id)
-                .if_match(etag)
-                .send()
-                .await;
-            written("DeleteOriginAccessControl", &["NoSuchOriginAccessControl"], sent)
-        };
-        delete_etagged(
-            id,
-            "DeleteOriginAccessControl",
-            async |id: &str| Self::get(c, id).await,
-            delete,
-        )
-        .await
+    async fn remove(c: &Client, id: &str, etag: &str) -> Result<Write, AwsError> {
+        let sent = c
+            .delete_origin_access_control()
+            .id(id)
+            .if_match(etag)
+            .send()
+            .await;
+        written("DeleteOriginAccessControl", &["NoSuchOriginAccessControl"], sent)
     }
 }

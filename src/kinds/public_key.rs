@@ -10,10 +10,10 @@ use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::types::PublicKeyConfig;
 use serde::{Deserialize, Serialize};
 
-use super::cloudfront_policy::{Policy, PolicyApi};
+use super::cloudfront_policy::{EtagApi, Policy};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Typed;
-use crate::resources::{Etagged, converge, delete_etagged, etag_of, written};
+use crate::resources::{Etagged, Write, etag_of, written};
 
 pub struct Api;
 
@@ -42,11 +42,13 @@ fn config(spec: &Spec) -> Result<PublicKeyConfig, AwsError> {
         })
 }
 
-impl PolicyApi for Api {
+impl EtagApi for Api {
     type Spec = Spec;
     const KIND: &'static str = "cloudfront-public-key";
     /// In use until its key group no longer lists it.
     const IN_USE: &'static str = "PublicKeyInUse";
+    const UPDATE: &'static str = "UpdatePublicKey";
+    const DELETE: &'static str = "DeletePublicKey";
     /// Only the comment can change in place.
     const REPLACE: &'static [&'static str] = &["name", "caller_reference", "encoded_key"];
     const TOKEN: Option<&'static str> = Some("caller_reference");
@@ -83,29 +85,24 @@ impl PolicyApi for Api {
         }))
     }
 
-    async fn find_by_name(c: &Client, name: &str) -> Result<Option<Etagged<Spec>>, AwsError> {
-        let mut marker: Option<String> = None;
-        loop {
-            let out = c
-                .list_public_keys()
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(sdk("ListPublicKeys"))?;
-            let list = out.public_key_list();
-            if let Some(hit) = list
-                .map(|l| l.items())
-                .unwrap_or_default()
-                .iter()
-                .find(|k| k.name() == name)
-            {
-                return Self::get(c, hit.id()).await;
-            }
-            marker = list.and_then(|l| l.next_marker()).map(str::to_string);
-            if marker.is_none() {
-                return Ok(None);
-            }
-        }
+    async fn page(
+        c: &Client,
+        marker: Option<String>,
+    ) -> Result<(Vec<(String, String)>, Option<String>), AwsError> {
+        let out = c
+            .list_public_keys()
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(sdk("ListPublicKeys"))?;
+        let list = out.public_key_list();
+        let items = list
+            .map(|l| l.items())
+            .unwrap_or_default()
+            .iter()
+            .map(|k| (k.id().to_string(), k.name().to_string()))
+            .collect();
+        Ok((items, list.and_then(|l| l.next_marker()).map(str::to_string)))
     }
 
     async fn create(c: &Client, spec: &Spec) -> Result<String, AwsError> {
@@ -120,43 +117,19 @@ impl PolicyApi for Api {
             .ok_or_else(|| AwsError::missing("CreatePublicKey", "Id"))
     }
 
-    async fn update(c: &Client, id: &str, spec: &Spec) -> Result<(), AwsError> {
-        let live = Self::get(c, id)
-            .await?
-            .ok_or_else(|| AwsError::missing("UpdatePublicKey", "the public key"))?;
-        let config = config(spec)?;
-        let write = async |live: &Etagged<Spec>| {
-            let sent = c
-                .update_public_key()
-                .id(id)
-                .if_match(&live.etag)
-                .public_key_config(config.clone())
-                .send()
-                .await;
-            written("UpdatePublicKey", &[], sent)
-        };
-        converge(
-            live,
-            spec,
-            "UpdatePublicKey",
-            async |id: &str| Self::get(c, id).await,
-            write,
-        )
-        .await?;
-        Ok(())
+    async fn put(c: &Client, id: &str, etag: &str, spec: &Spec) -> Result<Write, AwsError> {
+        let sent = c
+            .update_public_key()
+            .id(id)
+            .if_match(etag)
+            .public_key_config(config(spec)?)
+            .send()
+            .await;
+        written("UpdatePublicKey", &[], sent)
     }
 
-    async fn delete(c: &Client, id: &str) -> Result<(), AwsError> {
-        let delete = async |etag: &str| {
-            let sent = c.delete_public_key().id(id).if_match(etag).send().await;
-            written("DeletePublicKey", &["NoSuchPublicKey"], sent)
-        };
-        delete_etagged(
-            id,
-            "DeletePublicKey",
-            async |id: &str| Self::get(c, id).await,
-            delete,
-        )
-        .await
+    async fn remove(c: &Client, id: &str, etag: &str) -> Result<Write, AwsError> {
+        let sent = c.delete_public_key().id(id).if_match(etag).send().await;
+        written("DeletePublicKey", &["NoSuchPublicKey"], sent)
     }
 }

@@ -6,18 +6,14 @@
 //! an unchanged resource costs no write call), and `delete` (NotFound counts
 //! as done, so teardown is always safe to re-run).
 
-pub mod cache_policy;
 pub mod distribution;
-pub mod edge_function;
 pub mod edge_role;
 pub mod load_balancer;
 pub mod log_bucket;
 pub mod network;
-pub mod origin_request_policy;
 pub mod origin_secret;
 pub mod policy_doc;
 pub mod proxy;
-pub mod response_headers_policy;
 pub mod role;
 pub mod s3_bucket;
 pub mod security_group;

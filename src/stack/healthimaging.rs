@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 
 use super::StepError;
 use super::instance::{Instance, Sources};
+use crate::kinds::cache_policy::CachePolicySpec;
+use crate::kinds::origin_request_policy::OriginRequestPolicySpec;
+use crate::kinds::response_headers_policy::ResponseHeadersPolicySpec;
 use crate::kinds::{
     ecs_cluster, ecs_service, edge_function, elastic_ip, iam_role, internet_gateway, listener, listener_rule,
     load_balancer, log_group, nat_gateway, origin_secret, route_table, security_group, subnet,
@@ -19,13 +22,10 @@ use crate::kinds::{
 };
 use crate::names::StackNames;
 use crate::profile::{AlbOrigin, Delivery, Network, Profile};
-use crate::resources::cache_policy::CachePolicySpec;
 use crate::resources::distribution::ORIGIN_HEADER;
 use crate::resources::load_balancer::{HEALTH_CHECK_PATH, TLS_POLICY};
 use crate::resources::network::{SUBNETS, VPC_CIDR};
-use crate::resources::origin_request_policy::OriginRequestPolicySpec;
 use crate::resources::proxy::{self, CONTAINER, HEALTH_CHECK_GRACE_S, TaskSpec};
-use crate::resources::response_headers_policy::ResponseHeadersPolicySpec;
 use crate::resources::role::RoleSpec;
 use crate::resources::security_group::{CLOUDFRONT_PREFIX_LIST, PROXY_PORT};
 use crate::resources::{edge_role, tags_for};
@@ -130,8 +130,8 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
                     role_arn: src.output("edge_role", "arn")?,
                     runtime: "nodejs22.x".into(),
                     handler: "index.handler".into(),
-                    memory_mb: crate::resources::edge_function::MEMORY_MB,
-                    timeout_s: crate::resources::edge_function::TIMEOUT_S,
+                    memory_mb: edge_function::MEMORY_MB,
+                    timeout_s: edge_function::TIMEOUT_S,
                     description: format!("ahi-edge stack {stack}: viewer-request JWT authorizer"),
                     code_sha256: src
                         .package_sha

@@ -16,6 +16,7 @@ pub mod grants;
 pub mod healthimaging;
 pub mod inspect;
 pub mod instance;
+pub mod policies;
 pub mod preflight;
 pub mod registry;
 pub mod routes;

@@ -1,7 +1,8 @@
 //! The cache policy resource against the emulator: real SDK calls over
 //! HTTP, results checked with boto3 and the emulator's call log.
 
-use ahi_edge::resources::cache_policy::{self, CachePolicySpec};
+use ahi_edge::kinds::cache_policy::{Api, CachePolicySpec};
+use ahi_edge::kinds::cloudfront_policy::{self as etag, EtagApi};
 use aws_sdk_cloudfront::Client;
 use serde_json::{Value, json};
 
@@ -57,7 +58,7 @@ fn writes_to(id: &str) -> usize {
 async fn create_then_no_write_when_nothing_changed_then_update_in_place() {
     let client = client();
     let stack = "cp-lifecycle";
-    let id = cache_policy::create(&client, &spec(stack, &["authorization"]))
+    let id = Api::create(&client, &spec(stack, &["authorization"]))
         .await
         .unwrap();
     assert_eq!(
@@ -67,12 +68,12 @@ async fn create_then_no_write_when_nothing_changed_then_update_in_place() {
     );
 
     let before = writes_to(&id);
-    cache_policy::update(&client, &id, &spec(stack, &["authorization"]))
+    etag::update::<Api>(&client, &id, &spec(stack, &["authorization"]))
         .await
         .unwrap();
     assert_eq!(writes_to(&id), before, "an unchanged policy costs no write call");
 
-    cache_policy::update(&client, &id, &spec(stack, &["authorization", "accept"]))
+    etag::update::<Api>(&client, &id, &spec(stack, &["authorization", "accept"]))
         .await
         .unwrap();
     // A set to CloudFront: compared sorted (the emulator answers it reordered).
@@ -84,9 +85,9 @@ async fn create_then_no_write_when_nothing_changed_then_update_in_place() {
 async fn a_policy_missing_from_the_lockfile_is_found_by_name() {
     let client = client();
     let desired = spec("cp-adopt", &["authorization"]);
-    let id = cache_policy::create(&client, &desired).await.unwrap();
+    let id = Api::create(&client, &desired).await.unwrap();
     // As after a run killed between the create call and the lockfile write.
-    let found = cache_policy::find_by_name(&client, &desired.name)
+    let found = etag::find_by_name::<Api>(&client, &desired.name)
         .await
         .unwrap()
         .unwrap();
@@ -96,7 +97,7 @@ async fn a_policy_missing_from_the_lockfile_is_found_by_name() {
 #[tokio::test]
 async fn a_stale_etag_is_re_read_and_the_update_goes_through() {
     let client = client();
-    let id = cache_policy::create(&client, &spec("cp-stale", &["authorization"]))
+    let id = Api::create(&client, &spec("cp-stale", &["authorization"]))
         .await
         .unwrap();
     emulator().control(
@@ -105,7 +106,7 @@ async fn a_stale_etag_is_re_read_and_the_update_goes_through() {
         Some(&json!({"operation": "cloudfront:UpdateCachePolicy", "kind": "error", "code": "PreconditionFailed",
                      "status": 412, "nth": 1, "target": id})),
     );
-    cache_policy::update(&client, &id, &spec("cp-stale", &["accept"]))
+    etag::update::<Api>(&client, &id, &spec("cp-stale", &["accept"]))
         .await
         .unwrap();
     assert_eq!(boto3_config(&id)["headers"], json!(["accept"]));
@@ -114,11 +115,9 @@ async fn a_stale_etag_is_re_read_and_the_update_goes_through() {
 #[tokio::test]
 async fn delete_is_safe_to_repeat() {
     let client = client();
-    let id = cache_policy::create(&client, &spec("cp-delete", &[]))
-        .await
-        .unwrap();
+    let id = Api::create(&client, &spec("cp-delete", &[])).await.unwrap();
     assert_eq!(boto3_config(&id)["headers"], json!([]));
-    cache_policy::delete(&client, &id).await.unwrap();
-    cache_policy::delete(&client, &id).await.unwrap();
-    assert_eq!(cache_policy::get(&client, &id).await.unwrap(), None);
+    etag::delete::<Api>(&client, &id).await.unwrap();
+    etag::delete::<Api>(&client, &id).await.unwrap();
+    assert_eq!(Api::get(&client, &id).await.unwrap(), None);
 }

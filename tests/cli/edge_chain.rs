@@ -4,9 +4,10 @@
 //! look-alike role without our tags is never touched.
 
 use ahi_edge::authorizer::{self, AuthorizerConfig};
+use ahi_edge::kinds::edge_function;
 use ahi_edge::kinds::edge_function::Spec as FunctionSpec;
 use ahi_edge::lockfile::Lockfile;
-use ahi_edge::resources::{edge_function, edge_role};
+use ahi_edge::resources::edge_role;
 use ahi_edge::stack::apply::Change;
 use serde_json::json;
 
@@ -154,7 +155,7 @@ async fn a_replicated_function_refuses_deletion_with_the_recognised_error() {
          client('cloudfront').create_distribution(DistributionConfig={{'CallerReference': '{stack}', 'Comment': '', 'Enabled': True, 'Origins': o, 'DefaultCacheBehavior': b}})\n\
          print(json.dumps(True))"
     ));
-    let err = edge_function::delete(&lambda(), &format!("{stack}-edge-auth"))
+    let err = edge_function::delete_function(&lambda(), &format!("{stack}-edge-auth"))
         .await
         .unwrap_err();
     assert!(edge_function::is_replicated(&err), "{err}");
@@ -188,17 +189,18 @@ async fn a_look_alike_role_without_our_tags_is_never_touched() {
 
 #[tokio::test]
 async fn the_distribution_spec_round_trips_through_cloudfront() {
-    use ahi_edge::resources::cache_policy::{self, CachePolicySpec};
+    use ahi_edge::kinds::cache_policy::{Api, CachePolicySpec};
+    use ahi_edge::kinds::cloudfront_policy::EtagApi;
+    use ahi_edge::kinds::{origin_request_policy, response_headers_policy};
     use ahi_edge::resources::distribution::{DistributionSpec, Inputs};
-    use ahi_edge::resources::{origin_request_policy, response_headers_policy};
 
     let stack = "edge-dist";
     let (p, version) = deployed_authorizer(stack, "clienteeeeeeeeeeeeeeeeeeee").await;
     let cloudfront = aws_sdk_cloudfront::Client::new(&emulator().sdk_config());
-    let cache_policy_id = cache_policy::create(&cloudfront, &CachePolicySpec::for_profile(&p))
+    let cache_policy_id = Api::create(&cloudfront, &CachePolicySpec::for_profile(&p))
         .await
         .unwrap();
-    let origin_request_policy_id = origin_request_policy::create(
+    let origin_request_policy_id = origin_request_policy::Api::create(
         &cloudfront,
         &origin_request_policy::OriginRequestPolicySpec::for_profile(&p),
     )
@@ -222,7 +224,7 @@ async fn the_distribution_spec_round_trips_through_cloudfront() {
             "none"
         ])
     );
-    let mut live = origin_request_policy::get(&cloudfront, &origin_request_policy_id)
+    let mut live = origin_request_policy::Api::get(&cloudfront, &origin_request_policy_id)
         .await
         .unwrap()
         .unwrap();
@@ -233,7 +235,7 @@ async fn the_distribution_spec_round_trips_through_cloudfront() {
     assert_eq!(live.spec, want);
     let headers_spec =
         response_headers_policy::ResponseHeadersPolicySpec::for_profile(&p, p.delivery.as_ref().unwrap());
-    let response_headers_policy_id = response_headers_policy::create(&cloudfront, &headers_spec)
+    let response_headers_policy_id = response_headers_policy::Api::create(&cloudfront, &headers_spec)
         .await
         .unwrap();
     let cors = emulator().boto3(&format!(
@@ -243,7 +245,7 @@ async fn the_distribution_spec_round_trips_through_cloudfront() {
            c['SecurityHeadersConfig']['StrictTransportSecurity']['AccessControlMaxAgeSec']]))"
     ));
     assert_eq!(cors, json!([["*"], ["GET", "HEAD", "OPTIONS"], true, 31_536_000]));
-    let live = response_headers_policy::get(&cloudfront, &response_headers_policy_id)
+    let live = response_headers_policy::Api::get(&cloudfront, &response_headers_policy_id)
         .await
         .unwrap()
         .unwrap();

@@ -17,15 +17,22 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod replicas;
+
+use replicas::regions;
+pub use replicas::{delete_function, is_replicated, purge_replica_logs, replicas};
+
 use super::{Tags, has, owned, tag_changes, user_tags};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource, Typical};
-use crate::engine::polls::replica_poll;
 use crate::engine::polls::wait_until;
 use crate::engine::step::{Cx, StepError};
-use crate::engine::wait::{Backoff, Check, CheckError, Jitter, Wait, retry_when, scaled};
-use crate::resources::edge_function::{is_replicated, replicas_in};
+use crate::engine::wait::{Backoff, Check, CheckError, Jitter, retry_when};
+
+/// Lambda@Edge limits for viewer-request functions.
+pub const MEMORY_MB: i32 = 128;
+pub const TIMEOUT_S: i32 = 5;
 
 pub struct EdgeFunction;
 
@@ -148,64 +155,6 @@ fn package<'a>(cx: &'a Cx, spec: &Spec) -> Result<&'a [u8], StepError> {
         ));
     }
     Ok(zip)
-}
-
-fn regions(at: &At<'_, Spec>) -> Vec<String> {
-    at.raw
-        .get("replica_regions")
-        .and_then(|r| serde_json::from_value(r.clone()).ok())
-        .unwrap_or_else(|| {
-            crate::profile::formats::DEFAULT_REPLICA_REGIONS
-                .iter()
-                .map(|r| r.to_string())
-                .collect()
-        })
-}
-
-/// Replicas of the function per region (only regions that hold some),
-/// listing the regions in parallel.
-pub async fn replicas(cx: &Cx, name: &str, regions: &[String]) -> Result<BTreeMap<String, usize>, AwsError> {
-    let lookups = regions.iter().map(|region| async move {
-        replicas_in(&cx.clients.lambda(region), name)
-            .await
-            .map(|n| (region.clone(), n))
-    });
-    let counts = futures_util::future::try_join_all(lookups).await?;
-    Ok(counts.into_iter().filter(|(_, n)| *n > 0).collect())
-}
-
-/// Deletes the log groups Lambda made for the replicas,
-/// `/aws/lambda/us-east-1.<name>` in each region (by exact name: it embeds
-/// our function's). They outlive the replicas; `--purge-logs` removes them.
-pub async fn purge_replica_logs(cx: &Cx, name: &str, regions: &[String]) -> Result<(), StepError> {
-    let group = format!("/aws/lambda/{}.{name}", crate::aws::EDGE_REGION);
-    for region in regions {
-        unless(
-            NOT_FOUND,
-            cx.clients
-                .logs(region)
-                .delete_log_group()
-                .log_group_name(&group)
-                .send()
-                .await
-                .map_err(sdk("DeleteLogGroup")),
-        )?;
-    }
-    Ok(())
-}
-
-fn listed(counts: &BTreeMap<String, usize>, polled: &[String]) -> String {
-    if counts.is_empty() {
-        return format!(
-            "none listed in the configured regions ({}); the delete still refuses",
-            polled.join(", ")
-        );
-    }
-    counts
-        .iter()
-        .map(|(r, n)| format!("{r}={n}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 impl Resource for EdgeFunction {
@@ -440,98 +389,6 @@ impl Resource for EdgeFunction {
         live: &Found,
         opts: &Options,
     ) -> Result<Gone, StepError> {
-        let lambda = cx.clients.lambda(at.region);
-        let name = &live.physical_id;
-        let polled = regions(at);
-        let started = tokio::time::Instant::now();
-        let deadline = started + scaled(opts.timeout);
-        let mut jitter = Jitter::from_entropy();
-        let mut refused_with_none_listed = false;
-        loop {
-            match unless(
-                NOT_FOUND,
-                lambda
-                    .delete_function()
-                    .function_name(name)
-                    .send()
-                    .await
-                    .map_err(sdk("DeleteFunction")),
-            ) {
-                Ok(_) => {
-                    if opts.purge_logs {
-                        purge_replica_logs(cx, name, &polled).await?;
-                    }
-                    return Ok(Gone::Deleted);
-                }
-                Err(e) if is_replicated(&e) => {}
-                Err(e) => return Err(e.into()),
-            }
-            // Recorded at once: a run stopped while it waits leaves the
-            // entry `awaiting_replicas`.
-            cx.held(at.id)?;
-            let timed_out = |state: &str| {
-                StepError::AwaitingReplicas(format!(
-                    "{name}: still replicated after --timeout {} ({state})",
-                    humantime::format_duration(opts.timeout)
-                ))
-            };
-            if !opts.wait_replicas {
-                let counts = replicas(cx, name, &polled).await?;
-                return Err(StepError::AwaitingReplicas(format!(
-                    "{name}: CloudFront still holds replicas ({})",
-                    listed(&counts, &polled)
-                )));
-            }
-            if refused_with_none_listed {
-                // No region lists a replica, yet the delete refused (a
-                // region missing from the list, or lag between the two
-                // systems): wait the steady interval, never a busy loop.
-                let none = listed(&BTreeMap::new(), &polled);
-                cx.progress
-                    .state(at.id, Duration::ZERO, &format!("replicas left: {none}"));
-                let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-                if remaining.is_zero() {
-                    return Err(timed_out(&none));
-                }
-                tokio::time::sleep(replica_poll().max.min(remaining)).await;
-            }
-            // Poll until no region lists a replica, then let the delete
-            // decide (it is the final arbiter).
-            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let waited = Wait {
-                what: format!("replicas of {name}"),
-                timeout: remaining,
-                backoff: replica_poll(),
-            }
-            .until(
-                &mut jitter,
-                || async {
-                    let counts = replicas(cx, name, &polled)
-                        .await
-                        .map_err(|e| CheckError::Transient(e.to_string()))?;
-                    if counts.is_empty() {
-                        Ok(Check::Done(()))
-                    } else {
-                        Ok(Check::Pending(listed(&counts, &polled)))
-                    }
-                },
-                |p| {
-                    let waited = humantime::format_duration(Duration::from_secs(
-                        (started.elapsed().as_secs_f64() / crate::engine::wait::time_scale()) as u64,
-                    ));
-                    cx.progress.state(
-                        at.id,
-                        Duration::ZERO,
-                        &format!("replicas left: {} (waited {waited})", p.state),
-                    )
-                },
-            )
-            .await;
-            if let Err(crate::engine::wait::WaitError::Timeout { last_state, .. }) = waited {
-                return Err(timed_out(&last_state));
-            }
-            waited?;
-            refused_with_none_listed = true;
-        }
+        replicas::delete(cx, at, live, opts).await
     }
 }

@@ -16,7 +16,6 @@
 //! and the cache policy ("Add or remove HTTP headers in CloudFront responses
 //! with a policy", CloudFront Developer Guide).
 
-use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::types::{
     ResponseHeadersPolicyAccessControlAllowHeaders, ResponseHeadersPolicyAccessControlAllowMethods,
     ResponseHeadersPolicyAccessControlAllowMethodsValues, ResponseHeadersPolicyAccessControlAllowOrigins,
@@ -27,10 +26,10 @@ use aws_sdk_cloudfront::types::{
 };
 use serde::Serialize;
 
-use super::{Etagged, Write, converge, delete_etagged};
-use crate::aws::AwsError;
-use crate::names::StackNames;
-use crate::profile::{Delivery, Profile};
+use super::cloudfront_policy::{Client, EtagApi, Policy};
+use crate::aws::{AwsError, sdk, unless};
+use crate::engine::kind::Typed;
+use crate::resources::{Etagged, Write, etag_of, written};
 
 /// What a viewer may do across origins: read frames and metadata.
 pub const ALLOWED_METHODS: [&str; 3] = ["GET", "HEAD", "OPTIONS"];
@@ -62,22 +61,7 @@ pub struct ResponseHeadersPolicySpec {
 }
 
 impl ResponseHeadersPolicySpec {
-    pub fn for_profile(profile: &Profile, hi: &Delivery) -> Self {
-        let stack = &profile.stack.name;
-        ResponseHeadersPolicySpec {
-            name: StackNames { stack }.response_headers_policy(),
-            comment: format!("ahi-edge stack {stack}: CORS for viewers and security headers"),
-            allow_origins: hi.auth.cors_allow_origins.clone(),
-            allow_methods: ALLOWED_METHODS.iter().map(|m| m.to_string()).collect(),
-            allow_headers: ALLOWED_HEADERS.iter().map(|h| h.to_string()).collect(),
-            max_age_seconds: MAX_AGE_SECONDS,
-            hsts_seconds: HSTS_SECONDS,
-            nosniff: true,
-            viewer_cache_control: profile.cloudfront.viewer_cache_control.clone(),
-        }
-    }
-
-    fn to_config(&self) -> Result<ResponseHeadersPolicyConfig, AwsError> {
+    pub(crate) fn to_config(&self) -> Result<ResponseHeadersPolicyConfig, AwsError> {
         let build = |e: aws_sdk_cloudfront::error::BuildError| AwsError {
             operation: "ResponseHeadersPolicyConfig",
             code: None,
@@ -157,7 +141,7 @@ impl ResponseHeadersPolicySpec {
             .map_err(build)
     }
 
-    fn from_config(config: &ResponseHeadersPolicyConfig) -> Self {
+    pub(crate) fn from_config(config: &ResponseHeadersPolicyConfig) -> Self {
         let cors = config.cors_config();
         let security = config.security_headers_config();
         let hsts = security.and_then(|s| s.strict_transport_security());
@@ -210,161 +194,113 @@ fn viewer_cache_control(config: &ResponseHeadersPolicyConfig) -> String {
     }
 }
 
-/// A policy as it exists, with the ETag a write must present.
-pub type Live = Etagged<ResponseHeadersPolicySpec>;
+pub struct Api;
 
-pub async fn get(client: &Client, id: &str) -> Result<Option<Live>, AwsError> {
-    match client.get_response_headers_policy().id(id).send().await {
-        Ok(out) => {
-            let missing = |field| AwsError::missing("GetResponseHeadersPolicy", field);
-            let p = out
-                .response_headers_policy()
-                .ok_or_else(|| missing("ResponseHeadersPolicy"))?;
-            let config = p
-                .response_headers_policy_config()
-                .ok_or_else(|| missing("ResponseHeadersPolicyConfig"))?;
-            Ok(Some(Etagged {
-                id: p.id().to_string(),
-                etag: super::etag_of("GetResponseHeadersPolicy", out.e_tag())?,
-                spec: ResponseHeadersPolicySpec::from_config(config),
-            }))
-        }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_response_headers_policy()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(AwsError::from_sdk("GetResponseHeadersPolicy", e)),
+pub const RESPONSE_HEADERS_POLICY: Typed<Policy<Api>> = Typed(Policy(std::marker::PhantomData));
+
+impl EtagApi for Api {
+    type Spec = ResponseHeadersPolicySpec;
+    const KIND: &'static str = "cloudfront-response-headers-policy";
+    const IN_USE: &'static str = "ResponseHeadersPolicyInUse";
+    const UPDATE: &'static str = "UpdateResponseHeadersPolicy";
+    const DELETE: &'static str = "DeleteResponseHeadersPolicy";
+
+    fn comment(spec: &ResponseHeadersPolicySpec) -> &str {
+        &spec.comment
     }
-}
+    async fn get(c: &Client, id: &str) -> Result<Option<Etagged<ResponseHeadersPolicySpec>>, AwsError> {
+        let out = unless(
+            &["NoSuchResponseHeadersPolicy"],
+            c.get_response_headers_policy()
+                .id(id)
+                .send()
+                .await
+                .map_err(sdk("GetResponseHeadersPolicy")),
+        )?;
+        let Some(out) = out else {
+            return Ok(None);
+        };
+        // Every part is required: a partial answer is an error, never a
+        // default that would read as drift or as "not found".
+        let p = out
+            .response_headers_policy()
+            .ok_or_else(|| AwsError::missing("GetResponseHeadersPolicy", "ResponseHeadersPolicy"))?;
+        let config = p
+            .response_headers_policy_config()
+            .ok_or_else(|| AwsError::missing("GetResponseHeadersPolicy", "ResponseHeadersPolicyConfig"))?;
+        Ok(Some(Etagged {
+            id: p.id().to_string(),
+            etag: etag_of("GetResponseHeadersPolicy", out.e_tag())?,
+            spec: ResponseHeadersPolicySpec::from_config(config),
+        }))
+    }
 
-/// The custom policy with this name (names are unique per account).
-pub async fn find_by_name(client: &Client, name: &str) -> Result<Option<Live>, AwsError> {
-    let mut marker: Option<String> = None;
-    loop {
-        let page = client
+    async fn page(
+        c: &Client,
+        marker: Option<String>,
+    ) -> Result<(Vec<(String, String)>, Option<String>), AwsError> {
+        let out = c
             .list_response_headers_policies()
             .r#type(ResponseHeadersPolicyType::Custom)
-            .set_marker(marker.clone())
+            .set_marker(marker)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ListResponseHeadersPolicies", e))?;
-        let list = page.response_headers_policy_list();
-        for summary in list.map(|l| l.items()).unwrap_or_default() {
-            let Some(policy) = summary.response_headers_policy() else {
-                continue;
-            };
-            if policy
-                .response_headers_policy_config()
-                .is_some_and(|c| c.name() == name)
-            {
-                return get(client, policy.id()).await;
-            }
-        }
-        marker = list.and_then(|l| l.next_marker()).map(str::to_string);
-        if marker.is_none() {
-            return Ok(None);
-        }
+            .map_err(sdk("ListResponseHeadersPolicies"))?;
+        let list = out.response_headers_policy_list();
+        let items = list
+            .map(|l| l.items())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|s| s.response_headers_policy())
+            .filter_map(|p| {
+                Some((
+                    p.id().to_string(),
+                    p.response_headers_policy_config()?.name().to_string(),
+                ))
+            })
+            .collect();
+        Ok((items, list.and_then(|l| l.next_marker()).map(str::to_string)))
     }
-}
 
-/// Creates the policy; returns its id.
-pub async fn create(client: &Client, spec: &ResponseHeadersPolicySpec) -> Result<String, AwsError> {
-    let created = client
-        .create_response_headers_policy()
-        .response_headers_policy_config(spec.to_config()?)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("CreateResponseHeadersPolicy", e))?;
-    created
-        .response_headers_policy()
-        .map(|p| p.id().to_string())
-        .ok_or_else(|| AwsError::missing("CreateResponseHeadersPolicy", "ResponseHeadersPolicy.Id"))
-}
+    async fn create(c: &Client, spec: &ResponseHeadersPolicySpec) -> Result<String, AwsError> {
+        let out = c
+            .create_response_headers_policy()
+            .response_headers_policy_config(spec.to_config()?)
+            .send()
+            .await
+            .map_err(sdk("CreateResponseHeadersPolicy"))?;
+        out.response_headers_policy()
+            .map(|p| p.id().to_string())
+            .ok_or_else(|| AwsError::missing("CreateResponseHeadersPolicy", "ResponseHeadersPolicy.Id"))
+    }
 
-/// Brings the policy `id` to `spec` with its current ETag, re-reading after
-/// a stale one. No write when it already matches.
-pub async fn update(client: &Client, id: &str, spec: &ResponseHeadersPolicySpec) -> Result<(), AwsError> {
-    let config = spec.to_config()?;
-    let current = get(client, id).await?.ok_or_else(|| AwsError {
-        operation: "UpdateResponseHeadersPolicy",
-        code: Some("NotFound".into()),
-        message: format!("{id} was deleted while being updated; run again to re-create it"),
-    })?;
-    let update = async |live: &Live| match client
-        .update_response_headers_policy()
-        .id(&live.id)
-        .if_match(&live.etag)
-        .response_headers_policy_config(config.clone())
-        .send()
-        .await
-    {
-        Ok(_) => Ok(Write::Done),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => Ok(Write::Stale),
-        Err(e) => Err(AwsError::from_sdk("UpdateResponseHeadersPolicy", e)),
-    };
-    converge(
-        current,
-        spec,
-        "UpdateResponseHeadersPolicy",
-        async |id: &str| get(client, id).await,
-        update,
-    )
-    .await?;
-    Ok(())
-}
+    async fn put(
+        c: &Client,
+        id: &str,
+        etag: &str,
+        spec: &ResponseHeadersPolicySpec,
+    ) -> Result<Write, AwsError> {
+        let sent = c
+            .update_response_headers_policy()
+            .id(id)
+            .if_match(etag)
+            .response_headers_policy_config(spec.to_config()?)
+            .send()
+            .await;
+        written("UpdateResponseHeadersPolicy", &[], sent)
+    }
 
-/// Deletes the policy; one that is already gone counts as deleted.
-/// `ResponseHeadersPolicyInUse` is returned as is: the distribution goes first.
-pub async fn delete(client: &Client, id: &str) -> Result<(), AwsError> {
-    let delete = async |etag: &str| match client
-        .delete_response_headers_policy()
-        .id(id)
-        .if_match(etag)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(Write::Done),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_response_headers_policy()) =>
-        {
-            Ok(Write::Done)
-        }
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_precondition_failed()) => Ok(Write::Stale),
-        Err(e) => Err(AwsError::from_sdk("DeleteResponseHeadersPolicy", e)),
-    };
-    delete_etagged(
-        id,
-        "DeleteResponseHeadersPolicy",
-        async |id: &str| get(client, id).await,
-        delete,
-    )
-    .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_spec_takes_the_profiles_origins_and_round_trips() {
-        let text = include_str!("../../profiles/ahi-delivery.toml").replace(
-            "cors_allow_origins = [\"*\"]",
-            "cors_allow_origins = [\"https://viewer.example\"]",
-        );
-        let profile = crate::profile::check(std::path::Path::new("p.toml"), &text)
-            .profile
-            .unwrap();
-        let spec = ResponseHeadersPolicySpec::for_profile(&profile, profile.delivery.as_ref().unwrap());
-        assert_eq!(spec.name, "ahi-delivery-headers");
-        assert_eq!(spec.allow_origins, ["https://viewer.example"]);
-        assert_eq!(spec.allow_methods, ALLOWED_METHODS);
-        assert_eq!(spec.viewer_cache_control, "private, no-store");
-        assert_eq!(
-            ResponseHeadersPolicySpec::from_config(&spec.to_config().unwrap()),
-            spec
-        );
+    async fn remove(c: &Client, id: &str, etag: &str) -> Result<Write, AwsError> {
+        let sent = c
+            .delete_response_headers_policy()
+            .id(id)
+            .if_match(etag)
+            .send()
+            .await;
+        written(
+            "DeleteResponseHeadersPolicy",
+            &["NoSuchResponseHeadersPolicy"],
+            sent,
+        )
     }
 }
