@@ -17,6 +17,9 @@ use futures_util::stream::FuturesUnordered;
 pub struct Graph {
     /// Node -> the nodes it needs.
     needs: BTreeMap<String, BTreeSet<String>>,
+    /// The nodes in the order they were added (`order` keeps it where the
+    /// edges allow).
+    added: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,8 +47,12 @@ impl Graph {
     }
 
     pub fn add(&mut self, node: &str, needs: &[&str]) {
-        self.needs
+        let before = self
+            .needs
             .insert(node.to_string(), needs.iter().map(|n| n.to_string()).collect());
+        if before.is_none() {
+            self.added.push(node.to_string());
+        }
     }
 
     pub fn nodes(&self) -> impl Iterator<Item = &str> {
@@ -95,27 +102,31 @@ impl Graph {
     }
 
     /// Every node after what it needs (the order a sequential walk such as
-    /// `plan` takes; `run` follows the same edges concurrently). Nodes in a
-    /// cycle, which `check` refuses, come last in name order.
+    /// `plan` takes; `run` follows the same edges concurrently): passes over
+    /// the nodes in the order they were added, each taking every node whose
+    /// needs are done. Nodes in a cycle, which `check` refuses, come last.
     pub fn order(&self) -> Vec<&str> {
         let mut done: BTreeSet<&str> = BTreeSet::new();
         let mut out = Vec::new();
-        loop {
-            let ready: Vec<&str> = self
-                .needs
-                .iter()
-                .filter(|(n, needs)| {
-                    !done.contains(n.as_str()) && needs.iter().all(|d| done.contains(d.as_str()))
-                })
-                .map(|(n, _)| n.as_str())
-                .collect();
-            if ready.is_empty() {
+        while out.len() < self.added.len() {
+            let before = out.len();
+            for node in &self.added {
+                if !done.contains(node.as_str()) && self.needs[node].iter().all(|d| done.contains(d.as_str()))
+                {
+                    done.insert(node);
+                    out.push(node.as_str());
+                }
+            }
+            if out.len() == before {
                 break;
             }
-            done.extend(ready.iter().copied());
-            out.extend(ready);
         }
-        out.extend(self.nodes().filter(|n| !done.contains(n)));
+        out.extend(
+            self.added
+                .iter()
+                .map(String::as_str)
+                .filter(|n| !done.contains(n)),
+        );
         out
     }
 
@@ -130,7 +141,10 @@ impl Graph {
                 }
             }
         }
-        Graph { needs }
+        Graph {
+            needs,
+            added: self.added.clone(),
+        }
     }
 
     fn dependents(&self) -> BTreeMap<&str, Vec<&str>> {
@@ -235,6 +249,15 @@ mod tests {
         g.add("a", &["b"]);
         g.add("b", &["a"]);
         assert_eq!(&g.order()[4..], ["a", "b"], "a cycle comes last");
+        let mut g = Graph::new();
+        g.add("z", &[]);
+        g.add("b", &["z"]);
+        g.add("a", &[]);
+        assert_eq!(
+            g.order(),
+            ["z", "b", "a"],
+            "the order nodes were added, where the edges allow"
+        );
     }
 
     /// The stack's shape, in miniature.
