@@ -30,11 +30,16 @@ pub fn attempt_token(stack: &str, id: &str) -> String {
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
-/// How `up` polls: quick at first, then every 10 s (modelled time).
-fn up_poll() -> Backoff {
+/// How `up` polls a wait whose typical length is `typical_s` (modelled):
+/// about twenty looks over it, at least a second apart and at most five,
+/// so the wait ends within a few percent of when AWS is done (a Lambda
+/// version Pending for seconds is looked at every second, a distribution
+/// deploying for minutes every five).
+fn up_poll(typical_s: u64) -> Backoff {
+    let max = Duration::from_secs((typical_s / 20).clamp(1, 5));
     Backoff {
-        initial: Duration::from_secs(2),
-        max: Duration::from_secs(10),
+        initial: max.min(Duration::from_secs(2)),
+        max,
         factor: 1.5,
         jitter: 0.2,
     }
@@ -54,7 +59,7 @@ pub async fn wait_until(
     Wait {
         what: what.to_string(),
         timeout: scaled(Duration::from_secs(minutes * 60)),
-        backoff: up_poll(),
+        backoff: up_poll(typical_s),
     }
     .until(
         &mut Jitter::from_entropy(),
