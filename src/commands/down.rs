@@ -13,9 +13,10 @@ use super::outcome::ResourceResult;
 use super::session;
 use crate::cli::DownArgs;
 use crate::engine::graph::Outcome;
-use crate::engine::kind::Options;
+use crate::engine::kind::{Options, Resource};
 use crate::engine::progress::Progress;
 use crate::error::{Error, ExitStatus};
+use crate::kinds::log_bucket::LogBucket;
 use crate::names::StackNames;
 use crate::output::Printer;
 use crate::settings::Settings;
@@ -116,7 +117,7 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
             let region = profile.region.clone();
             let bucket = StackNames { stack: &stack }.log_bucket(&ctx.account, &region);
             ctx.change(|l| {
-                l.record_intent(LOG_BUCKET, "s3-bucket", &region, &bucket, &[]);
+                l.record_intent(LOG_BUCKET, <LogBucket as Resource>::NAME, &region, &bucket, &[]);
                 if let Some(e) = l.resources.get_mut(LOG_BUCKET) {
                     e.spec = serde_json::json!({ "name": bucket }).to_string();
                 }

@@ -288,6 +288,12 @@ pub trait Kind: Sync {
         Box::pin(async { Ok(None) })
     }
 
+    /// What a change (`create`, `update`, `delete`) waits for at the edge,
+    /// for `plan` (CloudFront kinds only).
+    fn deploy_note(&self, _action: &str) -> Option<&'static str> {
+        None
+    }
+
     /// One look at readiness (ALB active, distribution deployed, service
     /// steady), for kinds `up` waits on.
     fn ready<'a>(&'a self, _cx: &'a Cx, _at: &'a At<'a>) -> Fut<'a, Check<()>> {
@@ -333,6 +339,11 @@ pub trait Resource: Sync {
     /// Whether an update gives new outputs (see [`Kind::update_changes_outputs`]).
     fn update_changes_outputs(&self) -> bool {
         false
+    }
+
+    /// See [`Kind::deploy_note`].
+    fn deploy_note(&self, _action: &str) -> Option<&'static str> {
+        None
     }
 
     /// The resource by its recorded id, else by what names it; `None` when
@@ -428,6 +439,10 @@ impl<R: Resource> Kind for Typed<R> {
 
     fn update_changes_outputs(&self) -> bool {
         self.0.update_changes_outputs()
+    }
+
+    fn deploy_note(&self, action: &str) -> Option<&'static str> {
+        self.0.deploy_note(action)
     }
 
     fn remains<'a>(&'a self, cx: &'a Cx, at: &'a At<'a>) -> Fut<'a, Option<BTreeMap<String, usize>>> {

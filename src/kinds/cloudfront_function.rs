@@ -143,6 +143,14 @@ impl Resource for CloudFrontFunction {
 
     const NAME: &'static str = "cloudfront-function";
 
+    fn deploy_note(&self, action: &str) -> Option<&'static str> {
+        Some(match action {
+            "update" => "function publish (seconds)",
+            "create" => "function publish (seconds), then the distribution deploy that names it",
+            _ => "after the distribution deploy without it",
+        })
+    }
+
     fn replace_fields(&self) -> &'static [&'static str] {
         &["name"]
     }

@@ -38,6 +38,10 @@ pub trait EtagApi: Sync {
     const UPDATE: &'static str;
     const DELETE: &'static str;
     fn comment(spec: &Self::Spec) -> &str;
+    /// What a change waits for at the edge (`Resource::deploy_note`).
+    fn deploy_note(_action: &str) -> Option<&'static str> {
+        None
+    }
     /// Gives `live`'s set-like lists `spec`'s order when they hold the same
     /// members (`resources::sets`): CloudFront may answer them in any order.
     fn follow_sets(_live: &mut Self::Spec, _spec: &Self::Spec) {}
@@ -110,6 +114,10 @@ impl<A: EtagApi> Resource for Policy<A> {
 
     fn token_field(&self) -> Option<&'static str> {
         A::TOKEN
+    }
+
+    fn deploy_note(&self, action: &str) -> Option<&'static str> {
+        A::deploy_note(action)
     }
 
     async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {

@@ -76,6 +76,10 @@ impl Resource for Distribution {
 
     const NAME: &'static str = "cloudfront-distribution";
 
+    fn deploy_note(&self, _action: &str) -> Option<&'static str> {
+        Some("distribution deploy (minutes)")
+    }
+
     fn typical(&self) -> Typical {
         Typical {
             create: 5,

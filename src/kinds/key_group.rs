@@ -46,6 +46,10 @@ impl EtagApi for Api {
     const UPDATE: &'static str = "UpdateKeyGroup";
     const DELETE: &'static str = "DeleteKeyGroup";
 
+    fn deploy_note(action: &str) -> Option<&'static str> {
+        (action == "update").then_some("key group update (seconds, no distribution deploy)")
+    }
+
     fn comment(spec: &Spec) -> &str {
         &spec.comment
     }

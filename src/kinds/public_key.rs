@@ -53,6 +53,10 @@ impl EtagApi for Api {
     const REPLACE: &'static [&'static str] = &["name", "caller_reference", "encoded_key"];
     const TOKEN: Option<&'static str> = Some("caller_reference");
 
+    fn deploy_note(action: &str) -> Option<&'static str> {
+        (action == "create").then_some("new public key (seconds, no distribution deploy)")
+    }
+
     fn comment(spec: &Spec) -> &str {
         &spec.comment
     }

@@ -70,7 +70,9 @@ pub async fn check(
         planning: true,
     };
     let mut findings = Findings::default();
-    for inst in instances.iter().filter(|i| i.kind == "s3-bucket-grant") {
+    for inst in instances.iter().filter(|i| {
+        i.kind == <crate::kinds::bucket_grant::BucketGrant as crate::engine::kind::Resource>::NAME
+    }) {
         let Some(Ok(spec)) = inst.spec(&src) else {
             continue;
         };

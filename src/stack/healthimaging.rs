@@ -12,13 +12,11 @@ use std::collections::BTreeMap;
 
 use super::StepError;
 use super::instance::{Instance, Sources};
-use crate::kinds::cache_policy::CachePolicySpec;
-use crate::kinds::origin_request_policy::OriginRequestPolicySpec;
-use crate::kinds::response_headers_policy::ResponseHeadersPolicySpec;
+use crate::kinds::cloudfront_policy::Policy;
 use crate::kinds::{
-    ecs_cluster, ecs_service, edge_function, elastic_ip, iam_role, internet_gateway, listener, listener_rule,
-    load_balancer, log_group, nat_gateway, origin_secret, route_table, security_group, subnet,
-    task_definition, vpc,
+    cache_policy, ecs_cluster, ecs_service, edge_function, elastic_ip, iam_role, internet_gateway, listener,
+    listener_rule, load_balancer, log_group, nat_gateway, origin_request_policy, origin_secret,
+    response_headers_policy, route_table, security_group, subnet, target_group, task_definition, vpc,
 };
 use crate::names::StackNames;
 use crate::profile::{AlbOrigin, Delivery, Network, Profile};
@@ -29,6 +27,9 @@ use crate::resources::proxy::{self, CONTAINER, HEALTH_CHECK_GRACE_S, TaskSpec};
 use crate::resources::role::RoleSpec;
 use crate::resources::security_group::{CLOUDFRONT_PREFIX_LIST, PROXY_PORT};
 use crate::resources::{edge_role, tags_for};
+use cache_policy::CachePolicySpec;
+use origin_request_policy::OriginRequestPolicySpec;
+use response_headers_policy::ResponseHeadersPolicySpec;
 
 pub(super) fn names<'a>(src: &'a Sources<'a>) -> StackNames<'a> {
     StackNames {
@@ -111,16 +112,14 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
     let r = profile.region.clone();
     let mut out = Vec::new();
     if delivery.authorizer() {
-        out.push(Instance::resource(
+        out.push(Instance::of::<iam_role::IamRole>(
             "edge_role",
-            "iam-role",
             "global",
             &[],
             |src| Ok(role(src, edge_role::spec(src.profile))),
         ));
-        out.push(Instance::resource(
+        out.push(Instance::of::<edge_function::EdgeFunction>(
             "edge_function",
-            "lambda-edge-function",
             crate::aws::EDGE_REGION,
             &["edge_role"],
             |src| {
@@ -144,30 +143,26 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
             },
         ));
     }
-    out.push(Instance::resource(
+    out.push(Instance::of::<Policy<cache_policy::Api>>(
         "cache_policy",
-        "cloudfront-cache-policy",
         "global",
         &[],
         |src| Ok(CachePolicySpec::for_profile(src.profile)),
     ));
-    out.push(Instance::resource(
+    out.push(Instance::of::<Policy<origin_request_policy::Api>>(
         "origin_request_policy",
-        "cloudfront-origin-request-policy",
         "global",
         &[],
         |src| Ok(OriginRequestPolicySpec::for_profile(src.profile)),
     ));
-    out.push(Instance::resource(
+    out.push(Instance::of::<Policy<response_headers_policy::Api>>(
         "response_headers_policy",
-        "cloudfront-response-headers-policy",
         "global",
         &[],
         |src| Ok(ResponseHeadersPolicySpec::for_profile(src.profile, hi(src)?)),
     ));
-    out.push(Instance::resource(
+    out.push(Instance::of::<origin_secret::OriginSecret>(
         "origin_secret",
-        "secretsmanager-secret",
         &r,
         &[],
         |src| {
@@ -181,9 +176,8 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
     if matches!(delivery.network, Network::Create) {
         network(&mut out, &r);
     }
-    out.push(Instance::resource(
+    out.push(Instance::of::<security_group::SecurityGroup>(
         "alb_security_group",
-        "ec2-security-group",
         &r,
         &["vpc"],
         |src| {
@@ -201,9 +195,8 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
             })
         },
     ));
-    out.push(Instance::resource(
+    out.push(Instance::of::<security_group::SecurityGroup>(
         "task_security_group",
-        "ec2-security-group",
         &r,
         &["vpc", "alb_security_group"],
         |src| {
@@ -221,9 +214,8 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
             })
         },
     ));
-    let alb = Instance::resource(
+    let alb = Instance::of::<load_balancer::LoadBalancerKind>(
         "load_balancer",
-        "elbv2-load-balancer",
         &r,
         &[
             "alb_security_group",
@@ -258,13 +250,12 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
     );
     out.push(Instance::ready("load_balancer_active", &alb));
     out.push(alb);
-    out.push(Instance::resource(
+    out.push(Instance::of::<target_group::TargetGroupKind>(
         "target_group",
-        "elbv2-target-group",
         &r,
         &["vpc"],
         |src| {
-            Ok(crate::kinds::target_group::Spec {
+            Ok(target_group::Spec {
                 name: names(src).target_group(),
                 protocol: "HTTP".into(),
                 port: PROXY_PORT,
@@ -279,9 +270,8 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
             })
         },
     ));
-    out.push(Instance::resource(
+    out.push(Instance::of::<listener::ListenerKind>(
         "listener",
-        "elbv2-listener",
         &r,
         &["load_balancer"],
         |src| {
@@ -299,9 +289,8 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
             })
         },
     ));
-    out.push(Instance::resource(
+    out.push(Instance::of::<listener_rule::ListenerRule>(
         "listener_rule",
-        "elbv2-listener-rule",
         &r,
         &["listener", "target_group", "origin_secret"],
         |src| {
@@ -318,42 +307,38 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
             })
         },
     ));
-    out.push(Instance::resource("cluster", "ecs-cluster", &r, &[], |src| {
-        Ok(ecs_cluster::Spec {
-            name: names(src).cluster(),
-            tags: tags(src, "cluster"),
-        })
-    }));
-    out.push(Instance::resource(
+    out.push(Instance::of::<ecs_cluster::EcsCluster>(
+        "cluster",
+        &r,
+        &[],
+        |src| {
+            Ok(ecs_cluster::Spec {
+                name: names(src).cluster(),
+                tags: tags(src, "cluster"),
+            })
+        },
+    ));
+    out.push(Instance::of::<iam_role::IamRole>(
         "task_execution_role",
-        "iam-role",
         "global",
         &[],
         |src| Ok(role(src, proxy::execution_role(src.profile, src.account))),
     ));
-    out.push(Instance::resource(
+    out.push(Instance::of::<iam_role::IamRole>(
         "task_role",
-        "iam-role",
         "global",
         &[],
         |src| Ok(role(src, proxy::task_role(src.profile, src.account))),
     ));
-    out.push(Instance::resource(
-        "log_group",
-        "logs-log-group",
-        &r,
-        &[],
-        |src| {
-            Ok(log_group::Spec {
-                name: names(src).proxy_log_group(),
-                retention_days: src.profile.logs.retention_days as i32,
-                tags: tags(src, "log_group"),
-            })
-        },
-    ));
-    out.push(Instance::resource(
+    out.push(Instance::of::<log_group::LogGroup>("log_group", &r, &[], |src| {
+        Ok(log_group::Spec {
+            name: names(src).proxy_log_group(),
+            retention_days: src.profile.logs.retention_days as i32,
+            tags: tags(src, "log_group"),
+        })
+    }));
+    out.push(Instance::of::<task_definition::TaskDefinition>(
         "task_definition",
-        "ecs-task-definition",
         &r,
         &["task_execution_role", "task_role", "log_group", "origin_secret"],
         |src| {
@@ -372,9 +357,8 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
             })
         },
     ));
-    let service = Instance::resource(
+    let service = Instance::of::<ecs_service::EcsService>(
         "service",
-        "ecs-service",
         &r,
         &[
             "cluster",
@@ -412,7 +396,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
 /// The stack's own VPC: two public and two private subnets over two zones,
 /// an internet gateway, a NAT gateway with its address, a route table per tier.
 fn network(out: &mut Vec<Instance>, r: &str) {
-    out.push(Instance::resource("vpc", "ec2-vpc", r, &[], |src| {
+    out.push(Instance::of::<vpc::Vpc>("vpc", r, &[], |src| {
         Ok(vpc::Spec {
             cidr: VPC_CIDR.into(),
             dns_support: true,
@@ -421,7 +405,7 @@ fn network(out: &mut Vec<Instance>, r: &str) {
         })
     }));
     for (id, cidr, zone, _) in SUBNETS {
-        out.push(Instance::resource(id, "ec2-subnet", r, &["vpc"], move |src| {
+        out.push(Instance::of::<subnet::Subnet>(id, r, &["vpc"], move |src| {
             Ok(subnet::Spec {
                 vpc: vpc_id(src)?,
                 cidr: cidr.into(),
@@ -430,9 +414,8 @@ fn network(out: &mut Vec<Instance>, r: &str) {
             })
         }));
     }
-    out.push(Instance::resource(
+    out.push(Instance::of::<internet_gateway::InternetGateway>(
         "internet_gateway",
-        "ec2-internet-gateway",
         r,
         &["vpc"],
         |src| {
@@ -442,14 +425,13 @@ fn network(out: &mut Vec<Instance>, r: &str) {
             })
         },
     ));
-    out.push(Instance::resource("nat_eip", "ec2-elastic-ip", r, &[], |src| {
+    out.push(Instance::of::<elastic_ip::ElasticIp>("nat_eip", r, &[], |src| {
         Ok(elastic_ip::Spec {
             tags: tags(src, "nat_eip"),
         })
     }));
-    out.push(Instance::resource(
+    out.push(Instance::of::<nat_gateway::NatGateway>(
         "nat_gateway",
-        "ec2-nat-gateway",
         r,
         &["subnet_public_a", "nat_eip", "internet_gateway"],
         |src| {
@@ -466,14 +448,19 @@ fn network(out: &mut Vec<Instance>, r: &str) {
         } else {
             &["nat_gateway", "subnet_private_a", "subnet_private_b"]
         };
-        out.push(Instance::resource(id, "ec2-route-table", r, needs, move |src| {
-            let via = if public { "internet_gateway" } else { "nat_gateway" };
-            Ok(route_table::Spec {
-                vpc: vpc_id(src)?,
-                default_route: src.output(via, "id")?,
-                subnets: subnets(src, public)?,
-                tags: tags(src, id),
-            })
-        }));
+        out.push(Instance::of::<route_table::RouteTable>(
+            id,
+            r,
+            needs,
+            move |src| {
+                let via = if public { "internet_gateway" } else { "nat_gateway" };
+                Ok(route_table::Spec {
+                    vpc: vpc_id(src)?,
+                    default_route: src.output(via, "id")?,
+                    subnets: subnets(src, public)?,
+                    tags: tags(src, id),
+                })
+            },
+        ));
     }
 }

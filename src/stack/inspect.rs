@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use super::instance::{Instance, Sources, UNKNOWN};
 use super::{Ctx, StepError, apply::kind_of, call_region, registry};
-use crate::engine::kind::{At, Decision, Found, decide, differing};
+use crate::engine::kind::{At, Decision, Found, Kind, decide, differing};
+use crate::kinds::public_key::PUBLIC_KEY;
 use crate::lockfile::{Entry, Lockfile, State};
 use crate::profile::Profile;
 
@@ -176,17 +177,9 @@ pub struct Step {
 
 /// What a change of `kind` waits for at the edge (CloudFront kinds only).
 pub fn deploy(kind: &str, action: &str) -> Option<&'static str> {
-    match (kind, action) {
-        (_, "unchanged" | "refused" | "unknown") => None,
-        ("cloudfront-distribution", _) => Some("distribution deploy (minutes)"),
-        ("cloudfront-function", "update") => Some("function publish (seconds)"),
-        ("cloudfront-function", "create") => {
-            Some("function publish (seconds), then the distribution deploy that names it")
-        }
-        ("cloudfront-function", _) => Some("after the distribution deploy without it"),
-        ("cloudfront-key-group", "update") => Some("key group update (seconds, no distribution deploy)"),
-        ("cloudfront-public-key", "create") => Some("new public key (seconds, no distribution deploy)"),
-        _ => None,
+    match action {
+        "unchanged" | "refused" | "unknown" => None,
+        _ => registry::kind(kind).and_then(|k| k.deploy_note(action)),
     }
 }
 
@@ -312,7 +305,7 @@ pub async fn plan(
                 fields: vec!["recorded but no longer in the profile".into()],
                 changes: Vec::new(),
                 deploy: deploy(&entry.kind, "delete"),
-                warning: (entry.kind == "cloudfront-public-key").then(|| {
+                warning: (entry.kind == PUBLIC_KEY.name()).then(|| {
                     format!(
                         "URLs and cookies signed with Key-Pair-Id {} stop validating",
                         entry.physical_id.as_deref().unwrap_or("(not created)")

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::{StepError, output};
 use crate::engine::graph::Graph;
+use crate::engine::kind::Resource;
 use crate::lockfile::Lockfile;
 use crate::profile::Profile;
 
@@ -58,6 +59,8 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// A resource of the kind named `kind` (for a spec taken from the
+    /// lockfile; producers use [`Instance::of`]).
     pub fn resource<S: Serialize + 'static>(
         id: &str,
         kind: &'static str,
@@ -74,6 +77,20 @@ impl Instance {
                 build(src).map(|spec| serde_json::to_value(spec).unwrap_or(Value::Null))
             })),
         }
+    }
+
+    /// A resource of kind `R`: its kind name is `R`'s, and its spec builder
+    /// must give `R`'s spec.
+    pub fn of<R: Resource>(
+        id: &str,
+        region: &str,
+        needs: &[&str],
+        build: impl Fn(&Sources) -> Result<R::Spec, StepError> + Send + Sync + 'static,
+    ) -> Self
+    where
+        R::Spec: Serialize + 'static,
+    {
+        Self::resource(id, R::NAME, region, needs, build)
     }
 
     pub fn ready(id: &str, of: &Instance) -> Self {

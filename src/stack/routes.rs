@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use super::StepError;
 use super::healthimaging::{names, tags};
 use super::instance::{Instance, Sources};
+use crate::kinds::cloudfront_policy::Policy;
 use crate::kinds::{
     bucket_grant, cloudfront_function, distribution, key_group, log_bucket, origin_access_control, public_key,
 };
@@ -117,9 +118,8 @@ fn private_buckets(profile: &Profile) -> BTreeMap<String, (String, bool)> {
 
 pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
     let mut out = Vec::new();
-    out.push(Instance::resource(
+    out.push(Instance::of::<log_bucket::LogBucket>(
         "log_bucket",
-        "s3-bucket",
         &profile.region,
         &[],
         |src| {
@@ -149,9 +149,8 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
     for (key, t) in profile.routes.functions() {
         let id = function_id(&key);
         dist_needs.push(id.clone());
-        out.push(Instance::resource(
+        out.push(Instance::of::<cloudfront_function::CloudFrontFunction>(
             &id,
-            "cloudfront-function",
             "global",
             &[],
             move |src| {
@@ -171,9 +170,8 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
             let id = public_key_id(&signer.name, key);
             keys.push(id.clone());
             let (signer_name, key, instance) = (signer.name.clone(), key.clone(), id.clone());
-            out.push(Instance::resource(
+            out.push(Instance::of::<Policy<public_key::Api>>(
                 &id,
-                "cloudfront-public-key",
                 "global",
                 &[],
                 move |src| {
@@ -192,9 +190,8 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
         dist_needs.push(group.clone());
         let needs: Vec<&str> = keys.iter().map(String::as_str).collect();
         let signer_name = signer.name.clone();
-        out.push(Instance::resource(
+        out.push(Instance::of::<Policy<key_group::Api>>(
             &group,
-            "cloudfront-key-group",
             "global",
             &needs,
             move |src| {
@@ -223,9 +220,8 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
     let buckets = private_buckets(profile);
     if !buckets.is_empty() {
         dist_needs.push(OAC.into());
-        out.push(Instance::resource(
+        out.push(Instance::of::<Policy<origin_access_control::Api>>(
             OAC,
-            "cloudfront-origin-access-control",
             "global",
             &[],
             |src| Ok(origin_access_control::Spec::for_stack(&src.profile.stack.name)),
@@ -243,9 +239,8 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
         if existing {
             dist_needs.push(id.clone());
         }
-        out.push(Instance::resource(
+        out.push(Instance::of::<bucket_grant::BucketGrant>(
             &id,
-            "s3-bucket-grant",
             &region,
             needs,
             move |src| {
@@ -259,64 +254,57 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
         ));
     }
     let needs: Vec<&str> = dist_needs.iter().map(String::as_str).collect();
-    let dist = Instance::resource(
-        "distribution",
-        "cloudfront-distribution",
-        "global",
-        &needs,
-        |src| {
-            // Once recorded (with the intent, before the create call), the
-            // reference stays; a new create gets a new one.
-            let caller_reference = recorded_token(src, "distribution").unwrap_or_else(|| {
-                crate::resources::distribution::new_caller_reference(&src.profile.stack.name)
-            });
-            let hi = src.profile.delivery.as_ref();
-            let stack_output = |id: &str, key: &str| -> Result<Option<String>, StepError> {
-                match hi {
-                    Some(_) => src.output(id, key).map(Some),
-                    None => Ok(None),
-                }
-            };
-            let alb_dns_name = stack_output("load_balancer", "dns_name")?;
-            let origin_secret_arn = stack_output("origin_secret", "arn")?;
-            let mut function_arns = BTreeMap::new();
-            for (key, _) in src.profile.routes.functions() {
-                function_arns.insert(key.clone(), src.output(&function_id(&key), "arn")?);
+    let dist = Instance::of::<distribution::Distribution>("distribution", "global", &needs, |src| {
+        // Once recorded (with the intent, before the create call), the
+        // reference stays; a new create gets a new one.
+        let caller_reference = recorded_token(src, "distribution")
+            .unwrap_or_else(|| crate::resources::distribution::new_caller_reference(&src.profile.stack.name));
+        let hi = src.profile.delivery.as_ref();
+        let stack_output = |id: &str, key: &str| -> Result<Option<String>, StepError> {
+            match hi {
+                Some(_) => src.output(id, key).map(Some),
+                None => Ok(None),
             }
-            let mut key_group_ids = BTreeMap::new();
-            for signer in used_signers(src.profile) {
-                key_group_ids.insert(
-                    signer.name.clone(),
-                    src.output(&key_group_id(&signer.name), "id")?,
-                );
-            }
-            let oac_id = match private_buckets(src.profile).is_empty() {
-                true => None,
-                false => Some(src.output(OAC, "id")?),
-            };
-            let inputs = crate::resources::distribution::Inputs {
-                caller_reference,
-                alb_dns_name,
-                cache_policy_id: stack_output("cache_policy", "id")?,
-                origin_request_policy_id: stack_output("origin_request_policy", "id")?,
-                response_headers_policy_id: stack_output("response_headers_policy", "id")?,
-                authorizer_version_arn: match hi.is_some_and(|h| h.authorizer()) {
-                    true => Some(src.output("edge_function", "version_arn")?),
-                    false => None,
-                },
-                function_arns,
-                key_group_ids,
-                oac_id,
-                log_bucket_domain: format!("{}.s3.amazonaws.com", log_bucket_name(src)),
-                origin_secret_version: stack_output("origin_secret", "version_id")?,
-            };
-            Ok(distribution::Spec {
-                config: DistributionSpec::new(src.profile, &inputs),
-                origin_secret_arn,
-                tags: tags(src, "distribution"),
-            })
-        },
-    );
+        };
+        let alb_dns_name = stack_output("load_balancer", "dns_name")?;
+        let origin_secret_arn = stack_output("origin_secret", "arn")?;
+        let mut function_arns = BTreeMap::new();
+        for (key, _) in src.profile.routes.functions() {
+            function_arns.insert(key.clone(), src.output(&function_id(&key), "arn")?);
+        }
+        let mut key_group_ids = BTreeMap::new();
+        for signer in used_signers(src.profile) {
+            key_group_ids.insert(
+                signer.name.clone(),
+                src.output(&key_group_id(&signer.name), "id")?,
+            );
+        }
+        let oac_id = match private_buckets(src.profile).is_empty() {
+            true => None,
+            false => Some(src.output(OAC, "id")?),
+        };
+        let inputs = crate::resources::distribution::Inputs {
+            caller_reference,
+            alb_dns_name,
+            cache_policy_id: stack_output("cache_policy", "id")?,
+            origin_request_policy_id: stack_output("origin_request_policy", "id")?,
+            response_headers_policy_id: stack_output("response_headers_policy", "id")?,
+            authorizer_version_arn: match hi.is_some_and(|h| h.authorizer()) {
+                true => Some(src.output("edge_function", "version_arn")?),
+                false => None,
+            },
+            function_arns,
+            key_group_ids,
+            oac_id,
+            log_bucket_domain: format!("{}.s3.amazonaws.com", log_bucket_name(src)),
+            origin_secret_version: stack_output("origin_secret", "version_id")?,
+        };
+        Ok(distribution::Spec {
+            config: DistributionSpec::new(src.profile, &inputs),
+            origin_secret_arn,
+            tags: tags(src, "distribution"),
+        })
+    });
     out.push(Instance::ready("distribution_deployed", &dist));
     out.push(dist);
     out
