@@ -122,6 +122,7 @@ async fn resource(cx: &Ctx, up: &Up<'_>, kind: &dyn Kind, inst: &Instance) -> Re
         account: &cx.account,
         package_sha: up.package_sha.clone(),
         planning: false,
+        reads: Default::default(),
     };
     let spec: Value = inst
         .spec(&src)

@@ -68,6 +68,7 @@ pub async fn check(
         account,
         package_sha: None,
         planning: true,
+        reads: Default::default(),
     };
     let mut findings = Findings::default();
     for inst in instances.iter().filter(|i| {

@@ -368,6 +368,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
             "subnet_private_a",
             "subnet_private_b",
             "private_routes",
+            "target_group",
         ],
         |src| {
             Ok(ecs_service::Spec {
@@ -444,9 +445,9 @@ fn network(out: &mut Vec<Instance>, r: &str) {
     ));
     for (id, public) in [("public_routes", true), ("private_routes", false)] {
         let needs: &[&str] = if public {
-            &["internet_gateway", "subnet_public_a", "subnet_public_b"]
+            &["internet_gateway", "subnet_public_a", "subnet_public_b", "vpc"]
         } else {
-            &["nat_gateway", "subnet_private_a", "subnet_private_b"]
+            &["nat_gateway", "subnet_private_a", "subnet_private_b", "vpc"]
         };
         out.push(Instance::of::<route_table::RouteTable>(
             id,

@@ -225,6 +225,7 @@ pub async fn plan(
             account: &cx.account,
             package_sha: package_sha.clone(),
             planning: true,
+            reads: Default::default(),
         };
         let spec = match inst.spec(&src) {
             Some(Ok(spec)) => spec,
@@ -344,6 +345,7 @@ pub fn refusals(
         account,
         package_sha,
         planning: true,
+        reads: Default::default(),
     };
     let mut out = Vec::new();
     for inst in instances.iter().filter(|i| !i.is_wait()) {

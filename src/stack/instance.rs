@@ -23,6 +23,25 @@ pub struct Sources<'a> {
     /// `plan`: a dependency not created yet stands as [`UNKNOWN`] instead of
     /// failing the spec.
     pub planning: bool,
+    /// The instances whose outputs the spec read (its needs).
+    pub reads: Reads,
+}
+
+/// The ids a spec builder read outputs of, in the order it read them.
+#[derive(Debug, Default)]
+pub struct Reads(std::cell::RefCell<Vec<String>>);
+
+impl Reads {
+    fn note(&self, id: &str) {
+        let mut ids = self.0.borrow_mut();
+        if !ids.iter().any(|i| i == id) {
+            ids.push(id.to_string());
+        }
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.0.borrow().clone()
+    }
 }
 
 /// A value only `up` will know (an id AWS has not given yet).
@@ -31,6 +50,7 @@ pub const UNKNOWN: &str = "(known after up)";
 impl Sources<'_> {
     /// An output another instance recorded.
     pub fn output(&self, id: &str, key: &str) -> Result<String, StepError> {
+        self.reads.note(id);
         match output(self.lock, id, key) {
             Err(_) if self.planning => Ok(UNKNOWN.to_string()),
             other => other,
@@ -116,6 +136,32 @@ impl Instance {
     }
 }
 
+/// Makes every instance need what its spec reads: each builder runs once
+/// as `plan` would (against no recorded outputs), and every instance whose
+/// outputs it asked for joins its needs. So a spec cannot read an output
+/// its instance does not wait for, whatever its producer declared.
+pub fn add_read_needs(instances: &mut [Instance], profile: &Profile) {
+    let lock = Lockfile::new(&profile.stack.name);
+    for inst in instances.iter_mut() {
+        let src = Sources {
+            profile,
+            lock: &lock,
+            account: UNKNOWN,
+            package_sha: Some(UNKNOWN.to_string()),
+            planning: true,
+            reads: Reads::default(),
+        };
+        if inst.spec(&src).is_none() {
+            continue;
+        }
+        for id in src.reads.ids() {
+            if id != inst.id && !inst.needs.contains(&id) {
+                inst.needs.push(id);
+            }
+        }
+    }
+}
+
 /// The dependency graph over instances: edges to ids outside the set are
 /// dropped (a dependency that is not part of this profile, e.g. an existing VPC).
 pub fn graph<'a>(nodes: impl IntoIterator<Item = (&'a str, &'a [String])>) -> Graph {
@@ -131,4 +177,66 @@ pub fn graph<'a>(nodes: impl IntoIterator<Item = (&'a str, &'a [String])>) -> Gr
         g.add(id, &needs);
     }
     g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped(name: &str) -> Profile {
+        let text =
+            std::fs::read_to_string(format!("{}/profiles/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        crate::profile::check(std::path::Path::new(name), &text)
+            .profile
+            .expect("a shipped profile is valid")
+    }
+
+    #[test]
+    fn an_instance_needs_whatever_its_spec_reads() {
+        let profile = shipped("ahi-delivery.toml");
+        let mut instances = vec![Instance::resource(
+            "rule",
+            "elbv2-listener-rule",
+            "us-east-1",
+            &["b"],
+            |src| {
+                Ok(vec![
+                    src.output("a", "arn")?,
+                    src.output("b", "id")?,
+                    src.output("c", "arn")?,
+                ])
+            },
+        )];
+        add_read_needs(&mut instances, &profile);
+        assert_eq!(
+            instances[0].needs,
+            ["b", "a", "c"],
+            "declared first, then what it read"
+        );
+    }
+
+    /// The producers declare what their specs read, and the reads prove it:
+    /// inference adds nothing to a shipped profile's stack.
+    #[test]
+    fn the_shipped_profiles_declare_every_need_their_specs_read() {
+        for name in [
+            "ahi-delivery.toml",
+            "ahi-delivery-https.toml",
+            "ahi-delivery-noauth.toml",
+            "reverse-proxy.toml",
+        ] {
+            let profile = shipped(name);
+            let lock = Lockfile::new(&profile.stack.name);
+            let mut declared = super::super::healthimaging::instances(&profile);
+            declared.extend(super::super::routes::instances(&profile, &lock));
+            let inferred = super::super::instances(&profile, &lock);
+            let missing: Vec<String> = declared
+                .iter()
+                .zip(&inferred)
+                .filter(|(d, i)| d.needs != i.needs)
+                .map(|(d, i)| format!("{}: declared {:?}, reads {:?}", d.id, d.needs, i.needs))
+                .collect();
+            assert!(missing.is_empty(), "{name}: {missing:#?}");
+        }
+    }
 }

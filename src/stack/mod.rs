@@ -156,6 +156,7 @@ pub fn recorded(entry: &Entry) -> Recorded<'_> {
 pub fn instances(profile: &crate::profile::Profile, lock: &Lockfile) -> Vec<instance::Instance> {
     let mut out = healthimaging::instances(profile);
     out.extend(routes::instances(profile, lock));
+    instance::add_read_needs(&mut out, profile);
     out
 }
 

@@ -59,6 +59,7 @@ pub fn spec(profile: &Profile, id: &str, lock: &Lockfile, package_sha: Option<St
         account: ACCOUNT,
         package_sha,
         planning: false,
+        reads: Default::default(),
     };
     healthimaging::instances(profile)
         .into_iter()
