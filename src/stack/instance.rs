@@ -48,9 +48,18 @@ impl Reads {
 pub const UNKNOWN: &str = "(known after up)";
 
 impl Sources<'_> {
-    /// An output another instance recorded.
+    /// An output another instance recorded; the instance becomes a need.
     pub fn output(&self, id: &str, key: &str) -> Result<String, StepError> {
         self.reads.note(id);
+        self.recorded_output(id, key)
+    }
+
+    /// An output that stays what was recorded while its instance is
+    /// updated (an ARN), read without making the instance a need: the
+    /// producer orders the two itself (a bucket grant goes before an
+    /// existing distribution's update, so the distribution never names a
+    /// bucket that does not let it read yet).
+    pub fn recorded_output(&self, id: &str, key: &str) -> Result<String, StepError> {
         match output(self.lock, id, key) {
             Err(_) if self.planning => Ok(UNKNOWN.to_string()),
             other => other,
@@ -238,5 +247,36 @@ mod tests {
                 .collect();
             assert!(missing.is_empty(), "{name}: {missing:#?}");
         }
+    }
+
+    /// A bucket grant reads the recorded distribution ARN without needing
+    /// the distribution (it goes before an existing one's update): what a
+    /// spec reads never makes a cycle of the order the lockfile decides.
+    #[test]
+    fn reads_of_recorded_outputs_keep_the_grant_before_an_existing_distribution() {
+        let profile = shipped("reverse-proxy.toml");
+        let mut lock = Lockfile::new(&profile.stack.name);
+        lock.record_intent("distribution", "cloudfront-distribution", "global", "t", &[]);
+        lock.mark_ready(
+            "distribution",
+            crate::lockfile::Ready {
+                physical_id: "E1".into(),
+                arn: Some("arn:aws:cloudfront::123456789012:distribution/E1".into()),
+                fingerprint: String::new(),
+                outputs: Default::default(),
+                spec: "{}".into(),
+                needs: vec![],
+            },
+        );
+        let instances = super::super::instances(&profile, &lock);
+        let grants: Vec<&Instance> = instances.iter().filter(|i| i.id.starts_with("grant/")).collect();
+        assert!(!grants.is_empty());
+        assert!(
+            grants.iter().all(|g| g.needs.is_empty()),
+            "{:?}",
+            grants.iter().map(|g| &g.needs).collect::<Vec<_>>()
+        );
+        let graph = graph(instances.iter().map(|i| (i.id.as_str(), i.needs.as_slice())));
+        assert_eq!(graph.check(), Ok(()));
     }
 }

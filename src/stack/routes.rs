@@ -247,7 +247,7 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
                 Ok(bucket_grant::Spec::new(
                     &src.profile.stack.name,
                     &bucket,
-                    &src.output("distribution", "arn")?,
+                    &src.recorded_output("distribution", "arn")?,
                     list,
                 ))
             },
