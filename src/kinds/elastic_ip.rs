@@ -3,13 +3,13 @@
 use aws_sdk_ec2::types::{DomainType, ResourceType};
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, ours, owned, user_tags};
+use super::{Tags, owned, this_instance, user_tags};
 use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
 use crate::engine::polls::retrying;
 use crate::engine::step::{Cx, StepError};
-use crate::resources::network::{gone, sync_tags, tag_map, tag_spec};
+use crate::resources::network::{gone, sync_tags, tag_map, tag_spec, unless_gone};
 
 pub struct ElasticIp;
 
@@ -30,16 +30,10 @@ impl Resource for ElasticIp {
             Some(id) => call.allocation_ids(id),
             None => call,
         };
-        let out = match call.send().await.map_err(sdk("DescribeAddresses")) {
-            Ok(out) => out,
-            Err(e) if gone(&e) || e.is("InvalidAllocationID.NotFound") => return Ok(None),
-            Err(e) => return Err(e.into()),
+        let Some(out) = unless_gone(call.send().await.map_err(sdk("DescribeAddresses")))? else {
+            return Ok(None);
         };
-        let Some(address) = out
-            .addresses()
-            .iter()
-            .find(|a| at.recorded().is_some() || ours(&tag_map(a.tags()), cx.stack(), at.id))
-        else {
+        let Some(address) = this_instance(out.addresses(), |a| a.tags(), at, cx.stack()) else {
             return Ok(None);
         };
         let id = address

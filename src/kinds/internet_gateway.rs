@@ -4,13 +4,13 @@
 use aws_sdk_ec2::types::ResourceType;
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, ours, owned, user_tags};
+use super::{Tags, has, owned, this_instance, user_tags};
 use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
 use crate::engine::polls::retrying;
 use crate::engine::step::{Cx, StepError};
-use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec};
+use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec, unless_gone};
 
 pub struct InternetGateway;
 
@@ -59,16 +59,10 @@ impl Resource for InternetGateway {
             Some(id) => call.internet_gateway_ids(id),
             None => call,
         };
-        let out = match call.send().await.map_err(sdk("DescribeInternetGateways")) {
-            Ok(out) => out,
-            Err(e) if gone(&e) => return Ok(None),
-            Err(e) => return Err(e.into()),
+        let Some(out) = unless_gone(call.send().await.map_err(sdk("DescribeInternetGateways")))? else {
+            return Ok(None);
         };
-        let Some(igw) = out
-            .internet_gateways()
-            .iter()
-            .find(|g| at.recorded().is_some() || ours(&tag_map(g.tags()), cx.stack(), at.id))
-        else {
+        let Some(igw) = this_instance(out.internet_gateways(), |g| g.tags(), at, cx.stack()) else {
             return Ok(None);
         };
         let id = igw

@@ -38,6 +38,20 @@ use serde_json::Value;
 
 pub use crate::resources::{Tags, ours, owned, tag_changes, user_tags};
 
+/// The item of an EC2 Describe answer that is this instance: with an id
+/// recorded, the call named it, so the first; else the first carrying this
+/// stack's and this instance's ownership tags.
+pub fn this_instance<'a, T, S>(
+    items: &'a [T],
+    tags: impl Fn(&T) -> &[aws_sdk_ec2::types::Tag],
+    at: &crate::engine::kind::At<'_, S>,
+    stack: &str,
+) -> Option<&'a T> {
+    items
+        .iter()
+        .find(|i| at.recorded().is_some() || ours(&crate::resources::network::tag_map(tags(i)), stack, at.id))
+}
+
 /// JSON of a plain value (specs and live views are plain data).
 pub fn json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)

@@ -11,13 +11,13 @@ use aws_sdk_ec2::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, ours, owned, user_tags};
+use super::{Tags, has, owned, this_instance, user_tags};
 use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
 use crate::engine::polls::retrying;
 use crate::engine::step::{Cx, StepError};
-use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec};
+use crate::resources::network::{consistent, ok_if_gone, sync_tags, tag_map, tag_spec, unless_gone};
 
 pub struct SecurityGroup;
 
@@ -146,16 +146,10 @@ impl Resource for SecurityGroup {
             (None, Some(vpc)) => call.filters(Filter::builder().name("vpc-id").values(vpc).build()),
             (None, None) => return Ok(None),
         };
-        let out = match call.send().await.map_err(sdk("DescribeSecurityGroups")) {
-            Ok(out) => out,
-            Err(e) if gone(&e) => return Ok(None),
-            Err(e) => return Err(e.into()),
+        let Some(out) = unless_gone(call.send().await.map_err(sdk("DescribeSecurityGroups")))? else {
+            return Ok(None);
         };
-        let Some(group) = out
-            .security_groups()
-            .iter()
-            .find(|g| at.recorded().is_some() || ours(&tag_map(g.tags()), cx.stack(), at.id))
-        else {
+        let Some(group) = this_instance(out.security_groups(), |g| g.tags(), at, cx.stack()) else {
             return Ok(None);
         };
         let id = group

@@ -5,13 +5,13 @@
 use aws_sdk_ec2::types::ResourceType;
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, ours, owned, user_tags};
+use super::{Tags, has, owned, this_instance, user_tags};
 use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
 use crate::engine::polls::retrying;
 use crate::engine::step::{Cx, StepError};
-use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec, zones};
+use crate::resources::network::{consistent, ok_if_gone, sync_tags, tag_map, tag_spec, unless_gone, zones};
 
 pub struct Subnet;
 
@@ -46,16 +46,10 @@ impl Resource for Subnet {
             ),
             (None, None) => return Ok(None),
         };
-        let out = match call.send().await.map_err(sdk("DescribeSubnets")) {
-            Ok(out) => out,
-            Err(e) if gone(&e) => return Ok(None),
-            Err(e) => return Err(e.into()),
+        let Some(out) = unless_gone(call.send().await.map_err(sdk("DescribeSubnets")))? else {
+            return Ok(None);
         };
-        let Some(subnet) = out
-            .subnets()
-            .iter()
-            .find(|s| at.recorded().is_some() || ours(&tag_map(s.tags()), cx.stack(), at.id))
-        else {
+        let Some(subnet) = this_instance(out.subnets(), |s| s.tags(), at, cx.stack()) else {
             return Ok(None);
         };
         let id = subnet

@@ -5,13 +5,13 @@
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, ours, user_tags};
+use super::{Tags, has, this_instance, user_tags};
 use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
 use crate::engine::polls::retrying;
 use crate::engine::step::{Cx, StepError};
-use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec};
+use crate::resources::network::{consistent, ok_if_gone, sync_tags, tag_map, tag_spec, unless_gone};
 
 pub struct Vpc;
 
@@ -75,16 +75,10 @@ impl Resource for Vpc {
             Some(id) => call.vpc_ids(id),
             None => call,
         };
-        let out = match call.send().await.map_err(sdk("DescribeVpcs")) {
-            Ok(out) => out,
-            Err(e) if gone(&e) => return Ok(None),
-            Err(e) => return Err(e.into()),
+        let Some(out) = unless_gone(call.send().await.map_err(sdk("DescribeVpcs")))? else {
+            return Ok(None);
         };
-        let Some(vpc) = out
-            .vpcs()
-            .iter()
-            .find(|v| at.recorded().is_some() || ours(&tag_map(v.tags()), cx.stack(), at.id))
-        else {
+        let Some(vpc) = this_instance(out.vpcs(), |v| v.tags(), at, cx.stack()) else {
             return Ok(None);
         };
         let id = vpc

@@ -60,7 +60,7 @@ pub fn gone(e: &AwsError) -> bool {
 }
 
 /// A call's answer, with EC2's NotFound as `None`.
-fn unless_gone<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+pub fn unless_gone<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
     match result {
         Ok(value) => Ok(Some(value)),
         Err(e) if gone(&e) => Ok(None),

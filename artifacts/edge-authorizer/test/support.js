@@ -61,7 +61,13 @@ async function jwksServer(keys) {
   );
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   state.url = `https://127.0.0.1:${server.address().port}/.well-known/jwks.json`;
-  state.close = () => new Promise((resolve) => server.close(resolve));
+  // Node 20's global agent keeps connections alive: close them too, or
+  // `close` waits on a socket the verifier still holds.
+  state.close = () =>
+    new Promise((resolve) => {
+      server.close(resolve);
+      server.closeAllConnections();
+    });
   return state;
 }
 
