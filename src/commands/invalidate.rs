@@ -4,6 +4,7 @@
 //! `Completed` unless told not to. Paths are checked against CloudFront's
 //! rules before any call; the distribution comes from the lockfile.
 
+use crate::engine::kind::Output;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -191,7 +192,7 @@ pub fn run(settings: &Settings, printer: &Printer, args: &InvalidateArgs) -> Res
     };
     let paths = paths(settings, profile.as_ref(), args)?;
     let lock = session::snapshot(settings, printer, profile.as_ref())?.unwrap_or_else(|| Lockfile::new(""));
-    let Ok(distribution_id) = output(&lock, "distribution", "id") else {
+    let Ok(distribution_id) = output(&lock, "distribution", Output::ID) else {
         return Err(Error::Refused {
             path: settings.lockfile.clone(),
             reason: "records no distribution: nothing is deployed to invalidate".into(),

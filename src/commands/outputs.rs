@@ -2,6 +2,7 @@
 //! lockfile alone (no AWS call): the URL, the distribution id, the ALB DNS
 //! name, and the DNS records the operator must create.
 
+use crate::engine::kind::Output;
 use std::fmt;
 
 use serde::Serialize;
@@ -86,8 +87,8 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
     // ALB hostname the stack was deployed with.
     let profile = session::profile_if_present(settings, printer)?;
     let lock = session::snapshot(settings, printer, profile.as_ref())?.unwrap_or_else(|| Lockfile::new(""));
-    let domain = output(&lock, "distribution", "domain_name").ok();
-    let alb = output(&lock, "load_balancer", "dns_name").ok();
+    let domain = output(&lock, "distribution", crate::kinds::distribution::DOMAIN_NAME).ok();
+    let alb = output(&lock, "load_balancer", crate::kinds::load_balancer::DNS_NAME).ok();
     let spec = lock
         .resources
         .get("distribution")
@@ -136,7 +137,7 @@ pub fn run(settings: &Settings, printer: &Printer) -> Result<ExitStatus, Error> 
     printer.result(&Outputs {
         stack: lock.stack.clone(),
         url,
-        distribution_id: output(&lock, "distribution", "id").ok(),
+        distribution_id: output(&lock, "distribution", Output::ID).ok(),
         distribution_domain: domain,
         alb_dns_name: alb,
         dns_records,

@@ -18,6 +18,7 @@
 //! kill finds what is done and goes on. `up` refuses while a rotation is
 //! recorded (its specs would drop the value CloudFront may still send).
 
+use crate::engine::kind::Output;
 use std::fmt;
 use std::time::Duration;
 
@@ -226,8 +227,8 @@ fn typical(phase: Phase) -> u64 {
 /// Records the rotation (the new version's id chosen here) before any write.
 async fn start(cx: &Ctx) -> Result<Rotation, StepError> {
     let lock = cx.lock();
-    let arn = output(&lock, "origin_secret", "arn")?;
-    let old = output(&lock, "origin_secret", "version_id")?;
+    let arn = output(&lock, "origin_secret", Output::ARN)?;
+    let old = output(&lock, "origin_secret", crate::kinds::origin_secret::VERSION_ID)?;
     let stages = stages(cx, &arn).await?;
     let current = stages
         .iter()
@@ -396,7 +397,7 @@ async fn proxy(cx: &Ctx, up: &Up<'_>, arn: &str, versions: &[&str]) -> Result<()
             .into();
     })
     .await?;
-    let revision = output(&cx.lock(), "task_definition", "arn")?;
+    let revision = output(&cx.lock(), "task_definition", Output::ARN)?;
     apply_edited(cx, up, "service", |spec| {
         spec["task_definition"] = Value::from(revision);
     })

@@ -2,6 +2,7 @@
 //! independent, recording every state change in the lockfile so a killed or
 //! interrupted run resumes where it stopped.
 
+use crate::engine::kind::Output;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -265,14 +266,14 @@ fn report(
         }
     }
     let complete = outcomes.values().all(|o| matches!(o, Outcome::Done));
-    let domain = output(&lock, "distribution", "domain_name").ok();
+    let domain = output(&lock, "distribution", crate::kinds::distribution::DOMAIN_NAME).ok();
     let flags = settings.flags();
     let mut next_steps = Vec::new();
     if complete {
         next_steps.push(format!("ahi-edge status{flags}"));
         if let Some(crate::profile::AlbOrigin::Https { hostname, .. }) =
             profile.delivery.as_ref().map(|hi| &hi.alb)
-            && let Ok(dns) = output(&lock, "load_balancer", "dns_name")
+            && let Ok(dns) = output(&lock, "load_balancer", crate::kinds::load_balancer::DNS_NAME)
         {
             next_steps.push(format!("create DNS record {hostname} CNAME {dns}"));
         }
@@ -290,8 +291,8 @@ fn report(
         schema: 1,
         stack: ctx.stack().to_string(),
         url: domain.as_ref().map(|d| format!("https://{d}")),
-        distribution_id: output(&lock, "distribution", "id").ok(),
-        alb_dns_name: output(&lock, "load_balancer", "dns_name").ok(),
+        distribution_id: output(&lock, "distribution", Output::ID).ok(),
+        alb_dns_name: output(&lock, "load_balancer", crate::kinds::load_balancer::DNS_NAME).ok(),
         resources,
         waits,
         next_steps,

@@ -110,8 +110,10 @@ impl<S> At<'_, S> {
         self.recorded.and_then(|r| r.arn)
     }
 
-    pub fn output(&self, key: &str) -> Option<&str> {
-        self.recorded.and_then(|r| r.outputs.get(key)).map(String::as_str)
+    pub fn output(&self, key: Output) -> Option<&str> {
+        self.recorded
+            .and_then(|r| r.outputs.get(key.0))
+            .map(String::as_str)
     }
 
     /// Whether the walk records this instance in `phase`.
@@ -127,6 +129,18 @@ pub struct Options {
     /// How long to wait for replicas (modelled time).
     pub timeout: Duration,
     pub purge_logs: bool,
+}
+
+/// An output a kind records for other instances (and `outputs`) to read:
+/// one constant per key, declared by the kind that records it, so a reader
+/// names the constant and cannot misspell the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Output(pub &'static str);
+
+impl Output {
+    /// Every resource's physical id and ARN (the lockfile's own fields).
+    pub const ID: Output = Output("id");
+    pub const ARN: Output = Output("arn");
 }
 
 /// A resource as it exists.
@@ -174,8 +188,8 @@ impl Found {
             .ok_or_else(|| crate::aws::AwsError::missing(operation, &format!("ARN of {}", self.physical_id)))
     }
 
-    pub fn out(mut self, key: &str, value: impl Into<String>) -> Self {
-        self.outputs.insert(key.to_string(), value.into());
+    pub fn out(mut self, key: Output, value: impl Into<String>) -> Self {
+        self.outputs.insert(key.0.to_string(), value.into());
         self
     }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{Tags, has, json, owned, tag_changes, user_tags};
 use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
-use crate::engine::kind::{At, Found, Gone, Resource, Typical};
+use crate::engine::kind::{At, Found, Gone, Output, Resource, Typical};
 use crate::engine::polls::{retrying, wait_for};
 use crate::engine::step::{Cx, StepError};
 use crate::engine::wait::Check;
@@ -19,6 +19,9 @@ use crate::resources::origin_secret::SecretValue;
 use crate::resources::{Etagged, Write, converge};
 
 pub struct Distribution;
+
+/// The distribution's `*.cloudfront.net` name.
+pub const DOMAIN_NAME: Output = Output("domain_name");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spec {
@@ -147,7 +150,7 @@ impl Resource for Distribution {
         Ok(Some(
             Found::new(&live.id, view, owned(&tags, cx.stack()))
                 .arn(&live.arn)
-                .out("domain_name", &live.domain_name)
+                .out(DOMAIN_NAME, &live.domain_name)
                 .detail(&live.status),
         ))
     }
@@ -174,7 +177,7 @@ impl Resource for Distribution {
             .ok_or_else(|| AwsError::missing("CreateDistributionWithTags", "Distribution"))?;
         Ok(Found::new(d.id(), spec, true)
             .arn(d.arn())
-            .out("domain_name", d.domain_name())
+            .out(DOMAIN_NAME, d.domain_name())
             .detail(d.status()))
     }
 

@@ -7,12 +7,15 @@ use serde::{Deserialize, Serialize};
 use super::{Tags, has, owned, this_instance, user_tags};
 use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
-use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::kind::{At, Found, Gone, Output, Resource};
 use crate::engine::polls::retrying;
 use crate::engine::step::{Cx, StepError};
 use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec, unless_gone};
 
 pub struct InternetGateway;
+
+/// The VPC the gateway is attached to.
+pub const VPC: Output = Output("vpc");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spec {
@@ -73,7 +76,7 @@ impl Resource for InternetGateway {
         let live = serde_json::json!({"vpc": vpc, "tags": tags});
         let found = Found::new(id, live, owned(&tags, cx.stack()));
         Ok(Some(match vpc {
-            Some(v) => found.out("vpc", v),
+            Some(v) => found.out(VPC, v),
             None => found,
         }))
     }
@@ -92,7 +95,7 @@ impl Resource for InternetGateway {
             .and_then(|g| g.internet_gateway_id())
             .ok_or_else(|| AwsError::missing("CreateInternetGateway", "InternetGateway.InternetGatewayId"))?;
         attach(&ec2, id, &spec.vpc).await?;
-        Ok(Found::new(id, spec, true).out("vpc", &spec.vpc))
+        Ok(Found::new(id, spec, true).out(VPC, &spec.vpc))
     }
 
     async fn update(
@@ -114,7 +117,7 @@ impl Resource for InternetGateway {
             let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
             sync_tags(&ec2, &live.physical_id, &spec.tags, &was).await?;
         }
-        Ok(Found::new(&live.physical_id, spec, true).out("vpc", &spec.vpc))
+        Ok(Found::new(&live.physical_id, spec, true).out(VPC, &spec.vpc))
     }
 
     async fn delete(

@@ -13,13 +13,16 @@ use serde::{Deserialize, Serialize};
 use super::{Tags, has, owned, user_tags};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
-use crate::engine::kind::{At, Found, Gone, Resource, Typical};
+use crate::engine::kind::{At, Found, Gone, Output, Resource, Typical};
 use crate::engine::polls::wait_for;
 use crate::engine::step::{Cx, StepError};
 use crate::engine::wait::Check;
 use crate::resources::load_balancer::{sync_tags, tags, tags_of};
 
 pub struct LoadBalancerKind;
+
+/// The ALB's DNS name (the origin CloudFront sends to).
+pub const DNS_NAME: Output = Output("dns_name");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spec {
@@ -151,7 +154,7 @@ impl Resource for LoadBalancerKind {
         Ok(Some(
             Found::new(&live.name, &live, owned(&tags, cx.stack()))
                 .arn(arn)
-                .out("dns_name", dns)
+                .out(DNS_NAME, dns)
                 .detail(state(&lb)),
         ))
     }
@@ -183,7 +186,7 @@ impl Resource for LoadBalancerKind {
             .dns_name()
             .ok_or_else(|| AwsError::missing("CreateLoadBalancer", "DNSName"))?;
         set_attributes(cx, at, arn, spec).await?;
-        Ok(Found::new(&spec.name, spec, true).arn(arn).out("dns_name", dns))
+        Ok(Found::new(&spec.name, spec, true).arn(arn).out(DNS_NAME, dns))
     }
 
     async fn update(

@@ -10,12 +10,15 @@ use serde::{Deserialize, Serialize};
 use super::{Tags, has, owned, tag_changes, user_tags};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
-use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::kind::{At, Found, Gone, Output, Resource};
 use crate::engine::step::{Cx, StepError};
 use crate::engine::wait::{Backoff, Jitter, retry_when};
 use crate::resources::origin_secret::LENGTH;
 
 pub struct OriginSecret;
+
+/// The secret version the stack uses.
+pub const VERSION_ID: Output = Output("version_id");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spec {
@@ -93,7 +96,7 @@ impl Resource for OriginSecret {
         Ok(Some(
             Found::new(name, &live, owned(&tags, cx.stack()))
                 .arn(arn)
-                .out("version_id", version),
+                .out(VERSION_ID, version),
         ))
     }
 
@@ -140,7 +143,7 @@ impl Resource for OriginSecret {
             .ok_or_else(|| AwsError::missing("CreateSecret", "VersionId"))?;
         Ok(Found::new(&spec.name, spec, true)
             .arn(arn)
-            .out("version_id", version))
+            .out(VERSION_ID, version))
     }
 
     async fn update(

@@ -8,12 +8,15 @@ use serde::{Deserialize, Serialize};
 use super::{Tags, has, owned, this_instance, user_tags};
 use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
-use crate::engine::kind::{At, Found, Gone, Resource};
+use crate::engine::kind::{At, Found, Gone, Output, Resource};
 use crate::engine::polls::retrying;
 use crate::engine::step::{Cx, StepError};
 use crate::resources::network::{consistent, ok_if_gone, sync_tags, tag_map, tag_spec, unless_gone, zones};
 
 pub struct Subnet;
+
+/// The availability zone the subnet is in.
+pub const ZONE: Output = Output("zone");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spec {
@@ -65,7 +68,7 @@ impl Resource for Subnet {
             "tags": tags,
         });
         Ok(Some(
-            Found::new(id, live, owned(&tags, cx.stack())).out("zone", zone),
+            Found::new(id, live, owned(&tags, cx.stack())).out(ZONE, zone),
         ))
     }
 
@@ -96,7 +99,7 @@ impl Resource for Subnet {
             .subnet()
             .and_then(|s| s.subnet_id())
             .ok_or_else(|| AwsError::missing("CreateSubnet", "Subnet.SubnetId"))?;
-        Ok(Found::new(id, spec, true).out("zone", zone))
+        Ok(Found::new(id, spec, true).out(ZONE, zone))
     }
 
     async fn update(

@@ -8,6 +8,7 @@
 //! A profile selects what it uses: no Lambda@Edge with `auth.mode =
 //! "none"`, no network instances with an existing VPC.
 
+use crate::engine::kind::Output;
 use std::collections::BTreeMap;
 
 use super::StepError;
@@ -51,7 +52,7 @@ fn hi<'a>(src: &'a Sources) -> Result<&'a Delivery, StepError> {
 
 fn vpc_id(src: &Sources) -> Result<String, StepError> {
     match &hi(src)?.network {
-        Network::Create => src.output("vpc", "id"),
+        Network::Create => src.output("vpc", Output::ID),
         Network::Existing { vpc_id, .. } => Ok(vpc_id.clone()),
     }
 }
@@ -61,7 +62,7 @@ fn subnets(src: &Sources, public: bool) -> Result<Vec<String>, StepError> {
         Network::Create => SUBNETS
             .iter()
             .filter(|(_, _, _, p)| *p == public)
-            .map(|(id, ..)| src.output(id, "id"))
+            .map(|(id, ..)| src.output(id, Output::ID))
             .collect::<Result<Vec<_>, _>>()?,
         Network::Existing {
             public_subnet_ids,
@@ -126,7 +127,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
                 let stack = &src.profile.stack.name;
                 Ok(edge_function::Spec {
                     name: names(src).edge_function(),
-                    role_arn: src.output("edge_role", "arn")?,
+                    role_arn: src.output("edge_role", Output::ARN)?,
                     runtime: "nodejs22.x".into(),
                     handler: "index.handler".into(),
                     memory_mb: edge_function::MEMORY_MB,
@@ -208,7 +209,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
                     protocol: "tcp".into(),
                     from_port: PROXY_PORT,
                     to_port: PROXY_PORT,
-                    source: security_group::Source::Group(src.output("alb_security_group", "id")?),
+                    source: security_group::Source::Group(src.output("alb_security_group", Output::ID)?),
                 }],
                 tags: tags(src, "task_security_group"),
             })
@@ -242,7 +243,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
                 scheme: "internet-facing".into(),
                 ip_address_type: "ipv4".into(),
                 subnets: subnets(src, true)?,
-                security_groups: vec![src.output("alb_security_group", "id")?],
+                security_groups: vec![src.output("alb_security_group", Output::ID)?],
                 attributes,
                 tags: tags(src, "load_balancer"),
             })
@@ -280,7 +281,7 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
                 AlbOrigin::Http => None,
             };
             Ok(listener::Spec {
-                load_balancer: src.output("load_balancer", "arn")?,
+                load_balancer: src.output("load_balancer", Output::ARN)?,
                 port: listener_port(hi(src)?),
                 protocol: if https.is_some() { "HTTPS" } else { "HTTP" }.into(),
                 ssl_policy: https.as_ref().map(|_| TLS_POLICY.to_string()),
@@ -295,14 +296,14 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
         &["listener", "target_group", "origin_secret"],
         |src| {
             Ok(listener_rule::Spec {
-                listener: src.output("listener", "arn")?,
+                listener: src.output("listener", Output::ARN)?,
                 priority: "1".into(),
                 header: ORIGIN_HEADER.into(),
                 origin_secret: listener_rule::SecretRef {
-                    arn: src.output("origin_secret", "arn")?,
-                    version: src.output("origin_secret", "version_id")?,
+                    arn: src.output("origin_secret", Output::ARN)?,
+                    version: src.output("origin_secret", crate::kinds::origin_secret::VERSION_ID)?,
                 },
-                target_group: src.output("target_group", "arn")?,
+                target_group: src.output("target_group", Output::ARN)?,
                 rotating_to: None,
             })
         },
@@ -346,12 +347,12 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
                 task: TaskSpec::new(
                     src.profile,
                     hi(src)?,
-                    &src.output("task_execution_role", "arn")?,
-                    &src.output("task_role", "arn")?,
+                    &src.output("task_execution_role", Output::ARN)?,
+                    &src.output("task_role", Output::ARN)?,
                 )
                 .with_origin_secret(
-                    &src.output("origin_secret", "arn")?,
-                    &[&src.output("origin_secret", "version_id")?],
+                    &src.output("origin_secret", Output::ARN)?,
+                    &[&src.output("origin_secret", crate::kinds::origin_secret::VERSION_ID)?],
                 ),
                 tags: tags(src, "task_definition"),
             })
@@ -374,13 +375,13 @@ pub fn instances(profile: &Profile) -> Vec<Instance> {
             Ok(ecs_service::Spec {
                 cluster: names(src).cluster(),
                 name: names(src).service(),
-                task_definition: src.output("task_definition", "arn")?,
+                task_definition: src.output("task_definition", Output::ARN)?,
                 desired_count: hi(src)?.proxy.desired_count as i32,
                 launch_type: "FARGATE".into(),
                 subnets: subnets(src, false)?,
-                security_groups: vec![src.output("task_security_group", "id")?],
+                security_groups: vec![src.output("task_security_group", Output::ID)?],
                 assign_public_ip: "DISABLED".into(),
-                target_group: src.output("target_group", "arn")?,
+                target_group: src.output("target_group", Output::ARN)?,
                 container: CONTAINER.into(),
                 container_port: PROXY_PORT,
                 health_check_grace_s: HEALTH_CHECK_GRACE_S,
@@ -437,8 +438,8 @@ fn network(out: &mut Vec<Instance>, r: &str) {
         &["subnet_public_a", "nat_eip", "internet_gateway"],
         |src| {
             Ok(nat_gateway::Spec {
-                subnet: src.output("subnet_public_a", "id")?,
-                allocation: src.output("nat_eip", "id")?,
+                subnet: src.output("subnet_public_a", Output::ID)?,
+                allocation: src.output("nat_eip", Output::ID)?,
                 tags: tags(src, "nat_gateway"),
             })
         },
@@ -457,7 +458,7 @@ fn network(out: &mut Vec<Instance>, r: &str) {
                 let via = if public { "internet_gateway" } else { "nat_gateway" };
                 Ok(route_table::Spec {
                     vpc: vpc_id(src)?,
-                    default_route: src.output(via, "id")?,
+                    default_route: src.output(via, Output::ID)?,
                     subnets: subnets(src, public)?,
                     tags: tags(src, id),
                 })

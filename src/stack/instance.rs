@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{StepError, output};
 use crate::engine::graph::Graph;
-use crate::engine::kind::Resource;
+use crate::engine::kind::{Output, Resource};
 use crate::lockfile::Lockfile;
 use crate::profile::Profile;
 
@@ -49,7 +49,7 @@ pub const UNKNOWN: &str = "(known after up)";
 
 impl Sources<'_> {
     /// An output another instance recorded; the instance becomes a need.
-    pub fn output(&self, id: &str, key: &str) -> Result<String, StepError> {
+    pub fn output(&self, id: &str, key: Output) -> Result<String, StepError> {
         self.reads.note(id);
         self.recorded_output(id, key)
     }
@@ -59,7 +59,7 @@ impl Sources<'_> {
     /// producer orders the two itself (a bucket grant goes before an
     /// existing distribution's update, so the distribution never names a
     /// bucket that does not let it read yet).
-    pub fn recorded_output(&self, id: &str, key: &str) -> Result<String, StepError> {
+    pub fn recorded_output(&self, id: &str, key: Output) -> Result<String, StepError> {
         match output(self.lock, id, key) {
             Err(_) if self.planning => Ok(UNKNOWN.to_string()),
             other => other,
@@ -210,9 +210,9 @@ mod tests {
             &["b"],
             |src| {
                 Ok(vec![
-                    src.output("a", "arn")?,
-                    src.output("b", "id")?,
-                    src.output("c", "arn")?,
+                    src.output("a", Output::ARN)?,
+                    src.output("b", Output::ID)?,
+                    src.output("c", Output::ARN)?,
                 ])
             },
         )];

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::engine::clients::Clients;
 pub use crate::engine::clients::call_region;
-use crate::engine::kind::{Phase, Recorded};
+use crate::engine::kind::{Output, Phase, Recorded};
 use crate::engine::progress::Progress;
 use crate::engine::step::Held;
 pub use crate::engine::step::{Cx, StepError, not_owned};
@@ -161,17 +161,17 @@ pub fn instances(profile: &crate::profile::Profile, lock: &Lockfile) -> Vec<inst
 }
 
 /// An output another instance recorded (ids, ARNs, DNS names).
-pub fn output(lock: &Lockfile, id: &str, key: &str) -> Result<String, StepError> {
+pub fn output(lock: &Lockfile, id: &str, key: Output) -> Result<String, StepError> {
     let entry = lock
         .resources
         .get(id)
         .ok_or_else(|| StepError::Missing(format!("{id} is not in the lockfile yet")))?;
-    let value = match key {
+    let value = match key.0 {
         "id" => entry.physical_id.clone(),
         "arn" => entry.arn.clone(),
         _ => None,
     };
     value
-        .or_else(|| entry.outputs.get(key).cloned())
-        .ok_or_else(|| StepError::Missing(format!("{id} has no output {key} in the lockfile yet")))
+        .or_else(|| entry.outputs.get(key.0).cloned())
+        .ok_or_else(|| StepError::Missing(format!("{id} has no output {} in the lockfile yet", key.0)))
 }

@@ -9,6 +9,7 @@
 //! the bucket. What a profile drops is deleted by `up` only after the
 //! distribution has deployed without it (`commands::up::prune`).
 
+use crate::engine::kind::Output;
 use std::collections::BTreeMap;
 
 use super::StepError;
@@ -210,7 +211,7 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
                     keys: signer
                         .keys
                         .iter()
-                        .map(|k| src.output(&public_key_id(&signer_name, k), "id"))
+                        .map(|k| src.output(&public_key_id(&signer_name, k), Output::ID))
                         .collect::<Result<_, _>>()?,
                     comment: key_group_comment(stack, &signer_name),
                 })
@@ -247,7 +248,7 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
                 Ok(bucket_grant::Spec::new(
                     &src.profile.stack.name,
                     &bucket,
-                    &src.recorded_output("distribution", "arn")?,
+                    &src.recorded_output("distribution", Output::ARN)?,
                     list,
                 ))
             },
@@ -260,44 +261,44 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
         let caller_reference = recorded_token(src, "distribution")
             .unwrap_or_else(|| crate::resources::distribution::new_caller_reference(&src.profile.stack.name));
         let hi = src.profile.delivery.as_ref();
-        let stack_output = |id: &str, key: &str| -> Result<Option<String>, StepError> {
+        let stack_output = |id: &str, key: Output| -> Result<Option<String>, StepError> {
             match hi {
                 Some(_) => src.output(id, key).map(Some),
                 None => Ok(None),
             }
         };
-        let alb_dns_name = stack_output("load_balancer", "dns_name")?;
-        let origin_secret_arn = stack_output("origin_secret", "arn")?;
+        let alb_dns_name = stack_output("load_balancer", crate::kinds::load_balancer::DNS_NAME)?;
+        let origin_secret_arn = stack_output("origin_secret", Output::ARN)?;
         let mut function_arns = BTreeMap::new();
         for (key, _) in src.profile.routes.functions() {
-            function_arns.insert(key.clone(), src.output(&function_id(&key), "arn")?);
+            function_arns.insert(key.clone(), src.output(&function_id(&key), Output::ARN)?);
         }
         let mut key_group_ids = BTreeMap::new();
         for signer in used_signers(src.profile) {
             key_group_ids.insert(
                 signer.name.clone(),
-                src.output(&key_group_id(&signer.name), "id")?,
+                src.output(&key_group_id(&signer.name), Output::ID)?,
             );
         }
         let oac_id = match private_buckets(src.profile).is_empty() {
             true => None,
-            false => Some(src.output(OAC, "id")?),
+            false => Some(src.output(OAC, Output::ID)?),
         };
         let inputs = crate::resources::distribution::Inputs {
             caller_reference,
             alb_dns_name,
-            cache_policy_id: stack_output("cache_policy", "id")?,
-            origin_request_policy_id: stack_output("origin_request_policy", "id")?,
-            response_headers_policy_id: stack_output("response_headers_policy", "id")?,
+            cache_policy_id: stack_output("cache_policy", Output::ID)?,
+            origin_request_policy_id: stack_output("origin_request_policy", Output::ID)?,
+            response_headers_policy_id: stack_output("response_headers_policy", Output::ID)?,
             authorizer_version_arn: match hi.is_some_and(|h| h.authorizer()) {
-                true => Some(src.output("edge_function", "version_arn")?),
+                true => Some(src.output("edge_function", crate::kinds::edge_function::VERSION_ARN)?),
                 false => None,
             },
             function_arns,
             key_group_ids,
             oac_id,
             log_bucket_domain: format!("{}.s3.amazonaws.com", log_bucket_name(src)),
-            origin_secret_version: stack_output("origin_secret", "version_id")?,
+            origin_secret_version: stack_output("origin_secret", crate::kinds::origin_secret::VERSION_ID)?,
         };
         Ok(distribution::Spec {
             config: DistributionSpec::new(src.profile, &inputs),

@@ -25,7 +25,7 @@ pub use replicas::{delete_function, is_replicated, purge_replica_logs, replicas}
 use super::{Tags, has, owned, tag_changes, user_tags};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
-use crate::engine::kind::{At, Found, Gone, Resource, Typical};
+use crate::engine::kind::{At, Found, Gone, Output, Resource, Typical};
 use crate::engine::polls::wait_until;
 use crate::engine::step::{Cx, StepError};
 use crate::engine::wait::{Backoff, Check, CheckError, Jitter, retry_when};
@@ -35,6 +35,9 @@ pub const MEMORY_MB: i32 = 128;
 pub const TIMEOUT_S: i32 = 5;
 
 pub struct EdgeFunction;
+
+/// The published version CloudFront associates.
+pub const VERSION_ARN: Output = Output("version_arn");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spec {
@@ -232,7 +235,7 @@ impl Resource for EdgeFunction {
         let mut found = Found::new(&name, &live, owned(&tags, cx.stack())).arn(arn);
         if let Some(v) = version {
             found = found.detail(format!("version {}", v.rsplit(':').next().unwrap_or_default()));
-            found = found.out("version_arn", v);
+            found = found.out(VERSION_ARN, v);
         }
         Ok(Some(found))
     }
@@ -288,7 +291,7 @@ impl Resource for EdgeFunction {
         settled(cx, at, &lambda, &qualified).await?;
         Ok(Found::new(&spec.name, spec, true)
             .arn(arn)
-            .out("version_arn", qualified))
+            .out(VERSION_ARN, qualified))
     }
 
     async fn update(
@@ -376,7 +379,7 @@ impl Resource for EdgeFunction {
                 .ok_or_else(|| AwsError::missing("PublishVersion", "FunctionArn"))?;
             // CloudFront takes only an Active version.
             settled(cx, at, &lambda, arn).await?;
-            found = found.out("version_arn", arn);
+            found = found.out(VERSION_ARN, arn);
         }
         found.set_live(spec);
         Ok(found)
