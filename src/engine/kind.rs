@@ -19,11 +19,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::step::{Cx, StepError};
+use super::step::{Cx, Step, StepError};
 use super::wait::Check;
 
 /// What a kind's async methods return through the object-safe surface.
-pub type Fut<'a, T> = LocalBoxFuture<'a, Result<T, StepError>>;
+pub type Fut<'a, T> = LocalBoxFuture<'a, Step<T>>;
 
 /// Where a recorded instance stands, as far as a kind needs to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +86,7 @@ impl<'a> At<'a> {
 impl<S> At<'_, S> {
     /// The spec: an error naming the instance when the recorded one does
     /// not fit the kind (an entry migrated from an older lockfile).
-    pub fn spec(&self) -> Result<&S, StepError> {
+    pub fn spec(&self) -> Step<&S> {
         self.spec.as_ref().map_err(|e| {
             StepError::Unusable(format!(
                 "{}: the spec does not fit its kind ({e}); run `ahi-edge up` to record it again",
@@ -199,7 +199,7 @@ impl Found {
     }
 
     /// The live view as the kind's own spec type.
-    pub fn view<T: DeserializeOwned>(&self) -> Result<T, StepError> {
+    pub fn view<T: DeserializeOwned>(&self) -> Step<T> {
         serde_json::from_value(self.live.clone()).map_err(|e| {
             StepError::Unusable(format!(
                 "{}: live view does not fit its kind: {e}",
@@ -325,35 +325,24 @@ pub trait Resource: Sync {
     /// The name the lockfile records (`ec2-vpc`, `cloudfront-distribution`).
     const NAME: &'static str;
 
-    fn typical(&self) -> Typical {
-        Typical::QUICK
-    }
+    /// How long each step typically takes, in modelled seconds.
+    const TYPICAL: Typical = Typical::QUICK;
 
     /// Spec fields AWS cannot change in place: a change to one is a
     /// replacement, which `plan` shows and `up` refuses before any call.
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &[]
-    }
+    const REPLACE: &'static [&'static str] = &[];
 
     /// See [`Kind::region_correctable`].
-    fn region_correctable(&self) -> bool {
-        false
-    }
+    const REGION_CORRECTABLE: bool = false;
 
     /// The spec field that is the create call's idempotency token.
-    fn token_field(&self) -> Option<&'static str> {
-        None
-    }
+    const TOKEN: Option<&'static str> = None;
 
     /// How long `up` waits for readiness, in modelled minutes.
-    fn ready_minutes(&self) -> u64 {
-        30
-    }
+    const READY_MINUTES: u64 = 30;
 
     /// Whether an update gives new outputs (see [`Kind::update_changes_outputs`]).
-    fn update_changes_outputs(&self) -> bool {
-        false
-    }
+    const UPDATE_CHANGES_OUTPUTS: bool = false;
 
     /// See [`Kind::deploy_note`].
     fn deploy_note(&self, _action: &str) -> Option<&'static str> {
@@ -362,40 +351,24 @@ pub trait Resource: Sync {
 
     /// The resource by its recorded id, else by what names it; `None` when
     /// it does not exist.
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError>;
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Step<Option<Found>>;
 
     /// Creates it to match the spec.
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError>;
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Step<Found>;
 
     /// Brings `live` to the spec; `fields` are the spec fields that differ.
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        fields: &[String],
-    ) -> Result<Found, StepError>;
+    async fn update(&self, cx: &Cx, at: &At<'_, Self::Spec>, live: &Found, fields: &[String]) -> Step<Found>;
 
     /// Deletes `live` (found and owned); already gone counts as done.
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        opts: &Options,
-    ) -> Result<Gone, StepError>;
+    async fn delete(&self, cx: &Cx, at: &At<'_, Self::Spec>, live: &Found, opts: &Options) -> Step<Gone>;
 
     /// What AWS still holds that keeps the resource from being deleted.
-    async fn remains(
-        &self,
-        _cx: &Cx,
-        _at: &At<'_, Self::Spec>,
-    ) -> Result<Option<BTreeMap<String, usize>>, StepError> {
+    async fn remains(&self, _cx: &Cx, _at: &At<'_, Self::Spec>) -> Step<Option<BTreeMap<String, usize>>> {
         Ok(None)
     }
 
     /// One look at readiness, for kinds `up` waits on.
-    async fn ready(&self, _cx: &Cx, _at: &At<'_, Self::Spec>) -> Result<Check<()>, StepError> {
+    async fn ready(&self, _cx: &Cx, _at: &At<'_, Self::Spec>) -> Step<Check<()>> {
         Ok(Check::Done(()))
     }
 }
@@ -410,11 +383,11 @@ impl<R: Resource> Kind for Typed<R> {
     }
 
     fn typical(&self) -> Typical {
-        self.0.typical()
+        R::TYPICAL
     }
 
     fn replace_fields(&self) -> &'static [&'static str] {
-        self.0.replace_fields()
+        R::REPLACE
     }
 
     fn find<'a>(&'a self, cx: &'a Cx, at: &'a At<'a>) -> Fut<'a, Option<Found>> {
@@ -440,19 +413,19 @@ impl<R: Resource> Kind for Typed<R> {
     }
 
     fn region_correctable(&self) -> bool {
-        self.0.region_correctable()
+        R::REGION_CORRECTABLE
     }
 
     fn token_field(&self) -> Option<&'static str> {
-        self.0.token_field()
+        R::TOKEN
     }
 
     fn ready_minutes(&self) -> u64 {
-        self.0.ready_minutes()
+        R::READY_MINUTES
     }
 
     fn update_changes_outputs(&self) -> bool {
-        self.0.update_changes_outputs()
+        R::UPDATE_CHANGES_OUTPUTS
     }
 
     fn deploy_note(&self, action: &str) -> Option<&'static str> {

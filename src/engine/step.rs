@@ -15,6 +15,9 @@ use super::wait::WaitError;
 use crate::aws::AwsError;
 use crate::resources::origin_secret::{self, SecretValue};
 
+/// What a step of the engine or a kind gives back.
+pub type Step<T> = Result<T, StepError>;
+
 /// Why one instance did not finish.
 #[derive(Debug)]
 pub enum StepError {

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step, StepError};
 use crate::resources::policy_doc;
 
 pub struct BucketGrant;
@@ -278,7 +278,7 @@ async fn write(s3: &Client, bucket: &str, doc: Option<Value>) -> Result<(), AwsE
     Ok(())
 }
 
-async fn apply(cx: &Cx, at: &At<'_, Spec>, spec: &Spec) -> Result<Found, StepError> {
+async fn apply(cx: &Cx, at: &At<'_, Spec>, spec: &Spec) -> Step<Found> {
     let stack = cx.stack();
     let (s3, current) = policy_where_it_is(cx, at.region, &spec.bucket).await?;
     // Checked again just before the write: a statement under our Sid that
@@ -310,15 +310,11 @@ impl Resource for BucketGrant {
 
     const NAME: &'static str = "s3-bucket-grant";
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["bucket"]
-    }
+    const REPLACE: &'static [&'static str] = &["bucket"];
 
-    fn region_correctable(&self) -> bool {
-        true
-    }
+    const REGION_CORRECTABLE: bool = true;
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let spec = at.spec()?;
         let current = match policy_where_it_is(cx, at.region, &spec.bucket)
             .await
@@ -357,27 +353,15 @@ impl Resource for BucketGrant {
         }))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         apply(cx, at, at.spec()?).await
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        _live: &Found,
-        _fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, _live: &Found, _fields: &[String]) -> Step<Found> {
         apply(cx, at, at.spec()?).await
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        _live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, _live: &Found, _opts: &Options) -> Step<Gone> {
         let spec = at.spec()?;
         let (s3, current) = match policy_where_it_is(cx, at.region, &spec.bucket).await {
             Err(e) if e.is("NoSuchBucket") => return Ok(Gone::Deleted),

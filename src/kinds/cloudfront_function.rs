@@ -19,7 +19,7 @@ use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
 use crate::engine::polls::until_released;
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step, StepError};
 
 pub struct CloudFrontFunction;
 
@@ -151,11 +151,9 @@ impl Resource for CloudFrontFunction {
         })
     }
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["name"]
-    }
+    const REPLACE: &'static [&'static str] = &["name"];
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let Some(name) = at.field("name").or_else(|| at.recorded().map(str::to_string)) else {
             return Ok(None);
         };
@@ -181,7 +179,7 @@ impl Resource for CloudFrontFunction {
         ))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let c = cx.clients.cloudfront();
         let created = c
@@ -205,13 +203,7 @@ impl Resource for CloudFrontFunction {
         Ok(Found::new(&spec.name, spec, true).arn(arn).detail("LIVE"))
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let c = cx.clients.cloudfront();
         let dev = describe(&c, &spec.name)
@@ -224,13 +216,7 @@ impl Resource for CloudFrontFunction {
         Ok(found)
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         let c = cx.clients.cloudfront();
         let name = &live.physical_id;
         // In use until the distribution that names it has deployed without

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::aws::AwsError;
 use crate::engine::kind::{At, Found, Gone, Options, Resource};
 use crate::engine::polls::until_released;
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step};
 use crate::resources::{Etagged, Write, converge, delete_etagged};
 
 pub type Client = aws_sdk_cloudfront::Client;
@@ -108,19 +108,15 @@ impl<A: EtagApi> Resource for Policy<A> {
     type Spec = A::Spec;
     const NAME: &'static str = A::KIND;
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        A::REPLACE
-    }
+    const REPLACE: &'static [&'static str] = A::REPLACE;
 
-    fn token_field(&self) -> Option<&'static str> {
-        A::TOKEN
-    }
+    const TOKEN: Option<&'static str> = A::TOKEN;
 
     fn deploy_note(&self, action: &str) -> Option<&'static str> {
         A::deploy_note(action)
     }
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Step<Option<Found>> {
         let client = cx.clients.cloudfront();
         let mut live = match at.recorded() {
             Some(id) => A::get(&client, id).await?,
@@ -142,7 +138,7 @@ impl<A: EtagApi> Resource for Policy<A> {
         }))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let id = A::create(&cx.clients.cloudfront(), spec).await?;
         Ok(Found::new(id, spec, true))
@@ -154,19 +150,13 @@ impl<A: EtagApi> Resource for Policy<A> {
         at: &At<'_, Self::Spec>,
         live: &Found,
         _fields: &[String],
-    ) -> Result<Found, StepError> {
+    ) -> Step<Found> {
         let spec = at.spec()?;
         update::<A>(&cx.clients.cloudfront(), &live.physical_id, spec).await?;
         Ok(Found::new(&live.physical_id, spec, true))
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Self::Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         let c = cx.clients.cloudfront();
         let id = live.physical_id.as_str();
         // In use until the distribution that names it is updated or gone,

@@ -12,7 +12,7 @@ use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Output, Resource, Typical};
 use crate::engine::polls::{retrying, wait_for};
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step, StepError};
 use crate::engine::wait::Check;
 use crate::resources::distribution::{self as dist, DistributionSpec, Live};
 use crate::resources::origin_secret::SecretValue;
@@ -66,7 +66,7 @@ fn view(live: &Live, spec: &Spec, secret: Option<&str>) -> DistributionSpec {
 
 /// The origin header value, when the spec's origins send it: the version
 /// the spec names (a rotation moves the distribution to a new one).
-async fn secret(cx: &Cx, spec: &Spec) -> Result<Option<SecretValue>, StepError> {
+async fn secret(cx: &Cx, spec: &Spec) -> Step<Option<SecretValue>> {
     match (&spec.origin_secret_arn, &spec.config.origin_secret_version) {
         (Some(arn), Some(version)) => Ok(Some(cx.secret_version(arn, version).await?)),
         (Some(arn), None) => Ok(Some(cx.secret(arn).await?.clone())),
@@ -83,29 +83,21 @@ impl Resource for Distribution {
         Some("distribution deploy (minutes)")
     }
 
-    fn typical(&self) -> Typical {
-        Typical {
-            create: 5,
-            update: 3,
-            delete: 266,
-            ready: 266,
-        }
-    }
+    const TYPICAL: Typical = Typical {
+        create: 5,
+        update: 3,
+        delete: 266,
+        ready: 266,
+    };
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["caller_reference"]
-    }
+    const REPLACE: &'static [&'static str] = &["caller_reference"];
 
-    fn token_field(&self) -> Option<&'static str> {
-        Some("caller_reference")
-    }
+    const TOKEN: Option<&'static str> = Some("caller_reference");
 
     /// Terraform's default too: deploys once took 15-35 minutes.
-    fn ready_minutes(&self) -> u64 {
-        90
-    }
+    const READY_MINUTES: u64 = 90;
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         // A migrated entry has no spec: it is found by id, compared with nothing.
         let spec = at.spec().ok();
         let cf = cx.clients.cloudfront();
@@ -155,7 +147,7 @@ impl Resource for Distribution {
         ))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let secret = secret(cx, spec).await?;
         let secret = secret.as_ref().map(SecretValue::expose);
@@ -181,13 +173,7 @@ impl Resource for Distribution {
             .detail(d.status()))
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let cf = cx.clients.cloudfront();
         let arn = live.arn_for("UpdateDistribution")?.to_string();
@@ -251,13 +237,7 @@ impl Resource for Distribution {
         Ok(found)
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         let cf = cx.clients.cloudfront();
         let id = &live.physical_id;
         // Disabling also drops the Lambda@Edge and function associations,
@@ -284,7 +264,7 @@ impl Resource for Distribution {
         Ok(Gone::Deleted)
     }
 
-    async fn ready(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Check<()>, StepError> {
+    async fn ready(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Check<()>> {
         let id = at.recorded().unwrap_or_default();
         Ok(match dist::get(&cx.clients.cloudfront(), id).await? {
             Some(l) if l.status == "Deployed" => Check::Done(()),

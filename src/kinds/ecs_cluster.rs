@@ -8,7 +8,7 @@ use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
 use crate::engine::polls::retrying;
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step};
 use crate::resources::proxy::{ecs_tags, sync_tags, tag_map};
 
 pub struct EcsCluster;
@@ -39,11 +39,9 @@ impl Resource for EcsCluster {
 
     const NAME: &'static str = "ecs-cluster";
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["name"]
-    }
+    const REPLACE: &'static [&'static str] = &["name"];
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
             return Ok(None);
         };
@@ -61,7 +59,7 @@ impl Resource for EcsCluster {
         Ok(Some(Found::new(&name, &live, owned(&tags, cx.stack())).arn(arn)))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let out = cx
             .clients
@@ -79,13 +77,7 @@ impl Resource for EcsCluster {
         Ok(Found::new(&spec.name, spec, true).arn(arn))
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let was: Spec = live.view()?;
         let arn = live.arn_for("TagResource")?.to_string();
@@ -95,13 +87,7 @@ impl Resource for EcsCluster {
         Ok(found)
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         let ecs = cx.clients.ecs(at.region);
         retrying(
             &[

@@ -15,7 +15,7 @@ use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Phase, Resource, Typical};
 use crate::engine::polls::attempt_token;
 use crate::engine::polls::{retrying, wait_for};
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step, StepError};
 use crate::engine::wait::{Backoff, Check, Jitter, retry_when};
 use crate::resources::proxy::{deregister_family, ecs_tags, sync_tags, tag_map};
 
@@ -159,20 +159,16 @@ impl Resource for EcsService {
 
     const NAME: &'static str = "ecs-service";
 
-    fn typical(&self) -> Typical {
-        Typical {
-            create: 5,
-            update: 3,
-            delete: 60,
-            ready: 119,
-        }
-    }
+    const TYPICAL: Typical = Typical {
+        create: 5,
+        update: 3,
+        delete: 60,
+        ready: 119,
+    };
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["cluster", "name", "launch_type"]
-    }
+    const REPLACE: &'static [&'static str] = &["cluster", "name", "launch_type"];
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
             return Ok(None);
         };
@@ -232,7 +228,7 @@ impl Resource for EcsService {
         ))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let ecs = cx.clients.ecs(at.region);
         // In an account that never used ECS, the service-linked role
@@ -271,13 +267,7 @@ impl Resource for EcsService {
         Ok(Found::new(&spec.name, spec, true).arn(arn))
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let ecs = cx.clients.ecs(at.region);
         let mut call = ecs.update_service().cluster(&spec.cluster).service(&spec.name);
@@ -324,13 +314,7 @@ impl Resource for EcsService {
         Ok(found)
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         let ecs = cx.clients.ecs(at.region);
         let cluster = cluster_of(cx, at);
         let name = &live.physical_id;
@@ -388,7 +372,7 @@ impl Resource for EcsService {
         Ok(Gone::Deleted)
     }
 
-    async fn ready(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Check<()>, StepError> {
+    async fn ready(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Check<()>> {
         let spec = at.spec()?;
         let ecs = cx.clients.ecs(at.region);
         let Some(s) = describe(&ecs, &spec.cluster, &spec.name, false).await? else {

@@ -8,7 +8,7 @@ use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
 use crate::engine::polls::retrying;
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step};
 use crate::resources::network::{gone, sync_tags, tag_map, tag_spec, unless_gone};
 
 pub struct ElasticIp;
@@ -23,7 +23,7 @@ impl Resource for ElasticIp {
 
     const NAME: &'static str = "ec2-elastic-ip";
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let ec2 = cx.clients.ec2(at.region);
         let call = ec2.describe_addresses();
         let call = match at.recorded() {
@@ -47,7 +47,7 @@ impl Resource for ElasticIp {
         )))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let out = cx
             .clients
@@ -64,13 +64,7 @@ impl Resource for ElasticIp {
         Ok(Found::new(id, spec, true))
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let was: Spec = live.view()?;
         sync_tags(
@@ -83,13 +77,7 @@ impl Resource for ElasticIp {
         Ok(Found::new(&live.physical_id, spec, true))
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         let ec2 = cx.clients.ec2(at.region);
         // The NAT gateway releases the address some time after its delete.
         retrying(&["InvalidIPAddress.InUse", "AuthFailure"], 10, async || match ec2

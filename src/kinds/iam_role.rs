@@ -15,7 +15,7 @@ use super::{Tags, has, owned, tag_changes, user_tags};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step};
 
 pub struct IamRole;
 
@@ -93,11 +93,9 @@ impl Resource for IamRole {
 
     const NAME: &'static str = "iam-role";
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["name"]
-    }
+    const REPLACE: &'static [&'static str] = &["name"];
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
             return Ok(None);
         };
@@ -136,7 +134,7 @@ impl Resource for IamRole {
         ))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let out = cx
             .clients
@@ -164,13 +162,7 @@ impl Resource for IamRole {
         self.update(cx, at, &created, &fields).await
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let iam = cx.clients.iam();
         let name = &spec.name;
@@ -270,13 +262,7 @@ impl Resource for IamRole {
         Ok(found)
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        _at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, _at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         let iam = cx.clients.iam();
         let name = &live.physical_id;
         let was: Spec = live.view()?;

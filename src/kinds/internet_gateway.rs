@@ -9,7 +9,7 @@ use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Output, Resource};
 use crate::engine::polls::retrying;
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step};
 use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec, unless_gone};
 
 pub struct InternetGateway;
@@ -55,7 +55,7 @@ impl Resource for InternetGateway {
 
     const NAME: &'static str = "ec2-internet-gateway";
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let ec2 = cx.clients.ec2(at.region);
         let call = ec2.describe_internet_gateways();
         let call = match at.recorded() {
@@ -81,7 +81,7 @@ impl Resource for InternetGateway {
         }))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let ec2 = cx.clients.ec2(at.region);
         let out = ec2
@@ -98,13 +98,7 @@ impl Resource for InternetGateway {
         Ok(Found::new(id, spec, true).out(VPC, &spec.vpc))
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let ec2 = cx.clients.ec2(at.region);
         if has(fields, "vpc") {
@@ -120,13 +114,7 @@ impl Resource for InternetGateway {
         Ok(Found::new(&live.physical_id, spec, true).out(VPC, &spec.vpc))
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         let ec2 = cx.clients.ec2(at.region);
         retrying(&["DependencyViolation"], 20, async || {
             if let Some(vpc) = live.outputs.get("vpc") {

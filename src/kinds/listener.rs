@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step};
 use crate::resources::load_balancer::denied;
 
 pub struct ListenerKind;
@@ -58,11 +58,9 @@ impl Resource for ListenerKind {
 
     const NAME: &'static str = "elbv2-listener";
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["load_balancer"]
-    }
+    const REPLACE: &'static [&'static str] = &["load_balancer"];
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let elb = cx.clients.elb(at.region);
         let call = elb.describe_listeners();
         let spec = at.spec().ok();
@@ -91,7 +89,7 @@ impl Resource for ListenerKind {
         Ok(Some(Found::new(arn, view(&listener), true).arn(arn)))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let out = cx
             .clients
@@ -118,13 +116,7 @@ impl Resource for ListenerKind {
         Ok(Found::new(arn, spec, true).arn(arn))
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         cx.clients
             .elb(at.region)
@@ -147,13 +139,7 @@ impl Resource for ListenerKind {
         Ok(found)
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         unless(
             &["ListenerNotFound"],
             cx.clients

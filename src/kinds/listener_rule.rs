@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step};
 use crate::resources::load_balancer::{forward, header_condition_any};
 use crate::resources::origin_secret::SecretValue;
 
@@ -40,7 +40,7 @@ pub struct Spec {
 }
 
 /// The values the rule must accept, in the spec's order.
-async fn accepted(cx: &Cx, spec: &Spec) -> Result<Vec<SecretValue>, StepError> {
+async fn accepted(cx: &Cx, spec: &Spec) -> Step<Vec<SecretValue>> {
     let mut values = vec![
         cx.secret_version(&spec.origin_secret.arn, &spec.origin_secret.version)
             .await?,
@@ -63,11 +63,9 @@ impl Resource for ListenerRule {
 
     const NAME: &'static str = "elbv2-listener-rule";
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["listener", "priority"]
-    }
+    const REPLACE: &'static [&'static str] = &["listener", "priority"];
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         // A migrated entry has no spec: it is found by ARN, compared with nothing.
         let spec = at.spec().ok();
         let elb = cx.clients.elb(at.region);
@@ -145,7 +143,7 @@ impl Resource for ListenerRule {
         Ok(Some(Found::new(arn, &live, true).arn(arn)))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let values = accepted(cx, spec).await?;
         let priority: i32 = spec.priority.parse().unwrap_or(1);
@@ -168,13 +166,7 @@ impl Resource for ListenerRule {
         Ok(Found::new(arn, spec, true).arn(arn))
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let values = accepted(cx, spec).await?;
         cx.clients
@@ -191,13 +183,7 @@ impl Resource for ListenerRule {
         Ok(found)
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         unless(
             &["RuleNotFound"],
             cx.clients

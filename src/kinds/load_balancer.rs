@@ -15,7 +15,7 @@ use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Output, Resource, Typical};
 use crate::engine::polls::wait_for;
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step};
 use crate::engine::wait::Check;
 use crate::resources::load_balancer::{sync_tags, tags, tags_of};
 
@@ -89,20 +89,16 @@ impl Resource for LoadBalancerKind {
 
     const NAME: &'static str = "elbv2-load-balancer";
 
-    fn typical(&self) -> Typical {
-        Typical {
-            create: 5,
-            update: 2,
-            delete: 30,
-            ready: 116,
-        }
-    }
+    const TYPICAL: Typical = Typical {
+        create: 5,
+        update: 2,
+        delete: 30,
+        ready: 116,
+    };
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["name", "scheme"]
-    }
+    const REPLACE: &'static [&'static str] = &["name", "scheme"];
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let Some(lb) = describe(cx, at).await? else {
             return Ok(None);
         };
@@ -159,7 +155,7 @@ impl Resource for LoadBalancerKind {
         ))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let out = cx
             .clients
@@ -189,13 +185,7 @@ impl Resource for LoadBalancerKind {
         Ok(Found::new(&spec.name, spec, true).arn(arn).out(DNS_NAME, dns))
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let was: Spec = live.view()?;
         let elb = cx.clients.elb(at.region);
@@ -235,13 +225,7 @@ impl Resource for LoadBalancerKind {
         Ok(found)
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         let elb = cx.clients.elb(at.region);
         let arn = live.arn_for("DeleteLoadBalancer")?.to_string();
         unless(
@@ -261,7 +245,7 @@ impl Resource for LoadBalancerKind {
         Ok(Gone::Deleted)
     }
 
-    async fn ready(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Check<()>, StepError> {
+    async fn ready(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Check<()>> {
         Ok(match describe(cx, at).await? {
             Some(lb) if state(&lb) == "active" => Check::Done(()),
             Some(lb) => Check::Pending(state(&lb)),

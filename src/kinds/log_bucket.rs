@@ -17,7 +17,7 @@ use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Phase, Resource};
 use crate::engine::polls::retrying;
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step};
 
 pub struct LogBucket;
 
@@ -132,11 +132,9 @@ impl Resource for LogBucket {
 
     const NAME: &'static str = "s3-bucket";
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["name"]
-    }
+    const REPLACE: &'static [&'static str] = &["name"];
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
             return Ok(None);
         };
@@ -154,7 +152,7 @@ impl Resource for LogBucket {
         Ok(Some(Found::new(&name, &live, mine)))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let mut call = cx.clients.s3(at.region).create_bucket().bucket(&spec.name);
         if at.region != "us-east-1" {
@@ -182,13 +180,7 @@ impl Resource for LogBucket {
         self.update(cx, at, &empty, &all).await
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let s3 = cx.clients.s3(at.region);
         let bucket = &spec.name;
@@ -277,13 +269,7 @@ impl Resource for LogBucket {
         Ok(Found::new(&live.physical_id, spec, true))
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, opts: &Options) -> Step<Gone> {
         let bucket = &live.physical_id;
         if !opts.purge_logs {
             return Ok(Gone::Kept(format!(

@@ -8,7 +8,7 @@ use super::{Tags, has, owned, tag_changes, user_tags};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step};
 
 pub struct LogGroup;
 
@@ -24,11 +24,9 @@ impl Resource for LogGroup {
 
     const NAME: &'static str = "logs-log-group";
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["name"]
-    }
+    const REPLACE: &'static [&'static str] = &["name"];
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
             return Ok(None);
         };
@@ -65,7 +63,7 @@ impl Resource for LogGroup {
         Ok(Some(Found::new(&name, live, owned(&tags, cx.stack())).arn(arn)))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let tags: HashMap<String, String> = spec.tags.clone().into_iter().collect();
         cx.clients
@@ -84,13 +82,7 @@ impl Resource for LogGroup {
             .await
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let logs = cx.clients.logs(at.region);
         if has(fields, "retention_days") {
@@ -127,13 +119,7 @@ impl Resource for LogGroup {
         Ok(found)
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         unless(
             &["ResourceNotFoundException"],
             cx.clients

@@ -11,7 +11,7 @@ use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource, Typical};
 use crate::engine::polls::wait_for;
 use crate::engine::polls::{attempt_token, wait_until};
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step, StepError};
 use crate::engine::wait::{Check, CheckError};
 use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec};
 
@@ -38,7 +38,7 @@ async fn state(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<Option<NatGatewayS
     }
 }
 
-async fn available(cx: &Cx, at: &At<'_, Spec>, id: &str) -> Result<(), StepError> {
+async fn available(cx: &Cx, at: &At<'_, Spec>, id: &str) -> Step<()> {
     let ec2 = cx.clients.ec2(at.region);
     wait_until(cx, at.id, &format!("NAT gateway {id}"), 15, 90, async || {
         Ok(match state(&ec2, id).await? {
@@ -56,19 +56,15 @@ impl Resource for NatGateway {
 
     const NAME: &'static str = "ec2-nat-gateway";
 
-    fn typical(&self) -> Typical {
-        Typical {
-            create: 90,
-            delete: 60,
-            ..Typical::QUICK
-        }
-    }
+    const TYPICAL: Typical = Typical {
+        create: 90,
+        delete: 60,
+        ..Typical::QUICK
+    };
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["subnet", "allocation"]
-    }
+    const REPLACE: &'static [&'static str] = &["subnet", "allocation"];
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let ec2 = cx.clients.ec2(at.region);
         let call = ec2.describe_nat_gateways();
         let call = match (at.recorded(), at.field("subnet")) {
@@ -104,7 +100,7 @@ impl Resource for NatGateway {
         ))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let ec2 = cx.clients.ec2(at.region);
         // A NAT gateway can end `failed` (and stays listed for about an
@@ -151,13 +147,7 @@ impl Resource for NatGateway {
         }
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         if has(fields, "tags") {
             let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
@@ -166,13 +156,7 @@ impl Resource for NatGateway {
         Ok(Found::new(&live.physical_id, spec, true))
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         let ec2 = cx.clients.ec2(at.region);
         let id = &live.physical_id;
         ok_if_gone(

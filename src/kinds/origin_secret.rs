@@ -11,7 +11,7 @@ use super::{Tags, has, owned, tag_changes, user_tags};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Output, Resource};
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step};
 use crate::engine::wait::{Backoff, Jitter, retry_when};
 use crate::resources::origin_secret::LENGTH;
 
@@ -45,11 +45,9 @@ impl Resource for OriginSecret {
 
     const NAME: &'static str = "secretsmanager-secret";
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["name"]
-    }
+    const REPLACE: &'static [&'static str] = &["name"];
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let Some(id) = at.recorded_arn().map(str::to_string).or_else(|| at.field("name")) else {
             return Ok(None);
         };
@@ -100,7 +98,7 @@ impl Resource for OriginSecret {
         ))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let secrets = cx.clients.secrets(at.region);
         let password = secrets
@@ -146,13 +144,7 @@ impl Resource for OriginSecret {
             .out(VERSION_ID, version))
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let was: Spec = live.view()?;
         let secrets = cx.clients.secrets(at.region);
@@ -196,13 +188,7 @@ impl Resource for OriginSecret {
         Ok(found)
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         // No recovery window, so the stack can be created again under the same name.
         unless(
             NOT_FOUND,

@@ -9,7 +9,7 @@ use super::{Tags, has, ours, owned, user_tags};
 use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step};
 use crate::resources::network::{consistent, gone, ok_if_gone, sync_tags, tag_map, tag_spec};
 
 pub struct RouteTable;
@@ -77,11 +77,9 @@ impl Resource for RouteTable {
 
     const NAME: &'static str = "ec2-route-table";
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["vpc"]
-    }
+    const REPLACE: &'static [&'static str] = &["vpc"];
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let table = match (at.recorded(), at.field("vpc")) {
             (Some(id), _) => describe(cx, at, id).await?,
             (None, Some(vpc)) => cx
@@ -109,7 +107,7 @@ impl Resource for RouteTable {
         Ok(Some(Found::new(id, &live, mine)))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let ec2 = cx.clients.ec2(at.region);
         let out = consistent(async || {
@@ -130,13 +128,7 @@ impl Resource for RouteTable {
         self.update(cx, at, &empty, &fields).await
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let ec2 = cx.clients.ec2(at.region);
         let id = &live.physical_id;
@@ -208,13 +200,7 @@ impl Resource for RouteTable {
         Ok(Found::new(id, spec, true))
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         let ec2 = cx.clients.ec2(at.region);
         if let Some(table) = describe(cx, at, &live.physical_id).await? {
             for (_, association) in view(&table).1 {

@@ -16,7 +16,7 @@ use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
 use crate::engine::polls::retrying;
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step};
 use crate::resources::network::{consistent, ok_if_gone, sync_tags, tag_map, tag_spec, unless_gone};
 
 pub struct SecurityGroup;
@@ -134,11 +134,9 @@ impl Resource for SecurityGroup {
 
     const NAME: &'static str = "ec2-security-group";
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["name", "description", "vpc"]
-    }
+    const REPLACE: &'static [&'static str] = &["name", "description", "vpc"];
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let ec2 = cx.clients.ec2(at.region);
         let call = ec2.describe_security_groups();
         let call = match (at.recorded(), at.field("vpc")) {
@@ -170,7 +168,7 @@ impl Resource for SecurityGroup {
         Ok(Some(Found::new(id, &live, owned(&tags, cx.stack()))))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let ec2 = cx.clients.ec2(at.region);
         let out = consistent(async || {
@@ -191,13 +189,7 @@ impl Resource for SecurityGroup {
         self.update(cx, at, &empty, &["ingress".to_string()]).await
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let ec2 = cx.clients.ec2(at.region);
         let id = &live.physical_id;
@@ -242,13 +234,7 @@ impl Resource for SecurityGroup {
         Ok(Found::new(id, spec, true))
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         let ec2 = cx.clients.ec2(at.region);
         // ENIs of a deleted ALB or of stopped tasks drain for a while.
         retrying(&["DependencyViolation", "InvalidGroup.InUse"], 20, async || {

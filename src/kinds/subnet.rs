@@ -10,7 +10,7 @@ use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Output, Resource};
 use crate::engine::polls::retrying;
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step, StepError};
 use crate::resources::network::{consistent, ok_if_gone, sync_tags, tag_map, tag_spec, unless_gone, zones};
 
 pub struct Subnet;
@@ -32,11 +32,9 @@ impl Resource for Subnet {
 
     const NAME: &'static str = "ec2-subnet";
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["vpc", "cidr", "zone"]
-    }
+    const REPLACE: &'static [&'static str] = &["vpc", "cidr", "zone"];
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let ec2 = cx.clients.ec2(at.region);
         let call = ec2.describe_subnets();
         let call = match (at.recorded(), at.field("vpc")) {
@@ -72,7 +70,7 @@ impl Resource for Subnet {
         ))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let ec2 = cx.clients.ec2(at.region);
         let all = zones(&ec2).await?;
@@ -102,13 +100,7 @@ impl Resource for Subnet {
         Ok(Found::new(id, spec, true).out(ZONE, zone))
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         if has(fields, "tags") {
             let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
@@ -119,13 +111,7 @@ impl Resource for Subnet {
         Ok(found)
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         let ec2 = cx.clients.ec2(at.region);
         retrying(&["DependencyViolation"], 20, async || {
             ok_if_gone(

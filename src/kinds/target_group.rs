@@ -9,7 +9,7 @@ use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
 use crate::engine::polls::retrying;
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step};
 use crate::resources::load_balancer::{sync_tags, tags, tags_of};
 
 pub struct TargetGroupKind;
@@ -87,11 +87,9 @@ impl Resource for TargetGroupKind {
 
     const NAME: &'static str = "elbv2-target-group";
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["name", "protocol", "port", "vpc", "target_type"]
-    }
+    const REPLACE: &'static [&'static str] = &["name", "protocol", "port", "vpc", "target_type"];
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let Some(tg) = describe(cx, at).await? else {
             return Ok(None);
         };
@@ -121,7 +119,7 @@ impl Resource for TargetGroupKind {
         ))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let out = cx
             .clients
@@ -147,13 +145,7 @@ impl Resource for TargetGroupKind {
         Ok(Found::new(&spec.name, spec, true).arn(arn))
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let was: Spec = live.view()?;
         let elb = cx.clients.elb(at.region);
@@ -178,13 +170,7 @@ impl Resource for TargetGroupKind {
         Ok(found)
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         let elb = cx.clients.elb(at.region);
         let arn = live.arn_for("DeleteTargetGroup")?.to_string();
         // In use until its listener rule and ALB are gone.

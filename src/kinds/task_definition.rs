@@ -15,7 +15,7 @@ use super::{Tags, owned, user_tags};
 use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Phase, Resource};
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step};
 use crate::resources::proxy::{TaskSpec, deregister_family, register_task_definition, tag_map};
 
 pub struct TaskDefinition;
@@ -32,11 +32,9 @@ impl Resource for TaskDefinition {
 
     const NAME: &'static str = "ecs-task-definition";
 
-    fn update_changes_outputs(&self) -> bool {
-        true
-    }
+    const UPDATE_CHANGES_OUTPUTS: bool = true;
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let Some(family) = at.recorded().map(str::to_string).or_else(|| at.field("family")) else {
             return Ok(None);
         };
@@ -101,29 +99,17 @@ impl Resource for TaskDefinition {
         ))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let arn = register_task_definition(&cx.clients.ecs(at.region), &spec.task, &spec.tags).await?;
         Ok(Found::new(&spec.task.family, spec, true).arn(arn))
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Spec>,
-        _live: &Found,
-        _fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, _live: &Found, _fields: &[String]) -> Step<Found> {
         self.create(cx, at).await
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         deregister_family(&cx.clients.ecs(at.region), &live.physical_id, None).await?;
         Ok(Gone::Deleted)
     }

@@ -10,7 +10,7 @@ use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
 use crate::engine::polls::retrying;
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step};
 use crate::resources::network::{consistent, ok_if_gone, sync_tags, tag_map, tag_spec, unless_gone};
 
 pub struct Vpc;
@@ -64,11 +64,9 @@ impl Resource for Vpc {
 
     const NAME: &'static str = "ec2-vpc";
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["cidr"]
-    }
+    const REPLACE: &'static [&'static str] = &["cidr"];
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let ec2 = cx.clients.ec2(at.region);
         let call = ec2.describe_vpcs();
         let call = match at.recorded() {
@@ -94,7 +92,7 @@ impl Resource for Vpc {
         Ok(Some(Found::new(id, &live, super::owned(&tags, cx.stack()))))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let ec2 = cx.clients.ec2(at.region);
         let out = ec2
@@ -113,13 +111,7 @@ impl Resource for Vpc {
         Ok(Found::new(id, spec, true))
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let ec2 = cx.clients.ec2(at.region);
         let was: Spec = live.view()?;
@@ -132,13 +124,7 @@ impl Resource for Vpc {
         Ok(Found::new(&live.physical_id, spec, true))
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        _opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {
         let ec2 = cx.clients.ec2(at.region);
         retrying(&["DependencyViolation"], 20, async || {
             ok_if_gone(

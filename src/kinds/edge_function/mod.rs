@@ -27,7 +27,7 @@ use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Output, Resource, Typical};
 use crate::engine::polls::wait_until;
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step, StepError};
 use crate::engine::wait::{Backoff, Check, CheckError, Jitter, retry_when};
 
 /// Lambda@Edge limits for viewer-request functions.
@@ -107,12 +107,7 @@ async fn published_with(
 /// and publishing meanwhile (ResourceConflictException), and CloudFront
 /// refuses a Pending version; a new function or version is Pending for
 /// seconds, an update InProgress likewise.
-async fn settled(
-    cx: &Cx,
-    at: &At<'_, Spec>,
-    lambda: &aws_sdk_lambda::Client,
-    function: &str,
-) -> Result<(), StepError> {
+async fn settled(cx: &Cx, at: &At<'_, Spec>, lambda: &aws_sdk_lambda::Client, function: &str) -> Step<()> {
     use aws_sdk_lambda::types::{LastUpdateStatus, State};
     wait_until(
         cx,
@@ -147,7 +142,7 @@ async fn settled(
     .await
 }
 
-fn package<'a>(cx: &'a Cx, spec: &Spec) -> Result<&'a [u8], StepError> {
+fn package<'a>(cx: &'a Cx, spec: &Spec) -> Step<&'a [u8]> {
     let zip = cx
         .package
         .as_deref()
@@ -165,35 +160,25 @@ impl Resource for EdgeFunction {
 
     const NAME: &'static str = "lambda-edge-function";
 
-    fn typical(&self) -> Typical {
-        Typical {
-            create: 25,
-            update: 12,
-            delete: 5,
-            ready: 0,
-        }
-    }
+    const TYPICAL: Typical = Typical {
+        create: 25,
+        update: 12,
+        delete: 5,
+        ready: 0,
+    };
 
-    fn replace_fields(&self) -> &'static [&'static str] {
-        &["name"]
-    }
+    const REPLACE: &'static [&'static str] = &["name"];
 
-    fn update_changes_outputs(&self) -> bool {
-        true
-    }
+    const UPDATE_CHANGES_OUTPUTS: bool = true;
 
-    async fn remains(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-    ) -> Result<Option<BTreeMap<String, usize>>, StepError> {
+    async fn remains(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<BTreeMap<String, usize>>> {
         let Some(name) = at.recorded() else {
             return Ok(None);
         };
         Ok(Some(replicas(cx, name, &regions(at)).await?))
     }
 
-    async fn find(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Option<Found>, StepError> {
+    async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
         let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
             return Ok(None);
         };
@@ -240,7 +225,7 @@ impl Resource for EdgeFunction {
         Ok(Some(found))
     }
 
-    async fn create(&self, cx: &Cx, at: &At<'_, Self::Spec>) -> Result<Found, StepError> {
+    async fn create(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Found> {
         let spec = at.spec()?;
         let zip = package(cx, spec)?;
         let lambda = cx.clients.lambda(at.region);
@@ -294,13 +279,7 @@ impl Resource for EdgeFunction {
             .out(VERSION_ARN, qualified))
     }
 
-    async fn update(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        fields: &[String],
-    ) -> Result<Found, StepError> {
+    async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         let was: Spec = live.view()?;
         let lambda = cx.clients.lambda(at.region);
@@ -385,13 +364,7 @@ impl Resource for EdgeFunction {
         Ok(found)
     }
 
-    async fn delete(
-        &self,
-        cx: &Cx,
-        at: &At<'_, Self::Spec>,
-        live: &Found,
-        opts: &Options,
-    ) -> Result<Gone, StepError> {
+    async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, opts: &Options) -> Step<Gone> {
         replicas::delete(cx, at, live, opts).await
     }
 }

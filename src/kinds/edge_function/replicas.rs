@@ -14,7 +14,7 @@ use super::{NOT_FOUND, Spec};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::{At, Found, Gone, Options};
 use crate::engine::polls::replica_poll;
-use crate::engine::step::{Cx, StepError};
+use crate::engine::step::{Cx, Step, StepError};
 use crate::engine::wait::{Check, CheckError, Jitter, Wait, scaled};
 
 /// Lambda refuses to delete a function CloudFront still has replicas of
@@ -97,7 +97,7 @@ pub async fn replicas(cx: &Cx, name: &str, regions: &[String]) -> Result<BTreeMa
 /// Deletes the log groups Lambda made for the replicas,
 /// `/aws/lambda/us-east-1.<name>` in each region (by exact name: it embeds
 /// our function's). They outlive the replicas; `--purge-logs` removes them.
-pub async fn purge_replica_logs(cx: &Cx, name: &str, regions: &[String]) -> Result<(), StepError> {
+pub async fn purge_replica_logs(cx: &Cx, name: &str, regions: &[String]) -> Step<()> {
     let group = format!("/aws/lambda/{}.{name}", crate::aws::EDGE_REGION);
     for region in regions {
         unless(
@@ -129,12 +129,7 @@ fn listed(counts: &BTreeMap<String, usize>, polled: &[String]) -> String {
 }
 
 /// Deletes `live`, waiting out CloudFront's replicas as `opts` says.
-pub(super) async fn delete(
-    cx: &Cx,
-    at: &At<'_, Spec>,
-    live: &Found,
-    opts: &Options,
-) -> Result<Gone, StepError> {
+pub(super) async fn delete(cx: &Cx, at: &At<'_, Spec>, live: &Found, opts: &Options) -> Step<Gone> {
     let lambda = cx.clients.lambda(at.region);
     let name = &live.physical_id;
     let polled = regions(at);
