@@ -101,6 +101,12 @@ impl<S> At<'_, S> {
         self.raw.get(key).and_then(Value::as_str).map(str::to_string)
     }
 
+    /// The recorded physical id, else the spec field that names the
+    /// resource (a run killed after its create call finds it by name).
+    pub fn recorded_or(&self, key: &str) -> Option<String> {
+        self.recorded().map(str::to_string).or_else(|| self.field(key))
+    }
+
     /// The physical id the lockfile recorded.
     pub fn recorded(&self) -> Option<&str> {
         self.recorded.and_then(|r| r.physical_id)
@@ -172,6 +178,20 @@ impl Found {
     /// Replaces the live view (after an update, with what was applied).
     pub fn set_live(&mut self, live: impl Serialize) {
         self.live = serde_json::to_value(live).unwrap_or(Value::Null);
+    }
+
+    /// This resource with `spec` applied: what an update hands back.
+    pub fn applied(&self, spec: impl Serialize) -> Self {
+        let mut found = self.clone();
+        found.set_live(spec);
+        found
+    }
+
+    /// The live view's tags (every taggable kind's view has them).
+    pub fn tags(&self) -> Step<BTreeMap<String, String>> {
+        serde_json::from_value(self.live["tags"].clone()).map_err(|e| {
+            StepError::Unusable(format!("{}: live view has no usable tags: {e}", self.physical_id))
+        })
     }
 
     pub fn arn(mut self, arn: impl Into<String>) -> Self {

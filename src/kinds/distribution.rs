@@ -213,7 +213,7 @@ impl Resource for Distribution {
             .await?;
         }
         if has(fields, "tags") {
-            let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
+            let was = live.tags()?;
             let (set, remove) = tag_changes(&spec.tags, &was);
             if !set.is_empty() {
                 cf.tag_resource()
@@ -232,9 +232,7 @@ impl Resource for Distribution {
                     .map_err(sdk("UntagResource"))?;
             }
         }
-        let mut found = live.clone();
-        found.set_live(spec);
-        Ok(found)
+        Ok(live.applied(spec))
     }
 
     async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {

@@ -42,7 +42,7 @@ impl Resource for EcsCluster {
     const REPLACE: &'static [&'static str] = &["name"];
 
     async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
-        let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
+        let Some(name) = at.recorded_or("name") else {
             return Ok(None);
         };
         let Some(cluster) = active(&cx.clients.ecs(at.region), &name).await? else {
@@ -82,9 +82,7 @@ impl Resource for EcsCluster {
         let was: Spec = live.view()?;
         let arn = live.arn_for("TagResource")?.to_string();
         sync_tags(&cx.clients.ecs(at.region), &arn, &spec.tags, &was.tags).await?;
-        let mut found = live.clone();
-        found.set_live(spec);
-        Ok(found)
+        Ok(live.applied(spec))
     }
 
     async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {

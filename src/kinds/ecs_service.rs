@@ -169,7 +169,7 @@ impl Resource for EcsService {
     const REPLACE: &'static [&'static str] = &["cluster", "name", "launch_type"];
 
     async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
-        let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
+        let Some(name) = at.recorded_or("name") else {
             return Ok(None);
         };
         let cluster = cluster_of(cx, at);
@@ -306,12 +306,10 @@ impl Resource for EcsService {
         if has(fields, "tags") {
             // Only the tags: the live view may hold what a spec cannot (no
             // load balancer on a service changed by hand).
-            let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
+            let was = live.tags()?;
             sync_tags(&ecs, live.arn_for("TagResource")?, &spec.tags, &was).await?;
         }
-        let mut found = live.clone();
-        found.set_live(spec);
-        Ok(found)
+        Ok(live.applied(spec))
     }
 
     async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {

@@ -96,7 +96,7 @@ impl Resource for IamRole {
     const REPLACE: &'static [&'static str] = &["name"];
 
     async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
-        let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
+        let Some(name) = at.recorded_or("name") else {
             return Ok(None);
         };
         let iam = cx.clients.iam();
@@ -238,7 +238,7 @@ impl Resource for IamRole {
             }
         }
         if has(fields, "tags") {
-            let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
+            let was = live.tags()?;
             let (set, remove) = tag_changes(&spec.tags, &was);
             if !set.is_empty() {
                 iam.tag_role()
@@ -257,9 +257,7 @@ impl Resource for IamRole {
                     .map_err(sdk("UntagRole"))?;
             }
         }
-        let mut found = live.clone();
-        found.set_live(spec);
-        Ok(found)
+        Ok(live.applied(spec))
     }
 
     async fn delete(&self, cx: &Cx, _at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {

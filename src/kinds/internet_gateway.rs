@@ -108,7 +108,7 @@ impl Resource for InternetGateway {
             attach(&ec2, &live.physical_id, &spec.vpc).await?;
         }
         if has(fields, "tags") {
-            let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
+            let was = live.tags()?;
             sync_tags(&ec2, &live.physical_id, &spec.tags, &was).await?;
         }
         Ok(Found::new(&live.physical_id, spec, true).out(VPC, &spec.vpc))

@@ -134,9 +134,7 @@ impl Resource for ListenerKind {
             .send()
             .await
             .map_err(sdk("ModifyListener"))?;
-        let mut found = live.clone();
-        found.set_live(spec);
-        Ok(found)
+        Ok(live.applied(spec))
     }
 
     async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {

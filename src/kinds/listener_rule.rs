@@ -178,9 +178,7 @@ impl Resource for ListenerRule {
             .send()
             .await
             .map_err(sdk("ModifyRule"))?;
-        let mut found = live.clone();
-        found.set_live(spec);
-        Ok(found)
+        Ok(live.applied(spec))
     }
 
     async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {

@@ -135,7 +135,7 @@ impl Resource for LogBucket {
     const REPLACE: &'static [&'static str] = &["name"];
 
     async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
-        let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
+        let Some(name) = at.recorded_or("name") else {
             return Ok(None);
         };
         let Some(mut live) = live(&cx.clients.s3(at.region), &name).await? else {

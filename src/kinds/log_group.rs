@@ -27,7 +27,7 @@ impl Resource for LogGroup {
     const REPLACE: &'static [&'static str] = &["name"];
 
     async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
-        let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
+        let Some(name) = at.recorded_or("name") else {
             return Ok(None);
         };
         let logs = cx.clients.logs(at.region);
@@ -95,7 +95,7 @@ impl Resource for LogGroup {
         }
         if has(fields, "tags") {
             let arn = live.arn_for("TagResource")?.to_string();
-            let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
+            let was = live.tags()?;
             let (set, remove) = tag_changes(&spec.tags, &was);
             if !set.is_empty() {
                 logs.tag_resource()
@@ -114,9 +114,7 @@ impl Resource for LogGroup {
                     .map_err(sdk("UntagResource"))?;
             }
         }
-        let mut found = live.clone();
-        found.set_live(spec);
-        Ok(found)
+        Ok(live.applied(spec))
     }
 
     async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {

@@ -150,7 +150,7 @@ impl Resource for NatGateway {
     async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         if has(fields, "tags") {
-            let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
+            let was = live.tags()?;
             sync_tags(&cx.clients.ec2(at.region), &live.physical_id, &spec.tags, &was).await?;
         }
         Ok(Found::new(&live.physical_id, spec, true))

@@ -183,9 +183,7 @@ impl Resource for OriginSecret {
                     .map_err(sdk("UntagResource"))?;
             }
         }
-        let mut found = live.clone();
-        found.set_live(spec);
-        Ok(found)
+        Ok(live.applied(spec))
     }
 
     async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {

@@ -228,7 +228,7 @@ impl Resource for SecurityGroup {
             }
         }
         if has(fields, "tags") {
-            let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
+            let was = live.tags()?;
             sync_tags(&ec2, id, &spec.tags, &was).await?;
         }
         Ok(Found::new(id, spec, true))

@@ -103,12 +103,10 @@ impl Resource for Subnet {
     async fn update(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, fields: &[String]) -> Step<Found> {
         let spec = at.spec()?;
         if has(fields, "tags") {
-            let was: Tags = serde_json::from_value(live.live["tags"].clone()).unwrap_or_default();
+            let was = live.tags()?;
             sync_tags(&cx.clients.ec2(at.region), &live.physical_id, &spec.tags, &was).await?;
         }
-        let mut found = live.clone();
-        found.set_live(spec);
-        Ok(found)
+        Ok(live.applied(spec))
     }
 
     async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {

@@ -165,9 +165,7 @@ impl Resource for TargetGroupKind {
         if has(fields, "tags") {
             sync_tags(&elb, arn, &spec.tags, &was.tags).await?;
         }
-        let mut found = live.clone();
-        found.set_live(spec);
-        Ok(found)
+        Ok(live.applied(spec))
     }
 
     async fn delete(&self, cx: &Cx, at: &At<'_, Spec>, live: &Found, _opts: &Options) -> Step<Gone> {

@@ -35,7 +35,7 @@ impl Resource for TaskDefinition {
     const UPDATE_CHANGES_OUTPUTS: bool = true;
 
     async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
-        let Some(family) = at.recorded().map(str::to_string).or_else(|| at.field("family")) else {
+        let Some(family) = at.recorded_or("family") else {
             return Ok(None);
         };
         let ecs = cx.clients.ecs(at.region);

@@ -179,7 +179,7 @@ impl Resource for EdgeFunction {
     }
 
     async fn find(&self, cx: &Cx, at: &At<'_, Spec>) -> Step<Option<Found>> {
-        let Some(name) = at.recorded().map(str::to_string).or_else(|| at.field("name")) else {
+        let Some(name) = at.recorded_or("name") else {
             return Ok(None);
         };
         let lambda = cx.clients.lambda(at.region);
