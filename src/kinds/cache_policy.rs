@@ -12,11 +12,11 @@ use aws_sdk_cloudfront::types::{
 };
 use serde::Serialize;
 
-use super::cloudfront_policy::{Client, EtagApi, Policy};
-use crate::aws::{AwsError, sdk, unless};
+use super::cloudfront_policy::{Client, EtagApi, Page, Policy, etagged, got, need, page_of};
+use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Typed;
 use crate::resources::sets::follow;
-use crate::resources::{Etagged, Write, etag_of, written};
+use crate::resources::{Etagged, Write, written};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CachePolicySpec {
@@ -134,6 +134,7 @@ pub const CACHE_POLICY: Typed<Policy<Api>> = Typed(Policy(std::marker::PhantomDa
 impl EtagApi for Api {
     type Spec = CachePolicySpec;
     const KIND: &'static str = "cloudfront-cache-policy";
+    const GONE: &'static str = "NoSuchCachePolicy";
     const IN_USE: &'static str = "CachePolicyInUse";
     const UPDATE: &'static str = "UpdateCachePolicy";
     const DELETE: &'static str = "DeleteCachePolicy";
@@ -147,79 +148,52 @@ impl EtagApi for Api {
         follow(&mut live.query_string_names, &spec.query_string_names);
     }
     async fn get(c: &Client, id: &str) -> Result<Option<Etagged<CachePolicySpec>>, AwsError> {
-        let out = unless(
-            &["NoSuchCachePolicy"],
-            c.get_cache_policy()
-                .id(id)
-                .send()
-                .await
-                .map_err(sdk("GetCachePolicy")),
-        )?;
-        let Some(out) = out else {
+        const OP: &str = "GetCachePolicy";
+        let Some(out) = got(OP, Self::GONE, c.get_cache_policy().id(id).send().await)? else {
             return Ok(None);
         };
-        // Every part is required: a partial answer is an error, never a
-        // default that would read as drift or as "not found".
-        let p = out
-            .cache_policy()
-            .ok_or_else(|| AwsError::missing("GetCachePolicy", "CachePolicy"))?;
-        let config = p
-            .cache_policy_config()
-            .ok_or_else(|| AwsError::missing("GetCachePolicy", "CachePolicyConfig"))?;
-        Ok(Some(Etagged {
-            id: p.id().to_string(),
-            etag: etag_of("GetCachePolicy", out.e_tag())?,
-            spec: CachePolicySpec::from_config(config),
-        }))
+        let p = need(OP, "CachePolicy", out.cache_policy())?;
+        let config = need(OP, "CachePolicyConfig", p.cache_policy_config())?;
+        etagged(OP, p.id(), out.e_tag(), CachePolicySpec::from_config(config))
     }
 
-    async fn page(
-        c: &Client,
-        marker: Option<String>,
-    ) -> Result<(Vec<(String, String)>, Option<String>), AwsError> {
-        let out = c
-            .list_cache_policies()
-            .r#type(CachePolicyType::Custom)
+    async fn page(c: &Client, marker: Option<String>) -> Result<Page, AwsError> {
+        let call = c.list_cache_policies().r#type(CachePolicyType::Custom);
+        let out = call
             .set_marker(marker)
             .send()
             .await
             .map_err(sdk("ListCachePolicies"))?;
         let list = out.cache_policy_list();
-        let items = list
+        let policies = list
             .map(|l| l.items())
             .unwrap_or_default()
             .iter()
-            .filter_map(|s| s.cache_policy())
-            .filter_map(|p| Some((p.id().to_string(), p.cache_policy_config()?.name().to_string())))
-            .collect();
-        Ok((items, list.and_then(|l| l.next_marker()).map(str::to_string)))
+            .filter_map(|s| s.cache_policy());
+        let named =
+            policies.filter_map(|p| Some((p.id().to_string(), p.cache_policy_config()?.name().to_string())));
+        Ok(page_of(named, list.and_then(|l| l.next_marker())))
     }
 
     async fn create(c: &Client, spec: &CachePolicySpec) -> Result<String, AwsError> {
-        let out = c
-            .create_cache_policy()
-            .cache_policy_config(spec.to_config()?)
-            .send()
-            .await
-            .map_err(sdk("CreateCachePolicy"))?;
-        out.cache_policy()
-            .map(|p| p.id().to_string())
-            .ok_or_else(|| AwsError::missing("CreateCachePolicy", "CachePolicy.Id"))
+        let call = c.create_cache_policy().cache_policy_config(spec.to_config()?);
+        let out = call.send().await.map_err(sdk("CreateCachePolicy"))?;
+        Ok(need("CreateCachePolicy", "CachePolicy.Id", out.cache_policy())?
+            .id()
+            .to_string())
     }
 
     async fn put(c: &Client, id: &str, etag: &str, spec: &CachePolicySpec) -> Result<Write, AwsError> {
-        let sent = c
-            .update_cache_policy()
-            .id(id)
-            .if_match(etag)
-            .cache_policy_config(spec.to_config()?)
-            .send()
-            .await;
-        written("UpdateCachePolicy", &[], sent)
+        let call = c.update_cache_policy().id(id).if_match(etag);
+        written(
+            Self::UPDATE,
+            &[],
+            call.cache_policy_config(spec.to_config()?).send().await,
+        )
     }
 
     async fn remove(c: &Client, id: &str, etag: &str) -> Result<Write, AwsError> {
         let sent = c.delete_cache_policy().id(id).if_match(etag).send().await;
-        written("DeleteCachePolicy", &["NoSuchCachePolicy"], sent)
+        written(Self::DELETE, &[Self::GONE], sent)
     }
 }

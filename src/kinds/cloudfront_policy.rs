@@ -13,11 +13,11 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::aws::AwsError;
+use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::{At, Found, Gone, Options, Resource};
 use crate::engine::polls::until_released;
 use crate::engine::step::{Cx, Step};
-use crate::resources::{Etagged, Write, converge, delete_etagged};
+use crate::resources::{Etagged, Write, converge, delete_etagged, etag_of};
 
 pub type Client = aws_sdk_cloudfront::Client;
 
@@ -27,6 +27,8 @@ pub type Client = aws_sdk_cloudfront::Client;
 pub trait EtagApi: Sync {
     type Spec: Serialize + DeserializeOwned + PartialEq + Sync;
     const KIND: &'static str;
+    /// What CloudFront answers for an id that does not exist (`NoSuch...`).
+    const GONE: &'static str;
     /// What CloudFront answers a delete while something uses it.
     const IN_USE: &'static str;
     /// Spec fields AWS cannot change in place.
@@ -50,10 +52,7 @@ pub trait EtagApi: Sync {
     async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Self::Spec>>, AwsError>;
     /// One page of the account's (custom) entities as (id, name), and the
     /// marker of the next page.
-    async fn page(
-        c: &Client,
-        marker: Option<String>,
-    ) -> Result<(Vec<(String, String)>, Option<String>), AwsError>;
+    async fn page(c: &Client, marker: Option<String>) -> Result<Page, AwsError>;
     /// Creates it; returns its id.
     async fn create(c: &Client, spec: &Self::Spec) -> Result<String, AwsError>;
     /// One update presenting `etag` (`resources::written` reads the answer).
@@ -63,6 +62,45 @@ pub trait EtagApi: Sync {
 }
 
 pub struct Policy<A: EtagApi>(pub std::marker::PhantomData<A>);
+
+/// One page of a List answer: (id, name) of each entity, and the marker of
+/// the next page.
+pub type Page = (Vec<(String, String)>, Option<String>);
+
+type Sent<T, E> = Result<T, aws_sdk_cloudfront::error::SdkError<E>>;
+
+/// A Get answer; `None` when CloudFront says `gone` (no such entity).
+pub fn got<T, E>(op: &'static str, gone: &str, sent: Sent<T, E>) -> Result<Option<T>, AwsError>
+where
+    E: aws_sdk_cloudfront::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    unless(&[gone], sent.map_err(sdk(op)))
+}
+
+/// A part every answer of `op` carries: absent, an error naming it, never
+/// a default that would read as drift or as "not found".
+pub fn need<T>(op: &'static str, part: &str, value: Option<T>) -> Result<T, AwsError> {
+    value.ok_or_else(|| AwsError::missing(op, part))
+}
+
+/// The entity a Get answered, with the ETag every later write presents.
+pub fn etagged<S>(
+    op: &'static str,
+    id: &str,
+    etag: Option<&str>,
+    spec: S,
+) -> Result<Option<Etagged<S>>, AwsError> {
+    Ok(Some(Etagged {
+        id: id.to_string(),
+        etag: etag_of(op, etag)?,
+        spec,
+    }))
+}
+
+/// A page from a List answer's (id, name) pairs and its next marker.
+pub fn page_of(items: impl Iterator<Item = (String, String)>, next: Option<&str>) -> Page {
+    (items.collect(), next.map(str::to_string))
+}
 
 /// Whether a CloudFront entity's comment marks it as this stack's.
 pub fn marked(comment: &str, stack: &str) -> bool {

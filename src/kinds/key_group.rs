@@ -8,10 +8,10 @@ use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::types::KeyGroupConfig;
 use serde::{Deserialize, Serialize};
 
-use super::cloudfront_policy::{EtagApi, Policy};
-use crate::aws::{AwsError, sdk, unless};
+use super::cloudfront_policy::{EtagApi, Page, Policy, etagged, got, need, page_of};
+use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Typed;
-use crate::resources::{Etagged, Write, etag_of, written};
+use crate::resources::{Etagged, Write, written};
 
 pub struct Api;
 
@@ -41,6 +41,7 @@ fn config(spec: &Spec) -> Result<KeyGroupConfig, AwsError> {
 impl EtagApi for Api {
     type Spec = Spec;
     const KIND: &'static str = "cloudfront-key-group";
+    const GONE: &'static str = "NoSuchResource";
     /// In use until no behaviour trusts it.
     const IN_USE: &'static str = "ResourceInUse";
     const UPDATE: &'static str = "UpdateKeyGroup";
@@ -60,76 +61,53 @@ impl EtagApi for Api {
     }
 
     async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Spec>>, AwsError> {
-        let out = unless(
-            &["NoSuchResource"],
-            c.get_key_group().id(id).send().await.map_err(sdk("GetKeyGroup")),
-        )?;
-        let Some(o) = out else {
+        const OP: &str = "GetKeyGroup";
+        let Some(out) = got(OP, Self::GONE, c.get_key_group().id(id).send().await)? else {
             return Ok(None);
         };
-        // Every field is required: a partial answer is an error, never
-        // "not found" (which would make `up` create a second group).
-        let config = o
-            .key_group()
-            .and_then(|g| g.key_group_config())
-            .ok_or_else(|| AwsError::missing("GetKeyGroup", "KeyGroup.KeyGroupConfig"))?;
-        Ok(Some(Etagged {
-            id: id.to_string(),
-            etag: etag_of("GetKeyGroup", o.e_tag())?,
-            spec: Spec {
-                name: config.name().to_string(),
-                keys: config.items().to_vec(),
-                comment: config.comment().unwrap_or_default().to_string(),
-            },
-        }))
+        // A partial answer is an error, never "not found" (which would make
+        // `up` create a second group).
+        let group = need(OP, "KeyGroup", out.key_group())?;
+        let config = need(OP, "KeyGroupConfig", group.key_group_config())?;
+        let spec = Spec {
+            name: config.name().to_string(),
+            keys: config.items().to_vec(),
+            comment: config.comment().unwrap_or_default().to_string(),
+        };
+        etagged(OP, id, out.e_tag(), spec)
     }
 
-    async fn page(
-        c: &Client,
-        marker: Option<String>,
-    ) -> Result<(Vec<(String, String)>, Option<String>), AwsError> {
-        let out = c
-            .list_key_groups()
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(sdk("ListKeyGroups"))?;
+    async fn page(c: &Client, marker: Option<String>) -> Result<Page, AwsError> {
+        let sent = c.list_key_groups().set_marker(marker).send().await;
+        let out = sent.map_err(sdk("ListKeyGroups"))?;
         let list = out.key_group_list();
-        let items = list
-            .map(|l| l.items())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|s| s.key_group())
-            .filter_map(|g| Some((g.id().to_string(), g.key_group_config()?.name().to_string())))
-            .collect();
-        Ok((items, list.and_then(|l| l.next_marker()).map(str::to_string)))
+        let items = list.map(|l| l.items()).unwrap_or_default();
+        let named = items.iter().filter_map(|s| {
+            let g = s.key_group()?;
+            Some((g.id().to_string(), g.key_group_config()?.name().to_string()))
+        });
+        Ok(page_of(named, list.and_then(|l| l.next_marker())))
     }
 
     async fn create(c: &Client, spec: &Spec) -> Result<String, AwsError> {
-        let out = c
-            .create_key_group()
-            .key_group_config(config(spec)?)
-            .send()
-            .await
-            .map_err(sdk("CreateKeyGroup"))?;
-        out.key_group()
-            .map(|g| g.id().to_string())
-            .ok_or_else(|| AwsError::missing("CreateKeyGroup", "Id"))
+        let sent = c.create_key_group().key_group_config(config(spec)?).send().await;
+        let out = sent.map_err(sdk("CreateKeyGroup"))?;
+        Ok(need("CreateKeyGroup", "KeyGroup.Id", out.key_group())?
+            .id()
+            .to_string())
     }
 
     async fn put(c: &Client, id: &str, etag: &str, spec: &Spec) -> Result<Write, AwsError> {
-        let sent = c
-            .update_key_group()
-            .id(id)
-            .if_match(etag)
-            .key_group_config(config(spec)?)
-            .send()
-            .await;
-        written("UpdateKeyGroup", &[], sent)
+        let call = c.update_key_group().id(id).if_match(etag);
+        written(
+            Self::UPDATE,
+            &[],
+            call.key_group_config(config(spec)?).send().await,
+        )
     }
 
     async fn remove(c: &Client, id: &str, etag: &str) -> Result<Write, AwsError> {
         let sent = c.delete_key_group().id(id).if_match(etag).send().await;
-        written("DeleteKeyGroup", &["NoSuchResource"], sent)
+        written(Self::DELETE, &[Self::GONE], sent)
     }
 }

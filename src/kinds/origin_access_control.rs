@@ -11,10 +11,10 @@ use aws_sdk_cloudfront::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::cloudfront_policy::{EtagApi, Policy};
-use crate::aws::{AwsError, sdk, unless};
+use super::cloudfront_policy::{EtagApi, Page, Policy, etagged, got, need, page_of};
+use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Typed;
-use crate::resources::{Etagged, Write, etag_of, written};
+use crate::resources::{Etagged, Write, written};
 
 pub struct Api;
 
@@ -65,6 +65,7 @@ impl Spec {
 impl EtagApi for Api {
     type Spec = Spec;
     const KIND: &'static str = "cloudfront-origin-access-control";
+    const GONE: &'static str = "NoSuchOriginAccessControl";
     const IN_USE: &'static str = "OriginAccessControlInUse";
     const UPDATE: &'static str = "UpdateOriginAccessControl";
     const DELETE: &'static str = "DeleteOriginAccessControl";
@@ -74,84 +75,58 @@ impl EtagApi for Api {
     }
 
     async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Spec>>, AwsError> {
-        let out = unless(
-            &["NoSuchOriginAccessControl"],
-            c.get_origin_access_control()
-                .id(id)
-                .send()
-                .await
-                .map_err(sdk("GetOriginAccessControl")),
-        )?;
-        let Some(o) = out else {
+        const OP: &str = "GetOriginAccessControl";
+        let Some(out) = got(OP, Self::GONE, c.get_origin_access_control().id(id).send().await)? else {
             return Ok(None);
         };
-        let config = o
-            .origin_access_control()
-            .and_then(|a| a.origin_access_control_config())
-            .ok_or_else(|| {
-                AwsError::missing(
-                    "GetOriginAccessControl",
-                    "OriginAccessControl.OriginAccessControlConfig",
-                )
-            })?;
-        Ok(Some(Etagged {
-            id: id.to_string(),
-            etag: etag_of("GetOriginAccessControl", o.e_tag())?,
-            spec: Spec {
-                name: config.name().to_string(),
-                description: config.description().unwrap_or_default().to_string(),
-                origin_type: config.origin_access_control_origin_type().as_str().to_string(),
-                signing_behavior: config.signing_behavior().as_str().to_string(),
-                signing_protocol: config.signing_protocol().as_str().to_string(),
-            },
-        }))
+        let oac = need(OP, "OriginAccessControl", out.origin_access_control())?;
+        let config = need(
+            OP,
+            "OriginAccessControlConfig",
+            oac.origin_access_control_config(),
+        )?;
+        let spec = Spec {
+            name: config.name().to_string(),
+            description: config.description().unwrap_or_default().to_string(),
+            origin_type: config.origin_access_control_origin_type().as_str().to_string(),
+            signing_behavior: config.signing_behavior().as_str().to_string(),
+            signing_protocol: config.signing_protocol().as_str().to_string(),
+        };
+        etagged(OP, id, out.e_tag(), spec)
     }
 
-    async fn page(
-        c: &Client,
-        marker: Option<String>,
-    ) -> Result<(Vec<(String, String)>, Option<String>), AwsError> {
-        let out = c
-            .list_origin_access_controls()
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(sdk("ListOriginAccessControls"))?;
+    async fn page(c: &Client, marker: Option<String>) -> Result<Page, AwsError> {
+        let sent = c.list_origin_access_controls().set_marker(marker).send().await;
+        let out = sent.map_err(sdk("ListOriginAccessControls"))?;
         let list = out.origin_access_control_list();
-        let items = list
-            .map(|l| l.items())
-            .unwrap_or_default()
-            .iter()
-            .map(|s| (s.id().to_string(), s.name().to_string()))
-            .collect();
-        let next = list
-            .filter(|l| l.is_truncated())
-            .and_then(|l| l.next_marker())
-            .map(str::to_string);
-        Ok((items, next))
+        let items = list.map(|l| l.items()).unwrap_or_default();
+        let named = items.iter().map(|s| (s.id().to_string(), s.name().to_string()));
+        Ok(page_of(
+            named,
+            list.filter(|l| l.is_truncated()).and_then(|l| l.next_marker()),
+        ))
     }
 
     async fn create(c: &Client, spec: &Spec) -> Result<String, AwsError> {
-        let out = c
+        const OP: &str = "CreateOriginAccessControl";
+        let sent = c
             .create_origin_access_control()
             .origin_access_control_config(spec.config()?)
             .send()
-            .await
-            .map_err(sdk("CreateOriginAccessControl"))?;
-        out.origin_access_control()
-            .map(|o| o.id().to_string())
-            .ok_or_else(|| AwsError::missing("CreateOriginAccessControl", "Id"))
+            .await;
+        let out = sent.map_err(sdk(OP))?;
+        Ok(need(OP, "OriginAccessControl.Id", out.origin_access_control())?
+            .id()
+            .to_string())
     }
 
     async fn put(c: &Client, id: &str, etag: &str, spec: &Spec) -> Result<Write, AwsError> {
-        let sent = c
-            .update_origin_access_control()
-            .id(id)
-            .if_match(etag)
-            .origin_access_control_config(spec.config()?)
-            .send()
-            .await;
-        written("UpdateOriginAccessControl", &[], sent)
+        let call = c.update_origin_access_control().id(id).if_match(etag);
+        written(
+            Self::UPDATE,
+            &[],
+            call.origin_access_control_config(spec.config()?).send().await,
+        )
     }
 
     async fn remove(c: &Client, id: &str, etag: &str) -> Result<Write, AwsError> {
@@ -161,6 +136,6 @@ impl EtagApi for Api {
             .if_match(etag)
             .send()
             .await;
-        written("DeleteOriginAccessControl", &["NoSuchOriginAccessControl"], sent)
+        written(Self::DELETE, &[Self::GONE], sent)
     }
 }

@@ -12,11 +12,11 @@ use aws_sdk_cloudfront::types::{
 };
 use serde::Serialize;
 
-use super::cloudfront_policy::{Client, EtagApi, Policy};
-use crate::aws::{AwsError, sdk, unless};
+use super::cloudfront_policy::{Client, EtagApi, Page, Policy, etagged, got, need, page_of};
+use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Typed;
 use crate::resources::sets::follow;
-use crate::resources::{Etagged, Write, etag_of, written};
+use crate::resources::{Etagged, Write, written};
 
 pub const FORWARDED_HEADERS: [&str; 3] = [
     "Origin",
@@ -102,6 +102,7 @@ pub const ORIGIN_REQUEST_POLICY: Typed<Policy<Api>> = Typed(Policy(std::marker::
 impl EtagApi for Api {
     type Spec = OriginRequestPolicySpec;
     const KIND: &'static str = "cloudfront-origin-request-policy";
+    const GONE: &'static str = "NoSuchOriginRequestPolicy";
     const IN_USE: &'static str = "OriginRequestPolicyInUse";
     const UPDATE: &'static str = "UpdateOriginRequestPolicy";
     const DELETE: &'static str = "DeleteOriginRequestPolicy";
@@ -114,69 +115,47 @@ impl EtagApi for Api {
         follow(&mut live.headers, &spec.headers);
     }
     async fn get(c: &Client, id: &str) -> Result<Option<Etagged<OriginRequestPolicySpec>>, AwsError> {
-        let out = unless(
-            &["NoSuchOriginRequestPolicy"],
-            c.get_origin_request_policy()
-                .id(id)
-                .send()
-                .await
-                .map_err(sdk("GetOriginRequestPolicy")),
-        )?;
-        let Some(out) = out else {
+        const OP: &str = "GetOriginRequestPolicy";
+        let sent = c.get_origin_request_policy().id(id).send().await;
+        let Some(out) = got(OP, Self::GONE, sent)? else {
             return Ok(None);
         };
-        // Every part is required: a partial answer is an error, never a
-        // default that would read as drift or as "not found".
-        let p = out
-            .origin_request_policy()
-            .ok_or_else(|| AwsError::missing("GetOriginRequestPolicy", "OriginRequestPolicy"))?;
-        let config = p
-            .origin_request_policy_config()
-            .ok_or_else(|| AwsError::missing("GetOriginRequestPolicy", "OriginRequestPolicyConfig"))?;
-        Ok(Some(Etagged {
-            id: p.id().to_string(),
-            etag: etag_of("GetOriginRequestPolicy", out.e_tag())?,
-            spec: OriginRequestPolicySpec::from_config(config),
-        }))
+        let p = need(OP, "OriginRequestPolicy", out.origin_request_policy())?;
+        let config = need(OP, "OriginRequestPolicyConfig", p.origin_request_policy_config())?;
+        etagged(
+            OP,
+            p.id(),
+            out.e_tag(),
+            OriginRequestPolicySpec::from_config(config),
+        )
     }
 
-    async fn page(
-        c: &Client,
-        marker: Option<String>,
-    ) -> Result<(Vec<(String, String)>, Option<String>), AwsError> {
-        let out = c
+    async fn page(c: &Client, marker: Option<String>) -> Result<Page, AwsError> {
+        let call = c
             .list_origin_request_policies()
-            .r#type(OriginRequestPolicyType::Custom)
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(sdk("ListOriginRequestPolicies"))?;
+            .r#type(OriginRequestPolicyType::Custom);
+        let out = call.set_marker(marker).send().await;
+        let out = out.map_err(sdk("ListOriginRequestPolicies"))?;
         let list = out.origin_request_policy_list();
-        let items = list
-            .map(|l| l.items())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|s| s.origin_request_policy())
-            .filter_map(|p| {
-                Some((
-                    p.id().to_string(),
-                    p.origin_request_policy_config()?.name().to_string(),
-                ))
-            })
-            .collect();
-        Ok((items, list.and_then(|l| l.next_marker()).map(str::to_string)))
+        let items = list.map(|l| l.items()).unwrap_or_default();
+        let named = items.iter().filter_map(|s| {
+            let p = s.origin_request_policy()?;
+            Some((
+                p.id().to_string(),
+                p.origin_request_policy_config()?.name().to_string(),
+            ))
+        });
+        Ok(page_of(named, list.and_then(|l| l.next_marker())))
     }
 
     async fn create(c: &Client, spec: &OriginRequestPolicySpec) -> Result<String, AwsError> {
-        let out = c
-            .create_origin_request_policy()
-            .origin_request_policy_config(spec.to_config()?)
-            .send()
-            .await
-            .map_err(sdk("CreateOriginRequestPolicy"))?;
-        out.origin_request_policy()
-            .map(|p| p.id().to_string())
-            .ok_or_else(|| AwsError::missing("CreateOriginRequestPolicy", "OriginRequestPolicy.Id"))
+        const OP: &str = "CreateOriginRequestPolicy";
+        let call = c.create_origin_request_policy();
+        let sent = call.origin_request_policy_config(spec.to_config()?).send().await;
+        let out = sent.map_err(sdk(OP))?;
+        Ok(need(OP, "OriginRequestPolicy.Id", out.origin_request_policy())?
+            .id()
+            .to_string())
     }
 
     async fn put(
@@ -185,14 +164,12 @@ impl EtagApi for Api {
         etag: &str,
         spec: &OriginRequestPolicySpec,
     ) -> Result<Write, AwsError> {
-        let sent = c
-            .update_origin_request_policy()
-            .id(id)
-            .if_match(etag)
-            .origin_request_policy_config(spec.to_config()?)
-            .send()
-            .await;
-        written("UpdateOriginRequestPolicy", &[], sent)
+        let call = c.update_origin_request_policy().id(id).if_match(etag);
+        written(
+            Self::UPDATE,
+            &[],
+            call.origin_request_policy_config(spec.to_config()?).send().await,
+        )
     }
 
     async fn remove(c: &Client, id: &str, etag: &str) -> Result<Write, AwsError> {
@@ -202,6 +179,6 @@ impl EtagApi for Api {
             .if_match(etag)
             .send()
             .await;
-        written("DeleteOriginRequestPolicy", &["NoSuchOriginRequestPolicy"], sent)
+        written(Self::DELETE, &[Self::GONE], sent)
     }
 }

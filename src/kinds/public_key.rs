@@ -10,10 +10,10 @@ use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::types::PublicKeyConfig;
 use serde::{Deserialize, Serialize};
 
-use super::cloudfront_policy::{EtagApi, Policy};
-use crate::aws::{AwsError, sdk, unless};
+use super::cloudfront_policy::{EtagApi, Page, Policy, etagged, got, need, page_of};
+use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Typed;
-use crate::resources::{Etagged, Write, etag_of, written};
+use crate::resources::{Etagged, Write, written};
 
 pub struct Api;
 
@@ -45,6 +45,7 @@ fn config(spec: &Spec) -> Result<PublicKeyConfig, AwsError> {
 impl EtagApi for Api {
     type Spec = Spec;
     const KIND: &'static str = "cloudfront-public-key";
+    const GONE: &'static str = "NoSuchPublicKey";
     /// In use until its key group no longer lists it.
     const IN_USE: &'static str = "PublicKeyInUse";
     const UPDATE: &'static str = "UpdatePublicKey";
@@ -62,78 +63,53 @@ impl EtagApi for Api {
     }
 
     async fn get(c: &Client, id: &str) -> Result<Option<Etagged<Spec>>, AwsError> {
-        let out = unless(
-            &["NoSuchPublicKey"],
-            c.get_public_key()
-                .id(id)
-                .send()
-                .await
-                .map_err(sdk("GetPublicKey")),
-        )?;
-        let Some(o) = out else {
+        const OP: &str = "GetPublicKey";
+        let Some(out) = got(OP, Self::GONE, c.get_public_key().id(id).send().await)? else {
             return Ok(None);
         };
-        let config = o
-            .public_key()
-            .and_then(|k| k.public_key_config())
-            .ok_or_else(|| AwsError::missing("GetPublicKey", "PublicKey.PublicKeyConfig"))?;
-        Ok(Some(Etagged {
-            id: id.to_string(),
-            etag: etag_of("GetPublicKey", o.e_tag())?,
-            spec: Spec {
-                name: config.name().to_string(),
-                caller_reference: config.caller_reference().to_string(),
-                encoded_key: config.encoded_key().to_string(),
-                comment: config.comment().unwrap_or_default().to_string(),
-            },
-        }))
+        let key = need(OP, "PublicKey", out.public_key())?;
+        let config = need(OP, "PublicKeyConfig", key.public_key_config())?;
+        let spec = Spec {
+            name: config.name().to_string(),
+            caller_reference: config.caller_reference().to_string(),
+            encoded_key: config.encoded_key().to_string(),
+            comment: config.comment().unwrap_or_default().to_string(),
+        };
+        etagged(OP, id, out.e_tag(), spec)
     }
 
-    async fn page(
-        c: &Client,
-        marker: Option<String>,
-    ) -> Result<(Vec<(String, String)>, Option<String>), AwsError> {
-        let out = c
-            .list_public_keys()
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(sdk("ListPublicKeys"))?;
+    async fn page(c: &Client, marker: Option<String>) -> Result<Page, AwsError> {
+        let sent = c.list_public_keys().set_marker(marker).send().await;
+        let out = sent.map_err(sdk("ListPublicKeys"))?;
         let list = out.public_key_list();
-        let items = list
-            .map(|l| l.items())
-            .unwrap_or_default()
-            .iter()
-            .map(|k| (k.id().to_string(), k.name().to_string()))
-            .collect();
-        Ok((items, list.and_then(|l| l.next_marker()).map(str::to_string)))
+        let items = list.map(|l| l.items()).unwrap_or_default();
+        let named = items.iter().map(|k| (k.id().to_string(), k.name().to_string()));
+        Ok(page_of(named, list.and_then(|l| l.next_marker())))
     }
 
     async fn create(c: &Client, spec: &Spec) -> Result<String, AwsError> {
-        let out = c
+        let sent = c
             .create_public_key()
             .public_key_config(config(spec)?)
             .send()
-            .await
-            .map_err(sdk("CreatePublicKey"))?;
-        out.public_key()
-            .map(|k| k.id().to_string())
-            .ok_or_else(|| AwsError::missing("CreatePublicKey", "Id"))
+            .await;
+        let out = sent.map_err(sdk("CreatePublicKey"))?;
+        Ok(need("CreatePublicKey", "PublicKey.Id", out.public_key())?
+            .id()
+            .to_string())
     }
 
     async fn put(c: &Client, id: &str, etag: &str, spec: &Spec) -> Result<Write, AwsError> {
-        let sent = c
-            .update_public_key()
-            .id(id)
-            .if_match(etag)
-            .public_key_config(config(spec)?)
-            .send()
-            .await;
-        written("UpdatePublicKey", &[], sent)
+        let call = c.update_public_key().id(id).if_match(etag);
+        written(
+            Self::UPDATE,
+            &[],
+            call.public_key_config(config(spec)?).send().await,
+        )
     }
 
     async fn remove(c: &Client, id: &str, etag: &str) -> Result<Write, AwsError> {
         let sent = c.delete_public_key().id(id).if_match(etag).send().await;
-        written("DeletePublicKey", &["NoSuchPublicKey"], sent)
+        written(Self::DELETE, &[Self::GONE], sent)
     }
 }

@@ -26,10 +26,10 @@ use aws_sdk_cloudfront::types::{
 };
 use serde::Serialize;
 
-use super::cloudfront_policy::{Client, EtagApi, Policy};
-use crate::aws::{AwsError, sdk, unless};
+use super::cloudfront_policy::{Client, EtagApi, Page, Policy, etagged, got, need, page_of};
+use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Typed;
-use crate::resources::{Etagged, Write, etag_of, written};
+use crate::resources::{Etagged, Write, written};
 
 /// What a viewer may do across origins: read frames and metadata.
 pub const ALLOWED_METHODS: [&str; 3] = ["GET", "HEAD", "OPTIONS"];
@@ -201,6 +201,7 @@ pub const RESPONSE_HEADERS_POLICY: Typed<Policy<Api>> = Typed(Policy(std::marker
 impl EtagApi for Api {
     type Spec = ResponseHeadersPolicySpec;
     const KIND: &'static str = "cloudfront-response-headers-policy";
+    const GONE: &'static str = "NoSuchResponseHeadersPolicy";
     const IN_USE: &'static str = "ResponseHeadersPolicyInUse";
     const UPDATE: &'static str = "UpdateResponseHeadersPolicy";
     const DELETE: &'static str = "DeleteResponseHeadersPolicy";
@@ -209,69 +210,56 @@ impl EtagApi for Api {
         &spec.comment
     }
     async fn get(c: &Client, id: &str) -> Result<Option<Etagged<ResponseHeadersPolicySpec>>, AwsError> {
-        let out = unless(
-            &["NoSuchResponseHeadersPolicy"],
-            c.get_response_headers_policy()
-                .id(id)
-                .send()
-                .await
-                .map_err(sdk("GetResponseHeadersPolicy")),
-        )?;
-        let Some(out) = out else {
+        const OP: &str = "GetResponseHeadersPolicy";
+        let sent = c.get_response_headers_policy().id(id).send().await;
+        let Some(out) = got(OP, Self::GONE, sent)? else {
             return Ok(None);
         };
-        // Every part is required: a partial answer is an error, never a
-        // default that would read as drift or as "not found".
-        let p = out
-            .response_headers_policy()
-            .ok_or_else(|| AwsError::missing("GetResponseHeadersPolicy", "ResponseHeadersPolicy"))?;
-        let config = p
-            .response_headers_policy_config()
-            .ok_or_else(|| AwsError::missing("GetResponseHeadersPolicy", "ResponseHeadersPolicyConfig"))?;
-        Ok(Some(Etagged {
-            id: p.id().to_string(),
-            etag: etag_of("GetResponseHeadersPolicy", out.e_tag())?,
-            spec: ResponseHeadersPolicySpec::from_config(config),
-        }))
+        let p = need(OP, "ResponseHeadersPolicy", out.response_headers_policy())?;
+        let config = need(
+            OP,
+            "ResponseHeadersPolicyConfig",
+            p.response_headers_policy_config(),
+        )?;
+        etagged(
+            OP,
+            p.id(),
+            out.e_tag(),
+            ResponseHeadersPolicySpec::from_config(config),
+        )
     }
 
-    async fn page(
-        c: &Client,
-        marker: Option<String>,
-    ) -> Result<(Vec<(String, String)>, Option<String>), AwsError> {
-        let out = c
+    async fn page(c: &Client, marker: Option<String>) -> Result<Page, AwsError> {
+        let call = c
             .list_response_headers_policies()
-            .r#type(ResponseHeadersPolicyType::Custom)
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(sdk("ListResponseHeadersPolicies"))?;
+            .r#type(ResponseHeadersPolicyType::Custom);
+        let out = call.set_marker(marker).send().await;
+        let out = out.map_err(sdk("ListResponseHeadersPolicies"))?;
         let list = out.response_headers_policy_list();
-        let items = list
-            .map(|l| l.items())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|s| s.response_headers_policy())
-            .filter_map(|p| {
-                Some((
-                    p.id().to_string(),
-                    p.response_headers_policy_config()?.name().to_string(),
-                ))
-            })
-            .collect();
-        Ok((items, list.and_then(|l| l.next_marker()).map(str::to_string)))
+        let items = list.map(|l| l.items()).unwrap_or_default();
+        let named = items.iter().filter_map(|s| {
+            let p = s.response_headers_policy()?;
+            Some((
+                p.id().to_string(),
+                p.response_headers_policy_config()?.name().to_string(),
+            ))
+        });
+        Ok(page_of(named, list.and_then(|l| l.next_marker())))
     }
 
     async fn create(c: &Client, spec: &ResponseHeadersPolicySpec) -> Result<String, AwsError> {
-        let out = c
-            .create_response_headers_policy()
+        const OP: &str = "CreateResponseHeadersPolicy";
+        let call = c.create_response_headers_policy();
+        let sent = call
             .response_headers_policy_config(spec.to_config()?)
             .send()
-            .await
-            .map_err(sdk("CreateResponseHeadersPolicy"))?;
-        out.response_headers_policy()
-            .map(|p| p.id().to_string())
-            .ok_or_else(|| AwsError::missing("CreateResponseHeadersPolicy", "ResponseHeadersPolicy.Id"))
+            .await;
+        let out = sent.map_err(sdk(OP))?;
+        Ok(
+            need(OP, "ResponseHeadersPolicy.Id", out.response_headers_policy())?
+                .id()
+                .to_string(),
+        )
     }
 
     async fn put(
@@ -280,14 +268,14 @@ impl EtagApi for Api {
         etag: &str,
         spec: &ResponseHeadersPolicySpec,
     ) -> Result<Write, AwsError> {
-        let sent = c
-            .update_response_headers_policy()
-            .id(id)
-            .if_match(etag)
-            .response_headers_policy_config(spec.to_config()?)
-            .send()
-            .await;
-        written("UpdateResponseHeadersPolicy", &[], sent)
+        let call = c.update_response_headers_policy().id(id).if_match(etag);
+        written(
+            Self::UPDATE,
+            &[],
+            call.response_headers_policy_config(spec.to_config()?)
+                .send()
+                .await,
+        )
     }
 
     async fn remove(c: &Client, id: &str, etag: &str) -> Result<Write, AwsError> {
@@ -297,10 +285,6 @@ impl EtagApi for Api {
             .if_match(etag)
             .send()
             .await;
-        written(
-            "DeleteResponseHeadersPolicy",
-            &["NoSuchResponseHeadersPolicy"],
-            sent,
-        )
+        written(Self::DELETE, &[Self::GONE], sent)
     }
 }
