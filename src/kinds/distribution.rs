@@ -7,7 +7,7 @@
 use aws_sdk_cloudfront::types::{DistributionConfigWithTags, Tag, TagKeys, Tags as CfTags};
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, json, owned, tag_changes, user_tags};
+use super::{Tags, has, json, owned, user_tags};
 use crate::aws::{AwsError, sdk};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Output, Resource, Typical};
@@ -16,6 +16,7 @@ use crate::engine::step::{Cx, Step, StepError};
 use crate::engine::wait::Check;
 use crate::resources::distribution::{self as dist, DistributionSpec, Live};
 use crate::resources::origin_secret::SecretValue;
+use crate::resources::sync_tags;
 use crate::resources::{Etagged, Write, converge};
 
 pub struct Distribution;
@@ -213,24 +214,16 @@ impl Resource for Distribution {
             .await?;
         }
         if has(fields, "tags") {
-            let was = live.tags()?;
-            let (set, remove) = tag_changes(&spec.tags, &was);
-            if !set.is_empty() {
-                cf.tag_resource()
-                    .resource(&arn)
-                    .tags(cf_tags(&set)?)
-                    .send()
-                    .await
-                    .map_err(sdk("TagResource"))?;
-            }
-            if !remove.is_empty() {
-                cf.untag_resource()
-                    .resource(&arn)
-                    .tag_keys(TagKeys::builder().set_items(Some(remove)).build())
-                    .send()
-                    .await
-                    .map_err(sdk("UntagResource"))?;
-            }
+            let set = async |set: Tags| {
+                let call = cf.tag_resource().resource(&arn).tags(cf_tags(&set)?);
+                call.send().await.map(drop).map_err(sdk("TagResource"))
+            };
+            let remove = async |keys| {
+                let keys = TagKeys::builder().set_items(Some(keys)).build();
+                let call = cf.untag_resource().resource(&arn).tag_keys(keys);
+                call.send().await.map(drop).map_err(sdk("UntagResource"))
+            };
+            sync_tags(&spec.tags, &live.tags()?, set, remove).await?;
         }
         Ok(live.applied(spec))
     }

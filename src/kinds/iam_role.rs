@@ -11,11 +11,12 @@ use aws_sdk_iam::types::Tag;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Tags, has, owned, tag_changes, user_tags};
+use super::{Tags, has, owned, user_tags};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
 use crate::engine::step::{Cx, Step};
+use crate::resources::sync_tags;
 
 pub struct IamRole;
 
@@ -238,24 +239,15 @@ impl Resource for IamRole {
             }
         }
         if has(fields, "tags") {
-            let was = live.tags()?;
-            let (set, remove) = tag_changes(&spec.tags, &was);
-            if !set.is_empty() {
-                iam.tag_role()
-                    .role_name(name)
-                    .set_tags(Some(iam_tags(&set)))
-                    .send()
-                    .await
-                    .map_err(sdk("TagRole"))?;
-            }
-            if !remove.is_empty() {
-                iam.untag_role()
-                    .role_name(name)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(sdk("UntagRole"))?;
-            }
+            let set = async |set: Tags| {
+                let call = iam.tag_role().role_name(name).set_tags(Some(iam_tags(&set)));
+                call.send().await.map(drop).map_err(sdk("TagRole"))
+            };
+            let remove = async |keys| {
+                let call = iam.untag_role().role_name(name).set_tag_keys(Some(keys));
+                call.send().await.map(drop).map_err(sdk("UntagRole"))
+            };
+            sync_tags(&spec.tags, &live.tags()?, set, remove).await?;
         }
         Ok(live.applied(spec))
     }

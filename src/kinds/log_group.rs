@@ -4,11 +4,12 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, owned, tag_changes, user_tags};
+use super::{Tags, has, owned, user_tags};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Resource};
 use crate::engine::step::{Cx, Step};
+use crate::resources::sync_tags;
 
 pub struct LogGroup;
 
@@ -95,24 +96,18 @@ impl Resource for LogGroup {
         }
         if has(fields, "tags") {
             let arn = live.arn_for("TagResource")?.to_string();
-            let was = live.tags()?;
-            let (set, remove) = tag_changes(&spec.tags, &was);
-            if !set.is_empty() {
-                logs.tag_resource()
+            let set = async |set: Tags| {
+                let call = logs
+                    .tag_resource()
                     .resource_arn(&arn)
-                    .set_tags(Some(set.into_iter().collect()))
-                    .send()
-                    .await
-                    .map_err(sdk("TagResource"))?;
-            }
-            if !remove.is_empty() {
-                logs.untag_resource()
-                    .resource_arn(&arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(sdk("UntagResource"))?;
-            }
+                    .set_tags(Some(set.into_iter().collect()));
+                call.send().await.map(drop).map_err(sdk("TagResource"))
+            };
+            let remove = async |keys| {
+                let call = logs.untag_resource().resource_arn(&arn).set_tag_keys(Some(keys));
+                call.send().await.map(drop).map_err(sdk("UntagResource"))
+            };
+            sync_tags(&spec.tags, &live.tags()?, set, remove).await?;
         }
         Ok(live.applied(spec))
     }

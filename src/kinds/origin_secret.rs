@@ -7,13 +7,14 @@
 use aws_sdk_secretsmanager::types::Tag;
 use serde::{Deserialize, Serialize};
 
-use super::{Tags, has, owned, tag_changes, user_tags};
+use super::{Tags, has, owned, user_tags};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Output, Resource};
 use crate::engine::step::{Cx, Step};
 use crate::engine::wait::{Backoff, Jitter, retry_when};
 use crate::resources::origin_secret::LENGTH;
+use crate::resources::sync_tags;
 
 pub struct OriginSecret;
 
@@ -159,29 +160,19 @@ impl Resource for OriginSecret {
                 .map_err(sdk("UpdateSecret"))?;
         }
         if has(fields, "tags") {
-            let (set, remove) = tag_changes(&spec.tags, &was.tags);
-            if !set.is_empty() {
-                secrets
+            let set = async |set: Tags| {
+                let tags = set.iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+                let call = secrets
                     .tag_resource()
                     .secret_id(&arn)
-                    .set_tags(Some(
-                        set.iter()
-                            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                            .collect(),
-                    ))
-                    .send()
-                    .await
-                    .map_err(sdk("TagResource"))?;
-            }
-            if !remove.is_empty() {
-                secrets
-                    .untag_resource()
-                    .secret_id(&arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(sdk("UntagResource"))?;
-            }
+                    .set_tags(Some(tags.collect()));
+                call.send().await.map(drop).map_err(sdk("TagResource"))
+            };
+            let remove = async |keys| {
+                let call = secrets.untag_resource().secret_id(&arn).set_tag_keys(Some(keys));
+                call.send().await.map(drop).map_err(sdk("UntagResource"))
+            };
+            sync_tags(&spec.tags, &was.tags, set, remove).await?;
         }
         Ok(live.applied(spec))
     }

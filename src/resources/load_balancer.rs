@@ -15,6 +15,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use crate::aws::AwsError;
+use crate::resources::Tags;
 use crate::resources::distribution::ORIGIN_HEADER;
 
 pub const TLS_POLICY: &str = "ELBSecurityPolicy-TLS-1-2-Ext-2018-06";
@@ -52,32 +53,16 @@ pub async fn tags_of(client: &Client, arn: &str) -> Result<BTreeMap<String, Stri
 }
 
 /// Brings the tags of the ALB or target group at `arn` from `have` to `want`.
-pub async fn sync_tags(
-    client: &Client,
-    arn: &str,
-    want: &BTreeMap<String, String>,
-    have: &BTreeMap<String, String>,
-) -> Result<(), AwsError> {
-    let (set, remove) = crate::resources::tag_changes(want, have);
-    if !set.is_empty() {
-        client
-            .add_tags()
-            .resource_arns(arn)
-            .set_tags(Some(tags(&set)))
-            .send()
-            .await
-            .map_err(err("AddTags"))?;
-    }
-    if !remove.is_empty() {
-        client
-            .remove_tags()
-            .resource_arns(arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(err("RemoveTags"))?;
-    }
-    Ok(())
+pub async fn sync_tags(client: &Client, arn: &str, want: &Tags, have: &Tags) -> Result<(), AwsError> {
+    let add = async |set: Tags| {
+        let call = client.add_tags().resource_arns(arn).set_tags(Some(tags(&set)));
+        call.send().await.map(drop).map_err(err("AddTags"))
+    };
+    let remove = async |keys| {
+        let call = client.remove_tags().resource_arns(arn).set_tag_keys(Some(keys));
+        call.send().await.map(drop).map_err(err("RemoveTags"))
+    };
+    crate::resources::sync_tags(want, have, add, remove).await
 }
 
 pub fn denied() -> Action {

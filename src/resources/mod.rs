@@ -56,6 +56,25 @@ pub fn tag_changes(want: &Tags, have: &Tags) -> (Tags, Vec<String>) {
     (set, remove)
 }
 
+/// Brings a resource's tags from `have` to `want` with its service's two
+/// calls: `set` gets the tags that differ, `remove` the keys that are extra;
+/// neither is called with nothing to do.
+pub async fn sync_tags<E>(
+    want: &Tags,
+    have: &Tags,
+    set: impl AsyncFnOnce(Tags) -> Result<(), E>,
+    remove: impl AsyncFnOnce(Vec<String>) -> Result<(), E>,
+) -> Result<(), E> {
+    let (changed, extra) = tag_changes(want, have);
+    if !changed.is_empty() {
+        set(changed).await?;
+    }
+    if !extra.is_empty() {
+        remove(extra).await?;
+    }
+    Ok(())
+}
+
 /// The profile's tags plus the ownership tags of one resource.
 pub fn tags_for(stack: &str, logical_id: &str, user: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     let mut tags = user.clone();

@@ -15,6 +15,7 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 
 use crate::aws::AwsError;
+use crate::resources::Tags;
 
 pub const VPC_CIDR: &str = "10.0.0.0/23";
 
@@ -95,38 +96,18 @@ pub async fn zones(client: &Client) -> Result<Vec<String>, AwsError> {
 
 /// Brings an EC2 resource's tags from `have` to `want` (CreateTags for what
 /// differs, DeleteTags for what is extra).
-pub async fn sync_tags(
-    client: &Client,
-    id: &str,
-    want: &BTreeMap<String, String>,
-    have: &BTreeMap<String, String>,
-) -> Result<(), AwsError> {
-    let (set, remove) = crate::resources::tag_changes(want, have);
-    if !set.is_empty() {
-        client
-            .create_tags()
-            .resources(id)
-            .set_tags(Some(
-                set.iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect(),
-            ))
-            .send()
-            .await
-            .map_err(err("CreateTags"))?;
-    }
-    if !remove.is_empty() {
-        client
-            .delete_tags()
-            .resources(id)
-            .set_tags(Some(
-                remove.iter().map(|k| Tag::builder().key(k).build()).collect(),
-            ))
-            .send()
-            .await
-            .map_err(err("DeleteTags"))?;
-    }
-    Ok(())
+pub async fn sync_tags(client: &Client, id: &str, want: &Tags, have: &Tags) -> Result<(), AwsError> {
+    let set = async |set: Tags| {
+        let tags = set.iter().map(|(k, v)| Tag::builder().key(k).value(v).build());
+        let call = client.create_tags().resources(id).set_tags(Some(tags.collect()));
+        call.send().await.map(drop).map_err(err("CreateTags"))
+    };
+    let remove = async |keys: Vec<String>| {
+        let tags = keys.iter().map(|k| Tag::builder().key(k).build());
+        let call = client.delete_tags().resources(id).set_tags(Some(tags.collect()));
+        call.send().await.map(drop).map_err(err("DeleteTags"))
+    };
+    crate::resources::sync_tags(want, have, set, remove).await
 }
 
 /// EC2 is eventually consistent: right after a create, a call naming the

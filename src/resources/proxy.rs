@@ -19,7 +19,7 @@ use serde_json::json;
 
 use super::role::{RoleSpec, trusted_by_in_account};
 use super::security_group::PROXY_PORT;
-use super::tags_for;
+use super::{Tags, tags_for};
 use crate::aws::AwsError;
 use crate::names::StackNames;
 use crate::profile::{AuthMode, Delivery, HealthImaging, Operation, Profile};
@@ -424,32 +424,19 @@ pub async fn deregister_family(client: &Client, family: &str, keep: Option<&str>
 }
 
 /// Brings the tags of the ECS resource at `arn` from `have` to `want`.
-pub async fn sync_tags(
-    client: &Client,
-    arn: &str,
-    want: &BTreeMap<String, String>,
-    have: &BTreeMap<String, String>,
-) -> Result<(), AwsError> {
-    let (set, remove) = crate::resources::tag_changes(want, have);
-    if !set.is_empty() {
-        client
+pub async fn sync_tags(client: &Client, arn: &str, want: &Tags, have: &Tags) -> Result<(), AwsError> {
+    let set = async |set: Tags| {
+        let call = client
             .tag_resource()
             .resource_arn(arn)
-            .set_tags(Some(ecs_tags(&set)))
-            .send()
-            .await
-            .map_err(err("TagResource"))?;
-    }
-    if !remove.is_empty() {
-        client
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(err("UntagResource"))?;
-    }
-    Ok(())
+            .set_tags(Some(ecs_tags(&set)));
+        call.send().await.map(drop).map_err(err("TagResource"))
+    };
+    let remove = async |keys| {
+        let call = client.untag_resource().resource_arn(arn).set_tag_keys(Some(keys));
+        call.send().await.map(drop).map_err(err("UntagResource"))
+    };
+    crate::resources::sync_tags(want, have, set, remove).await
 }
 
 #[cfg(test)]

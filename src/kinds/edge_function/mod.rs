@@ -22,13 +22,14 @@ mod replicas;
 use replicas::regions;
 pub use replicas::{delete_function, is_replicated, purge_replica_logs, replicas};
 
-use super::{Tags, has, owned, tag_changes, user_tags};
+use super::{Tags, has, owned, user_tags};
 use crate::aws::{AwsError, sdk, unless};
 use crate::engine::kind::Options;
 use crate::engine::kind::{At, Found, Gone, Output, Resource, Typical};
 use crate::engine::polls::wait_until;
 use crate::engine::step::{Cx, Step, StepError};
 use crate::engine::wait::{Backoff, Check, CheckError, Jitter, retry_when};
+use crate::resources::sync_tags;
 
 /// Lambda@Edge limits for viewer-request functions.
 pub const MEMORY_MB: i32 = 128;
@@ -324,25 +325,18 @@ impl Resource for EdgeFunction {
         }
         if has(fields, "tags") {
             let arn = live.arn_for("TagResource")?.to_string();
-            let (set, remove) = tag_changes(&spec.tags, &was.tags);
-            if !set.is_empty() {
-                lambda
+            let set = async |set: Tags| {
+                let call = lambda
                     .tag_resource()
                     .resource(&arn)
-                    .set_tags(Some(set.into_iter().collect()))
-                    .send()
-                    .await
-                    .map_err(sdk("TagResource"))?;
-            }
-            if !remove.is_empty() {
-                lambda
-                    .untag_resource()
-                    .resource(&arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(sdk("UntagResource"))?;
-            }
+                    .set_tags(Some(set.into_iter().collect()));
+                call.send().await.map(drop).map_err(sdk("TagResource"))
+            };
+            let remove = async |keys| {
+                let call = lambda.untag_resource().resource(&arn).set_tag_keys(Some(keys));
+                call.send().await.map(drop).map_err(sdk("UntagResource"))
+            };
+            sync_tags(&spec.tags, &was.tags, set, remove).await?;
         }
         let mut found = live.clone();
         if code || settings || !was.published {
