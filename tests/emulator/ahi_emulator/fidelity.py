@@ -10,6 +10,10 @@ to answer as AWS does (each has a test in tests/test_fidelity.py):
   `VersioningConfiguration`, as AWS documents it (API_GetBucketVersioning);
   moto's `GetBucketVersioningResponse` root is refused by strict SDKs
   (the AWS SDK for Rust).
+- S3 DeleteBucket drops the bucket's tags: a bucket created again under
+  the name has none (GetBucketTagging: NoSuchTagSet), as on AWS; moto kept
+  the deleted bucket's tags in its tagger, keyed by the bucket's ARN, so a
+  stranger's new bucket would carry a deleted stack's ownership tag.
 - Secrets Manager GetSecretValue without VersionId or VersionStage answers
   the version labelled AWSCURRENT after UpdateSecretVersionStage moved the
   label (moto kept answering the version the secret was created with).
@@ -28,6 +32,7 @@ def install():
     _http_listeners_have_no_ssl_policy()
     _versioning_configuration_root()
     _current_follows_its_label()
+    _deleted_bucket_drops_its_tags()
 
 
 def _ecs_grace_period():
@@ -93,3 +98,18 @@ def _current_follows_its_label():
         return result
 
     SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
+
+
+def _deleted_bucket_drops_its_tags():
+    from moto.s3.models import S3Backend
+
+    delete = S3Backend.delete_bucket
+
+    @functools.wraps(delete)
+    def delete_bucket(self, bucket_name):
+        deleted = delete(self, bucket_name)
+        if deleted is not None:
+            self.tagger.delete_all_tags_for_resource(deleted.arn)
+        return deleted
+
+    S3Backend.delete_bucket = delete_bucket

@@ -87,6 +87,8 @@ class Call:
                 return f"{verb}{name}"
         if self.method == "POST" and "delete" in self.query:
             return "DeleteObjects"
+        if self.method == "GET" and "versions" in self.query:
+            return "ListObjectVersions"
         if len(parts) <= 1:
             return {"PUT": "CreateBucket", "DELETE": "DeleteBucket", "HEAD": "HeadBucket",
                     "GET": "ListObjects" if parts else "ListBuckets"}.get(self.method, f"{verb}Bucket")

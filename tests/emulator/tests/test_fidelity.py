@@ -1,5 +1,8 @@
 """Fields where moto answers differently from AWS, answered as AWS does."""
 
+import pytest
+from botocore.exceptions import ClientError
+
 from conftest import create_service, new_vpc
 
 
@@ -63,3 +66,22 @@ def test_get_secret_value_answers_the_version_awscurrent_moved_to(control, aws):
     stages = {v["VersionId"]: sorted(v.get("VersionStages", []))
               for v in sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True)["Versions"]}
     assert stages == {old: [], new: ["AWSCURRENT", "AWSPENDING"]}
+
+
+def test_a_bucket_created_again_under_a_deleted_ones_name_has_no_tags(aws):
+    s3 = aws("s3")
+    s3.create_bucket(Bucket="fid-retagged")
+    s3.put_bucket_tagging(Bucket="fid-retagged",
+                          Tagging={"TagSet": [{"Key": "ahi-edge:stack", "Value": "gone"}]})
+    s3.delete_bucket(Bucket="fid-retagged")
+    s3.create_bucket(Bucket="fid-retagged")
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_tagging(Bucket="fid-retagged")
+    assert e.value.response["Error"]["Code"] == "NoSuchTagSet"
+    # A bucket that could not be deleted (not empty) keeps its tags.
+    s3.put_bucket_tagging(Bucket="fid-retagged", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+    s3.put_object(Bucket="fid-retagged", Key="a", Body=b"a")
+    with pytest.raises(ClientError) as e:
+        s3.delete_bucket(Bucket="fid-retagged")
+    assert e.value.response["Error"]["Code"] == "BucketNotEmpty"
+    assert s3.get_bucket_tagging(Bucket="fid-retagged")["TagSet"] == [{"Key": "k", "Value": "v"}]
