@@ -336,6 +336,9 @@ pub struct DownArgs {
     /// Also empty and delete the access-log bucket (kept by default)
     #[arg(long)]
     pub purge_logs: bool,
+    /// Also empty and delete the route buckets the stack created (`create = true`; kept by default)
+    #[arg(long)]
+    pub purge_buckets: bool,
 }
 
 #[derive(Debug, Args)]

@@ -114,6 +114,9 @@ pub enum Statement {
     CloudFront,
     LogBucket,
     OriginBuckets,
+    /// The route buckets the stack creates (`create = true`): their
+    /// settings, and with `down --purge-buckets` their content.
+    OwnedOriginBuckets,
     /// Where each route bucket is and how it is encrypted (`plan`/`up`
     /// pre-flight: HeadBucket, GetBucketEncryption), reads only.
     OriginBucketReads,
@@ -242,6 +245,7 @@ pub const OPERATIONS: &[Operation] = &[
     op("s3", "CreateBucket", "s3:CreateBucket", LogBucket),
     op("s3", "DeleteBucket", "s3:DeleteBucket", LogBucket),
     op("s3", "ListObjects", "s3:ListBucket", LogBucket),
+    op("s3", "ListObjectVersions", "s3:ListBucketVersions", LogBucket),
     op("s3", "DeleteObjects", "s3:DeleteObject", LogBucket),
     op("s3", "GetBucketTagging", "s3:GetBucketTagging", LogBucket),
     op("s3", "PutBucketTagging", "s3:PutBucketTagging", LogBucket),
@@ -371,6 +375,22 @@ pub const OPERATIONS: &[Operation] = &[
     op("s3", "", "s3:GetEncryptionConfiguration", OriginBucketReads),
     op("kms", "DescribeKey", "kms:DescribeKey", OriginBucketKeys),
     op("kms", "GetKeyPolicy", "kms:GetKeyPolicy", OriginBucketKeys),
+    op("s3", "", "s3:DeleteObjectVersion", LogBucket),
+    // A bucket the stack creates: the log bucket's calls, on its name.
+    op("s3", "", "s3:ListBucket", OwnedOriginBuckets),
+    op("s3", "", "s3:CreateBucket", OwnedOriginBuckets),
+    op("s3", "", "s3:DeleteBucket", OwnedOriginBuckets),
+    op("s3", "", "s3:ListBucketVersions", OwnedOriginBuckets),
+    op("s3", "", "s3:DeleteObject", OwnedOriginBuckets),
+    op("s3", "", "s3:DeleteObjectVersion", OwnedOriginBuckets),
+    op("s3", "", "s3:GetBucketTagging", OwnedOriginBuckets),
+    op("s3", "", "s3:PutBucketTagging", OwnedOriginBuckets),
+    op("s3", "", "s3:GetBucketOwnershipControls", OwnedOriginBuckets),
+    op("s3", "", "s3:PutBucketOwnershipControls", OwnedOriginBuckets),
+    op("s3", "", "s3:GetEncryptionConfiguration", OwnedOriginBuckets),
+    op("s3", "", "s3:PutEncryptionConfiguration", OwnedOriginBuckets),
+    op("s3", "", "s3:GetBucketPublicAccessBlock", OwnedOriginBuckets),
+    op("s3", "", "s3:PutBucketPublicAccessBlock", OwnedOriginBuckets),
     op("s3", "", "s3:GetBucketAcl", LogBucket),
     op("s3", "", "s3:PutBucketAcl", LogBucket),
     op("logs", "", "logs:DeleteLogGroup", ReplicaLogGroups),
@@ -657,6 +677,26 @@ fn scope(statement: Statement, profile: &Profile) -> Option<(Vec<String>, Option
             }
         }
         LogBucket => (vec![bucket.clone(), format!("{bucket}/*")], Option::None),
+        OwnedOriginBuckets => {
+            let mut arns: Vec<String> = profile
+                .routes
+                .origins
+                .iter()
+                .filter_map(|o| match &o.kind {
+                    crate::routes::OriginKind::S3 {
+                        bucket, create: true, ..
+                    } => Some(format!("arn:aws:s3:::{bucket}")),
+                    _ => Option::None,
+                })
+                .flat_map(|arn| [arn.clone(), format!("{arn}/*")])
+                .collect();
+            arns.sort();
+            arns.dedup();
+            if arns.is_empty() {
+                return Option::None;
+            }
+            (arns, Option::None)
+        }
         OriginSecret => (
             vec![format!(
                 "arn:aws:secretsmanager:{region}:*:secret:ahi-edge/{stack}/*"
@@ -895,6 +935,7 @@ mod tests {
                 OriginBuckets,
                 OriginBucketReads,
                 OriginBucketKeys,
+                OwnedOriginBuckets,
                 StateObjects,
                 StateBucket,
                 StateKey,
@@ -1028,6 +1069,53 @@ mod tests {
         let text = p.to_string();
         assert!(text.contains("role/ahi-delivery-proxy-task"), "{text}");
         assert!(text.contains("secret:ahi-edge/ahi-delivery/*"), "{text}");
+    }
+
+    #[test]
+    fn buckets_the_stack_creates_get_their_own_statement_and_only_they() {
+        let plain = policy(&profile("reverse-proxy"));
+        assert!(!plain.to_string().contains("OwnedOriginBuckets"), "{plain}");
+        let mut p = profile("reverse-proxy");
+        for origin in p.routes.origins.iter_mut() {
+            if let crate::routes::OriginKind::S3 { create, .. } = &mut origin.kind {
+                *create = true;
+            }
+        }
+        let made = policy(&p);
+        let owned = made["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "OwnedOriginBuckets")
+            .cloned()
+            .unwrap_or_else(|| panic!("no OwnedOriginBuckets in {made}"));
+        // Each S3 write the kind makes (create, settings, purge), on the
+        // bucket and its objects.
+        for action in [
+            "s3:CreateBucket",
+            "s3:PutBucketTagging",
+            "s3:PutBucketOwnershipControls",
+            "s3:PutEncryptionConfiguration",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:ListBucketVersions",
+            "s3:DeleteObjectVersion",
+            "s3:DeleteBucket",
+        ] {
+            assert!(
+                owned["Action"].as_array().unwrap().contains(&json!(action)),
+                "{action}: {owned}"
+            );
+        }
+        assert_eq!(
+            owned["Resource"],
+            json!([
+                "arn:aws:s3:::example-app",
+                "arn:aws:s3:::example-app/*",
+                "arn:aws:s3:::example-storage",
+                "arn:aws:s3:::example-storage/*"
+            ]),
+            "{owned}"
+        );
     }
 
     #[test]

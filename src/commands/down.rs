@@ -17,8 +17,11 @@ use crate::engine::kind::{Options, Resource};
 use crate::engine::progress::Progress;
 use crate::error::{Error, ExitStatus};
 use crate::kinds::log_bucket::LogBucket;
+use crate::kinds::origin_bucket::OriginBucket;
+use crate::lockfile::State;
 use crate::names::StackNames;
 use crate::output::Printer;
+use crate::resources::s3_bucket;
 use crate::settings::Settings;
 use crate::stack::teardown::{self, Ended, TornDown};
 use crate::stack::{Ctx, Ledger, StepError};
@@ -79,7 +82,7 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
         })?,
     };
     let stack = store.state().stack.clone();
-    if store.state().resources.is_empty() && !args.purge_logs {
+    if store.state().resources.is_empty() && !args.purge_logs && !args.purge_buckets {
         let path = store.describe();
         store.remove()?;
         printer.result(&DownReport {
@@ -97,6 +100,7 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
         wait_replicas: args.wait_replicas,
         timeout: args.timeout,
         purge_logs: args.purge_logs,
+        purge_buckets: args.purge_buckets,
     };
     session::runtime()?.block_on(async {
         let (clients, account) = session::clients(settings).await?;
@@ -123,6 +127,34 @@ pub fn run(settings: &Settings, printer: &Printer, args: &DownArgs) -> Result<Ex
                 }
             })
             .map_err(|e| Error::step("recording the log bucket", e))?;
+        }
+        if opts.purge_buckets
+            && let Some(profile) = &profile
+        {
+            // A plain `down` kept them and forgot them; each is still found
+            // by its name, and taken back only if it carries our tag.
+            for (id, region, bucket) in crate::stack::routes::created_buckets(profile) {
+                let s3 = ctx.clients.s3(&region);
+                let ours = async || -> Result<bool, crate::aws::AwsError> {
+                    Ok(s3_bucket::exists(&s3, &bucket).await?
+                        && crate::resources::owned(&s3_bucket::tags(&s3, &bucket).await?, &stack))
+                };
+                if ctx.entry(&id).is_some()
+                    || !ours()
+                        .await
+                        .map_err(|e| Error::step("finding a route bucket", e.into()))?
+                {
+                    continue;
+                }
+                ctx.change(|l| {
+                    l.record_intent(&id, <OriginBucket as Resource>::NAME, &region, &bucket, &[]);
+                    l.set_state(&id, State::Deleting);
+                    if let Some(e) = l.resources.get_mut(&id) {
+                        e.spec = serde_json::json!({ "name": bucket }).to_string();
+                    }
+                })
+                .map_err(|e| Error::step("recording a route bucket", e))?;
+            }
         }
         if opts.purge_logs
             && ctx.entry("edge_function").is_none()

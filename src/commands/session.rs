@@ -239,6 +239,7 @@ pub async fn before_first_write(
     for (_, warning) in &grants.warnings {
         printer.warn(warning);
     }
+    crate::stack::bucket_region::refuse_foreign(clients, profile, lock, &settings.profile).await?;
     let fetch = crate::stack::preflight::Fetch::new(settings.aws.endpoint_url.as_deref());
     for note in crate::stack::preflight::check(clients, &fetch, (profile, account), &settings.profile).await?
     {

@@ -135,6 +135,8 @@ pub struct Options {
     /// How long to wait for replicas (modelled time).
     pub timeout: Duration,
     pub purge_logs: bool,
+    /// Also empty and delete the route buckets the stack created.
+    pub purge_buckets: bool,
 }
 
 /// An output a kind records for other instances (and `outputs`) to read:

@@ -23,6 +23,7 @@ pub mod log_bucket;
 pub mod log_group;
 pub mod nat_gateway;
 pub mod origin_access_control;
+pub mod origin_bucket;
 pub mod origin_request_policy;
 pub mod origin_secret;
 pub mod public_key;

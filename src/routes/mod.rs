@@ -121,6 +121,9 @@ pub enum OriginKind {
         region: String,
         /// Also grant `s3:ListBucket`: a missing key is 404, not 403.
         list: bool,
+        /// The stack creates the bucket and owns it (`down` keeps it unless
+        /// `--purge-buckets`).
+        create: bool,
     },
     /// A bucket's public website endpoint (HTTP only).
     S3Website { bucket: String, region: String },

@@ -23,6 +23,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &Typed(log_group::LogGroup),
     &Typed(nat_gateway::NatGateway),
     &origin_access_control::ORIGIN_ACCESS_CONTROL,
+    &Typed(origin_bucket::OriginBucket),
     &origin_request_policy::ORIGIN_REQUEST_POLICY,
     &Typed(origin_secret::OriginSecret),
     &public_key::PUBLIC_KEY,

@@ -17,12 +17,14 @@ use super::healthimaging::{names, tags};
 use super::instance::{Instance, Sources};
 use crate::kinds::cloudfront_policy::Policy;
 use crate::kinds::{
-    bucket_grant, cloudfront_function, distribution, key_group, log_bucket, origin_access_control, public_key,
+    bucket_grant, cloudfront_function, distribution, key_group, log_bucket, origin_access_control,
+    origin_bucket, public_key,
 };
 use crate::lockfile::Lockfile;
 use crate::profile::Profile;
 use crate::resources::distribution::DistributionSpec;
 use crate::resources::log_bucket as bucket_policy;
+use crate::resources::s3_bucket::Settings;
 use crate::routes::{OriginKind, function_name, transform};
 
 pub const OAC: &str = "origin_access_control";
@@ -104,17 +106,52 @@ pub fn used_signers(profile: &Profile) -> Vec<&crate::routes::Signer> {
         .collect()
 }
 
-/// The private buckets the routes reach: bucket -> (region, list granted).
-fn private_buckets(profile: &Profile) -> BTreeMap<String, (String, bool)> {
-    let mut out: BTreeMap<String, (String, bool)> = BTreeMap::new();
+/// A private bucket the routes reach.
+#[derive(Default)]
+struct PrivateBucket {
+    region: String,
+    /// `s3:ListBucket` granted (some origin asks for it).
+    list: bool,
+    /// The stack creates and owns it (some origin asks for it).
+    create: bool,
+}
+
+/// The private buckets the routes reach, by name.
+fn private_buckets(profile: &Profile) -> BTreeMap<String, PrivateBucket> {
+    let mut out: BTreeMap<String, PrivateBucket> = BTreeMap::new();
     let table = &profile.routes;
     for route in &table.routes {
-        if let Some(OriginKind::S3 { bucket, region, list }) = table.origin(&route.origin).map(|o| &o.kind) {
-            let entry = out.entry(bucket.clone()).or_insert((region.clone(), false));
-            entry.1 |= *list;
+        let kind = table.origin(&route.origin).map(|o| &o.kind);
+        if let Some(OriginKind::S3 {
+            bucket,
+            region,
+            list,
+            create,
+        }) = kind
+        {
+            let entry = out.entry(bucket.clone()).or_insert_with(|| PrivateBucket {
+                region: region.clone(),
+                ..PrivateBucket::default()
+            });
+            entry.list |= *list;
+            entry.create |= *create;
         }
     }
     out
+}
+
+/// The route buckets the stack makes (`create = true`): (instance id,
+/// region, bucket name).
+pub fn created_buckets(profile: &Profile) -> Vec<(String, String, String)> {
+    let buckets = private_buckets(profile).into_iter().filter(|(_, b)| b.create);
+    buckets
+        .map(|(name, b)| (origin_bucket_id(&name), b.region, name))
+        .collect()
+}
+
+/// The instance id of a bucket the stack owns (`bucket/<bucket>`).
+pub fn origin_bucket_id(bucket: &str) -> String {
+    format!("bucket/{bucket}")
 }
 
 pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
@@ -128,10 +165,12 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
             Ok(log_bucket::Spec {
                 policy: bucket_policy::policy(&name, src.account, &src.profile.region),
                 name,
-                object_ownership: "BucketOwnerPreferred".into(),
-                encryption: "AES256".into(),
-                block_public_access: true,
-                tags: tags(src, "log_bucket"),
+                settings: Settings {
+                    object_ownership: "BucketOwnerPreferred".into(),
+                    encryption: "AES256".into(),
+                    block_public_access: true,
+                    tags: tags(src, "log_bucket"),
+                },
             })
         },
     ));
@@ -234,16 +273,38 @@ pub fn instances(profile: &Profile, lock: &Lockfile) -> Vec<Instance> {
         .resources
         .get("distribution")
         .is_some_and(|e| e.physical_id.is_some() && e.arn.is_some());
-    for (bucket, (region, list)) in buckets {
+    for (bucket, PrivateBucket { region, list, create }) in buckets {
         let id = grant_id(&bucket);
-        let needs: &[&str] = if existing { &[] } else { &["distribution"] };
+        let mut needs: Vec<String> = if existing {
+            vec![]
+        } else {
+            vec!["distribution".into()]
+        };
         if existing {
             dist_needs.push(id.clone());
         }
+        if create {
+            // Made before its grant writes the bucket's policy.
+            let bucket_id = origin_bucket_id(&bucket);
+            let name = bucket.clone();
+            out.push(Instance::of::<origin_bucket::OriginBucket>(
+                &bucket_id,
+                &region,
+                &[],
+                move |src| {
+                    Ok(origin_bucket::Spec::private(
+                        &name,
+                        tags(src, &origin_bucket_id(&name)),
+                    ))
+                },
+            ));
+            needs.push(bucket_id);
+        }
+        let needs: Vec<&str> = needs.iter().map(String::as_str).collect();
         out.push(Instance::of::<bucket_grant::BucketGrant>(
             &id,
             &region,
-            needs,
+            &needs,
             move |src| {
                 Ok(bucket_grant::Spec::new(
                     &src.profile.stack.name,

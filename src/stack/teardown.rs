@@ -127,6 +127,7 @@ pub async fn prune(ctx: &Ctx, instances: &[Instance]) -> TornDown {
         wait_replicas: false,
         timeout: Duration::ZERO,
         purge_logs: false,
+        purge_buckets: false,
     };
     walk(ctx, &unused, &opts).await
 }

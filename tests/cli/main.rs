@@ -17,6 +17,7 @@ mod init;
 mod kinds;
 mod lock_contention;
 mod operator;
+mod origin_bucket;
 mod origin_secret;
 mod package;
 mod preflight;

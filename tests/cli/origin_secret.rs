@@ -80,6 +80,7 @@ async fn created_once_with_a_random_value_then_kept_then_deleted_for_good() {
         wait_replicas: false,
         timeout: std::time::Duration::ZERO,
         purge_logs: false,
+        purge_buckets: false,
     };
     kind.delete(&cx, &at, &again, &opts).await.unwrap();
     kind.delete(&cx, &at, &again, &opts).await.unwrap();

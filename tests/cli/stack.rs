@@ -196,18 +196,20 @@ impl<'a> Stack<'a> {
     }
 
     /// Runs `args` and SIGKILLs the process once the emulator has answered
-    /// `operation` for it (a call logged after `after` whose path or
-    /// operation matches), or returns false if the run ended first.
+    /// `operation` for it (a call logged after the start), or returns false
+    /// if the run ended first.
     pub fn kill_at(&self, args: &[&str], operation: &str) -> bool {
+        self.kill_when(args, operation, |c| c["operation"] == operation)
+    }
+
+    /// [`Stack::kill_at`] for the first call `matches` accepts (`what`
+    /// names it in the failure).
+    pub fn kill_when(&self, args: &[&str], what: &str, matches: impl Fn(&Value) -> bool) -> bool {
         let after = self.last_seq();
         let mut child = self.spawn(args);
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            if self
-                .calls_since(after)
-                .iter()
-                .any(|c| c["operation"] == operation)
-            {
+            if self.calls_since(after).iter().any(&matches) {
                 child.kill().unwrap();
                 child.wait().unwrap();
                 return true;
@@ -215,7 +217,7 @@ impl<'a> Stack<'a> {
             if child.try_wait().unwrap().is_some() {
                 return false;
             }
-            assert!(Instant::now() < deadline, "{operation} never came");
+            assert!(Instant::now() < deadline, "{what} never came");
         }
     }
 }

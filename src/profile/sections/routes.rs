@@ -270,6 +270,7 @@ fn read_origin(
     let region_given = region.is_some();
     let list = t.bool(d, "list");
     let public = t.bool(d, "public");
+    let create = t.bool(d, "create");
     let kind = require(
         d,
         &t,
@@ -370,6 +371,7 @@ fn read_origin(
                     ("region", region.is_some()),
                     ("list", list.is_some()),
                     ("public", public.is_some()),
+                    ("create", create.is_some()),
                 ],
             );
             let domain = need(d, &place, "domain", domain, "the origin's DNS name")?;
@@ -492,10 +494,11 @@ fn read_origin(
                     bucket,
                     region,
                     list: list.map(|l| l.value).unwrap_or(false),
+                    create: create.map(|c| c.value).unwrap_or(false),
                 }
             } else {
-                if let Some(l) = &list {
-                    d.error(l, "is only for kind = \"s3\"", "remove it");
+                for key in [&list, &create].into_iter().flatten() {
+                    d.error(key, "is only for kind = \"s3\"", "remove it");
                 }
                 match &public {
                     // The profile says the content is public by intent.
